@@ -1,0 +1,66 @@
+# Quire's two entry points are `make run` and `make test`; the rest are their steps.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+# One target dir outside the clone, shared by every build here and by CI runs.
+export CARGO_TARGET_DIR ?= /var/tmp/quire-target
+# Built with the UI embedded (custom-protocol): no dev server is needed to run or test.
+CARGO_FLAGS := --workspace --all-targets --locked --features quire-app/custom-protocol
+APP_BIN := $(CARGO_TARGET_DIR)/debug/quire-app
+
+.PHONY: run test setup-run setup-test ui app check fmt-check clippy test-rust bindings-check \
+	test-ui typecheck lint-ui e2e fmt
+
+## make run: install what is missing, build, start the desktop app.
+run: setup-run ui
+	cargo build $(CARGO_FLAGS)
+	$(APP_BIN)
+
+## make test: install what is missing, then every check and test, e2e included.
+test: setup-test ui check test-rust test-ui e2e
+
+setup-run:
+	bash scripts/setup.sh run
+
+setup-test:
+	bash scripts/setup.sh test
+
+ui:
+	npm run --silent build:ui
+
+app: ui
+	cargo build $(CARGO_FLAGS)
+
+check: fmt-check clippy typecheck lint-ui
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy: ui
+	cargo clippy $(CARGO_FLAGS) -- -D warnings
+
+test-rust: ui
+	cargo test $(CARGO_FLAGS)
+	$(MAKE) --no-print-directory bindings-check
+
+# ts-rs rewrote ui/src/bindings during `cargo test`; any difference means they were stale.
+bindings-check:
+	@if ! git diff --quiet -- ui/src/bindings || [ -n "$$(git ls-files --others --exclude-standard -- ui/src/bindings)" ]; then \
+		echo "ui/src/bindings is stale: commit what cargo test generated:"; \
+		git status --short -- ui/src/bindings; exit 1; \
+	fi
+
+typecheck:
+	npm run --silent typecheck
+
+lint-ui:
+	npm run --silent lint
+
+test-ui:
+	npm run --silent test:ui
+
+e2e: app
+	QUIRE_APP_BIN=$(APP_BIN) tests/e2e/run.sh
+
+fmt:
+	cargo fmt --all

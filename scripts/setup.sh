@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Installs what Quire needs to build, run and test, and nothing that is already there.
+# Safe to run again and again: every step checks before it acts.
+#
+#   scripts/setup.sh run    what `make run` needs: build libraries, Rust components, npm packages
+#   scripts/setup.sh test   all of the above, plus the e2e stack (Xvfb, D-Bus, WebKitWebDriver,
+#                           tauri-driver)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode="${1:-test}"
+case "$mode" in
+  run | test) ;;
+  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+esac
+
+log() { printf 'setup: %s\n' "$*"; }
+
+# Debian packages. Tauri 2 on Linux builds against WebKitGTK 4.1 and shows its tray through
+# libayatana-appindicator.
+apt_packages=(
+  build-essential pkg-config file
+  libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
+)
+if [ "$mode" = test ]; then
+  # imagemagick: `import` grabs screenshots of the app window from the X display.
+  apt_packages+=(xvfb xauth dbus dbus-x11 webkit2gtk-driver imagemagick)
+fi
+
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then
+    sudo=()
+  elif command -v sudo >/dev/null; then
+    sudo=(sudo)
+  else
+    echo "setup: missing Debian packages and not root: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Rust components used by `make test`.
+if command -v rustup >/dev/null; then
+  for component in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+      log "adding Rust component $component"
+      rustup component add "$component"
+    fi
+  done
+fi
+
+# npm packages, exactly as locked. The stamp records which lock file node_modules matches.
+lock_hash="$(sha256sum package-lock.json | cut -d' ' -f1)"
+stamp="node_modules/.quire-lock-sha256"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
+  log "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund
+  printf '%s\n' "$lock_hash" > "$stamp"
+fi
+
+if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null; then
+  log "installing tauri-driver (cargo install)"
+  # Its own target dir: the workspace's shared one is for Quire's crates.
+  CARGO_TARGET_DIR="${TMPDIR:-/tmp}/quire-tauri-driver-build" cargo install tauri-driver --locked
+fi
+
+log "ready ($mode)"

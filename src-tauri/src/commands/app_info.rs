@@ -1,0 +1,24 @@
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::error::CommandError;
+
+/// What the status line shows about this installation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct AppInfo {
+    /// The app's version (the workspace version).
+    pub version: String,
+    /// Where this device keeps its notes, as resolved by quire-client.
+    pub data_dir: String,
+}
+
+#[tauri::command]
+pub fn app_info() -> Result<AppInfo, CommandError> {
+    let data_dir = quire_client::paths::data_dir(None)?;
+    Ok(AppInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        data_dir: data_dir.display().to_string(),
+    })
+}

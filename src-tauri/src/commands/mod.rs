@@ -1,0 +1,5 @@
+//! Tauri commands. Each is a few lines: gather state, call quire-client, map the error.
+//! Handlers are registered by their defining module's path (`app_info::app_info`), because
+//! `generate_handler!` needs the hidden items `#[tauri::command]` puts beside each function.
+
+pub mod app_info;

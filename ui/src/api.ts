@@ -1,0 +1,47 @@
+// The UI's only door to the Rust side. Types come from ui/src/bindings, generated from Rust.
+import { invoke } from "@tauri-apps/api/core";
+import type { AppInfo } from "./bindings/AppInfo";
+import type { CommandError } from "./bindings/CommandError";
+
+/** A failed command as the UI handles it: a stable code and a message fit to show. */
+export class ApiError extends Error {
+  readonly code: CommandError["code"] | "unexpected";
+
+  constructor(code: CommandError["code"] | "unexpected", message: string) {
+    super(message);
+    this.name = "ApiError";
+    this.code = code;
+  }
+}
+
+function isCommandError(value: unknown): value is CommandError {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Record<string, unknown>).code === "string" &&
+    typeof (value as Record<string, unknown>).message === "string"
+  );
+}
+
+/** Turns whatever a rejected `invoke` gives into an ApiError with a readable message. */
+export function toApiError(reason: unknown): ApiError {
+  if (isCommandError(reason)) {
+    return new ApiError(reason.code, reason.message);
+  }
+  if (reason instanceof Error) {
+    return new ApiError("unexpected", reason.message);
+  }
+  return new ApiError("unexpected", typeof reason === "string" ? reason : "Something went wrong.");
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (reason) {
+    throw toApiError(reason);
+  }
+}
+
+export function appInfo(): Promise<AppInfo> {
+  return call<AppInfo>("app_info");
+}
