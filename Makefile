@@ -39,8 +39,9 @@ fmt-check:
 clippy: ui
 	cargo clippy $(CARGO_FLAGS) -- -D warnings
 
+# Under a private D-Bus session with an unlocked gnome-keyring: the keyring tests are real.
 test-rust: ui
-	cargo test $(CARGO_FLAGS)
+	scripts/with-keyring.sh cargo test $(CARGO_FLAGS)
 	$(MAKE) --no-print-directory bindings-check
 
 # ts-rs rewrote ui/src/bindings during `cargo test`; any difference means they were stale.
@@ -60,7 +61,7 @@ test-ui:
 	npm run --silent test:ui
 
 e2e: app
-	QUIRE_APP_BIN=$(APP_BIN) tests/e2e/run.sh
+	QUIRE_APP_BIN=$(APP_BIN) QUIRE_CLI_BIN=$(CARGO_TARGET_DIR)/debug/quire tests/e2e/run.sh
 
 fmt:
 	cargo fmt --all

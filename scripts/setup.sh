@@ -18,13 +18,16 @@ log() { printf 'setup: %s\n' "$*"; }
 
 # Debian packages. Tauri 2 on Linux builds against WebKitGTK 4.1 and shows its tray through
 # libayatana-appindicator.
+# libssl-dev: SQLCipher's crypto; libdbus-1-dev: the keyring crate's Secret Service client.
 apt_packages=(
   build-essential pkg-config file
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
+  libdbus-1-dev
 )
 if [ "$mode" = test ]; then
+  # gnome-keyring: the real Secret Service the tests use (scripts/with-keyring.sh);
   # imagemagick: `import` grabs screenshots of the app window from the X display.
-  apt_packages+=(xvfb xauth dbus dbus-x11 webkit2gtk-driver imagemagick)
+  apt_packages+=(xvfb xauth dbus dbus-x11 webkit2gtk-driver gnome-keyring imagemagick)
 fi
 
 missing=()

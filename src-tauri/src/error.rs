@@ -1,5 +1,6 @@
 //! Errors as the UI sees them: a stable `code` to switch on and a `message` to show.
 
+use quire_client::ErrorCode;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -11,23 +12,10 @@ pub struct CommandError {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum ErrorCode {
-    /// The app cannot find or use its data directory.
-    DataDir,
-}
-
 impl From<quire_client::Error> for CommandError {
     fn from(err: quire_client::Error) -> Self {
-        let code = match err {
-            quire_client::Error::NoDataDir | quire_client::Error::RelativeDataDir(_) => {
-                ErrorCode::DataDir
-            }
-        };
         Self {
-            code,
+            code: err.code(),
             message: err.to_string(),
         }
     }

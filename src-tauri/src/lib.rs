@@ -3,12 +3,14 @@
 //! # Layout
 //! - [`commands`]: Tauri commands, each a few lines over quire-client.
 //! - [`error`]: the one error type that crosses IPC as `{code, message}`.
+//! - [`state`]: the device's store, opened on first use.
 //!
 //! The shell owns the window, and later the tray and notifications; everything a note or a
 //! sync does lives in quire-client so the `quire` CLI behaves the same.
 
 pub mod commands;
 pub mod error;
+pub mod state;
 
 use std::process::ExitCode;
 
@@ -37,7 +39,15 @@ pub fn main() -> ExitCode {
         .init();
 
     let result = tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![commands::app_info::app_info])
+        .manage(state::AppState::default())
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info::app_info,
+            commands::notes::list_notes,
+            commands::notes::get_note,
+            commands::notes::create_note,
+            commands::notes::update_note,
+            commands::notes::store_status,
+        ])
         .run(context());
     match result {
         Ok(()) => ExitCode::SUCCESS,

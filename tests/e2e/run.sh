@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the e2e suite against an already built quire-app inside its own D-Bus session and a
-# virtual X display, so it needs no desktop and leaves nothing running behind it.
+# Runs the e2e suite against an already built quire-app inside its own D-Bus session (with an
+# unlocked gnome-keyring for the app's database key) and a virtual X display, so it needs no
+# desktop and leaves nothing running behind it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -15,6 +16,6 @@ export QUIRE_LOG="${QUIRE_LOG:-info}"
 export WEBKIT_DISABLE_DMABUF_RENDERER=1
 export LIBGL_ALWAYS_SOFTWARE=1
 
-exec dbus-run-session -- \
+exec scripts/with-keyring.sh \
   xvfb-run --auto-servernum --server-args="-screen 0 1280x800x24" \
   npm run --silent test:e2e

@@ -2,6 +2,10 @@
 import { invoke } from "@tauri-apps/api/core";
 import type { AppInfo } from "./bindings/AppInfo";
 import type { CommandError } from "./bindings/CommandError";
+import type { Note } from "./bindings/Note";
+import type { NoteId } from "./bindings/NoteId";
+import type { NoteSummary } from "./bindings/NoteSummary";
+import type { StoreStatus } from "./bindings/StoreStatus";
 
 /** A failed command as the UI handles it: a stable code and a message fit to show. */
 export class ApiError extends Error {
@@ -44,4 +48,25 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 
 export function appInfo(): Promise<AppInfo> {
   return call<AppInfo>("app_info");
+}
+
+export function listNotes(): Promise<NoteSummary[]> {
+  return call<NoteSummary[]>("list_notes");
+}
+
+export function getNote(id: NoteId): Promise<Note> {
+  return call<Note>("get_note", { id });
+}
+
+export function createNote(title: string, body: string): Promise<Note> {
+  return call<Note>("create_note", { title, body });
+}
+
+/** Changes a note; a part left undefined stays as it is. */
+export function updateNote(id: NoteId, edit: { title?: string; body?: string }): Promise<Note> {
+  return call<Note>("update_note", { id, title: edit.title ?? null, body: edit.body ?? null });
+}
+
+export function storeStatus(): Promise<StoreStatus> {
+  return call<StoreStatus>("store_status");
 }

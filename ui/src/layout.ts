@@ -1,20 +1,27 @@
 import { el } from "./dom";
 
-/** The parts of the window that later views fill in. */
+/** The parts of the window that views fill in. */
 export interface Layout {
   root: HTMLElement;
-  noteList: HTMLElement;
+  newNote: HTMLButtonElement;
+  notes: HTMLElement;
   editor: HTMLElement;
   statusLine: HTMLElement;
 }
 
 /** Builds the three-part window: note list, editor, status line. */
 export function buildLayout(): Layout {
+  const newNote = el(
+    "button",
+    { class: "new-note", type: "button", "data-testid": "new-note", title: "New note" },
+    "New note",
+  );
+  const notes = el("ul", { class: "notes", "data-testid": "notes" });
   const noteList = el(
     "nav",
     { class: "note-list", "data-testid": "note-list", "aria-label": "Notes" },
-    el("h2", { class: "pane-title" }, "Notes"),
-    el("ul", { class: "notes", "data-testid": "notes" }),
+    el("div", { class: "pane-head" }, el("h2", { class: "pane-title" }, "Notes"), newNote),
+    notes,
     el("p", { class: "empty", "data-testid": "note-list-empty" }, "No notes yet."),
   );
   const editor = el(
@@ -29,5 +36,5 @@ export function buildLayout(): Layout {
     "aria-live": "polite",
   });
   const root = el("div", { class: "app", "data-testid": "app" }, noteList, editor, statusLine);
-  return { root, noteList, editor, statusLine };
+  return { root, newNote, notes, editor, statusLine };
 }

@@ -1,12 +1,22 @@
 import type { AppInfo } from "./bindings/AppInfo";
+import type { StoreStatus } from "./bindings/StoreStatus";
 import type { ApiError } from "./api";
 import { el } from "./dom";
 
-/** What the status line can show before sync exists: where notes live, or why it cannot tell. */
+/** What the status line shows: the store's state, or why it cannot be used. */
 export type StatusView =
   | { kind: "loading" }
-  | { kind: "ready"; info: AppInfo }
+  | { kind: "ready"; info: AppInfo; status: StoreStatus }
   | { kind: "failed"; error: ApiError };
+
+export function describeSync(status: StoreStatus): string {
+  const pending =
+    status.pendingOps === 0
+      ? "nothing pending"
+      : `${status.pendingOps} ${status.pendingOps === 1 ? "change" : "changes"} pending`;
+  const where = status.server === null ? "Local only · sync is not set up" : `Sync server ${status.server}`;
+  return `${where} · ${pending}`;
+}
 
 export function renderStatusLine(target: HTMLElement, view: StatusView): void {
   switch (view.kind) {
@@ -15,7 +25,7 @@ export function renderStatusLine(target: HTMLElement, view: StatusView): void {
       break;
     case "ready":
       target.replaceChildren(
-        el("span", { "data-testid": "status-text" }, "Local only · sync is not set up"),
+        el("span", { "data-testid": "status-text" }, describeSync(view.status)),
         // The outer span clips a long path with an ellipsis; the full path is its tooltip.
         el(
           "span",

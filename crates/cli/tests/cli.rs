@@ -1,9 +1,94 @@
-//! The `quire` binary as a script would run it.
+//! The `quire` binary as a script would run it, on real data dirs in temp folders.
+// Test helpers, like tests, fail by panicking with the cause.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use std::process::Command;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
 
 fn quire() -> Command {
     Command::new(env!("CARGO_BIN_EXE_quire"))
+}
+
+/// A device: a data dir with file credentials (the keyring has its own tests below).
+struct Device {
+    dir: tempfile::TempDir,
+}
+
+impl Device {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = quire();
+        cmd.arg("--data-dir")
+            .arg(self.path())
+            .args(args)
+            .env("QUIRE_CREDENTIALS", "file")
+            .env_remove("QUIRE_DATA_DIR");
+        cmd
+    }
+
+    fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs a command that must succeed; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        self.ok_with_stdin(args, b"")
+    }
+
+    fn ok_with_stdin(&self, args: &[&str], stdin: &[u8]) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "quire {args:?} failed: {}",
+            stderr(&out)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut with_json = vec!["--json"];
+        with_json.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&with_json)).unwrap()
+    }
+
+    /// Runs a command that must fail with exit code 1 and one error line; returns the line.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args, b"");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "quire {args:?}: {}",
+            stderr(&out)
+        );
+        let err = stderr(&out);
+        let errors: Vec<_> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+        assert_eq!(errors.len(), 1, "expected one error line, got: {err}");
+        errors[0].to_owned()
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -17,29 +102,348 @@ fn version_names_the_binary_and_the_workspace_version() {
 }
 
 #[test]
-fn help_describes_the_tool() {
+fn help_lists_the_commands() {
     let out = quire().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("Usage: quire"), "{text}");
-    assert!(text.contains("offline-first notes"), "{text}");
+    for needle in [
+        "offline-first notes",
+        "note",
+        "queue",
+        "status",
+        "config",
+        "--data-dir",
+        "--json",
+    ] {
+        assert!(text.contains(needle), "help lacks {needle:?}: {text}");
+    }
 }
 
 #[test]
-fn no_arguments_shows_usage_and_fails() {
+fn usage_errors_exit_2() {
     let out = quire().output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let text = String::from_utf8(out.stderr).unwrap();
-    assert!(text.contains("Usage: quire"), "{text}");
+    let out = quire().arg("--frobnicate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("error: unexpected argument '--frobnicate'"));
+    let out = quire()
+        .args(["note", "show", "not-an-id"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not a valid note id"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
-fn an_unknown_flag_is_a_clear_error() {
-    let out = quire().arg("--frobnicate").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let text = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        text.starts_with("error: unexpected argument '--frobnicate'"),
-        "{text}"
+fn a_note_goes_through_its_whole_life() {
+    let device = Device::new();
+    let id = device.ok_with_stdin(&["note", "add", "--title", "Groceries"], b"- milk\n");
+    let id = id.trim();
+
+    let note = device.json(&["note", "show", id]);
+    assert_eq!(note["title"], "Groceries");
+    assert_eq!(note["body"], "- milk\n");
+    assert_eq!(note["deleted"], false);
+    assert_eq!(device.ok(&["note", "show", id]), "# Groceries\n\n- milk\n");
+
+    let body = device.path().join("body.md");
+    std::fs::write(&body, "- milk\n- bread\n").unwrap();
+    device.ok(&[
+        "note",
+        "edit",
+        id,
+        "--title",
+        "Shopping",
+        "--file",
+        body.to_str().unwrap(),
+    ]);
+    let note = device.json(&["note", "show", id]);
+    assert_eq!(note["title"], "Shopping");
+    assert_eq!(note["body"], "- milk\n- bread\n");
+
+    let list = device.json(&["note", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["title"], "Shopping");
+    assert_eq!(list[0]["pending"], true);
+    assert!(device.ok(&["note", "list"]).contains(" * Shopping"));
+
+    // Unsent create + edit fold into one create with the latest text.
+    let queue = device.json(&["queue"]);
+    assert_eq!(queue.as_array().unwrap().len(), 1);
+    assert_eq!(queue[0]["op"]["payload"]["kind"], "create");
+    assert_eq!(queue[0]["op"]["payload"]["body"], "- milk\n- bread\n");
+
+    assert_eq!(
+        device.ok(&["note", "delete", id]).trim(),
+        format!("deleted {id}")
     );
+    assert_eq!(device.json(&["note", "list"]), serde_json::json!([]));
+    assert_eq!(device.json(&["note", "show", id])["deleted"], true);
+    let kinds: Vec<_> = device
+        .json(&["queue"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["op"]["payload"]["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["create", "delete"]);
+}
+
+#[test]
+fn status_counts_notes_and_pending_changes() {
+    let device = Device::new();
+    assert!(device.ok(&["status"]).contains("local only"));
+    device.ok_with_stdin(&["note", "add", "--title", "one"], b"");
+    device.ok_with_stdin(&["note", "add", "--title", "two", "--file", "-"], b"text");
+    let status = device.json(&["status"]);
+    assert_eq!(status["notes"], 2);
+    assert_eq!(status["pendingOps"], 2);
+    assert_eq!(status["openConflicts"], 0);
+    assert_eq!(status["lastSyncAt"], Value::Null);
+    let text = device.ok(&["status"]);
+    assert!(text.contains("pending changes: 2"), "{text}");
+    assert!(text.contains("last sync: never"), "{text}");
+}
+
+#[test]
+fn config_values_are_checked_and_kept() {
+    let device = Device::new();
+    assert_eq!(
+        device.ok(&["config", "get", "conflict-policy"]).trim(),
+        "merge"
+    );
+    assert_eq!(
+        device
+            .ok(&["config", "set", "conflict-policy", "lww"])
+            .trim(),
+        "lww"
+    );
+    assert_eq!(
+        device.ok(&["config", "get", "conflict-policy"]).trim(),
+        "lww"
+    );
+    assert_eq!(
+        device.json(&["config", "set", "server", "http://127.0.0.1:8787/"]),
+        serde_json::json!({"key": "server", "value": "http://127.0.0.1:8787"})
+    );
+    assert!(device
+        .ok(&["status"])
+        .contains("sync server http://127.0.0.1:8787"));
+
+    let err = device.fails(&["config", "set", "batch-size", "0"]);
+    assert!(err.contains("not a valid batch-size"), "{err}");
+    let err = device.fails(&["config", "get", "vault-dir"]);
+    assert_eq!(err, "error: vault-dir is not set");
+    let out = device.run(&["config", "get", "colour"], b"");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown key is a usage error"
+    );
+}
+
+#[test]
+fn bad_input_is_one_clear_line_and_changes_nothing() {
+    let device = Device::new();
+    let id = device.ok_with_stdin(&["note", "add", "--title", "kept"], b"body");
+    let id = id.trim();
+    let missing = "0190b5a4-7c1e-7c3a-9a52-3f4f2b7c1d10";
+
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["note".into(), "show".into(), missing.into()],
+            "no note has the id",
+        ),
+        (
+            vec![
+                "note".into(),
+                "edit".into(),
+                missing.into(),
+                "--title".into(),
+                "x".into(),
+            ],
+            "no note has the id",
+        ),
+        (
+            vec!["note".into(), "delete".into(), missing.into()],
+            "no note has the id",
+        ),
+        (
+            vec!["note".into(), "add".into(), "--title".into(), "  ".into()],
+            "the title is empty",
+        ),
+        (
+            vec!["note".into(), "edit".into(), id.into()],
+            "nothing to change",
+        ),
+        (
+            vec![
+                "note".into(),
+                "add".into(),
+                "--title".into(),
+                "x".into(),
+                "--file".into(),
+                "/nonexistent/body.md".into(),
+            ],
+            "cannot read /nonexistent/body.md",
+        ),
+        (
+            vec!["note".into(), "add".into(), "--title".into(), "a\nb".into()],
+            "single line",
+        ),
+    ];
+    for (args, expected) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let err = device.fails(&args);
+        assert!(err.contains(expected), "quire {args:?}: {err}");
+    }
+
+    let latin1 = device.path().join("latin1.txt");
+    std::fs::write(&latin1, b"caf\xe9").unwrap();
+    let err = device.fails(&[
+        "note",
+        "add",
+        "--title",
+        "x",
+        "--file",
+        latin1.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("not valid UTF-8 (first bad byte at offset 3)"),
+        "{err}"
+    );
+
+    // Nothing of the above was stored or queued.
+    assert_eq!(device.json(&["note", "list"]).as_array().unwrap().len(), 1);
+    assert_eq!(device.json(&["queue"]).as_array().unwrap().len(), 1);
+    assert_eq!(device.json(&["note", "show", id])["body"], "body");
+}
+
+#[test]
+fn json_errors_carry_a_stable_code() {
+    let device = Device::new();
+    let out = device.run(
+        &[
+            "--json",
+            "note",
+            "show",
+            "0190b5a4-7c1e-7c3a-9a52-3f4f2b7c1d10",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let line = stderr(&out)
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap()
+        .to_owned();
+    let err: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(err["error"]["code"], "not_found");
+}
+
+#[test]
+fn a_foreign_file_in_place_of_the_database_is_refused_and_kept() {
+    let device = Device::new();
+    device.ok(&["status"]);
+    let db = device.path().join("quire.db");
+    std::fs::write(&db, b"not a database at all").unwrap();
+    let _ = std::fs::remove_file(device.path().join("quire.db-wal"));
+    let err = device.fails(&["note", "list"]);
+    assert!(
+        err.contains("not a Quire database; nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), b"not a database at all");
+}
+
+#[test]
+fn the_data_dir_is_created_private() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("new").join("quire");
+    let out = quire()
+        .args(["--data-dir", dir.to_str().unwrap(), "status"])
+        .env("QUIRE_CREDENTIALS", "file")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: secrets are kept in"),
+        "file credentials warn"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+}
+
+#[test]
+fn the_data_dir_can_come_from_the_environment() {
+    let device = Device::new();
+    device.ok_with_stdin(&["note", "add", "--title", "via flag"], b"");
+    let out = quire()
+        .args(["--json", "note", "list"])
+        .env("QUIRE_DATA_DIR", device.path())
+        .env("QUIRE_CREDENTIALS", "file")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["title"], "via flag");
+}
+
+// The OS keyring, as the default credentials store (make test runs this file under
+// scripts/with-keyring.sh).
+
+#[test]
+fn by_default_the_key_goes_to_the_os_keyring() {
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "run under scripts/with-keyring.sh"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        quire()
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env_remove("QUIRE_CREDENTIALS")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["note", "add", "--title", "keyring note"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    assert!(!dir.path().join("credentials.json").exists());
+    let out = run(&["--json", "note", "list"]);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["title"], "keyring note");
+}
+
+#[test]
+fn without_a_reachable_keyring_the_error_says_how_to_fix_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = quire()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["note", "list"])
+        .env_remove("QUIRE_CREDENTIALS")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/quire-test-bus",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("error: no OS keyring is reachable"), "{err}");
+    assert!(err.contains("QUIRE_CREDENTIALS=file"), "{err}");
+    // Nothing was created that would shadow the real store later.
+    assert!(!dir.path().join("quire.db").exists());
 }

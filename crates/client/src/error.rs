@@ -1,5 +1,9 @@
 use std::path::PathBuf;
 
+use quire_core::settings::SettingError;
+use quire_core::validate::ValidationError;
+use quire_core::NoteId;
+
 /// Every failure quire-client can report. Messages are written for the person reading
 /// them: they say what went wrong and, where there is one, how to fix it.
 #[derive(Debug, thiserror::Error)]
@@ -10,6 +14,107 @@ pub enum Error {
     NoDataDir,
     #[error("the data directory {0} must be an absolute path")]
     RelativeDataDir(PathBuf),
+    #[error("cannot use the data directory {path}: {source}")]
+    DataDirIo {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error(
+        "no OS keyring is reachable ({detail}). Start a Secret Service such as gnome-keyring \
+         in this session, or set QUIRE_CREDENTIALS=file to keep secrets in a 0600 file in the \
+         data directory instead"
+    )]
+    KeyringUnavailable { detail: String },
+    #[error("the OS keyring refused the request: {0}")]
+    Keyring(String),
+    #[error("QUIRE_CREDENTIALS is {0:?}; use \"keyring\" (the default) or \"file\"")]
+    UnknownCredentialsStore(String),
+    #[error("cannot use the credentials file {path}: {detail}")]
+    CredentialsFile { path: PathBuf, detail: String },
+
+    #[error(
+        "the notes database {path} exists but its key is not in the {store}; \
+         nothing was opened or changed. Restore the key (or the keyring it was in) to open it"
+    )]
+    MissingDatabaseKey { path: PathBuf, store: &'static str },
+    #[error(
+        "cannot open the notes database {path}: the key does not match it, or it is not a \
+         Quire database; nothing was changed"
+    )]
+    WrongKeyOrNotADatabase { path: PathBuf },
+    #[error(
+        "the notes database {path} is in use by another Quire process; \
+         close it and try again"
+    )]
+    DatabaseLocked { path: PathBuf },
+    #[error(
+        "{path} is damaged or unreadable ({detail}); the notes database next to it was not touched"
+    )]
+    StoreMeta { path: PathBuf, detail: String },
+    #[error("the notes database could not be updated to this version of Quire: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("the notes database failed: {0}")]
+    Database(#[from] sqlx::Error),
+
+    #[error("no note has the id {0}")]
+    NoteNotFound(NoteId),
+    #[error("the note {0} is deleted")]
+    NoteDeleted(NoteId),
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+    #[error("the notes database holds a value it cannot read back ({0}); please report this")]
+    Corrupt(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A stable name for each kind of failure. Front ends switch on this (the UI, `--json`
+/// errors), never on message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ErrorCode {
+    /// The data directory cannot be found or used.
+    DataDir,
+    /// The keyring or credentials file cannot be used.
+    Credentials,
+    /// The database key is missing or does not fit the database.
+    DatabaseKey,
+    /// Another process holds the database.
+    DatabaseLocked,
+    /// No such note.
+    NotFound,
+    /// The note is deleted.
+    Deleted,
+    /// A value a person gave is not acceptable.
+    Invalid,
+    /// The local store failed or holds something unreadable.
+    Store,
+}
+
+impl Error {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::NoDataDir | Self::RelativeDataDir(_) | Self::DataDirIo { .. } => {
+                ErrorCode::DataDir
+            }
+            Self::KeyringUnavailable { .. }
+            | Self::Keyring(_)
+            | Self::UnknownCredentialsStore(_)
+            | Self::CredentialsFile { .. } => ErrorCode::Credentials,
+            Self::MissingDatabaseKey { .. } | Self::WrongKeyOrNotADatabase { .. } => {
+                ErrorCode::DatabaseKey
+            }
+            Self::DatabaseLocked { .. } => ErrorCode::DatabaseLocked,
+            Self::NoteNotFound(_) => ErrorCode::NotFound,
+            Self::NoteDeleted(_) => ErrorCode::Deleted,
+            Self::Invalid(_) | Self::Setting(_) => ErrorCode::Invalid,
+            Self::StoreMeta { .. } | Self::Migration(_) | Self::Database(_) | Self::Corrupt(_) => {
+                ErrorCode::Store
+            }
+        }
+    }
+}

@@ -3,12 +3,22 @@
 //! # Layout
 //! - [`paths`]: where a device keeps its data (`--data-dir`, `QUIRE_DATA_DIR`, or the
 //!   platform data dir), shared by the CLI and the desktop app so both open the same store.
+//! - [`credentials`]: secrets (the database key, later the auth token) in the OS keyring, or
+//!   in a 0600 file when a person chose that explicitly.
+//! - [`store`]: the encrypted SQLite store: notes, the outbox, bases, conflicts, settings.
+//! - [`clock`]: wall-clock time and fresh ids, the only non-determinism the store uses.
+//! - [`open`]: how every front end opens a device's store (data dir + credentials choice).
 //! - [`error`]: the crate's one error type.
 //!
-//! The local store, outbox, sync engine, credentials and vault mirror arrive as their own
-//! modules (see PRODUCT.md, "Parts and names").
+//! The sync engine and the vault mirror arrive as their own modules (PRODUCT.md, "Parts").
 
+pub mod clock;
+pub mod credentials;
 pub mod error;
+pub mod open;
 pub mod paths;
+pub mod store;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorCode, Result};
+pub use open::{open_store, OpenedStore};
+pub use store::Store;

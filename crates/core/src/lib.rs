@@ -1,9 +1,21 @@
-//! quire-core: Quire's pure logic. No I/O lives here, so everything is unit-testable.
+//! quire-core: Quire's pure logic. No I/O lives here (no files, network, clock or randomness:
+//! callers pass ids and times in), so everything is unit- and property-testable.
 //!
 //! # Layout
+//! - [`ids`]: note, op and device identifiers, and the server-assigned note version.
+//! - [`note`]: a note as a device keeps it.
+//! - [`op`]: an outbox entry, and [`op::coalesce`], the rule for folding unsent edits.
+//! - [`validate`]: size and shape limits on what a person types, with clear errors.
+//! - [`settings`]: the settings a person can change (`quire config`), and their checks.
 //! - [`protocol`]: the types client and server exchange over HTTP, versioned under `/v1`.
-//!
-//! Later parts of PRODUCT.md (notes, ops, clocks, three-way merge) land here as modules
-//! with one job each.
 
+pub mod ids;
+pub mod note;
+pub mod op;
 pub mod protocol;
+pub mod settings;
+pub mod validate;
+
+pub use ids::{DeviceId, NoteId, OpId, Version};
+pub use note::{Millis, Note, NoteFields};
+pub use op::{Op, OpKind, OpPayload};

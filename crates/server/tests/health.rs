@@ -1,4 +1,6 @@
 //! The server over real HTTP on loopback: in-process on port 0, and as the real binary.
+// Test helpers, like tests, fail by panicking with the cause.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

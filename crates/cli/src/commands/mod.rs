@@ -1,0 +1,31 @@
+//! One module per command group; each opens the store and makes a few quire-client calls.
+
+mod config;
+mod note;
+mod state;
+
+use quire_client::{open_store, Store};
+
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+use crate::output::Output;
+
+pub async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
+    let opened = open_store(cli.data_dir.as_deref()).await?;
+    if let Some(warning) = &opened.warning {
+        out.warn(warning);
+    }
+    let store = opened.store;
+    let result = dispatch(cli.command, &store, out).await;
+    store.close().await;
+    result
+}
+
+async fn dispatch(command: Command, store: &Store, out: &Output) -> Result<(), CliError> {
+    match command {
+        Command::Note(command) => note::run(command, store, out).await,
+        Command::Queue => state::queue(store, out).await,
+        Command::Status => state::status(store, out).await,
+        Command::Config(command) => config::run(command, store, out).await,
+    }
+}

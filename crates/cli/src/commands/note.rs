@@ -1,0 +1,88 @@
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+
+use quire_client::store::NoteEdit;
+use quire_client::Store;
+use quire_core::validate::text_from_bytes;
+use quire_core::NoteFields;
+
+use crate::cli::NoteCommand;
+use crate::error::CliError;
+use crate::output::Output;
+
+pub async fn run(command: NoteCommand, store: &Store, out: &Output) -> Result<(), CliError> {
+    match command {
+        NoteCommand::Add { title, file } => {
+            let body = read_text(file.as_deref(), out)?;
+            let note = store.create_note(NoteFields { title, body }).await?;
+            out.print(&note, |note| note.id.to_string());
+        }
+        NoteCommand::Edit { id, title, file } => {
+            if title.is_none() && file.is_none() {
+                return Err(CliError::NothingToChange);
+            }
+            let body = file.map(|file| read_text(Some(&file), out)).transpose()?;
+            let note = store.update_note(id, NoteEdit { title, body }).await?;
+            out.print(&note, |note| note.id.to_string());
+        }
+        NoteCommand::Show { id } => {
+            let note = store.note(id).await?;
+            out.print(&note, |note| {
+                let deleted = if note.deleted { " (deleted)" } else { "" };
+                format!("# {}{deleted}\n\n{}", note.title, note.body)
+            });
+        }
+        NoteCommand::List => {
+            let notes = store.list_notes().await?;
+            out.print(&notes, |notes| {
+                notes
+                    .iter()
+                    .map(|n| {
+                        let pending = if n.pending { "*" } else { " " };
+                        format!(
+                            "{}  {} {pending} {}\n",
+                            n.id,
+                            n.updated_at.to_utc_string(),
+                            n.title
+                        )
+                    })
+                    .collect()
+            });
+        }
+        NoteCommand::Delete { id } => {
+            store.delete_note(id).await?;
+            out.print(&serde_json::json!({ "deleted": id }), |_| {
+                format!("deleted {id}")
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A note's text from a file, or from stdin for no file or "-".
+fn read_text(file: Option<&Path>, out: &Output) -> Result<String, CliError> {
+    let (path, bytes) = match file {
+        Some(path) if path != Path::new("-") => {
+            let bytes = std::fs::read(path).map_err(|source| CliError::ReadFile {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            (path.to_path_buf(), bytes)
+        }
+        _ => {
+            let mut stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                out.warn("reading the note's text from the terminal; end it with Ctrl-D");
+            }
+            let mut bytes = Vec::new();
+            stdin
+                .read_to_end(&mut bytes)
+                .map_err(|source| CliError::ReadFile {
+                    path: PathBuf::from("stdin"),
+                    source,
+                })?;
+            (PathBuf::from("stdin"), bytes)
+        }
+    };
+    text_from_bytes(bytes).map_err(|source| CliError::NotText { path, source })
+}

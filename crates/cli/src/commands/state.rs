@@ -1,0 +1,55 @@
+use quire_client::Store;
+use quire_core::{Millis, OpPayload};
+
+use crate::error::CliError;
+use crate::output::Output;
+
+pub async fn queue(store: &Store, out: &Output) -> Result<(), CliError> {
+    let ops = store.pending_ops(u32::MAX).await?;
+    out.print(&ops, |ops| {
+        if ops.is_empty() {
+            return "the queue is empty".to_owned();
+        }
+        ops.iter()
+            .map(|q| {
+                let what = match &q.op.payload {
+                    OpPayload::Create(f) | OpPayload::Update(f) => format!(" {:?}", f.title),
+                    OpPayload::Delete => String::new(),
+                };
+                let base =
+                    q.op.base_version
+                        .map_or("-".to_owned(), |v| format!("v{v}"));
+                let sent = if q.sent_at.is_some() {
+                    " (sending)"
+                } else {
+                    ""
+                };
+                format!(
+                    "{:>6}  {:<6} {} base {base}{what}{sent}\n",
+                    q.seq,
+                    q.op.payload.kind().as_str(),
+                    q.op.note_id
+                )
+            })
+            .collect()
+    });
+    Ok(())
+}
+
+pub async fn status(store: &Store, out: &Output) -> Result<(), CliError> {
+    let status = store.status().await?;
+    out.print(&status, |s| {
+        let state = match &s.server {
+            None => "local only: no sync server is set (quire config set server URL)".to_owned(),
+            Some(server) => format!("sync server {server}"),
+        };
+        let last_sync = s
+            .last_sync_at
+            .map_or("never".to_owned(), |at| Millis(at).to_utc_string());
+        format!(
+            "state: {state}\nnotes: {}\npending changes: {}\nconflicts: {}\nlast sync: {last_sync}\ndevice: {}",
+            s.notes, s.pending_ops, s.open_conflicts, s.device_id
+        )
+    });
+    Ok(())
+}

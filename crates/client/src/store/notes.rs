@@ -1,0 +1,202 @@
+//! Notes: every change writes the note and its outbox op in one transaction.
+
+use quire_core::validate::validate_fields;
+use quire_core::{Millis, Note, NoteFields, NoteId, Op, OpPayload, Version};
+use serde::Serialize;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{decode, outbox, Store};
+use crate::clock;
+use crate::{Error, Result};
+
+/// A line of the note list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct NoteSummary {
+    pub id: NoteId,
+    pub title: String,
+    pub updated_at: Millis,
+    /// Whether a change to this note is still waiting for the server.
+    pub pending: bool,
+}
+
+/// A change to a note's text; `None` leaves that part as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoteEdit {
+    pub title: Option<String>,
+    pub body: Option<String>,
+}
+
+const NOTE_COLUMNS: &str = "id, title, body, created_at, updated_at, deleted, version";
+
+fn note_from_row(row: &SqliteRow) -> Result<Note> {
+    let id: String = row.try_get("id")?;
+    let version: Option<i64> = row.try_get("version")?;
+    Ok(Note {
+        id: decode(&id, "note id")?,
+        title: row.try_get("title")?,
+        body: row.try_get("body")?,
+        created_at: Millis(row.try_get("created_at")?),
+        updated_at: Millis(row.try_get("updated_at")?),
+        deleted: row.try_get("deleted")?,
+        version: version
+            .map(|v| u64::try_from(v).map(Version))
+            .transpose()
+            .map_err(|_| Error::Corrupt(format!("note version {version:?}")))?,
+    })
+}
+
+async fn fetch_note(tx: &mut Transaction<'_, Sqlite>, id: NoteId) -> Result<Note> {
+    let row = sqlx::query(&format!("SELECT {NOTE_COLUMNS} FROM notes WHERE id = ?"))
+        .bind(id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(Error::NoteNotFound(id))?;
+    note_from_row(&row)
+}
+
+impl Store {
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        // IMMEDIATE takes the write lock up front, so a second process waits on the busy
+        // timeout instead of failing when its read turns into a write.
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Creates a note and queues its `create` op.
+    pub async fn create_note(&self, fields: NoteFields) -> Result<Note> {
+        let fields = validate_fields(fields, &self.limits)?;
+        let now = clock::now();
+        let note = Note {
+            id: clock::new_note_id(),
+            title: fields.title.clone(),
+            body: fields.body.clone(),
+            created_at: now,
+            updated_at: now,
+            deleted: false,
+            version: None,
+        };
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO notes (id, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(note.id.to_string())
+        .bind(&note.title)
+        .bind(&note.body)
+        .bind(now.0)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        self.enqueue(&mut tx, note.id, OpPayload::Create(fields), None, now)
+            .await?;
+        tx.commit().await?;
+        Ok(note)
+    }
+
+    /// Changes a note's title and/or text and queues an `update` op (folded into an unsent
+    /// one for the same note where possible). An edit that changes nothing queues nothing.
+    pub async fn update_note(&self, id: NoteId, edit: NoteEdit) -> Result<Note> {
+        let mut tx = self.begin_write().await?;
+        let mut note = fetch_note(&mut tx, id).await?;
+        if note.deleted {
+            return Err(Error::NoteDeleted(id));
+        }
+        let fields = validate_fields(
+            NoteFields {
+                title: edit.title.unwrap_or_else(|| note.title.clone()),
+                body: edit.body.unwrap_or_else(|| note.body.clone()),
+            },
+            &self.limits,
+        )?;
+        if fields.title == note.title && fields.body == note.body {
+            return Ok(note);
+        }
+        let now = clock::now();
+        sqlx::query("UPDATE notes SET title = ?, body = ?, updated_at = ? WHERE id = ?")
+            .bind(&fields.title)
+            .bind(&fields.body)
+            .bind(now.0)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        note.title.clone_from(&fields.title);
+        note.body.clone_from(&fields.body);
+        note.updated_at = now;
+        self.enqueue(&mut tx, id, OpPayload::Update(fields), note.version, now)
+            .await?;
+        tx.commit().await?;
+        Ok(note)
+    }
+
+    /// Marks a note deleted (a tombstone, so the deletion syncs) and queues a `delete` op.
+    pub async fn delete_note(&self, id: NoteId) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let note = fetch_note(&mut tx, id).await?;
+        if note.deleted {
+            return Err(Error::NoteDeleted(id));
+        }
+        let now = clock::now();
+        sqlx::query("UPDATE notes SET deleted = 1, updated_at = ? WHERE id = ?")
+            .bind(now.0)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        self.enqueue(&mut tx, id, OpPayload::Delete, note.version, now)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn enqueue(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        note_id: NoteId,
+        payload: OpPayload,
+        base_version: Option<Version>,
+        now: Millis,
+    ) -> Result<()> {
+        let op = Op {
+            op_id: clock::new_op_id(),
+            note_id,
+            payload,
+            base_version,
+            device_id: self.device_id,
+            clock: outbox::next_clock(tx).await?,
+        };
+        outbox::push_or_fold(tx, &op, now).await
+    }
+
+    /// One note, deleted or not.
+    pub async fn note(&self, id: NoteId) -> Result<Note> {
+        let row = sqlx::query(&format!("SELECT {NOTE_COLUMNS} FROM notes WHERE id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::NoteNotFound(id))?;
+        note_from_row(&row)
+    }
+
+    /// The notes that are not deleted, most recently changed first.
+    pub async fn list_notes(&self) -> Result<Vec<NoteSummary>> {
+        let rows = sqlx::query(
+            "SELECT n.id, n.title, n.updated_at,
+                    EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id) AS pending
+             FROM notes n WHERE n.deleted = 0
+             ORDER BY n.updated_at DESC, n.id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                Ok(NoteSummary {
+                    id: decode(&id, "note id")?,
+                    title: row.try_get("title")?,
+                    updated_at: Millis(row.try_get("updated_at")?),
+                    pending: row.try_get("pending")?,
+                })
+            })
+            .collect()
+    }
+}

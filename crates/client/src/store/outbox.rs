@@ -1,0 +1,181 @@
+//! The outbox: ops waiting for the server, in order. An op leaves only through [`Store::ack`],
+//! after the server confirmed it.
+
+use quire_core::op::coalesce;
+use quire_core::{DeviceId, Millis, NoteFields, NoteId, Op, OpId, OpPayload, Version};
+use serde::Serialize;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{decode, Store};
+use crate::{Error, Result};
+
+/// An op as it waits in the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedOp {
+    /// Position in the queue; ops are sent in this order.
+    pub seq: i64,
+    pub op: Op,
+    pub queued_at: Millis,
+    /// When a push carrying it started, if one has.
+    pub sent_at: Option<Millis>,
+}
+
+const OP_COLUMNS: &str =
+    "seq, op_id, note_id, kind, title, body, base_version, device_id, clock, created_at, sent_at";
+
+fn op_from_row(row: &SqliteRow) -> Result<QueuedOp> {
+    let kind: String = row.try_get("kind")?;
+    let title: Option<String> = row.try_get("title")?;
+    let body: Option<String> = row.try_get("body")?;
+    let fields = || match (title.clone(), body.clone()) {
+        (Some(title), Some(body)) => Ok(NoteFields { title, body }),
+        _ => Err(Error::Corrupt(format!("{kind} op without its text"))),
+    };
+    let payload = match kind.as_str() {
+        "create" => OpPayload::Create(fields()?),
+        "update" => OpPayload::Update(fields()?),
+        "delete" => OpPayload::Delete,
+        other => return Err(Error::Corrupt(format!("op kind {other:?}"))),
+    };
+    let op_id: String = row.try_get("op_id")?;
+    let note_id: String = row.try_get("note_id")?;
+    let device_id: String = row.try_get("device_id")?;
+    let base_version: Option<i64> = row.try_get("base_version")?;
+    let clock: i64 = row.try_get("clock")?;
+    let sent_at: Option<i64> = row.try_get("sent_at")?;
+    Ok(QueuedOp {
+        seq: row.try_get("seq")?,
+        op: Op {
+            op_id: decode::<OpId>(&op_id, "op id")?,
+            note_id: decode::<NoteId>(&note_id, "note id")?,
+            payload,
+            base_version: base_version
+                .map(|v| u64::try_from(v).map(Version))
+                .transpose()
+                .map_err(|_| Error::Corrupt(format!("base version {base_version:?}")))?,
+            device_id: decode::<DeviceId>(&device_id, "device id")?,
+            clock: u64::try_from(clock).map_err(|_| Error::Corrupt(format!("clock {clock}")))?,
+        },
+        queued_at: Millis(row.try_get("created_at")?),
+        sent_at: sent_at.map(Millis),
+    })
+}
+
+/// The device's next logical clock value, taken inside the caller's transaction.
+pub(super) async fn next_clock(tx: &mut Transaction<'_, Sqlite>) -> Result<u64> {
+    let clock: i64 = sqlx::query_scalar("UPDATE device SET clock = clock + 1 RETURNING clock")
+        .fetch_one(&mut **tx)
+        .await?;
+    u64::try_from(clock).map_err(|_| Error::Corrupt(format!("clock {clock}")))
+}
+
+/// Appends `op`, or folds it into the note's last op when that one is unsent and foldable.
+pub(super) async fn push_or_fold(
+    tx: &mut Transaction<'_, Sqlite>,
+    op: &Op,
+    now: Millis,
+) -> Result<()> {
+    let last = sqlx::query(&format!(
+        "SELECT {OP_COLUMNS} FROM outbox WHERE note_id = ? ORDER BY seq DESC LIMIT 1"
+    ))
+    .bind(op.note_id.to_string())
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|row| op_from_row(&row))
+    .transpose()?;
+
+    let folded = last
+        .filter(|last| last.sent_at.is_none())
+        .and_then(|last| coalesce(&last.op, op).map(|folded| (last.seq, folded)));
+    if let Some((seq, folded)) = folded {
+        let fields = folded.payload.fields();
+        sqlx::query("UPDATE outbox SET kind = ?, title = ?, body = ?, clock = ? WHERE seq = ?")
+            .bind(folded.payload.kind().as_str())
+            .bind(fields.map(|f| f.title.as_str()))
+            .bind(fields.map(|f| f.body.as_str()))
+            .bind(clock_value(folded.clock)?)
+            .bind(seq)
+            .execute(&mut **tx)
+            .await?;
+        return Ok(());
+    }
+
+    let fields = op.payload.fields();
+    sqlx::query(
+        "INSERT INTO outbox
+            (op_id, note_id, kind, title, body, base_version, device_id, clock, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(op.op_id.to_string())
+    .bind(op.note_id.to_string())
+    .bind(op.payload.kind().as_str())
+    .bind(fields.map(|f| f.title.as_str()))
+    .bind(fields.map(|f| f.body.as_str()))
+    .bind(op.base_version.map(version_value).transpose()?)
+    .bind(op.device_id.to_string())
+    .bind(clock_value(op.clock)?)
+    .bind(now.0)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn clock_value(clock: u64) -> Result<i64> {
+    i64::try_from(clock).map_err(|_| Error::Corrupt(format!("clock {clock}")))
+}
+
+fn version_value(version: Version) -> Result<i64> {
+    i64::try_from(version.0).map_err(|_| Error::Corrupt(format!("version {version}")))
+}
+
+impl Store {
+    /// The first `limit` ops of the queue, oldest first.
+    pub async fn pending_ops(&self, limit: u32) -> Result<Vec<QueuedOp>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OP_COLUMNS} FROM outbox ORDER BY seq LIMIT ?"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(op_from_row).collect()
+    }
+
+    pub async fn pending_count(&self) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// Records that a push carrying these ops has started, so no later edit is folded into
+    /// them (the server may already have them).
+    pub async fn mark_sent(&self, op_ids: &[OpId], at: Millis) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for op_id in op_ids {
+            sqlx::query("UPDATE outbox SET sent_at = ? WHERE op_id = ? AND sent_at IS NULL")
+                .bind(at.0)
+                .bind(op_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes ops the server confirmed. Returns how many were in the queue.
+    pub async fn ack(&self, op_ids: &[OpId]) -> Result<u64> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut removed = 0;
+        for op_id in op_ids {
+            removed += sqlx::query("DELETE FROM outbox WHERE op_id = ?")
+                .bind(op_id.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+}

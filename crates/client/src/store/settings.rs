@@ -1,0 +1,94 @@
+//! Settings and the device's identity and status.
+
+use quire_core::settings::SettingKey;
+use quire_core::DeviceId;
+use serde::Serialize;
+use sqlx::SqlitePool;
+use uuid::Uuid;
+
+use super::{decode, Store};
+use crate::Result;
+
+/// What `quire status` and the app's status line show about the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct StoreStatus {
+    pub device_id: DeviceId,
+    #[ts(type = "number")]
+    pub notes: u64,
+    #[ts(type = "number")]
+    pub pending_ops: u64,
+    #[ts(type = "number")]
+    pub open_conflicts: u64,
+    /// The sync server, if one is set.
+    pub server: Option<String>,
+    /// When the last full sync round finished (ms since the epoch), if one ever did.
+    #[ts(type = "number | null")]
+    pub last_sync_at: Option<i64>,
+}
+
+/// Engine state kept beside the settings; not settable with `quire config`.
+const LAST_SYNC_AT: &str = "state.last-sync-at";
+
+/// Makes this device's identity on first open; returns it.
+pub(super) async fn ensure_device(pool: &SqlitePool) -> Result<DeviceId> {
+    sqlx::query("INSERT OR IGNORE INTO device (id, device_id, clock) VALUES (1, ?, 0)")
+        .bind(Uuid::now_v7().to_string())
+        .execute(pool)
+        .await?;
+    let id: String = sqlx::query_scalar("SELECT device_id FROM device WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
+    decode(&id, "device id")
+}
+
+impl Store {
+    /// A setting's value: what was set, else its default, else `None`.
+    pub async fn setting(&self, key: SettingKey) -> Result<Option<String>> {
+        let stored: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(key.name())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(stored.or_else(|| key.default_value().map(str::to_owned)))
+    }
+
+    /// Checks, normalises and stores a setting; returns the value as stored.
+    pub async fn set_setting(&self, key: SettingKey, value: &str) -> Result<String> {
+        let value = key.parse_value(value)?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?, ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key.name())
+        .bind(&value)
+        .execute(&self.pool)
+        .await?;
+        Ok(value)
+    }
+
+    pub async fn status(&self) -> Result<StoreStatus> {
+        let (notes, pending_ops, open_conflicts): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM notes WHERE deleted = 0),
+                    (SELECT count(*) FROM outbox),
+                    (SELECT count(*) FROM conflicts WHERE resolved_at IS NULL)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let last_sync_at: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+                .bind(LAST_SYNC_AT)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(StoreStatus {
+            device_id: self.device_id,
+            notes: u64::try_from(notes).unwrap_or(0),
+            pending_ops: u64::try_from(pending_ops).unwrap_or(0),
+            open_conflicts: u64::try_from(open_conflicts).unwrap_or(0),
+            server: self.setting(SettingKey::Server).await?,
+            last_sync_at: last_sync_at
+                .map(|v| decode(&v, "last sync time"))
+                .transpose()?,
+        })
+    }
+}

@@ -1,0 +1,379 @@
+//! Store tests on real SQLCipher files in temp dirs, with the file credentials store
+//! (the keyring has its own tests in tests/keyring.rs).
+
+use std::path::Path;
+
+use quire_core::settings::SettingKey;
+use quire_core::validate::ValidationError;
+use quire_core::{Millis, NoteFields, OpKind, OpPayload};
+
+use super::*;
+use crate::credentials::{FileStore, CREDENTIALS_FILE};
+
+fn secrets(dir: &Path) -> FileStore {
+    FileStore::new(dir.join(CREDENTIALS_FILE))
+}
+
+async fn open(dir: &Path) -> Store {
+    Store::open(dir, &secrets(dir)).await.unwrap()
+}
+
+fn fields(title: &str, body: &str) -> NoteFields {
+    NoteFields {
+        title: title.to_owned(),
+        body: body.to_owned(),
+    }
+}
+
+fn read_all_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            (
+                entry.file_name().to_string_lossy().into_owned(),
+                std::fs::read(entry.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+#[tokio::test]
+async fn a_new_note_is_stored_with_its_create_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let note = store
+        .create_note(fields(" Groceries ", "- milk"))
+        .await
+        .unwrap();
+    assert_eq!(note.title, "Groceries");
+    assert_eq!(note.version, None);
+
+    assert_eq!(store.note(note.id).await.unwrap(), note);
+    let list = store.list_notes().await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert!(list[0].pending);
+
+    let queue = store.pending_ops(10).await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].op.note_id, note.id);
+    assert_eq!(queue[0].op.device_id, store.device_id());
+    assert_eq!(
+        queue[0].op.payload,
+        OpPayload::Create(fields("Groceries", "- milk"))
+    );
+}
+
+#[tokio::test]
+async fn unsent_edits_fold_into_one_op_and_sent_ones_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let note = store.create_note(fields("a", "1")).await.unwrap();
+    let edit = |body: &str| NoteEdit {
+        title: None,
+        body: Some(body.to_owned()),
+    };
+    store.update_note(note.id, edit("2")).await.unwrap();
+    store.update_note(note.id, edit("3")).await.unwrap();
+    let queue = store.pending_ops(10).await.unwrap();
+    assert_eq!(queue.len(), 1, "{queue:?}");
+    assert_eq!(queue[0].op.payload, OpPayload::Create(fields("a", "3")));
+
+    store
+        .mark_sent(&[queue[0].op.op_id], Millis(1))
+        .await
+        .unwrap();
+    store.update_note(note.id, edit("4")).await.unwrap();
+    store.update_note(note.id, edit("5")).await.unwrap();
+    let queue = store.pending_ops(10).await.unwrap();
+    assert_eq!(queue.len(), 2);
+    assert_eq!(queue[1].op.payload, OpPayload::Update(fields("a", "5")));
+    assert!(queue[0].op.clock < queue[1].op.clock);
+}
+
+#[tokio::test]
+async fn an_edit_that_changes_nothing_queues_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let note = store.create_note(fields("a", "1")).await.unwrap();
+    let queue = store.pending_ops(10).await.unwrap();
+    store
+        .mark_sent(&[queue[0].op.op_id], Millis(1))
+        .await
+        .unwrap();
+    let same = NoteEdit {
+        title: Some("a".into()),
+        body: Some("1".into()),
+    };
+    store.update_note(note.id, same).await.unwrap();
+    assert_eq!(store.pending_count().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn delete_leaves_a_tombstone_and_queues_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let first = store.create_note(fields("first", "")).await.unwrap();
+    let second = store.create_note(fields("second", "")).await.unwrap();
+    store.delete_note(first.id).await.unwrap();
+
+    assert!(store.note(first.id).await.unwrap().deleted);
+    let titles: Vec<_> = store
+        .list_notes()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.title)
+        .collect();
+    assert_eq!(titles, ["second"]);
+
+    let queue = store.pending_ops(10).await.unwrap();
+    let kinds: Vec<_> = queue
+        .iter()
+        .map(|q| (q.op.note_id, q.op.payload.kind()))
+        .collect();
+    let expected = [
+        (first.id, OpKind::Create),
+        (second.id, OpKind::Create),
+        (first.id, OpKind::Delete),
+    ];
+    assert_eq!(kinds, expected);
+
+    let edit = NoteEdit {
+        title: Some("again".into()),
+        body: None,
+    };
+    assert!(matches!(
+        store.update_note(first.id, edit).await,
+        Err(Error::NoteDeleted(_))
+    ));
+    assert!(matches!(
+        store.delete_note(first.id).await,
+        Err(Error::NoteDeleted(_))
+    ));
+}
+
+#[tokio::test]
+async fn only_acknowledged_ops_leave_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    for i in 0..5 {
+        store
+            .create_note(fields(&format!("n{i}"), ""))
+            .await
+            .unwrap();
+    }
+    let first_two: Vec<_> = store
+        .pending_ops(2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|q| q.op.op_id)
+        .collect();
+    assert_eq!(first_two.len(), 2);
+    assert_eq!(store.ack(&first_two).await.unwrap(), 2);
+    // Acknowledging again (a replayed confirmation) removes nothing more.
+    assert_eq!(store.ack(&first_two).await.unwrap(), 0);
+    let rest = store.pending_ops(10).await.unwrap();
+    assert_eq!(rest.len(), 3);
+    assert!(rest.iter().all(|q| !first_two.contains(&q.op.op_id)));
+}
+
+#[tokio::test]
+async fn unknown_ids_and_bad_text_are_clear_errors_that_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let missing = crate::clock::new_note_id();
+    assert!(matches!(store.note(missing).await, Err(Error::NoteNotFound(id)) if id == missing));
+    assert!(matches!(
+        store.update_note(missing, NoteEdit::default()).await,
+        Err(Error::NoteNotFound(_))
+    ));
+    assert!(matches!(
+        store.create_note(fields("  ", "body")).await,
+        Err(Error::Invalid(ValidationError::EmptyTitle))
+    ));
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+    assert!(store.list_notes().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn notes_device_and_settings_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let device = store.device_id();
+    let note = store.create_note(fields("kept", "text")).await.unwrap();
+    store
+        .set_setting(SettingKey::BatchSize, "25")
+        .await
+        .unwrap();
+    store.close().await;
+
+    let store = open(dir.path()).await;
+    assert_eq!(store.device_id(), device);
+    assert_eq!(store.note(note.id).await.unwrap().body, "text");
+    assert_eq!(
+        store
+            .setting(SettingKey::BatchSize)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("25")
+    );
+    assert_eq!(store.pending_count().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn settings_have_defaults_and_refuse_bad_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    assert_eq!(
+        store
+            .setting(SettingKey::ConflictPolicy)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("merge")
+    );
+    assert_eq!(store.setting(SettingKey::Server).await.unwrap(), None);
+    assert_eq!(
+        store
+            .set_setting(SettingKey::Server, "http://127.0.0.1:8787/")
+            .await
+            .unwrap(),
+        "http://127.0.0.1:8787"
+    );
+    assert!(matches!(
+        store.set_setting(SettingKey::SyncInterval, "never").await,
+        Err(Error::Setting(_))
+    ));
+    let status = store.status().await.unwrap();
+    assert_eq!(status.server.as_deref(), Some("http://127.0.0.1:8787"));
+    assert_eq!(status.last_sync_at, None);
+}
+
+#[tokio::test]
+async fn no_note_text_is_in_any_file_in_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let marker = "quire-plaintext-marker-7f3a9c";
+    let note = store
+        .create_note(fields(marker, &format!("body {marker}")))
+        .await
+        .unwrap();
+    store
+        .update_note(
+            note.id,
+            NoteEdit {
+                title: None,
+                body: Some(format!("{marker} again")),
+            },
+        )
+        .await
+        .unwrap();
+
+    // While open: the WAL holds the latest pages; it is encrypted too.
+    let files = read_all_files(dir.path());
+    assert!(
+        files.iter().any(|(name, _)| name.ends_with("-wal")),
+        "expected a WAL file"
+    );
+    for (name, bytes) in &files {
+        assert!(
+            !contains(bytes, marker.as_bytes()),
+            "{name} holds note text in plain text"
+        );
+    }
+    store.close().await;
+    for (name, bytes) in read_all_files(dir.path()) {
+        assert!(
+            !contains(&bytes, marker.as_bytes()),
+            "{name} holds note text in plain text"
+        );
+        // Not even SQLite's own header: the whole file is ciphertext.
+        assert!(
+            !contains(&bytes, b"SQLite format 3"),
+            "{name} is not encrypted"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_an_error_and_the_database_is_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    store.create_note(fields("precious", "")).await.unwrap();
+    store.close().await;
+    let db = dir.path().join(DATABASE_FILE);
+    let before = std::fs::read(&db).unwrap();
+
+    // Swap the key for another valid-looking one.
+    let secrets = secrets(dir.path());
+    let meta = meta::load_or_create(dir.path(), true).unwrap();
+    let name = format!("db-key/{}", meta.store_id);
+    secrets.set(&name, &new_database_key()).unwrap();
+
+    let err = Store::open(dir.path(), &secrets).await.err().unwrap();
+    assert!(matches!(err, Error::WrongKeyOrNotADatabase { .. }), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_missing_key_never_makes_a_new_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    store.create_note(fields("precious", "")).await.unwrap();
+    store.close().await;
+    let db = dir.path().join(DATABASE_FILE);
+    let before = std::fs::read(&db).unwrap();
+    std::fs::remove_file(dir.path().join(CREDENTIALS_FILE)).unwrap();
+
+    let err = Store::open(dir.path(), &secrets(dir.path()))
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, Error::MissingDatabaseKey { .. }), "{err}");
+    assert!(err.to_string().contains("nothing was opened or changed"));
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    // And no key was made for it either.
+    assert!(!dir.path().join(CREDENTIALS_FILE).exists());
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_quire_database_is_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    // A store made elsewhere, then its database replaced by something else entirely.
+    open(dir.path()).await.close().await;
+    let db = dir.path().join(DATABASE_FILE);
+    std::fs::write(&db, b"these are my notes, not a database").unwrap();
+    let _ = std::fs::remove_file(dir.path().join(format!("{DATABASE_FILE}-wal")));
+
+    let err = Store::open(dir.path(), &secrets(dir.path()))
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, Error::WrongKeyOrNotADatabase { .. }), "{err}");
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        b"these are my notes, not a database"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_store_id_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    open(dir.path()).await.close().await;
+    std::fs::remove_file(dir.path().join(meta::META_FILE)).unwrap();
+    let err = Store::open(dir.path(), &secrets(dir.path()))
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, Error::StoreMeta { .. }), "{err}");
+    assert!(err.to_string().contains("store.json"));
+}

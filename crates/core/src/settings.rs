@@ -1,0 +1,215 @@
+//! The settings a person can change with `quire config` (and later the app's settings
+//! screen): their names, defaults, and what a valid value looks like.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+#[ts(export)]
+pub enum SettingKey {
+    /// The sync server's base URL.
+    Server,
+    ConflictPolicy,
+    /// Seconds between periodic syncs.
+    SyncInterval,
+    /// Ops per push request.
+    BatchSize,
+    /// The folder notes are mirrored into as Markdown files.
+    VaultDir,
+}
+
+impl SettingKey {
+    pub const ALL: [SettingKey; 5] = [
+        Self::Server,
+        Self::ConflictPolicy,
+        Self::SyncInterval,
+        Self::BatchSize,
+        Self::VaultDir,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Server => "server",
+            Self::ConflictPolicy => "conflict-policy",
+            Self::SyncInterval => "sync-interval",
+            Self::BatchSize => "batch-size",
+            Self::VaultDir => "vault-dir",
+        }
+    }
+
+    /// The value in force when none was set; `None` where "not set" is itself the default.
+    pub fn default_value(self) -> Option<&'static str> {
+        match self {
+            Self::ConflictPolicy => Some("merge"),
+            Self::SyncInterval => Some("60"),
+            Self::BatchSize => Some("100"),
+            Self::Server | Self::VaultDir => None,
+        }
+    }
+
+    /// Checks and normalises a value for this key.
+    pub fn parse_value(self, value: &str) -> Result<String, SettingError> {
+        let value = value.trim();
+        let invalid = |expected: &'static str| SettingError::InvalidValue {
+            key: self.name(),
+            value: value.to_owned(),
+            expected,
+        };
+        match self {
+            Self::Server => {
+                let rest = value
+                    .strip_prefix("https://")
+                    .or_else(|| value.strip_prefix("http://"))
+                    .ok_or_else(|| invalid("an http:// or https:// URL"))?;
+                if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
+                    return Err(invalid("an http:// or https:// URL with a host"));
+                }
+                Ok(value.trim_end_matches('/').to_owned())
+            }
+            Self::ConflictPolicy => value
+                .parse::<ConflictPolicy>()
+                .map(|policy| policy.to_string())
+                .map_err(|_| invalid("merge or lww")),
+            Self::SyncInterval => match value.parse::<u32>() {
+                Ok(secs) if (5..=86_400).contains(&secs) => Ok(secs.to_string()),
+                _ => Err(invalid("a number of seconds from 5 to 86400")),
+            },
+            Self::BatchSize => match value.parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => Ok(n.to_string()),
+                _ => Err(invalid("a number of ops from 1 to 1000")),
+            },
+            Self::VaultDir => {
+                if value.starts_with('/') || value.get(1..3) == Some(":\\") {
+                    Ok(value.to_owned())
+                } else {
+                    Err(invalid("an absolute folder path"))
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for SettingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for SettingKey {
+    type Err = SettingError;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|key| key.name() == name)
+            .ok_or_else(|| SettingError::UnknownKey(name.to_owned()))
+    }
+}
+
+/// How a device settles a note both it and the server changed (PRODUCT.md, "Conflicts").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum ConflictPolicy {
+    /// Three-way merge; overlapping changes become a conflict for the person to resolve.
+    Merge,
+    /// Last write wins by the server's receipt time; the loser is kept in history.
+    Lww,
+}
+
+impl fmt::Display for ConflictPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Merge => "merge",
+            Self::Lww => "lww",
+        })
+    }
+}
+
+impl FromStr for ConflictPolicy {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        match text {
+            "merge" => Ok(Self::Merge),
+            "lww" => Ok(Self::Lww),
+            _ => Err(()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingError {
+    #[error("unknown setting {0:?}; the settings are server, conflict-policy, sync-interval, batch-size, vault-dir")]
+    UnknownKey(String),
+    #[error("{value:?} is not a valid {key}: expected {expected}")]
+    InvalidValue {
+        key: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_parses_from_its_name() {
+        for key in SettingKey::ALL {
+            assert_eq!(key.name().parse::<SettingKey>().unwrap(), key);
+        }
+        assert!(matches!(
+            "colour".parse::<SettingKey>(),
+            Err(SettingError::UnknownKey(_))
+        ));
+    }
+
+    #[test]
+    fn defaults_are_themselves_valid() {
+        for key in SettingKey::ALL {
+            if let Some(value) = key.default_value() {
+                assert_eq!(key.parse_value(value).unwrap(), value, "{key}");
+            }
+        }
+    }
+
+    #[test]
+    fn values_are_checked_and_normalised() {
+        use SettingKey::*;
+        let good = [
+            (
+                Server,
+                "https://notes.example.com/",
+                "https://notes.example.com",
+            ),
+            (Server, " http://127.0.0.1:8787 ", "http://127.0.0.1:8787"),
+            (ConflictPolicy, "lww", "lww"),
+            (SyncInterval, "300", "300"),
+            (BatchSize, "1", "1"),
+            (VaultDir, "/home/me/notes", "/home/me/notes"),
+        ];
+        for (key, input, expected) in good {
+            assert_eq!(key.parse_value(input).unwrap(), expected, "{key} {input}");
+        }
+        let bad = [
+            (Server, "notes.example.com"),
+            (Server, "https://"),
+            (Server, "ftp://x"),
+            (ConflictPolicy, "ours"),
+            (SyncInterval, "1"),
+            (SyncInterval, "soon"),
+            (BatchSize, "0"),
+            (BatchSize, "5000"),
+            (VaultDir, "notes"),
+        ];
+        for (key, input) in bad {
+            let err = key.parse_value(input).unwrap_err();
+            assert!(err.to_string().contains("expected"), "{key} {input}: {err}");
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import type { Note } from "../bindings/Note";
+import type { NoteId } from "../bindings/NoteId";
+import { Debouncer } from "../debounce";
+import { el } from "../dom";
+
+export type SaveEdit = (id: NoteId, edit: { title: string; body: string }) => Promise<Note>;
+
+/** How long typing may pause before the note is saved. */
+export const AUTOSAVE_DELAY_MS = 400;
+
+/**
+ * The editor pane for one note: a title field and the text, saved automatically shortly
+ * after typing stops, and before another note is opened.
+ */
+export class NoteEditor {
+  private note: Note | undefined;
+  private readonly title = el("input", {
+    class: "note-title-input",
+    type: "text",
+    "data-testid": "note-title",
+    "aria-label": "Title",
+  });
+  private readonly body = el("textarea", {
+    class: "note-body",
+    "data-testid": "note-body",
+    "aria-label": "Note text",
+    spellcheck: "true",
+  });
+  private readonly saveState = el("span", { class: "save-state", "data-testid": "save-state", "aria-live": "polite" });
+  private readonly autosave: Debouncer;
+
+  constructor(
+    private readonly pane: HTMLElement,
+    private readonly save: SaveEdit,
+    private readonly onSaved: (note: Note) => void,
+  ) {
+    this.autosave = new Debouncer(AUTOSAVE_DELAY_MS, () => this.saveNow());
+    for (const field of [this.title, this.body]) {
+      field.addEventListener("input", () => {
+        this.saveState.textContent = "Editing…";
+        this.autosave.schedule();
+      });
+      field.addEventListener("blur", () => void this.autosave.flush());
+    }
+  }
+
+  get openId(): NoteId | undefined {
+    return this.note?.id;
+  }
+
+  /** Shows `note`, first saving what was typed into the one open before. */
+  async open(note: Note): Promise<void> {
+    await this.autosave.flush();
+    this.note = note;
+    this.title.value = note.title;
+    this.body.value = note.body;
+    this.saveState.textContent = "Saved";
+    this.pane.classList.add("has-note");
+    this.pane.replaceChildren(
+      el("div", { class: "editor-head" }, this.title, this.saveState),
+      this.body,
+    );
+  }
+
+  focusTitle(): void {
+    this.title.focus();
+    this.title.select();
+  }
+
+  private async saveNow(): Promise<void> {
+    const note = this.note;
+    if (!note) return;
+    this.saveState.textContent = "Saving…";
+    try {
+      const saved = await this.save(note.id, { title: this.title.value, body: this.body.value });
+      if (this.note?.id === saved.id) this.note = saved;
+      this.saveState.textContent = "Saved";
+      this.saveState.classList.remove("error");
+      this.onSaved(saved);
+    } catch (reason) {
+      // Nothing typed is thrown away: the text stays in the editor and saves on the next edit.
+      this.saveState.textContent = reason instanceof Error ? reason.message : "Not saved";
+      this.saveState.classList.add("error");
+    }
+  }
+}

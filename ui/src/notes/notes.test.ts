@@ -1,0 +1,102 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Note } from "../bindings/Note";
+import type { NoteSummary } from "../bindings/NoteSummary";
+import { AUTOSAVE_DELAY_MS, NoteEditor } from "./editor";
+import { renderNoteList } from "./note-list";
+
+const note = (id: string, title: string, body = ""): Note => ({
+  id,
+  title,
+  body,
+  createdAt: 1,
+  updatedAt: 1,
+  deleted: false,
+  version: null,
+});
+
+describe("note list", () => {
+  it("marks the open note and pending ones, and opens on click", () => {
+    const list = document.createElement("ul");
+    const notes: NoteSummary[] = [
+      { id: "a", title: "Alpha", updatedAt: 2, pending: true },
+      { id: "b", title: "Beta", updatedAt: 1, pending: false },
+    ];
+    const opened: string[] = [];
+    renderNoteList(list, notes, "b", (id) => opened.push(id));
+    const buttons = list.querySelectorAll<HTMLButtonElement>('[data-testid="note-item"]');
+    expect([...buttons].map((b) => b.querySelector(".note-title")?.textContent)).toEqual(["Alpha", "Beta"]);
+    expect(buttons[0]?.querySelector('[data-testid="pending-badge"]')).not.toBeNull();
+    expect(buttons[1]?.querySelector('[data-testid="pending-badge"]')).toBeNull();
+    expect(buttons[1]?.getAttribute("aria-current")).toBe("true");
+    buttons[0]?.click();
+    expect(opened).toEqual(["a"]);
+  });
+});
+
+describe("note editor", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function setup() {
+    const pane = document.createElement("main");
+    const saves: { id: string; title: string; body: string }[] = [];
+    const saved: Note[] = [];
+    const editor = new NoteEditor(
+      pane,
+      (id, edit) => {
+        saves.push({ id, ...edit });
+        return Promise.resolve(note(id, edit.title, edit.body));
+      },
+      (n) => saved.push(n),
+    );
+    const type = (testId: string, value: string) => {
+      const field = pane.querySelector<HTMLInputElement | HTMLTextAreaElement>(`[data-testid="${testId}"]`);
+      if (!field) throw new Error(testId);
+      field.value = value;
+      field.dispatchEvent(new Event("input"));
+    };
+    return { pane, editor, saves, saved, type };
+  }
+
+  it("saves once, shortly after typing stops", async () => {
+    const { editor, saves, saved, type, pane } = setup();
+    await editor.open(note("n1", "Title", "old"));
+    type("note-body", "n");
+    type("note-body", "ne");
+    type("note-body", "new");
+    await vi.advanceTimersByTimeAsync(AUTOSAVE_DELAY_MS - 1);
+    expect(saves).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(saves).toEqual([{ id: "n1", title: "Title", body: "new" }]);
+    expect(saved.map((n) => n.body)).toEqual(["new"]);
+    expect(pane.querySelector('[data-testid="save-state"]')?.textContent).toBe("Saved");
+  });
+
+  it("saves pending typing before another note opens", async () => {
+    const { editor, saves, type } = setup();
+    await editor.open(note("n1", "One"));
+    type("note-title", "One, edited");
+    await editor.open(note("n2", "Two"));
+    expect(saves).toEqual([{ id: "n1", title: "One, edited", body: "" }]);
+    expect(editor.openId).toBe("n2");
+  });
+
+  it("keeps the text and says why when a save fails", async () => {
+    const pane = document.createElement("main");
+    const editor = new NoteEditor(pane, () => Promise.reject(new Error("the title is empty")), () => undefined);
+    await editor.open(note("n1", "T"));
+    const title = pane.querySelector<HTMLInputElement>('[data-testid="note-title"]');
+    if (!title) throw new Error("no title field");
+    title.value = "";
+    title.dispatchEvent(new Event("input"));
+    await vi.advanceTimersByTimeAsync(AUTOSAVE_DELAY_MS);
+    const state = pane.querySelector('[data-testid="save-state"]');
+    expect(state?.textContent).toBe("the title is empty");
+    expect(state?.classList.contains("error")).toBe(true);
+    expect(title.value).toBe("");
+  });
+});
