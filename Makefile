@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR ?= /var/tmp/quire-target
 CARGO_FLAGS := --workspace --all-targets --locked --features quire-app/custom-protocol
 APP_BIN := $(CARGO_TARGET_DIR)/debug/quire-app
 
-.PHONY: run test setup-run setup-test ui app check fmt-check clippy test-rust bindings-check \
+.PHONY: run test bench setup-run setup-test ui app check fmt-check clippy test-rust bindings-check \
 	test-ui typecheck lint-ui e2e fmt
 
 ## make run: install what is missing, build, start the desktop app.
@@ -18,6 +18,11 @@ run: setup-run ui
 
 ## make test: install what is missing, then every check and test, e2e included.
 test: setup-test ui check test-rust test-ui e2e
+
+## make bench: the performance figures, as a table (and JSON under $(BENCH_OUT)).
+BENCH_OUT ?= $(CARGO_TARGET_DIR)/quire-bench
+bench: setup-run ui
+	QUIRE_BENCH_OUT=$(BENCH_OUT) cargo bench --locked -p quire-client --bench save_enqueue
 
 setup-run:
 	bash scripts/setup.sh run

@@ -44,10 +44,10 @@ pub enum Error {
     )]
     WrongKeyOrNotADatabase { path: PathBuf },
     #[error(
-        "the notes database {path} is in use by another Quire process; \
-         close it and try again"
+        "the notes database is busy in another Quire process (the app or another quire \
+         command); nothing was changed, try again when it is done"
     )]
-    DatabaseLocked { path: PathBuf },
+    DatabaseLocked,
     #[error(
         "{path} is damaged or unreadable ({detail}); the notes database next to it was not touched"
     )]
@@ -55,7 +55,7 @@ pub enum Error {
     #[error("the notes database could not be updated to this version of Quire: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("the notes database failed: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
 
     #[error("no note has the id {0}")]
     NoteNotFound(NoteId),
@@ -108,7 +108,7 @@ impl Error {
             Self::MissingDatabaseKey { .. } | Self::WrongKeyOrNotADatabase { .. } => {
                 ErrorCode::DatabaseKey
             }
-            Self::DatabaseLocked { .. } => ErrorCode::DatabaseLocked,
+            Self::DatabaseLocked => ErrorCode::DatabaseLocked,
             Self::NoteNotFound(_) => ErrorCode::NotFound,
             Self::NoteDeleted(_) => ErrorCode::Deleted,
             Self::Invalid(_) | Self::Setting(_) => ErrorCode::Invalid,
@@ -116,5 +116,18 @@ impl Error {
                 ErrorCode::Store
             }
         }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), after the busy timeout ran out: another
+        // process holds the write lock. Say so instead of "database failed".
+        if let sqlx::Error::Database(db) = &err {
+            if matches!(db.code().as_deref(), Some("5" | "6")) {
+                return Self::DatabaseLocked;
+            }
+        }
+        Self::Database(err)
     }
 }

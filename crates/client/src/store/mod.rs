@@ -36,6 +36,10 @@ pub const DATABASE_FILE: &str = "quire.db";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
+/// How long a write waits for another process (the app, a `quire` command) to finish its
+/// own. Writes are single short transactions, so this is only ever exceeded by a stuck one.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub struct Store {
     pool: SqlitePool,
     device_id: DeviceId,
@@ -125,28 +129,20 @@ fn connect_options(path: &Path, key: &Secret, create: bool) -> Result<SqliteConn
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
+        .busy_timeout(BUSY_TIMEOUT);
     Ok(options)
 }
 
 /// SQLite's "file is not a database" (26) is what SQLCipher answers for a wrong key.
 fn open_error(err: sqlx::Error, path: &Path) -> Error {
     if let sqlx::Error::Database(db) = &err {
-        match db.code().as_deref() {
-            Some("26") => {
-                return Error::WrongKeyOrNotADatabase {
-                    path: path.to_path_buf(),
-                }
-            }
-            Some("5" | "6") => {
-                return Error::DatabaseLocked {
-                    path: path.to_path_buf(),
-                }
-            }
-            _ => {}
+        if db.code().as_deref() == Some("26") {
+            return Error::WrongKeyOrNotADatabase {
+                path: path.to_path_buf(),
+            };
         }
     }
-    Error::Database(err)
+    Error::from(err)
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {

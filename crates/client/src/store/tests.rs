@@ -377,3 +377,27 @@ async fn a_lost_store_id_file_is_a_clear_error() {
     assert!(matches!(err, Error::StoreMeta { .. }), "{err}");
     assert!(err.to_string().contains("store.json"));
 }
+
+#[tokio::test]
+async fn a_write_blocked_by_another_process_is_a_clear_error_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let holder = open(dir.path()).await;
+    let writer = open(dir.path()).await;
+    // Another process in the middle of a write transaction that never ends.
+    let held = holder.pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+
+    let started = std::time::Instant::now();
+    let err = writer.create_note(fields("blocked", "")).await.unwrap_err();
+    assert!(matches!(err, Error::DatabaseLocked), "{err}");
+    assert!(err.to_string().contains("busy in another Quire process"));
+    assert!(
+        started.elapsed() >= BUSY_TIMEOUT,
+        "it waited for the other writer first"
+    );
+
+    drop(held);
+    assert!(writer.list_notes().await.unwrap().is_empty());
+    assert_eq!(writer.pending_count().await.unwrap(), 0);
+    // Once the other process is done, writing works again.
+    writer.create_note(fields("after", "")).await.unwrap();
+}

@@ -1,0 +1,152 @@
+//! Save + enqueue: how long a person waits for a note change to be durable (the note and
+//! its op committed in one transaction, fsynced). Criterion gives the mean; a second pass
+//! times every save to report p50 / p99 / max, which is what "never feels slow" is about.
+//!
+//! Runs on a real SQLCipher file on disk (not tmpfs), with the file credentials store.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use quire_client::credentials::{FileStore, CREDENTIALS_FILE};
+use quire_client::store::NoteEdit;
+use quire_client::Store;
+use quire_core::NoteFields;
+
+const TIMED_SAVES: usize = 2_000;
+
+fn open(runtime: &tokio::runtime::Runtime, dir: &Path) -> Store {
+    runtime
+        .block_on(Store::open(
+            dir,
+            &FileStore::new(dir.join(CREDENTIALS_FILE)),
+        ))
+        .unwrap()
+}
+
+fn body(i: usize) -> String {
+    format!(
+        "# Note {i}\n\n{}\n",
+        "Some ordinary note text, a line of it. ".repeat(20)
+    )
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((sorted.len() as f64) * p).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Under /var/tmp: a real disk, where fsync costs what it costs on a laptop.
+    let dir = tempfile::Builder::new()
+        .prefix("quire-bench-")
+        .tempdir_in("/var/tmp")
+        .unwrap();
+    let store = open(&runtime, dir.path());
+
+    let mut criterion = Criterion::default().configure_from_args().sample_size(30);
+    let mut i = 0;
+    criterion.bench_function("create note + enqueue (durable)", |b| {
+        b.iter(|| {
+            i += 1;
+            runtime
+                .block_on(store.create_note(NoteFields {
+                    title: format!("bench {i}"),
+                    body: body(i),
+                }))
+                .unwrap()
+        });
+    });
+    let note = runtime
+        .block_on(store.create_note(NoteFields {
+            title: "edited".into(),
+            body: body(0),
+        }))
+        .unwrap();
+    criterion.bench_function("edit note + enqueue (durable)", |b| {
+        b.iter(|| {
+            i += 1;
+            runtime
+                .block_on(store.update_note(
+                    note.id,
+                    NoteEdit {
+                        title: None,
+                        body: Some(body(i)),
+                    },
+                ))
+                .unwrap()
+        });
+    });
+    criterion.final_summary();
+
+    // Percentiles over individually timed saves: half creates, half edits of one note
+    // (edits of an unsent note fold into its op, as typing does).
+    let mut timings = Vec::with_capacity(TIMED_SAVES);
+    for n in 0..TIMED_SAVES {
+        let started = Instant::now();
+        if n % 2 == 0 {
+            runtime
+                .block_on(store.create_note(NoteFields {
+                    title: format!("timed {n}"),
+                    body: body(n),
+                }))
+                .unwrap();
+        } else {
+            runtime
+                .block_on(store.update_note(
+                    note.id,
+                    NoteEdit {
+                        title: None,
+                        body: Some(body(n)),
+                    },
+                ))
+                .unwrap();
+        }
+        timings.push(started.elapsed());
+    }
+    timings.sort();
+    let (p50, p99, max) = (
+        percentile(&timings, 0.50),
+        percentile(&timings, 0.99),
+        timings[timings.len() - 1],
+    );
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+
+    println!();
+    println!("| figure ({cores} cores, {TIMED_SAVES} saves) | p50 | p99 | max | target |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| save + enqueue (durable) | {} | {} | {} | p50 <= 1 ms, p99 <= 5 ms |",
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+
+    let json = serde_json::json!({
+        "figure": "save + enqueue (durable)",
+        "cores": cores,
+        "saves": TIMED_SAVES,
+        "p50_ms": p50.as_secs_f64() * 1000.0,
+        "p99_ms": p99.as_secs_f64() * 1000.0,
+        "max_ms": max.as_secs_f64() * 1000.0,
+        "target": {"p50_ms": 1.0, "p99_ms": 5.0},
+    });
+    let out_dir = std::env::var_os("QUIRE_BENCH_OUT").map_or_else(
+        || std::env::temp_dir().join("quire-bench"),
+        std::path::PathBuf::from,
+    );
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let out = out_dir.join("save_enqueue.json");
+    std::fs::write(&out, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+    println!("\nwritten to {}", out.display());
+    runtime.block_on(store.close());
+}
