@@ -101,13 +101,6 @@ mod tests {
 
     use super::*;
 
-    fn fields(title: &str, body: &str) -> NoteFields {
-        NoteFields {
-            title: title.to_owned(),
-            body: body.to_owned(),
-        }
-    }
-
     fn op(n: u128, note: u128, payload: OpPayload, base: Option<u64>, clock: u64) -> Op {
         Op {
             op_id: OpId(Uuid::from_u128(n)),
@@ -126,29 +119,53 @@ mod tests {
 
     #[test]
     fn create_then_update_is_one_create_with_the_new_text() {
-        let create = op(1, 7, OpPayload::Create(fields("a", "1")), None, 1);
-        let update = op(2, 7, OpPayload::Update(fields("a", "2")), None, 2);
+        let create = op(1, 7, OpPayload::Create(NoteFields::new("a", "1")), None, 1);
+        let update = op(2, 7, OpPayload::Update(NoteFields::new("a", "2")), None, 2);
         let folded = coalesce(&create, &update).unwrap();
         assert_eq!(folded.op_id, create.op_id);
-        assert_eq!(folded.payload, OpPayload::Create(fields("a", "2")));
+        assert_eq!(folded.payload, OpPayload::Create(NoteFields::new("a", "2")));
         assert_eq!(folded.clock, 2);
     }
 
     #[test]
     fn update_then_update_keeps_the_first_base() {
-        let first = op(1, 7, OpPayload::Update(fields("a", "1")), Some(4), 5);
-        let second = op(2, 7, OpPayload::Update(fields("b", "2")), Some(4), 6);
+        let first = op(
+            1,
+            7,
+            OpPayload::Update(NoteFields::new("a", "1")),
+            Some(4),
+            5,
+        );
+        let second = op(
+            2,
+            7,
+            OpPayload::Update(NoteFields::new("b", "2")),
+            Some(4),
+            6,
+        );
         let folded = coalesce(&first, &second).unwrap();
         assert_eq!(folded.base_version, Some(Version(4)));
-        assert_eq!(folded.payload, OpPayload::Update(fields("b", "2")));
+        assert_eq!(folded.payload, OpPayload::Update(NoteFields::new("b", "2")));
     }
 
     #[test]
     fn deletes_and_other_notes_are_never_folded() {
-        let update = op(1, 7, OpPayload::Update(fields("a", "1")), Some(1), 1);
+        let update = op(
+            1,
+            7,
+            OpPayload::Update(NoteFields::new("a", "1")),
+            Some(1),
+            1,
+        );
         let delete = op(2, 7, OpPayload::Delete, Some(1), 2);
-        let other = op(3, 8, OpPayload::Update(fields("a", "1")), Some(1), 3);
-        let create = op(4, 7, OpPayload::Create(fields("a", "1")), None, 4);
+        let other = op(
+            3,
+            8,
+            OpPayload::Update(NoteFields::new("a", "1")),
+            Some(1),
+            3,
+        );
+        let create = op(4, 7, OpPayload::Create(NoteFields::new("a", "1")), None, 4);
         assert!(coalesce(&update, &delete).is_none());
         assert!(coalesce(&delete, &update).is_none());
         assert!(coalesce(&update, &other).is_none());
@@ -157,8 +174,10 @@ mod tests {
 
     fn payload_strategy() -> impl Strategy<Value = OpPayload> {
         prop_oneof![
-            ("[a-z]{0,3}", "[a-z]{0,3}").prop_map(|(t, b)| OpPayload::Create(fields(&t, &b))),
-            ("[a-z]{0,3}", "[a-z]{0,3}").prop_map(|(t, b)| OpPayload::Update(fields(&t, &b))),
+            ("[a-z]{0,3}", "[a-z]{0,3}")
+                .prop_map(|(t, b)| OpPayload::Create(NoteFields::new(&t, &b))),
+            ("[a-z]{0,3}", "[a-z]{0,3}")
+                .prop_map(|(t, b)| OpPayload::Update(NoteFields::new(&t, &b))),
             Just(OpPayload::Delete),
         ]
     }

@@ -78,17 +78,14 @@ pub fn validate_fields(fields: NoteFields, limits: &Limits) -> Result<NoteFields
 mod tests {
     use super::*;
 
-    fn fields(title: &str, body: &str) -> NoteFields {
-        NoteFields {
-            title: title.to_owned(),
-            body: body.to_owned(),
-        }
-    }
-
     #[test]
     fn a_normal_note_passes_with_its_title_trimmed() {
-        let ok = validate_fields(fields("  Groceries \t", "- milk\n"), &Limits::default()).unwrap();
-        assert_eq!(ok, fields("Groceries", "- milk\n"));
+        let ok = validate_fields(
+            NoteFields::new("  Groceries \t", "- milk\n"),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(ok, NoteFields::new("Groceries", "- milk\n"));
     }
 
     #[test]
@@ -98,22 +95,25 @@ mod tests {
             max_body_bytes: 10,
         };
         let cases = [
-            (fields("   ", ""), ValidationError::EmptyTitle),
+            (NoteFields::new("   ", ""), ValidationError::EmptyTitle),
             (
-                fields("toolong", ""),
+                NoteFields::new("toolong", ""),
                 ValidationError::TitleTooLong { len: 7, max: 5 },
             ),
-            (fields("a\nb", ""), ValidationError::TitleHasLineBreak),
             (
-                fields("a\0", ""),
+                NoteFields::new("a\nb", ""),
+                ValidationError::TitleHasLineBreak,
+            ),
+            (
+                NoteFields::new("a\0", ""),
                 ValidationError::ContainsNul { field: "title" },
             ),
             (
-                fields("a", "0123456789x"),
+                NoteFields::new("a", "0123456789x"),
                 ValidationError::BodyTooLong { len: 11, max: 10 },
             ),
             (
-                fields("a", "x\0y"),
+                NoteFields::new("a", "x\0y"),
                 ValidationError::ContainsNul { field: "note" },
             ),
         ];
@@ -133,8 +133,8 @@ mod tests {
             max_body_bytes: 4,
         };
         // "é" is two bytes in UTF-8.
-        assert!(validate_fields(fields("éé", "éé"), &limits).is_ok());
-        assert!(validate_fields(fields("ééé", ""), &limits).is_err());
+        assert!(validate_fields(NoteFields::new("éé", "éé"), &limits).is_ok());
+        assert!(validate_fields(NoteFields::new("ééé", ""), &limits).is_err());
     }
 
     #[test]

@@ -18,13 +18,6 @@ async fn open(dir: &Path) -> Store {
     Store::open(dir, &secrets(dir)).await.unwrap()
 }
 
-fn fields(title: &str, body: &str) -> NoteFields {
-    NoteFields {
-        title: title.to_owned(),
-        body: body.to_owned(),
-    }
-}
-
 fn read_all_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -49,7 +42,7 @@ async fn a_new_note_is_stored_with_its_create_op() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
     let note = store
-        .create_note(fields(" Groceries ", "- milk"))
+        .create_note(NoteFields::new(" Groceries ", "- milk"))
         .await
         .unwrap();
     assert_eq!(note.title, "Groceries");
@@ -66,7 +59,7 @@ async fn a_new_note_is_stored_with_its_create_op() {
     assert_eq!(queue[0].op.device_id, store.device_id());
     assert_eq!(
         queue[0].op.payload,
-        OpPayload::Create(fields("Groceries", "- milk"))
+        OpPayload::Create(NoteFields::new("Groceries", "- milk"))
     );
 }
 
@@ -74,7 +67,7 @@ async fn a_new_note_is_stored_with_its_create_op() {
 async fn unsent_edits_fold_into_one_op_and_sent_ones_do_not() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
-    let note = store.create_note(fields("a", "1")).await.unwrap();
+    let note = store.create_note(NoteFields::new("a", "1")).await.unwrap();
     let edit = |body: &str| NoteEdit {
         title: None,
         body: Some(body.to_owned()),
@@ -83,7 +76,10 @@ async fn unsent_edits_fold_into_one_op_and_sent_ones_do_not() {
     store.update_note(note.id, edit("3")).await.unwrap();
     let queue = store.pending_ops(10).await.unwrap();
     assert_eq!(queue.len(), 1, "{queue:?}");
-    assert_eq!(queue[0].op.payload, OpPayload::Create(fields("a", "3")));
+    assert_eq!(
+        queue[0].op.payload,
+        OpPayload::Create(NoteFields::new("a", "3"))
+    );
 
     store
         .mark_sent(&[queue[0].op.op_id], Millis(1))
@@ -93,7 +89,10 @@ async fn unsent_edits_fold_into_one_op_and_sent_ones_do_not() {
     store.update_note(note.id, edit("5")).await.unwrap();
     let queue = store.pending_ops(10).await.unwrap();
     assert_eq!(queue.len(), 2);
-    assert_eq!(queue[1].op.payload, OpPayload::Update(fields("a", "5")));
+    assert_eq!(
+        queue[1].op.payload,
+        OpPayload::Update(NoteFields::new("a", "5"))
+    );
     assert!(queue[0].op.clock < queue[1].op.clock);
 }
 
@@ -101,7 +100,7 @@ async fn unsent_edits_fold_into_one_op_and_sent_ones_do_not() {
 async fn an_edit_that_changes_nothing_queues_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
-    let note = store.create_note(fields("a", "1")).await.unwrap();
+    let note = store.create_note(NoteFields::new("a", "1")).await.unwrap();
     let queue = store.pending_ops(10).await.unwrap();
     store
         .mark_sent(&[queue[0].op.op_id], Millis(1))
@@ -119,8 +118,14 @@ async fn an_edit_that_changes_nothing_queues_nothing() {
 async fn delete_leaves_a_tombstone_and_queues_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
-    let first = store.create_note(fields("first", "")).await.unwrap();
-    let second = store.create_note(fields("second", "")).await.unwrap();
+    let first = store
+        .create_note(NoteFields::new("first", ""))
+        .await
+        .unwrap();
+    let second = store
+        .create_note(NoteFields::new("second", ""))
+        .await
+        .unwrap();
     store.delete_note(first.id).await.unwrap();
 
     assert!(store.note(first.id).await.unwrap().deleted);
@@ -165,7 +170,7 @@ async fn only_acknowledged_ops_leave_the_queue() {
     let store = open(dir.path()).await;
     for i in 0..5 {
         store
-            .create_note(fields(&format!("n{i}"), ""))
+            .create_note(NoteFields::new(format!("n{i}"), ""))
             .await
             .unwrap();
     }
@@ -196,7 +201,7 @@ async fn unknown_ids_and_bad_text_are_clear_errors_that_store_nothing() {
         Err(Error::NoteNotFound(_))
     ));
     assert!(matches!(
-        store.create_note(fields("  ", "body")).await,
+        store.create_note(NoteFields::new("  ", "body")).await,
         Err(Error::Invalid(ValidationError::EmptyTitle))
     ));
     assert_eq!(store.pending_count().await.unwrap(), 0);
@@ -208,7 +213,10 @@ async fn notes_device_and_settings_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
     let device = store.device_id();
-    let note = store.create_note(fields("kept", "text")).await.unwrap();
+    let note = store
+        .create_note(NoteFields::new("kept", "text"))
+        .await
+        .unwrap();
     store
         .set_setting(SettingKey::BatchSize, "25")
         .await
@@ -264,7 +272,7 @@ async fn no_note_text_is_in_any_file_in_plain_text() {
     let store = open(dir.path()).await;
     let marker = "quire-plaintext-marker-7f3a9c";
     let note = store
-        .create_note(fields(marker, &format!("body {marker}")))
+        .create_note(NoteFields::new(marker, format!("body {marker}")))
         .await
         .unwrap();
     store
@@ -304,14 +312,23 @@ async fn no_note_text_is_in_any_file_in_plain_text() {
     }
 }
 
+/// A closed store holding one note; returns the database's path and its bytes.
+async fn store_with_a_note(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
+    let store = open(dir).await;
+    store
+        .create_note(NoteFields::new("precious", ""))
+        .await
+        .unwrap();
+    store.close().await;
+    let db = dir.join(DATABASE_FILE);
+    let bytes = std::fs::read(&db).unwrap();
+    (db, bytes)
+}
+
 #[tokio::test]
 async fn a_wrong_key_is_an_error_and_the_database_is_untouched() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    store.create_note(fields("precious", "")).await.unwrap();
-    store.close().await;
-    let db = dir.path().join(DATABASE_FILE);
-    let before = std::fs::read(&db).unwrap();
+    let (db, before) = store_with_a_note(dir.path()).await;
 
     // Swap the key for another valid-looking one.
     let secrets = secrets(dir.path());
@@ -327,11 +344,7 @@ async fn a_wrong_key_is_an_error_and_the_database_is_untouched() {
 #[tokio::test]
 async fn a_missing_key_never_makes_a_new_database() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    store.create_note(fields("precious", "")).await.unwrap();
-    store.close().await;
-    let db = dir.path().join(DATABASE_FILE);
-    let before = std::fs::read(&db).unwrap();
+    let (db, before) = store_with_a_note(dir.path()).await;
     std::fs::remove_file(dir.path().join(CREDENTIALS_FILE)).unwrap();
 
     let err = Store::open(dir.path(), &secrets(dir.path()))
@@ -387,7 +400,10 @@ async fn a_write_blocked_by_another_process_is_a_clear_error_and_stores_nothing(
     let held = holder.pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
 
     let started = std::time::Instant::now();
-    let err = writer.create_note(fields("blocked", "")).await.unwrap_err();
+    let err = writer
+        .create_note(NoteFields::new("blocked", ""))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::DatabaseLocked), "{err}");
     assert!(err.to_string().contains("busy in another Quire process"));
     assert!(
@@ -399,5 +415,8 @@ async fn a_write_blocked_by_another_process_is_a_clear_error_and_stores_nothing(
     assert!(writer.list_notes().await.unwrap().is_empty());
     assert_eq!(writer.pending_count().await.unwrap(), 0);
     // Once the other process is done, writing works again.
-    writer.create_note(fields("after", "")).await.unwrap();
+    writer
+        .create_note(NoteFields::new("after", ""))
+        .await
+        .unwrap();
 }
