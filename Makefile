@@ -44,9 +44,10 @@ fmt-check:
 clippy: ui
 	cargo clippy $(CARGO_FLAGS) -- -D warnings
 
-# Under a private D-Bus session with an unlocked gnome-keyring: the keyring tests are real.
+# With a throwaway PostgreSQL and a private D-Bus session holding an unlocked gnome-keyring:
+# the server's PostgreSQL tests and the keyring tests run against the real things.
 test-rust: ui
-	scripts/with-keyring.sh cargo test $(CARGO_FLAGS)
+	scripts/with-postgres.sh scripts/with-keyring.sh cargo test $(CARGO_FLAGS)
 	$(MAKE) --no-print-directory bindings-check
 
 # ts-rs rewrote ui/src/bindings during `cargo test`; any difference means they were stale.

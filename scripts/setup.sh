@@ -26,8 +26,9 @@ apt_packages=(
 )
 if [ "$mode" = test ]; then
   # gnome-keyring: the real Secret Service the tests use (scripts/with-keyring.sh);
+  # postgresql: the server's tests run on it too (scripts/with-postgres.sh);
   # imagemagick: `import` grabs screenshots of the app window from the X display.
-  apt_packages+=(xvfb xauth dbus dbus-x11 webkit2gtk-driver gnome-keyring imagemagick)
+  apt_packages+=(xvfb xauth dbus dbus-x11 webkit2gtk-driver gnome-keyring postgresql imagemagick)
 fi
 
 missing=()

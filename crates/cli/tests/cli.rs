@@ -1,6 +1,11 @@
 //! The `quire` binary as a script would run it, on real data dirs in temp folders.
 // Test helpers, like tests, fail by panicking with the cause.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 use std::io::Write;
 use std::path::Path;

@@ -2,7 +2,12 @@
 //! that creates notes as fast as it can and prints each id once `create_note` returned; it
 //! is killed mid-burst, and every printed id must be in the store, with its op.
 // Test helpers, like tests, fail by panicking with the cause.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};

@@ -1,7 +1,12 @@
 //! The real OS keyring: gnome-keyring's Secret Service in a private D-Bus session
 //! (`scripts/with-keyring.sh`, which `make test` uses). Not a mock.
 // Test helpers, like tests, fail by panicking with the cause.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 use quire_client::credentials::{KeyringStore, Secret, SecretStore};
 use quire_client::Store;

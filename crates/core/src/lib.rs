@@ -6,12 +6,14 @@
 //! - [`note`]: a note as a device keeps it.
 //! - [`op`]: an outbox entry, and [`op::coalesce`], the rule for folding unsent edits.
 //! - [`validate`]: size and shape limits on what a person types, with clear errors.
+//! - [`patch`]: differential sync: an edit script from one text to the next, and applying it.
 //! - [`settings`]: the settings a person can change (`quire config`), and their checks.
 //! - [`protocol`]: the types client and server exchange over HTTP, versioned under `/v1`.
 
 pub mod ids;
 pub mod note;
 pub mod op;
+pub mod patch;
 pub mod protocol;
 pub mod settings;
 pub mod validate;

@@ -1,8 +1,13 @@
-//! Wire types of the sync protocol. Both the server (which produces them) and the client
-//! (which consumes them) use these, so the two cannot drift apart.
+//! Wire types of the sync protocol (PRODUCT.md, "Sync protocol"). Both the server (which
+//! produces them) and the client (which consumes them) use these, so the two cannot drift.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+
+use crate::ids::{DeviceId, NoteId, OpId, Version};
+use crate::note::Millis;
+use crate::op::OpKind;
+use crate::patch::Patch;
 
 /// The path prefix every protocol endpoint lives under.
 pub const API_PREFIX: &str = "/v1";
@@ -33,6 +38,199 @@ impl Health {
     }
 }
 
+/// Body of `POST /v1/accounts` and `POST /v1/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// Answer of `POST /v1/accounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub username: String,
+}
+
+/// Answer of `POST /v1/sessions`: a bearer token for `Authorization: Bearer ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: Millis,
+}
+
+/// One op in a push. Create carries `title` and `body`; update carries `title` and either
+/// `body` (the full text) or `patch` (against the text at `base_version`); delete carries
+/// neither. A wrong combination is not a malformed request but a `rejected` op, so one bad
+/// op never fails its batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushOp {
+    pub op_id: OpId,
+    pub note_id: NoteId,
+    pub kind: OpKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<Patch>,
+    #[serde(default)]
+    pub base_version: Option<Version>,
+    pub device_id: DeviceId,
+    pub clock: u64,
+    /// Last write wins: apply whatever the base, the server's receipt time decides.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lww: bool,
+}
+
+/// What a push op asks for, once its shape was checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushChange<'a> {
+    Create { title: &'a str, body: &'a str },
+    Update { title: &'a str, text: NewText<'a> },
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewText<'a> {
+    Full(&'a str),
+    Patch(&'a Patch),
+}
+
+impl PushOp {
+    /// The change this op asks for, or why its fields do not make one.
+    pub fn change(&self) -> Result<PushChange<'_>, String> {
+        let title = self.title.as_deref();
+        let body = self.body.as_deref();
+        match (self.kind, title, body, &self.patch) {
+            (OpKind::Create, Some(title), Some(body), None) => {
+                Ok(PushChange::Create { title, body })
+            }
+            (OpKind::Create, ..) => Err("a create carries a title and a body, and no patch".into()),
+            (OpKind::Update, Some(title), Some(body), None) => Ok(PushChange::Update {
+                title,
+                text: NewText::Full(body),
+            }),
+            (OpKind::Update, Some(title), None, Some(patch)) => Ok(PushChange::Update {
+                title,
+                text: NewText::Patch(patch),
+            }),
+            (OpKind::Update, ..) => {
+                Err("an update carries a title and either a body or a patch".into())
+            }
+            (OpKind::Delete, None, None, None) => Ok(PushChange::Delete),
+            (OpKind::Delete, ..) => Err("a delete carries no title, body or patch".into()),
+        }
+    }
+}
+
+/// Body of `POST /v1/sync/push`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    pub ops: Vec<PushOp>,
+}
+
+/// A note as the server has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteState {
+    pub id: NoteId,
+    pub title: String,
+    pub body: String,
+    pub version: Version,
+    pub deleted: bool,
+    /// Server time of the change that made this version.
+    pub updated_at: Millis,
+}
+
+/// The outcome of one op, in the order the ops were sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PushResult {
+    /// The op was applied: the note is now at `version`.
+    Applied {
+        op_id: OpId,
+        version: Version,
+        server_time: Millis,
+    },
+    /// This op id was pushed before: the answer it got then, unchanged.
+    Duplicate {
+        op_id: OpId,
+        original: Box<PushResult>,
+    },
+    /// `base_version` is not the note's current version; here is the current note.
+    Conflict { op_id: OpId, current: NoteState },
+    /// A patch was sent against a base the server cannot apply it to: send the full text.
+    NeedFullText {
+        op_id: OpId,
+        current_version: Version,
+    },
+    /// The op is invalid and was not applied; nothing else in the batch is affected.
+    Rejected { op_id: OpId, reason: String },
+}
+
+impl PushResult {
+    pub fn op_id(&self) -> OpId {
+        match self {
+            Self::Applied { op_id, .. }
+            | Self::Duplicate { op_id, .. }
+            | Self::Conflict { op_id, .. }
+            | Self::NeedFullText { op_id, .. }
+            | Self::Rejected { op_id, .. } => *op_id,
+        }
+    }
+}
+
+/// Answer of `POST /v1/sync/push`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub results: Vec<PushResult>,
+}
+
+/// One entry of the account's change log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Position in the account's change log; strictly increasing.
+    pub seq: u64,
+    /// The note as this change left it.
+    pub note: NoteState,
+}
+
+/// Answer of `GET /v1/sync/pull`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub changes: Vec<Change>,
+    /// Cursor to pass as `since` next time.
+    pub next: u64,
+    /// Whether more changes are waiting after `next`.
+    pub more: bool,
+}
+
+/// Stable problem `type`s (RFC 9457) the server answers with.
+pub mod problem {
+    pub const BAD_REQUEST: &str = "https://quire.app/problems/bad-request";
+    pub const UNAUTHORIZED: &str = "https://quire.app/problems/unauthorized";
+    pub const NOT_FOUND: &str = "https://quire.app/problems/not-found";
+    pub const METHOD_NOT_ALLOWED: &str = "https://quire.app/problems/method-not-allowed";
+    pub const TOO_LARGE: &str = "https://quire.app/problems/too-large";
+    pub const CONFLICT: &str = "https://quire.app/problems/conflict";
+    pub const RATE_LIMITED: &str = "https://quire.app/problems/rate-limited";
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "https://quire.app/problems/unsupported-media-type";
+    pub const INTERNAL: &str = "https://quire.app/problems/internal";
+}
+
+/// An `application/problem+json` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +249,79 @@ mod tests {
         let parsed: Result<Health, _> =
             serde_json::from_str(r#"{"status":"degraded","version":"1"}"#);
         assert!(parsed.is_err());
+    }
+
+    #[test]
+    fn a_push_op_reads_as_documented() {
+        let json = serde_json::json!({
+            "op_id": "0190b5a4-7c1e-7c3a-9a52-3f4f2b7c1d10",
+            "note_id": "0190b5a4-7c1e-7c3a-9a52-3f4f2b7c1d11",
+            "kind": "update",
+            "title": "t",
+            "body": "b",
+            "base_version": 3,
+            "device_id": "0190b5a4-7c1e-7c3a-9a52-3f4f2b7c1d12",
+            "clock": 9
+        });
+        let op: PushOp = serde_json::from_value(json).unwrap();
+        assert_eq!(op.base_version, Some(Version(3)));
+        assert!(!op.lww);
+        assert_eq!(
+            op.change().unwrap(),
+            PushChange::Update {
+                title: "t",
+                text: NewText::Full("b")
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_kinds_and_fields_are_refused() {
+        let base = serde_json::json!({
+            "op_id": "0190b5a4-7c1e-7c3a-9a52-3f4f2b7c1d10",
+            "note_id": "0190b5a4-7c1e-7c3a-9a52-3f4f2b7c1d11",
+            "device_id": "0190b5a4-7c1e-7c3a-9a52-3f4f2b7c1d12",
+            "clock": 1
+        });
+        let mut unknown_kind = base.clone();
+        unknown_kind["kind"] = "rename".into();
+        assert!(serde_json::from_value::<PushOp>(unknown_kind).is_err());
+        let mut extra = base;
+        extra["kind"] = "delete".into();
+        extra["surprise"] = true.into();
+        assert!(serde_json::from_value::<PushOp>(extra).is_err());
+    }
+
+    #[test]
+    fn wrong_field_combinations_are_reasons_not_parse_errors() {
+        let op = |kind: OpKind, title: Option<&str>, body: Option<&str>| PushOp {
+            op_id: OpId(uuid::Uuid::nil()),
+            note_id: NoteId(uuid::Uuid::nil()),
+            kind,
+            title: title.map(str::to_owned),
+            body: body.map(str::to_owned),
+            patch: None,
+            base_version: None,
+            device_id: DeviceId(uuid::Uuid::nil()),
+            clock: 1,
+            lww: false,
+        };
+        assert!(op(OpKind::Create, Some("t"), None).change().is_err());
+        assert!(op(OpKind::Update, None, Some("b")).change().is_err());
+        assert!(op(OpKind::Delete, Some("t"), None).change().is_err());
+        assert_eq!(
+            op(OpKind::Delete, None, None).change().unwrap(),
+            PushChange::Delete
+        );
+    }
+
+    #[test]
+    fn results_carry_their_status_tag() {
+        let result = PushResult::Rejected {
+            op_id: OpId(uuid::Uuid::nil()),
+            reason: "no".into(),
+        };
+        let json = serde_json::to_value(&result).unwrap();
+        assert_eq!(json["status"], "rejected");
     }
 }

@@ -1,18 +1,35 @@
 //! quire-server: the sync server that a person's devices meet at.
 //!
 //! # Layout
-//! - [`config`]: command-line and environment settings.
-//! - [`routes`]: the HTTP API under `/v1`.
+//! - [`config`]: command-line and environment settings, including request limits.
+//! - [`db`]: SQLite or PostgreSQL through one set of queries, with migrations per engine.
+//! - [`accounts`]: register, log in, log out, and the bearer-token check.
+//! - [`sync`]: push (idempotent, per-op transactions) and pull (cursor over the change log).
+//! - [`problem`]: every error as `application/problem+json`.
+//! - [`routes`]: the HTTP API under `/v1` and its middleware (compression, limits, timeouts).
 //! - [`run`]: serve a bound listener until a shutdown signal, finishing in-flight requests.
 //!
 //! `run` takes the listener rather than an address so tests bind port 0 and learn the port.
+//! Instances keep no state of their own beyond the database, so several can share one
+//! PostgreSQL.
 
+pub mod accounts;
 pub mod config;
+pub mod db;
+pub mod problem;
 pub mod routes;
+pub mod sync;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use quire_core::Millis;
 use tokio::net::TcpListener;
+
+pub use config::{Config, Limits};
+pub use db::Db;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -23,14 +40,54 @@ pub enum Error {
     },
     #[error("server failed: {0}")]
     Serve(std::io::Error),
+    #[error("no data directory for the server's database; pass --db")]
+    NoDataDir,
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} is not a database URL this server knows; use sqlite://PATH or postgres://...")]
+    DbUrl(String),
+    #[error("cannot open the database {url}: {source}")]
+    DbConnect { url: String, source: sqlx::Error },
+    #[error("cannot bring the database schema up to date: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// What every request handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub limits: Limits,
+    pub token_ttl: Duration,
+}
+
+impl AppState {
+    pub fn new(db: Db, limits: Limits, token_ttl: Duration) -> Self {
+        Self {
+            db,
+            limits,
+            token_ttl,
+        }
+    }
+}
+
+pub(crate) fn now() -> Millis {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Millis(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then lets in-flight requests finish.
 pub async fn run(
     listener: TcpListener,
+    state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    axum::serve(listener, routes::router())
+    let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(Error::Serve)

@@ -25,6 +25,8 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), quire_server::Error> {
+    let db = quire_server::Db::connect(&config.db_url()?).await?;
+    let state = quire_server::AppState::new(db, config.limits, config.token_ttl());
     let listener =
         TcpListener::bind(config.listen)
             .await
@@ -35,7 +37,7 @@ async fn serve(config: Config) -> Result<(), quire_server::Error> {
     let local = listener.local_addr().map_err(quire_server::Error::Serve)?;
     // Scripts wait for this exact line to learn the port when they asked for port 0.
     tracing::info!(addr = %local, "listening on http://{local}");
-    quire_server::run(listener, shutdown_signal()).await?;
+    quire_server::run(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,6 +1,11 @@
 //! The server over real HTTP on loopback: in-process on port 0, and as the real binary.
 // Test helpers, like tests, fail by panicking with the cause.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -11,10 +16,16 @@ use tokio::net::TcpListener;
 
 #[tokio::test]
 async fn health_answers_over_http_and_shutdown_is_graceful() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = quire_server::Db::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
+        .await
+        .unwrap();
+    let state =
+        quire_server::AppState::new(db, quire_server::Limits::default(), Duration::from_secs(60));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(quire_server::run(listener, async {
+    let server = tokio::spawn(quire_server::run(listener, state, async {
         let _ = stopped.await;
     }));
 
@@ -73,8 +84,10 @@ fn an_unusable_listen_address_is_one_clear_error() {
 
 #[test]
 fn binary_serves_then_exits_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("server.db").display());
     let mut child = server_bin()
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", "127.0.0.1:0", "--db", &db])
         .env("NO_COLOR", "1")
         .stderr(Stdio::piped())
         .spawn()
@@ -111,14 +124,32 @@ fn binary_serves_then_exits_cleanly_on_sigterm() {
         status.success(),
         "server exited with {status} after SIGTERM"
     );
+    assert!(
+        dir.path().join("server.db").exists(),
+        "the SQLite file is created if missing"
+    );
+}
+
+#[test]
+fn a_database_url_it_cannot_use_is_one_clear_error() {
+    let out = server_bin()
+        .args(["--listen", "127.0.0.1:0", "--db", "mysql://localhost/quire"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("use sqlite://PATH or postgres://"), "{err}");
 }
 
 #[test]
 fn a_port_in_use_is_one_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("server.db").display());
     let out = server_bin()
-        .args(["--listen", &addr])
+        .args(["--listen", &addr, "--db", &db])
         .env("NO_COLOR", "1")
         .output()
         .unwrap();

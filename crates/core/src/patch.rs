@@ -1,0 +1,134 @@
+//! Differential sync: an update can carry an edit script against the text at its base
+//! version instead of the whole new text (PRODUCT.md, "Differential sync").
+//!
+//! Offsets count UTF-8 bytes. A patch must account for every byte of its base (kept or
+//! deleted), which catches most patches sent against a text they were not made from.
+
+use serde::{Deserialize, Serialize};
+
+/// One step of a patch, applied left to right over the base text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Edit {
+    /// Copy this many bytes of the base.
+    Keep(usize),
+    /// Skip this many bytes of the base.
+    Delete(usize),
+    /// Add this text.
+    Insert(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Patch(pub Vec<Edit>);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatchError {
+    #[error("the patch runs past the end of its base text ({base_len} bytes)")]
+    PastEnd { base_len: usize },
+    #[error("the patch covers {covered} bytes of a base text of {base_len}")]
+    WrongBaseLength { covered: usize, base_len: usize },
+    #[error("the patch splits a UTF-8 character at byte {offset}")]
+    SplitsCharacter { offset: usize },
+}
+
+impl Patch {
+    /// The text this patch makes of `base`.
+    pub fn apply(&self, base: &str) -> Result<String, PatchError> {
+        let mut out = String::with_capacity(base.len());
+        let mut at = 0usize;
+        let past_end = PatchError::PastEnd {
+            base_len: base.len(),
+        };
+        for edit in &self.0 {
+            match edit {
+                Edit::Keep(n) | Edit::Delete(n) => {
+                    let end = at.checked_add(*n).ok_or_else(|| past_end.clone())?;
+                    let piece = base.get(at..end).ok_or_else(|| {
+                        if end > base.len() {
+                            past_end.clone()
+                        } else {
+                            PatchError::SplitsCharacter { offset: end }
+                        }
+                    })?;
+                    if matches!(edit, Edit::Keep(_)) {
+                        out.push_str(piece);
+                    }
+                    at = end;
+                }
+                Edit::Insert(text) => out.push_str(text),
+            }
+        }
+        if at != base.len() {
+            return Err(PatchError::WrongBaseLength {
+                covered: at,
+                base_len: base.len(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Bytes this patch adds to a request, roughly: what it costs on the wire.
+    pub fn inserted_bytes(&self) -> usize {
+        self.0
+            .iter()
+            .map(|edit| match edit {
+                Edit::Insert(text) => text.len(),
+                Edit::Keep(_) | Edit::Delete(_) => 0,
+            })
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_patch_rewrites_its_base() {
+        let patch = Patch(vec![
+            Edit::Keep(6),
+            Edit::Delete(5),
+            Edit::Insert("there".into()),
+            Edit::Keep(1),
+        ]);
+        assert_eq!(patch.apply("hello world!").unwrap(), "hello there!");
+        assert_eq!(patch.inserted_bytes(), 5);
+    }
+
+    #[test]
+    fn a_patch_for_another_text_is_refused() {
+        let patch = Patch(vec![Edit::Keep(3), Edit::Insert("!".into())]);
+        assert_eq!(
+            patch.apply("abcd"),
+            Err(PatchError::WrongBaseLength {
+                covered: 3,
+                base_len: 4
+            })
+        );
+        assert_eq!(patch.apply("ab"), Err(PatchError::PastEnd { base_len: 2 }));
+        let huge = Patch(vec![Edit::Keep(1), Edit::Keep(usize::MAX)]);
+        assert_eq!(huge.apply("ab"), Err(PatchError::PastEnd { base_len: 2 }));
+    }
+
+    #[test]
+    fn a_patch_may_not_split_a_character() {
+        let patch = Patch(vec![Edit::Keep(1), Edit::Delete(2)]);
+        assert_eq!(
+            patch.apply("é!"),
+            Err(PatchError::SplitsCharacter { offset: 1 })
+        );
+    }
+
+    #[test]
+    fn patches_have_a_compact_json_form() {
+        let patch = Patch(vec![
+            Edit::Keep(3),
+            Edit::Insert("x".into()),
+            Edit::Delete(1),
+        ]);
+        let json = serde_json::to_string(&patch).unwrap();
+        assert_eq!(json, r#"[{"keep":3},{"insert":"x"},{"delete":1}]"#);
+        assert_eq!(serde_json::from_str::<Patch>(&json).unwrap(), patch);
+    }
+}

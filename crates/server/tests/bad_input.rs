@@ -1,0 +1,583 @@
+//! Bad input, table-driven: each case gets the right status and a problem body (or, for
+//! a bad op inside a good request, a `rejected` / `duplicate` result), nothing is stored,
+//! and the server stays healthy. On SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::Write;
+
+use common::{create_op, delete_op, new_note, update_op, Backend, TestServer, PASSWORD};
+use quire_core::patch::{Edit, Patch};
+use quire_core::protocol::PushRequest;
+use quire_core::{NoteId, OpId};
+use quire_server::Limits;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+on_both_backends!(every_bad_request_is_refused_cleanly);
+
+const LIMITS: Limits = Limits {
+    max_body_bytes: 64 * 1024,
+    max_batch_ops: 10,
+    max_note_bytes: 16 * 1024,
+};
+
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// This status with an `application/problem+json` body.
+    Problem(u16),
+    /// 200, and the one op in the request is answered with this result status.
+    Op(&'static str),
+}
+
+struct Case {
+    name: &'static str,
+    method: Method,
+    path: &'static str,
+    token: Option<String>,
+    headers: Vec<(&'static str, &'static str)>,
+    body: Vec<u8>,
+    expect: Expect,
+}
+
+fn json_bytes(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap()
+}
+
+fn push_bytes(ops: Vec<quire_core::protocol::PushOp>) -> Vec<u8> {
+    serde_json::to_vec(&PushRequest { ops }).unwrap()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+/// A push op as JSON, with one field replaced, for wrong-type and unknown-field cases.
+fn op_json_with(field: &str, value: Value) -> Vec<u8> {
+    let mut op = serde_json::to_value(create_op(new_note(), "t", "b")).unwrap();
+    op[field] = value;
+    json_bytes(&json!({ "ops": [op] }))
+}
+
+/// Counts of everything a request could have stored.
+async fn stored(server: &TestServer) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for table in [
+        "accounts",
+        "sessions",
+        "notes",
+        "applied_ops",
+        "note_history",
+    ] {
+        counts.push(server.count(table).await);
+    }
+    let version_sum: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM notes")
+            .fetch_one(&server.db.pool)
+            .await
+            .unwrap();
+    counts.push(version_sum);
+    counts
+}
+
+async fn every_bad_request_is_refused_cleanly(backend: Backend) {
+    let server = TestServer::start_with(backend, LIMITS).await;
+    let alice = server.account("alice").await;
+    let bob = server.account("bob").await;
+    let alices_note = new_note();
+    let first = create_op(alices_note, "Alice's", "private text");
+    server.push(&alice, vec![first.clone()]).await;
+    server
+        .push(&bob, vec![create_op(new_note(), "Bob's", "")])
+        .await;
+
+    // A signed-out token, and an expired one planted directly.
+    let revoked = server.login("alice").await;
+    server
+        .http
+        .delete(server.url("/sessions/current"))
+        .bearer_auth(&revoked)
+        .send()
+        .await
+        .unwrap();
+    let expired = "e".repeat(64);
+    let alice_id: String = sqlx::query_scalar("SELECT id FROM accounts WHERE username = 'alice'")
+        .fetch_one(&server.db.pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(hex::encode(Sha256::digest(expired.as_bytes())))
+        .bind(&alice_id)
+        .bind(0_i64)
+        .bind(1_i64)
+        .execute(&server.db.pool)
+        .await
+        .unwrap();
+
+    let json_ct = vec![("content-type", "application/json")];
+    let auth = Some(alice.clone());
+    let push = |name, body: Vec<u8>, expect| Case {
+        name,
+        method: Method::POST,
+        path: "/sync/push",
+        token: auth.clone(),
+        headers: json_ct.clone(),
+        body,
+        expect,
+    };
+    let pull = |name, path, token: Option<String>, expect| Case {
+        name,
+        method: Method::GET,
+        path,
+        token,
+        headers: vec![],
+        body: vec![],
+        expect,
+    };
+    let post = |name, path, body: Vec<u8>, expect| Case {
+        name,
+        method: Method::POST,
+        path,
+        token: None,
+        headers: json_ct.clone(),
+        body,
+        expect,
+    };
+    let with_headers = |mut case: Case, headers: Vec<(&'static str, &'static str)>| {
+        case.headers = headers;
+        case
+    };
+    let with_token = |mut case: Case, token: Option<String>| {
+        case.token = token;
+        case
+    };
+    let ok_push = || push_bytes(vec![create_op(new_note(), "fine", "fine")]);
+    let big_text = "x".repeat(20 * 1024);
+    let bomb = vec![b' '; 8 * 1024 * 1024];
+    let mut patch_op = update_op(alices_note, 1, "Alice's", "");
+    patch_op.body = None;
+    patch_op.patch = Some(Patch(vec![Edit::Keep(2), Edit::Insert("?".into())]));
+    let mut huge_patch = patch_op.clone();
+    huge_patch.op_id = OpId(common::new_id());
+    huge_patch.patch = Some(Patch(vec![Edit::Keep(12), Edit::Insert(big_text.clone())]));
+    let mut stale_patch = patch_op.clone();
+    stale_patch.op_id = OpId(common::new_id());
+    stale_patch.base_version = Some(quire_core::Version(7));
+    stale_patch.lww = true;
+    let mut nul_title = create_op(new_note(), "a\0b", "");
+    nul_title.title = Some("a\0b".into());
+
+    let cases = vec![
+        // Malformed and mistyped JSON.
+        push(
+            "truncated JSON",
+            b"{\"ops\": [".to_vec(),
+            Expect::Problem(400),
+        ),
+        push("not an object", b"[]".to_vec(), Expect::Problem(400)),
+        push(
+            "ops is not a list",
+            b"{\"ops\": 5}".to_vec(),
+            Expect::Problem(400),
+        ),
+        push("ops is missing", b"{}".to_vec(), Expect::Problem(400)),
+        push(
+            "clock is a string",
+            op_json_with("clock", json!("soon")),
+            Expect::Problem(400),
+        ),
+        push(
+            "unknown op kind",
+            op_json_with("kind", json!("rename")),
+            Expect::Problem(400),
+        ),
+        push(
+            "unknown op field",
+            op_json_with("colour", json!("red")),
+            Expect::Problem(400),
+        ),
+        push(
+            "op id is not a uuid",
+            op_json_with("op_id", json!("12")),
+            Expect::Problem(400),
+        ),
+        push(
+            "negative base version",
+            op_json_with("base_version", json!(-1)),
+            Expect::Problem(400),
+        ),
+        push(
+            "invalid UTF-8",
+            b"{\"ops\": [\"\xff\xfe\"]}".to_vec(),
+            Expect::Problem(400),
+        ),
+        push("empty body", vec![], Expect::Problem(400)),
+        with_headers(
+            push("no content type", ok_push(), Expect::Problem(415)),
+            vec![],
+        ),
+        with_headers(
+            push("text/plain", ok_push(), Expect::Problem(415)),
+            vec![("content-type", "text/plain")],
+        ),
+        // Limits.
+        push(
+            "body over the limit",
+            json_bytes(&json!({"ops": [], "pad": "y".repeat(70 * 1024)})),
+            Expect::Problem(413),
+        ),
+        push(
+            "too many ops",
+            push_bytes((0..11).map(|_| create_op(new_note(), "n", "")).collect()),
+            Expect::Problem(413),
+        ),
+        push(
+            "note over the limit",
+            push_bytes(vec![
+                create_op(new_note(), "fine", "ok"),
+                create_op(new_note(), "big", &big_text),
+            ]),
+            Expect::Problem(413),
+        ),
+        push(
+            "patch over the limit",
+            push_bytes(vec![huge_patch]),
+            Expect::Problem(413),
+        ),
+        with_headers(
+            push("gzip bomb", gzip(&bomb), Expect::Problem(413)),
+            vec![
+                ("content-type", "application/json"),
+                ("content-encoding", "gzip"),
+            ],
+        ),
+        with_headers(
+            push(
+                "zstd bomb",
+                zstd::encode_all(&bomb[..], 19).unwrap(),
+                Expect::Problem(413),
+            ),
+            vec![
+                ("content-type", "application/json"),
+                ("content-encoding", "zstd"),
+            ],
+        ),
+        with_headers(
+            push(
+                "corrupt gzip",
+                b"definitely not gzip".to_vec(),
+                Expect::Problem(400),
+            ),
+            vec![
+                ("content-type", "application/json"),
+                ("content-encoding", "gzip"),
+            ],
+        ),
+        // Tokens.
+        with_token(push("no token", ok_push(), Expect::Problem(401)), None),
+        with_token(
+            push("garbage token", ok_push(), Expect::Problem(401)),
+            Some("garbage".into()),
+        ),
+        with_token(
+            push("expired token", ok_push(), Expect::Problem(401)),
+            Some(expired.clone()),
+        ),
+        with_token(
+            push("revoked token", ok_push(), Expect::Problem(401)),
+            Some(revoked.clone()),
+        ),
+        with_headers(
+            with_token(push("basic auth", ok_push(), Expect::Problem(401)), None),
+            vec![
+                ("content-type", "application/json"),
+                ("authorization", "Basic YWxpY2U6cGFzcw=="),
+            ],
+        ),
+        pull(
+            "pull without a token",
+            "/sync/pull",
+            None,
+            Expect::Problem(401),
+        ),
+        pull(
+            "pull with a revoked token",
+            "/sync/pull",
+            Some(revoked.clone()),
+            Expect::Problem(401),
+        ),
+        // Cursors.
+        pull(
+            "negative cursor",
+            "/sync/pull?since=-1",
+            auth.clone(),
+            Expect::Problem(400),
+        ),
+        pull(
+            "cursor past i64",
+            "/sync/pull?since=18446744073709551615",
+            auth.clone(),
+            Expect::Problem(400),
+        ),
+        pull(
+            "cursor past u64",
+            "/sync/pull?since=99999999999999999999999",
+            auth.clone(),
+            Expect::Problem(400),
+        ),
+        pull(
+            "cursor is text",
+            "/sync/pull?since=latest",
+            auth.clone(),
+            Expect::Problem(400),
+        ),
+        pull(
+            "limit zero",
+            "/sync/pull?limit=0",
+            auth.clone(),
+            Expect::Problem(400),
+        ),
+        pull(
+            "limit too large",
+            "/sync/pull?limit=100000",
+            auth.clone(),
+            Expect::Problem(400),
+        ),
+        pull(
+            "unknown query field",
+            "/sync/pull?colour=red",
+            auth.clone(),
+            Expect::Problem(400),
+        ),
+        // Accounts.
+        post(
+            "register: malformed",
+            "/accounts",
+            b"{\"username\":".to_vec(),
+            Expect::Problem(400),
+        ),
+        post(
+            "register: empty name",
+            "/accounts",
+            json_bytes(&json!({"username": "", "password": PASSWORD})),
+            Expect::Problem(400),
+        ),
+        post(
+            "register: spaces in name",
+            "/accounts",
+            json_bytes(&json!({"username": "a b", "password": PASSWORD})),
+            Expect::Problem(400),
+        ),
+        post(
+            "register: huge name",
+            "/accounts",
+            json_bytes(&json!({"username": "n".repeat(10_000), "password": PASSWORD})),
+            Expect::Problem(400),
+        ),
+        post(
+            "register: short password",
+            "/accounts",
+            json_bytes(&json!({"username": "carol", "password": "short"})),
+            Expect::Problem(400),
+        ),
+        post(
+            "register: extra field",
+            "/accounts",
+            json_bytes(&json!({"username": "carol", "password": PASSWORD, "admin": true})),
+            Expect::Problem(400),
+        ),
+        post(
+            "register: taken name",
+            "/accounts",
+            json_bytes(&json!({"username": "alice", "password": PASSWORD})),
+            Expect::Problem(409),
+        ),
+        post(
+            "login: no password",
+            "/sessions",
+            json_bytes(&json!({"username": "alice"})),
+            Expect::Problem(400),
+        ),
+        post(
+            "login: wrong password",
+            "/sessions",
+            json_bytes(&json!({"username": "alice", "password": "wrong wrong"})),
+            Expect::Problem(401),
+        ),
+        post(
+            "login: unknown account",
+            "/sessions",
+            json_bytes(&json!({"username": "nobody", "password": PASSWORD})),
+            Expect::Problem(401),
+        ),
+        // Routing.
+        pull(
+            "unknown endpoint",
+            "/sync/everything",
+            auth.clone(),
+            Expect::Problem(404),
+        ),
+        pull(
+            "wrong method",
+            "/sync/push",
+            auth.clone(),
+            Expect::Problem(405),
+        ),
+        // Bad ops inside good requests: answered per op, nothing stored.
+        push(
+            "another account's note",
+            push_bytes(vec![update_op(alices_note, 1, "x", "y")]),
+            Expect::Op("rejected"),
+        )
+        .pipe(|c| with_token(c, Some(bob.clone()))),
+        push(
+            "another account's delete",
+            push_bytes(vec![delete_op(alices_note, 1)]),
+            Expect::Op("rejected"),
+        )
+        .pipe(|c| with_token(c, Some(bob.clone()))),
+        push(
+            "replayed op id",
+            push_bytes(vec![first.clone()]),
+            Expect::Op("duplicate"),
+        ),
+        push(
+            "create over an existing id",
+            push_bytes(vec![create_op(alices_note, "again", "")]),
+            Expect::Op("rejected"),
+        ),
+        push(
+            "patch against the wrong text",
+            push_bytes(vec![patch_op]),
+            Expect::Op("rejected"),
+        ),
+        push(
+            "patch against a stale base",
+            push_bytes(vec![stale_patch]),
+            Expect::Op("need_full_text"),
+        ),
+        push(
+            "stale base version",
+            push_bytes(vec![update_op(alices_note, 9, "x", "y")]),
+            Expect::Op("conflict"),
+        ),
+        push(
+            "update of a note nobody made",
+            push_bytes(vec![update_op(NoteId(common::new_id()), 1, "x", "y")]),
+            Expect::Op("rejected"),
+        ),
+        push(
+            "NUL in a title",
+            push_bytes(vec![nul_title]),
+            Expect::Op("rejected"),
+        ),
+        push(
+            "op with the wrong fields",
+            push_bytes(vec![{
+                let mut op = delete_op(alices_note, 1);
+                op.body = Some("a delete with text".into());
+                op.op_id = OpId(common::new_id());
+                op
+            }]),
+            Expect::Op("rejected"),
+        ),
+    ];
+    assert!(cases.len() >= 30, "the suite is the floor of 30 cases");
+
+    for case in cases {
+        let before = stored(&server).await;
+        let mut request = server
+            .http
+            .request(case.method.clone(), server.url(case.path))
+            .body(case.body.clone());
+        for (name, value) in &case.headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(token) = &case.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body = response.bytes().await.unwrap();
+        match case.expect {
+            Expect::Problem(expected) => {
+                assert_eq!(
+                    status.as_u16(),
+                    expected,
+                    "{}: {}",
+                    case.name,
+                    String::from_utf8_lossy(&body)
+                );
+                assert_eq!(content_type, "application/problem+json", "{}", case.name);
+                let problem: Value = serde_json::from_slice(&body).unwrap();
+                assert!(
+                    problem["type"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("https://quire.app/problems/"),
+                    "{}",
+                    case.name
+                );
+                assert_eq!(problem["status"], expected, "{}", case.name);
+                assert!(
+                    !problem["detail"].as_str().unwrap_or_default().is_empty(),
+                    "{}",
+                    case.name
+                );
+            }
+            Expect::Op(expected) => {
+                assert_eq!(
+                    status,
+                    StatusCode::OK,
+                    "{}: {}",
+                    case.name,
+                    String::from_utf8_lossy(&body)
+                );
+                let answer: Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(
+                    answer["results"][0]["status"], expected,
+                    "{}: {answer}",
+                    case.name
+                );
+            }
+        }
+        let after = stored(&server).await;
+        // A rejected, conflicting or stale op is remembered (for replays) but changes no note.
+        let mut comparable = after.clone();
+        if let Expect::Op(result) = case.expect {
+            if result != "duplicate" {
+                comparable[3] -= 1;
+            }
+        }
+        assert_eq!(comparable, before, "{} stored something", case.name);
+        assert!(
+            server.healthy().await,
+            "the server is unwell after {}",
+            case.name
+        );
+    }
+
+    // Alice's note is exactly as she left it.
+    let notes = server.pull_all(&alice).await;
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].body, "private text");
+    assert_eq!(notes[0].version.0, 1);
+    server.stop().await;
+}
+
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+
+impl Pipe for Case {}

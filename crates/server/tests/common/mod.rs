@@ -1,0 +1,272 @@
+//! A real server on a loopback port for tests, on SQLite (a temp file) or PostgreSQL (a
+//! fresh database in the cluster `scripts/with-postgres.sh` started).
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout
+)]
+
+use std::time::Duration;
+
+use quire_core::protocol::{NoteState, PullResponse, PushOp, PushRequest, PushResponse};
+use quire_core::{DeviceId, NoteId, OpId, OpKind, Version};
+use quire_server::{AppState, Db, Limits};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Runs each named `async fn NAME(backend: Backend)` as a test on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub db_url: String,
+    pub db: Db,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    // Held for its Drop: the SQLite file lives in it.
+    temp_dir: Option<tempfile::TempDir>,
+}
+
+async fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempDir>) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("server.db").display());
+            (url, Some(dir))
+        }
+        Backend::Postgres => {
+            let admin = std::env::var("QUIRE_TEST_POSTGRES_URL")
+                .expect("PostgreSQL tests need a server: run them under scripts/with-postgres.sh");
+            sqlx::any::install_default_drivers();
+            let name = format!("quire_test_{}", Uuid::now_v7().simple());
+            let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            let base = admin.rsplit_once('/').unwrap().0;
+            (format!("{base}/{name}"), None)
+        }
+    }
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, Limits::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, limits: Limits) -> Self {
+        let (url, dir) = fresh_database(backend).await;
+        let mut server = Self::start_on(&url, limits).await;
+        server.temp_dir = dir;
+        server
+    }
+
+    /// Another instance on the same database.
+    pub async fn start_on(db_url: &str, limits: Limits) -> Self {
+        let db = Db::connect(db_url).await.unwrap();
+        let state = AppState::new(db.clone(), limits, Duration::from_secs(3600));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            quire_server::run(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self {
+            base,
+            http: reqwest::Client::new(),
+            db_url: db_url.to_owned(),
+            db,
+            stop: Some(stop),
+            task: Some(task),
+            temp_dir: None,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/v1{path}", self.base)
+    }
+
+    pub async fn register(&self, username: &str) -> StatusCode {
+        self.http
+            .post(self.url("/accounts"))
+            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    pub async fn login(&self, username: &str) -> String {
+        let response = self
+            .http
+            .post(self.url("/sessions"))
+            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A new account, signed in: its token.
+    pub async fn account(&self, username: &str) -> String {
+        assert_eq!(self.register(username).await, StatusCode::CREATED);
+        self.login(username).await
+    }
+
+    pub async fn push(&self, token: &str, ops: Vec<PushOp>) -> PushResponse {
+        let response = self
+            .http
+            .post(self.url("/sync/push"))
+            .bearer_auth(token)
+            .json(&PushRequest { ops })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{}",
+            response.text().await.unwrap()
+        );
+        response.json().await.unwrap()
+    }
+
+    pub async fn pull(&self, token: &str, since: u64, limit: u32) -> PullResponse {
+        let response = self
+            .http
+            .get(self.url(&format!("/sync/pull?since={since}&limit={limit}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{}",
+            response.text().await.unwrap()
+        );
+        response.json().await.unwrap()
+    }
+
+    /// Every note of the account, by pulling from the start until nothing is left.
+    pub async fn pull_all(&self, token: &str) -> Vec<NoteState> {
+        let mut since = 0;
+        let mut notes = Vec::new();
+        loop {
+            let page = self.pull(token, since, 1000).await;
+            notes.extend(page.changes.into_iter().map(|c| c.note));
+            since = page.next;
+            if !page.more {
+                return notes;
+            }
+        }
+    }
+
+    /// Rows in a table, to check that refused requests stored nothing.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn healthy(&self) -> bool {
+        self.http
+            .get(self.url("/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+    }
+}
+
+pub fn new_id() -> Uuid {
+    Uuid::now_v7()
+}
+
+fn op(note: NoteId, kind: OpKind, base: Option<u64>) -> PushOp {
+    PushOp {
+        op_id: OpId(new_id()),
+        note_id: note,
+        kind,
+        title: None,
+        body: None,
+        patch: None,
+        base_version: base.map(Version),
+        device_id: DeviceId(Uuid::nil()),
+        clock: 1,
+        lww: false,
+    }
+}
+
+pub fn create_op(note: NoteId, title: &str, body: &str) -> PushOp {
+    PushOp {
+        title: Some(title.to_owned()),
+        body: Some(body.to_owned()),
+        ..op(note, OpKind::Create, None)
+    }
+}
+
+pub fn update_op(note: NoteId, base: u64, title: &str, body: &str) -> PushOp {
+    PushOp {
+        title: Some(title.to_owned()),
+        body: Some(body.to_owned()),
+        ..op(note, OpKind::Update, Some(base))
+    }
+}
+
+pub fn delete_op(note: NoteId, base: u64) -> PushOp {
+    op(note, OpKind::Delete, Some(base))
+}
+
+pub fn new_note() -> NoteId {
+    NoteId(new_id())
+}

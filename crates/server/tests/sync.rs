@@ -1,0 +1,414 @@
+//! Accounts, push and pull over real HTTP, on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{create_op, delete_op, new_note, update_op, Backend, TestServer, PASSWORD};
+use quire_core::patch::{Edit, Patch};
+use quire_core::protocol::PushResult;
+use quire_core::Version;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+on_both_backends!(
+    accounts_register_log_in_and_out,
+    a_note_is_created_changed_deleted_and_pulled,
+    a_replayed_op_gets_the_same_answer_and_changes_nothing,
+    a_stale_base_is_a_conflict_and_last_write_wins_keeps_history,
+    an_edit_brings_a_deleted_note_back,
+    patches_apply_against_their_base_only,
+    one_invalid_op_never_blocks_the_others,
+    accounts_never_see_each_others_notes,
+    pull_pages_through_the_change_log,
+    failed_logins_are_rate_limited,
+    compressed_requests_and_responses_work,
+);
+
+fn applied_version(result: &PushResult) -> u64 {
+    match result {
+        PushResult::Applied { version, .. } => version.0,
+        other => panic!("expected applied, got {other:?}"),
+    }
+}
+
+async fn accounts_register_log_in_and_out(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    assert_eq!(server.register("ada").await, StatusCode::CREATED);
+    let again = server
+        .http
+        .post(server.url("/accounts"))
+        .json(&serde_json::json!({"username": "ada", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(again.headers()["content-type"], "application/problem+json");
+
+    let wrong = server
+        .http
+        .post(server.url("/sessions"))
+        .json(&serde_json::json!({"username": "ada", "password": "not the password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    let token = server.login("ada").await;
+    assert_eq!(token.len(), 64, "256 random bits, hex");
+    // The token is stored only as a hash.
+    let stored: String = sqlx::query_scalar("SELECT token_hash FROM sessions")
+        .fetch_one(&server.db.pool)
+        .await
+        .unwrap();
+    assert_ne!(stored, token);
+
+    assert!(server.pull(&token, 0, 10).await.changes.is_empty());
+    let logout = server
+        .http
+        .delete(server.url("/sessions/current"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let after = server
+        .http
+        .get(server.url("/sync/pull"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
+
+async fn a_note_is_created_changed_deleted_and_pulled(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.account("bo").await;
+    let note = new_note();
+    let results = server
+        .push(
+            &token,
+            vec![
+                create_op(note, "Plan", "one"),
+                update_op(note, 1, "Plan", "one\ntwo"),
+            ],
+        )
+        .await
+        .results;
+    assert_eq!(
+        results.iter().map(applied_version).collect::<Vec<_>>(),
+        [1, 2]
+    );
+
+    let notes = server.pull_all(&token).await;
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].body, "one\ntwo");
+    assert_eq!(notes[0].version, Version(2));
+
+    let deleted = server.push(&token, vec![delete_op(note, 2)]).await.results;
+    assert_eq!(applied_version(&deleted[0]), 3);
+    let notes = server.pull_all(&token).await;
+    assert!(notes[0].deleted, "a delete syncs as a tombstone");
+    server.stop().await;
+}
+
+async fn a_replayed_op_gets_the_same_answer_and_changes_nothing(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.account("cy").await;
+    let note = new_note();
+    let create = create_op(note, "Once", "only once");
+    let first = server.push(&token, vec![create.clone()]).await.results;
+    let seq_before = server.pull(&token, 0, 10).await.next;
+
+    let replay = server
+        .push(&token, vec![create.clone(), create])
+        .await
+        .results;
+    for result in &replay {
+        match result {
+            PushResult::Duplicate { original, .. } => assert_eq!(**original, first[0]),
+            other => panic!("expected duplicate, got {other:?}"),
+        }
+    }
+    let page = server.pull(&token, 0, 10).await;
+    assert_eq!(page.changes.len(), 1);
+    assert_eq!(
+        page.next, seq_before,
+        "a replay adds nothing to the change log"
+    );
+    assert_eq!(page.changes[0].note.version, Version(1));
+    server.stop().await;
+}
+
+async fn a_stale_base_is_a_conflict_and_last_write_wins_keeps_history(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.account("di").await;
+    let note = new_note();
+    server
+        .push(&token, vec![create_op(note, "T", "base")])
+        .await;
+    server
+        .push(&token, vec![update_op(note, 1, "T", "from laptop")])
+        .await;
+
+    // A second device still on version 1.
+    let stale = server
+        .push(&token, vec![update_op(note, 1, "T", "from phone")])
+        .await
+        .results;
+    match &stale[0] {
+        PushResult::Conflict { current, .. } => {
+            assert_eq!(current.body, "from laptop");
+            assert_eq!(current.version, Version(2));
+        }
+        other => panic!("expected conflict, got {other:?}"),
+    }
+
+    let mut lww = update_op(note, 1, "T", "phone wins");
+    lww.lww = true;
+    let won = server.push(&token, vec![lww]).await.results;
+    assert_eq!(applied_version(&won[0]), 3);
+    assert_eq!(server.pull_all(&token).await[0].body, "phone wins");
+    // The overwritten text is kept.
+    let kept: String = sqlx::query_scalar("SELECT body FROM note_history WHERE version = 2")
+        .fetch_one(&server.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, "from laptop");
+    server.stop().await;
+}
+
+async fn an_edit_brings_a_deleted_note_back(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.account("ed").await;
+    let note = new_note();
+    server.push(&token, vec![create_op(note, "T", "x")]).await;
+    server.push(&token, vec![delete_op(note, 1)]).await;
+    let back = server
+        .push(&token, vec![update_op(note, 2, "T", "still needed")])
+        .await
+        .results;
+    assert_eq!(applied_version(&back[0]), 3);
+    let notes = server.pull_all(&token).await;
+    assert!(!notes[0].deleted);
+    assert_eq!(notes[0].body, "still needed");
+    server.stop().await;
+}
+
+async fn patches_apply_against_their_base_only(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.account("fa").await;
+    let note = new_note();
+    server
+        .push(&token, vec![create_op(note, "T", "hello world")])
+        .await;
+
+    let mut patched = update_op(note, 1, "T", "");
+    patched.body = None;
+    patched.patch = Some(Patch(vec![
+        Edit::Keep(6),
+        Edit::Delete(5),
+        Edit::Insert("there".into()),
+    ]));
+    let results = server.push(&token, vec![patched.clone()]).await.results;
+    assert_eq!(applied_version(&results[0]), 2);
+    assert_eq!(server.pull_all(&token).await[0].body, "hello there");
+
+    // The same patch again, as last-write-wins on a base that has moved: send the full text.
+    let mut stale = patched.clone();
+    stale.op_id = quire_core::OpId(common::new_id());
+    stale.lww = true;
+    match &server.push(&token, vec![stale]).await.results[0] {
+        PushResult::NeedFullText {
+            current_version, ..
+        } => assert_eq!(*current_version, Version(2)),
+        other => panic!("expected need_full_text, got {other:?}"),
+    }
+
+    // A patch that does not fit its base is rejected, and the note is untouched.
+    let mut misfit = patched;
+    misfit.op_id = quire_core::OpId(common::new_id());
+    misfit.base_version = Some(Version(2));
+    misfit.patch = Some(Patch(vec![Edit::Keep(3), Edit::Insert("!".into())]));
+    match &server.push(&token, vec![misfit]).await.results[0] {
+        PushResult::Rejected { reason, .. } => assert!(reason.contains("covers"), "{reason}"),
+        other => panic!("expected rejected, got {other:?}"),
+    }
+    assert_eq!(server.pull_all(&token).await[0].body, "hello there");
+    server.stop().await;
+}
+
+async fn one_invalid_op_never_blocks_the_others(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.account("gi").await;
+    let (a, b, c) = (new_note(), new_note(), new_note());
+    let mut no_title = create_op(b, "", "body");
+    no_title.title = None;
+    let results = server
+        .push(
+            &token,
+            vec![
+                create_op(a, "A", "a"),
+                no_title,
+                update_op(new_note(), 1, "ghost", "no such note"),
+                create_op(c, "C", "c"),
+            ],
+        )
+        .await
+        .results;
+    assert!(matches!(results[0], PushResult::Applied { .. }));
+    assert!(matches!(results[1], PushResult::Rejected { .. }));
+    assert!(matches!(results[2], PushResult::Rejected { .. }));
+    assert!(matches!(results[3], PushResult::Applied { .. }));
+    let titles: Vec<_> = server
+        .pull_all(&token)
+        .await
+        .into_iter()
+        .map(|n| n.title)
+        .collect();
+    assert_eq!(titles, ["A", "C"]);
+    server.stop().await;
+}
+
+async fn accounts_never_see_each_others_notes(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.account("alice").await;
+    let mallory = server.account("mallory").await;
+    let note = new_note();
+    server
+        .push(&alice, vec![create_op(note, "Diary", "secret")])
+        .await;
+
+    assert!(server.pull_all(&mallory).await.is_empty());
+    let attempts = server
+        .push(
+            &mallory,
+            vec![update_op(note, 1, "Diary", "defaced"), delete_op(note, 1)],
+        )
+        .await
+        .results;
+    for result in attempts {
+        match result {
+            PushResult::Rejected { reason, .. } => assert!(reason.contains("no note with this id")),
+            other => panic!("expected rejected, got {other:?}"),
+        }
+    }
+    let notes = server.pull_all(&alice).await;
+    assert_eq!(notes[0].body, "secret");
+    assert_eq!(notes[0].version, Version(1));
+    server.stop().await;
+}
+
+async fn pull_pages_through_the_change_log(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.account("hu").await;
+    let ops: Vec<_> = (0..25)
+        .map(|i| create_op(new_note(), &format!("n{i}"), ""))
+        .collect();
+    server.push(&token, ops).await;
+
+    let mut since = 0;
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = server.pull(&token, since, 10).await;
+        pages += 1;
+        assert!(page.changes.windows(2).all(|w| w[0].seq < w[1].seq));
+        seen.extend(page.changes.iter().map(|c| c.note.title.clone()));
+        since = page.next;
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen.len(), 25);
+    // Nothing new: the same cursor comes back, with nothing more.
+    let idle = server.pull(&token, since, 10).await;
+    assert!(idle.changes.is_empty() && !idle.more && idle.next == since);
+    server.stop().await;
+}
+
+async fn failed_logins_are_rate_limited(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    assert_eq!(server.register("iv").await, StatusCode::CREATED);
+    let attempt = || async {
+        server
+            .http
+            .post(server.url("/sessions"))
+            .json(&serde_json::json!({"username": "iv", "password": "guess guess"}))
+            .send()
+            .await
+            .unwrap()
+    };
+    for _ in 0..10 {
+        assert_eq!(attempt().await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let limited = attempt().await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key("retry-after"));
+    // Even the right password waits out the limit.
+    let right = server
+        .http
+        .post(server.url("/sessions"))
+        .json(&serde_json::json!({"username": "iv", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+    server.stop().await;
+}
+
+async fn compressed_requests_and_responses_work(backend: Backend) {
+    use std::io::Write;
+    let server = TestServer::start(backend).await;
+    let token = server.account("jo").await;
+    let body = serde_json::to_vec(&quire_core::protocol::PushRequest {
+        ops: vec![create_op(new_note(), "zipped", &"text ".repeat(1000))],
+    })
+    .unwrap();
+
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&body).unwrap();
+    let gzipped = gz.finish().unwrap();
+    let zstded = zstd::encode_all(&body[..], 3).unwrap();
+    assert!(gzipped.len() < body.len() / 10);
+
+    for (encoding, bytes) in [("gzip", gzipped), ("zstd", zstded)] {
+        let response = server
+            .http
+            .post(server.url("/sync/push"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .header("content-encoding", encoding)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{encoding}");
+        let answer: Value = response.json().await.unwrap();
+        assert!(
+            answer["results"][0]["status"] == "applied"
+                || answer["results"][0]["status"] == "duplicate"
+        );
+    }
+
+    // Responses are compressed for clients that accept it.
+    let raw = reqwest::Client::builder()
+        .no_gzip()
+        .no_zstd()
+        .build()
+        .unwrap();
+    let response = raw
+        .get(server.url("/sync/pull"))
+        .bearer_auth(&token)
+        .header("accept-encoding", "zstd")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-encoding"], "zstd");
+    let decoded = zstd::decode_all(&response.bytes().await.unwrap()[..]).unwrap();
+    let page: Value = serde_json::from_slice(&decoded).unwrap();
+    assert_eq!(page["changes"][0]["note"]["title"], "zipped");
+    server.stop().await;
+}
