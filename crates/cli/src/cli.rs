@@ -20,6 +20,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create an account on a sync server, sign in, or sign out.
+    #[command(subcommand)]
+    Account(AccountCommand),
     /// Create, read, change and delete notes.
     #[command(subcommand)]
     Note(NoteCommand),
@@ -30,6 +33,29 @@ pub enum Command {
     /// Read and change settings.
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account on a sync server and sign this device in to it.
+    Register(SignInArgs),
+    /// Sign this device in to an existing account.
+    Login(SignInArgs),
+    /// Sign this device out (the server forgets the session, this device the token).
+    Logout,
+}
+
+/// The password comes from QUIRE_PASSWORD, else a prompt.
+#[derive(Debug, Args)]
+pub struct SignInArgs {
+    /// The sync server, e.g. https://sync.example.com
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+    #[arg(long, value_name = "NAME")]
+    pub user: String,
+    /// Allow plain http:// to a machine other than this one (password and notes unencrypted).
+    #[arg(long)]
+    pub insecure_http: bool,
 }
 
 #[derive(Debug, Subcommand)]

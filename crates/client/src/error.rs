@@ -67,6 +67,23 @@ pub enum Error {
     Setting(#[from] SettingError),
     #[error("the notes database holds a value it cannot read back ({0}); please report this")]
     Corrupt(String),
+
+    #[error("cannot reach the sync server {server}: {detail}")]
+    ServerUnreachable { server: String, detail: String },
+    #[error("the sync server {server} refused the request ({status}): {detail}")]
+    ServerRefused {
+        server: String,
+        status: u16,
+        detail: String,
+    },
+    #[error("sign in again: {0} (quire account login)")]
+    SignInNeeded(String),
+    #[error("not signed in to a sync server; run: quire account login --server URL --user NAME")]
+    NotSignedIn,
+    #[error("the sync server {server} answered something Quire cannot read: {detail}")]
+    ServerProtocol { server: String, detail: String },
+    #[error("{0}")]
+    Password(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -93,6 +110,12 @@ pub enum ErrorCode {
     Invalid,
     /// The local store failed or holds something unreadable.
     Store,
+    /// The sync server cannot be reached.
+    Offline,
+    /// The server said no, or answered nonsense.
+    Server,
+    /// The person must sign in (again).
+    SignIn,
 }
 
 impl Error {
@@ -111,10 +134,13 @@ impl Error {
             Self::DatabaseLocked => ErrorCode::DatabaseLocked,
             Self::NoteNotFound(_) => ErrorCode::NotFound,
             Self::NoteDeleted(_) => ErrorCode::Deleted,
-            Self::Invalid(_) | Self::Setting(_) => ErrorCode::Invalid,
+            Self::Invalid(_) | Self::Setting(_) | Self::Password(_) => ErrorCode::Invalid,
             Self::StoreMeta { .. } | Self::Migration(_) | Self::Database(_) | Self::Corrupt(_) => {
                 ErrorCode::Store
             }
+            Self::ServerUnreachable { .. } => ErrorCode::Offline,
+            Self::ServerRefused { .. } | Self::ServerProtocol { .. } => ErrorCode::Server,
+            Self::SignInNeeded(_) | Self::NotSignedIn => ErrorCode::SignIn,
         }
     }
 }

@@ -6,12 +6,16 @@
 //! - [`credentials`]: secrets (the database key, later the auth token) in the OS keyring, or
 //!   in a 0600 file when a person chose that explicitly.
 //! - [`store`]: the encrypted SQLite store: notes, the outbox, bases, conflicts, settings.
+//! - [`api`]: the sync protocol over HTTP, with typed errors.
+//! - [`account`]: signing a device in and out of a sync server.
 //! - [`clock`]: wall-clock time and fresh ids, the only non-determinism the store uses.
 //! - [`open`]: how every front end opens a device's store (data dir + credentials choice).
 //! - [`error`]: the crate's one error type.
 //!
 //! The sync engine and the vault mirror arrive as their own modules (PRODUCT.md, "Parts").
 
+pub mod account;
+pub mod api;
 pub mod clock;
 pub mod credentials;
 pub mod error;

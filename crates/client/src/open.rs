@@ -3,10 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::credentials::SecretStore;
 use crate::{credentials, paths, Result, Store};
 
 pub struct OpenedStore {
     pub store: Store,
+    /// Where this device's secrets are (the auth token, for signing in and syncing).
+    pub secrets: Box<dyn SecretStore>,
     pub data_dir: PathBuf,
     /// Something the person should be told, such as secrets being kept in a file.
     pub warning: Option<String>,
@@ -20,6 +23,7 @@ pub async fn open_store(explicit: Option<&Path>) -> Result<OpenedStore> {
     let store = Store::open(&data_dir, chosen.store.as_ref()).await?;
     Ok(OpenedStore {
         store,
+        secrets: chosen.store,
         data_dir,
         warning: chosen.warning,
     })

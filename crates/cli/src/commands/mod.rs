@@ -1,9 +1,11 @@
 //! One module per command group; each opens the store and makes a few quire-client calls.
 
+mod account;
 mod config;
 mod note;
 mod state;
 
+use quire_client::credentials::SecretStore;
 use quire_client::{open_store, Store};
 
 use crate::cli::{Cli, Command};
@@ -16,16 +18,22 @@ pub async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
         out.warn(warning);
     }
     let store = opened.store;
-    let result = dispatch(cli.command, &store, out).await;
+    let result = dispatch(cli.command, &store, opened.secrets.as_ref(), out).await;
     store.close().await;
     result
 }
 
-async fn dispatch(command: Command, store: &Store, out: &Output) -> Result<(), CliError> {
+async fn dispatch(
+    command: Command,
+    store: &Store,
+    secrets: &dyn SecretStore,
+    out: &Output,
+) -> Result<(), CliError> {
     match command {
+        Command::Account(command) => account::run(command, store, secrets, out).await,
         Command::Note(command) => note::run(command, store, out).await,
         Command::Queue => state::queue(store, out).await,
-        Command::Status => state::status(store, out).await,
+        Command::Status => state::status(store, secrets, out).await,
         Command::Config(command) => config::run(command, store, out).await,
     }
 }

@@ -1,5 +1,9 @@
+use quire_client::account::{self, SignedIn};
+use quire_client::credentials::SecretStore;
+use quire_client::store::StoreStatus;
 use quire_client::Store;
 use quire_core::{Millis, OpPayload};
+use serde::Serialize;
 
 use crate::error::CliError;
 use crate::output::Output;
@@ -36,12 +40,34 @@ pub async fn queue(store: &Store, out: &Output) -> Result<(), CliError> {
     Ok(())
 }
 
-pub async fn status(store: &Store, out: &Output) -> Result<(), CliError> {
-    let status = store.status().await?;
-    out.print(&status, |s| {
-        let state = match &s.server {
-            None => "local only: no sync server is set (quire config set server URL)".to_owned(),
-            Some(server) => format!("sync server {server}"),
+/// `quire status`: the store's state and who the device is signed in as.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Status {
+    #[serde(flatten)]
+    store: StoreStatus,
+    account: Option<SignedIn>,
+}
+
+pub async fn status(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    out: &Output,
+) -> Result<(), CliError> {
+    let status = Status {
+        store: store.status().await?,
+        account: account::signed_in(store, secrets).await?,
+    };
+    out.print(&status, |Status { store: s, account }| {
+        let state = match (&s.server, account) {
+            (None, _) => {
+                "local only: no sync server is set (quire account login --server URL --user NAME)"
+                    .to_owned()
+            }
+            (Some(_), Some(account)) => {
+                format!("sync server {} as {}", account.server, account.username)
+            }
+            (Some(server), None) => format!("sync server {server} (not signed in)"),
         };
         let last_sync = s
             .last_sync_at

@@ -42,6 +42,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Store {
     pool: SqlitePool,
+    store_id: uuid::Uuid,
     device_id: DeviceId,
     limits: Limits,
     path: PathBuf,
@@ -87,10 +88,16 @@ impl Store {
         tracing::debug!(path = %path.display(), %device_id, "store open");
         Ok(Self {
             pool,
+            store_id: meta.store_id,
             device_id,
             limits: Limits::default(),
             path,
         })
+    }
+
+    /// Names this store's secrets in the credentials store.
+    pub fn store_id(&self) -> uuid::Uuid {
+        self.store_id
     }
 
     pub fn device_id(&self) -> DeviceId {

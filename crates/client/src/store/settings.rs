@@ -67,6 +67,36 @@ impl Store {
         Ok(value)
     }
 
+    /// Engine state kept beside the settings (`state.*` keys, not settable by people).
+    pub async fn state(&self, key: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn set_state(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?, ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn clear_state(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM settings WHERE key = ?")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn status(&self) -> Result<StoreStatus> {
         let (notes, pending_ops, open_conflicts): (i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM notes WHERE deleted = 0),

@@ -1,0 +1,136 @@
+//! Signing a device in and out of a sync server: the server and account name go into the
+//! store's settings, the token into the credentials store, never into a file in the clear.
+
+use quire_core::protocol::Credentials;
+use quire_core::settings::{check_server_url, SettingKey};
+
+use crate::api::ApiClient;
+use crate::credentials::{Secret, SecretStore};
+use crate::{Error, Result, Store};
+
+/// Settings that are engine state, not `quire config` keys.
+pub(crate) const ACCOUNT_NAME: &str = "state.account";
+pub(crate) const INSECURE_HTTP: &str = "state.insecure-http";
+
+fn token_name(store: &Store) -> String {
+    format!("auth-token/{}", store.store_id())
+}
+
+/// Where a device is signed in, if it is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SignedIn {
+    pub server: String,
+    pub username: String,
+}
+
+pub struct AccountRequest<'a> {
+    pub server: &'a str,
+    pub username: &'a str,
+    pub password: String,
+    /// Allow plain `http://` to a machine other than this one.
+    pub insecure_http: bool,
+}
+
+/// Creates an account on the server, then signs this device in to it.
+pub async fn register(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    request: AccountRequest<'_>,
+) -> Result<SignedIn> {
+    let server = check_server_url(request.server, request.insecure_http)?;
+    let api = ApiClient::new(&server)?;
+    let credentials = Credentials {
+        username: request.username.to_owned(),
+        password: request.password,
+    };
+    api.register(&credentials).await?;
+    sign_in(store, secrets, &api, credentials, request.insecure_http).await
+}
+
+/// Signs this device in to an existing account.
+pub async fn login(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    request: AccountRequest<'_>,
+) -> Result<SignedIn> {
+    let server = check_server_url(request.server, request.insecure_http)?;
+    let api = ApiClient::new(&server)?;
+    let credentials = Credentials {
+        username: request.username.to_owned(),
+        password: request.password,
+    };
+    sign_in(store, secrets, &api, credentials, request.insecure_http).await
+}
+
+async fn sign_in(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    api: &ApiClient,
+    credentials: Credentials,
+    insecure_http: bool,
+) -> Result<SignedIn> {
+    let session = api.login(&credentials).await?;
+    secrets.set(&token_name(store), &Secret::new(session.token))?;
+    store.set_setting(SettingKey::Server, api.server()).await?;
+    store.set_state(ACCOUNT_NAME, &credentials.username).await?;
+    store
+        .set_state(INSECURE_HTTP, if insecure_http { "1" } else { "0" })
+        .await?;
+    tracing::info!(server = api.server(), username = %credentials.username, "signed in");
+    Ok(SignedIn {
+        server: api.server().to_owned(),
+        username: credentials.username,
+    })
+}
+
+/// Signs this device out: the server revokes the token, and the device forgets it. When the
+/// server cannot be reached the device still forgets it; the outcome says so.
+pub async fn logout(store: &Store, secrets: &dyn SecretStore) -> Result<LogoutOutcome> {
+    let name = token_name(store);
+    let token = secrets.get(&name)?.ok_or(Error::NotSignedIn)?;
+    let server = store
+        .setting(SettingKey::Server)
+        .await?
+        .ok_or(Error::NotSignedIn)?;
+    let revoked = match ApiClient::new(&server)?.logout(&token).await {
+        // Already expired or revoked counts: signing out has happened either way.
+        Ok(()) | Err(Error::SignInNeeded(_)) => true,
+        Err(Error::ServerUnreachable { .. }) => false,
+        Err(other) => return Err(other),
+    };
+    secrets.delete(&name)?;
+    store.clear_state(ACCOUNT_NAME).await?;
+    Ok(LogoutOutcome { server, revoked })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LogoutOutcome {
+    pub server: String,
+    /// Whether the server confirmed the token is revoked (false: it could not be reached).
+    pub revoked: bool,
+}
+
+/// The signed-in server and token, for the sync engine.
+pub async fn session(store: &Store, secrets: &dyn SecretStore) -> Result<(ApiClient, Secret)> {
+    let server = store
+        .setting(SettingKey::Server)
+        .await?
+        .ok_or(Error::NotSignedIn)?;
+    let insecure = store.state(INSECURE_HTTP).await?.as_deref() == Some("1");
+    let server = check_server_url(&server, insecure)?;
+    let token = secrets.get(&token_name(store))?.ok_or(Error::NotSignedIn)?;
+    Ok((ApiClient::new(&server)?, token))
+}
+
+/// Who this device is signed in as, if anyone.
+pub async fn signed_in(store: &Store, secrets: &dyn SecretStore) -> Result<Option<SignedIn>> {
+    let (Some(server), Some(username)) = (
+        store.setting(SettingKey::Server).await?,
+        store.state(ACCOUNT_NAME).await?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(secrets
+        .get(&token_name(store))?
+        .map(|_| SignedIn { server, username }))
+}
