@@ -6,8 +6,22 @@ use ts_rs::TS;
 use crate::ids::{NoteId, Version};
 
 /// Milliseconds since the Unix epoch (UTC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    TS,
+    utoipa::ToSchema,
+)]
 #[ts(export, type = "number")]
+#[schema(value_type = i64)]
 pub struct Millis(pub i64);
 
 impl Millis {

@@ -6,7 +6,7 @@ use ts_rs::TS;
 use crate::ids::{DeviceId, NoteId, OpId, Version};
 use crate::note::NoteFields;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum OpKind {

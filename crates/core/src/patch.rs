@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One step of a patch, applied left to right over the base text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Edit {
     /// Copy this many bytes of the base.
@@ -18,7 +18,7 @@ pub enum Edit {
     Insert(String),
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Patch(pub Vec<Edit>);
 

@@ -13,7 +13,7 @@ use crate::patch::Patch;
 pub const API_PREFIX: &str = "/v1";
 
 /// Answer of `GET /v1/health`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Health {
     /// Always `"ok"` when the server can answer at all.
@@ -22,7 +22,7 @@ pub struct Health {
     pub version: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum HealthStatus {
@@ -39,7 +39,7 @@ impl Health {
 }
 
 /// Body of `POST /v1/accounts` and `POST /v1/sessions`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub username: String,
@@ -47,13 +47,13 @@ pub struct Credentials {
 }
 
 /// Answer of `POST /v1/accounts`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Account {
     pub username: String,
 }
 
 /// Answer of `POST /v1/sessions`: a bearer token for `Authorization: Bearer ...`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Session {
     pub token: String,
     pub expires_at: Millis,
@@ -63,7 +63,7 @@ pub struct Session {
 /// `body` (the full text) or `patch` (against the text at `base_version`); delete carries
 /// neither. A wrong combination is not a malformed request but a `rejected` op, so one bad
 /// op never fails its batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushOp {
     pub op_id: OpId,
@@ -126,14 +126,14 @@ impl PushOp {
 }
 
 /// Body of `POST /v1/sync/push`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
     pub ops: Vec<PushOp>,
 }
 
 /// A note as the server has it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NoteState {
     pub id: NoteId,
     pub title: String,
@@ -145,7 +145,7 @@ pub struct NoteState {
 }
 
 /// The outcome of one op, in the order the ops were sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum PushResult {
     /// The op was applied: the note is now at `version`.
@@ -157,6 +157,7 @@ pub enum PushResult {
     /// This op id was pushed before: the answer it got then, unchanged.
     Duplicate {
         op_id: OpId,
+        #[schema(no_recursion)]
         original: Box<PushResult>,
     },
     /// `base_version` is not the note's current version; here is the current note.
@@ -183,13 +184,13 @@ impl PushResult {
 }
 
 /// Answer of `POST /v1/sync/push`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PushResponse {
     pub results: Vec<PushResult>,
 }
 
 /// One entry of the account's change log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Change {
     /// Position in the account's change log; strictly increasing.
     pub seq: u64,
@@ -198,7 +199,7 @@ pub struct Change {
 }
 
 /// Answer of `GET /v1/sync/pull`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PullResponse {
     pub changes: Vec<Change>,
     /// Cursor to pass as `since` next time.
@@ -221,7 +222,7 @@ pub mod problem {
 }
 
 /// An `application/problem+json` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,

@@ -9,7 +9,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::Json;
-use quire_core::protocol::{problem, Account, Credentials, Session};
+use quire_core::protocol::{problem, Account, Credentials, Problem, Session};
 use quire_core::Millis;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -80,7 +80,16 @@ async fn verify_password(password: String, stored: String) -> bool {
     .unwrap_or(false)
 }
 
-/// `POST /v1/accounts`
+/// Create an account.
+#[utoipa::path(
+    post, path = "/v1/accounts", tag = "accounts",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "The account exists", body = Account),
+        (status = 400, description = "Unusable name or password", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn register(
     State(state): State<AppState>,
     ApiJson(creds): ApiJson<Credentials>,
@@ -131,7 +140,16 @@ async fn recent_failures(state: &AppState, scope: &str, since: i64) -> Result<i6
     )
 }
 
-/// `POST /v1/sessions`
+/// Log in: a bearer token for the sync endpoints.
+#[utoipa::path(
+    post, path = "/v1/sessions", tag = "accounts",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "Signed in", body = Session),
+        (status = 401, description = "Wrong username or password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -198,7 +216,15 @@ pub async fn login(
     Ok((StatusCode::CREATED, Json(Session { token, expires_at })))
 }
 
-/// `DELETE /v1/sessions/current`
+/// Log out: the token stops working.
+#[utoipa::path(
+    delete, path = "/v1/sessions/current", tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn logout(
     State(state): State<AppState>,
     account: AuthedAccount,

@@ -17,6 +17,22 @@ pub struct Config {
     pub db: Option<String>,
     #[command(flatten)]
     pub limits: Limits,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(
+        long,
+        env = "QUIRE_SERVER_TLS_CERT",
+        value_name = "PEM",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key for --tls-cert.
+    #[arg(
+        long,
+        env = "QUIRE_SERVER_TLS_KEY",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
     /// How long a login stays valid, in days.
     #[arg(long, env = "QUIRE_SERVER_TOKEN_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub token_days: u32,
@@ -47,6 +63,16 @@ impl Default for Limits {
 }
 
 impl Config {
+    pub fn tls(&self) -> Option<crate::TlsFiles> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(u64::from(self.token_days) * 86_400)
     }

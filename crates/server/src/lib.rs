@@ -6,6 +6,7 @@
 //! - [`accounts`]: register, log in, log out, and the bearer-token check.
 //! - [`sync`]: push (idempotent, per-op transactions) and pull (cursor over the change log).
 //! - [`problem`]: every error as `application/problem+json`.
+//! - [`openapi`]: the OpenAPI 3 document, generated from the handlers and protocol types.
 //! - [`routes`]: the HTTP API under `/v1` and its middleware (compression, limits, timeouts).
 //! - [`run`]: serve a bound listener until a shutdown signal, finishing in-flight requests.
 //!
@@ -16,6 +17,7 @@
 pub mod accounts;
 pub mod config;
 pub mod db;
+pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod sync;
@@ -53,7 +55,23 @@ pub enum Error {
     DbConnect { url: String, source: sqlx::Error },
     #[error("cannot bring the database schema up to date: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot use the TLS certificate {cert} and key {key}: {source}")]
+    Tls {
+        cert: PathBuf,
+        key: PathBuf,
+        source: std::io::Error,
+    },
 }
+
+/// A PEM certificate chain and its private key, for serving HTTPS.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// How long in-flight requests may take to finish once a shutdown was asked for.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// What every request handler can reach.
 #[derive(Debug, Clone)]
@@ -89,6 +107,37 @@ pub async fn run(
     let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(Error::Serve)
+}
+
+/// Like [`run`], over TLS (rustls) with the given certificate and key.
+pub async fn run_tls(
+    listener: TcpListener,
+    state: AppState,
+    tls: &TlsFiles,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    // One crypto provider for the whole process, chosen here rather than by feature luck.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+        .await
+        .map_err(|source| Error::Tls {
+            cert: tls.cert.clone(),
+            key: tls.key.clone(),
+            source,
+        })?;
+    let handle = axum_server::Handle::new();
+    let on_shutdown = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        on_shutdown.graceful_shutdown(Some(SHUTDOWN_GRACE));
+    });
+    let listener = listener.into_std().map_err(Error::Serve)?;
+    let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum_server::from_tcp_rustls(listener, config)
+        .handle(handle)
+        .serve(app)
         .await
         .map_err(Error::Serve)
 }

@@ -35,9 +35,14 @@ async fn serve(config: Config) -> Result<(), quire_server::Error> {
                 source,
             })?;
     let local = listener.local_addr().map_err(quire_server::Error::Serve)?;
+    let tls = config.tls();
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // Scripts wait for this exact line to learn the port when they asked for port 0.
-    tracing::info!(addr = %local, "listening on http://{local}");
-    quire_server::run(listener, state, shutdown_signal()).await?;
+    tracing::info!(addr = %local, "listening on {scheme}://{local}");
+    match tls {
+        Some(tls) => quire_server::run_tls(listener, state, &tls, shutdown_signal()).await?,
+        None => quire_server::run(listener, state, shutdown_signal()).await?,
+    }
     tracing::info!("stopped");
     Ok(())
 }

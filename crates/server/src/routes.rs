@@ -9,7 +9,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::{accounts, problem, sync, AppState};
+use crate::{accounts, openapi, problem, sync, AppState};
 
 /// How long one request may take before the server gives up on it (408).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -17,6 +17,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi::document))
         .route("/accounts", post(accounts::register))
         .route("/sessions", post(accounts::login))
         .route("/sessions/current", delete(accounts::logout))
@@ -39,6 +40,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn health() -> Json<Health> {
+/// Is the server up?
+#[utoipa::path(
+    get, path = "/v1/health", tag = "meta",
+    responses((status = 200, description = "The server answers", body = Health))
+)]
+pub async fn health() -> Json<Health> {
     Json(Health::ok(env!("CARGO_PKG_VERSION")))
 }

@@ -9,8 +9,8 @@
 use axum::extract::{Query, State};
 use axum::Json;
 use quire_core::protocol::{
-    Change, NewText, NoteState, PullResponse, PushChange, PushOp, PushRequest, PushResponse,
-    PushResult,
+    Change, NewText, NoteState, Problem, PullResponse, PushChange, PushOp, PushRequest,
+    PushResponse, PushResult,
 };
 use quire_core::validate::{validate_fields, Limits as FieldLimits};
 use quire_core::{Millis, NoteFields, NoteId, Version};
@@ -25,7 +25,18 @@ use crate::{now, AppState};
 const DEFAULT_PULL_LIMIT: u32 = 500;
 const MAX_PULL_LIMIT: u32 = 1000;
 
-/// `POST /v1/sync/push`
+/// Push a batch of ops: one result per op, in order.
+#[utoipa::path(
+    post, path = "/v1/sync/push", tag = "sync",
+    security(("bearer" = [])),
+    request_body = PushRequest,
+    responses(
+        (status = 200, description = "One result per op", body = PushResponse),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Sign in again", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over a limit; nothing stored", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn push(
     State(state): State<AppState>,
     account: AuthedAccount,
@@ -270,15 +281,28 @@ async fn apply_op(state: &AppState, account_id: &str, op: &PushOp) -> Result<Pus
     Ok(result)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PullQuery {
+    /// The `next` of the previous pull; 0 (the default) for everything.
     #[serde(default)]
     since: u64,
+    /// Most changes to return, 1 to 1000 (default 500).
     limit: Option<u32>,
 }
 
-/// `GET /v1/sync/pull?since=CURSOR&limit=N`
+/// Pull the account's changes after a cursor.
+#[utoipa::path(
+    get, path = "/v1/sync/pull", tag = "sync",
+    security(("bearer" = [])),
+    params(PullQuery),
+    responses(
+        (status = 200, description = "Changes after the cursor", body = PullResponse),
+        (status = 400, description = "Bad cursor or limit", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Sign in again", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn pull(
     State(state): State<AppState>,
     account: AuthedAccount,

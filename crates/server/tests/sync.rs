@@ -22,6 +22,7 @@ on_both_backends!(
     pull_pages_through_the_change_log,
     failed_logins_are_rate_limited,
     compressed_requests_and_responses_work,
+    the_openapi_document_describes_every_endpoint,
 );
 
 fn applied_version(result: &PushResult) -> u64 {
@@ -410,5 +411,71 @@ async fn compressed_requests_and_responses_work(backend: Backend) {
     let decoded = zstd::decode_all(&response.bytes().await.unwrap()[..]).unwrap();
     let page: Value = serde_json::from_slice(&decoded).unwrap();
     assert_eq!(page["changes"][0]["note"]["title"], "zipped");
+    server.stop().await;
+}
+
+async fn the_openapi_document_describes_every_endpoint(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let doc: Value = server
+        .http
+        .get(server.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    for (path, method) in [
+        ("/v1/health", "get"),
+        ("/v1/accounts", "post"),
+        ("/v1/sessions", "post"),
+        ("/v1/sessions/current", "delete"),
+        ("/v1/sync/push", "post"),
+        ("/v1/sync/pull", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not documented"
+        );
+    }
+    for schema in [
+        "PushOp",
+        "PushRequest",
+        "PushResult",
+        "PullResponse",
+        "NoteState",
+        "Problem",
+        "Patch",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "no schema {schema}"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    // The push op's documented fields are the ones the server reads.
+    let op = &doc["components"]["schemas"]["PushOp"]["properties"];
+    for field in [
+        "op_id",
+        "note_id",
+        "kind",
+        "title",
+        "body",
+        "patch",
+        "base_version",
+        "device_id",
+        "clock",
+        "lww",
+    ] {
+        assert!(
+            op[field].is_object(),
+            "PushOp.{field} is not documented: {op}"
+        );
+    }
     server.stop().await;
 }
