@@ -37,12 +37,7 @@ pub async fn register(
     secrets: &dyn SecretStore,
     request: AccountRequest<'_>,
 ) -> Result<SignedIn> {
-    let server = check_server_url(request.server, request.insecure_http)?;
-    let api = ApiClient::new(&server)?;
-    let credentials = Credentials {
-        username: request.username.to_owned(),
-        password: request.password,
-    };
+    let (api, credentials) = connect(&request)?;
     api.register(&credentials).await?;
     sign_in(store, secrets, &api, credentials, request.insecure_http).await
 }
@@ -53,13 +48,18 @@ pub async fn login(
     secrets: &dyn SecretStore,
     request: AccountRequest<'_>,
 ) -> Result<SignedIn> {
+    let (api, credentials) = connect(&request)?;
+    sign_in(store, secrets, &api, credentials, request.insecure_http).await
+}
+
+/// A client for the requested server (refusing plain http:// elsewhere) and the credentials.
+fn connect(request: &AccountRequest<'_>) -> Result<(ApiClient, Credentials)> {
     let server = check_server_url(request.server, request.insecure_http)?;
-    let api = ApiClient::new(&server)?;
     let credentials = Credentials {
         username: request.username.to_owned(),
-        password: request.password,
+        password: request.password.clone(),
     };
-    sign_in(store, secrets, &api, credentials, request.insecure_http).await
+    Ok((ApiClient::new(&server)?, credentials))
 }
 
 async fn sign_in(

@@ -68,6 +68,19 @@ async fn hash_password(password: String) -> Result<String, ApiError> {
     .map_err(|_| ApiError::internal())?
 }
 
+/// A hash of a random password, made once, to check unknown usernames against.
+async fn dummy_hash() -> Result<String, ApiError> {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DUMMY
+        .get_or_try_init(|| async {
+            let mut random = [0u8; 16];
+            rand::rng().fill_bytes(&mut random);
+            hash_password(hex::encode(random)).await
+        })
+        .await
+        .cloned()
+}
+
 async fn verify_password(password: String, stored: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored).is_ok_and(|hash| {
@@ -181,13 +194,24 @@ pub async fn login(
             let hash: String = row.try_get("password_hash")?;
             verify_password(creds.password, hash).await.then_some(id)
         }
-        None => None,
+        None => {
+            // Spend the same time as for a real account, so response times do not tell
+            // which usernames exist.
+            verify_password(creds.password, dummy_hash().await?).await;
+            None
+        }
     };
     let Some(account_id) = account_id else {
         for scope in [&user_scope, &addr_scope] {
             sqlx::query("INSERT INTO login_failures (scope, at) VALUES ($1, $2)")
                 .bind(scope)
                 .bind(now.0)
+                .execute(&state.db.pool)
+                .await?;
+            // Failures older than the window no longer count; keep the table small.
+            sqlx::query("DELETE FROM login_failures WHERE scope = $1 AND at <= $2")
+                .bind(scope)
+                .bind(since)
                 .execute(&state.db.pool)
                 .await?;
         }

@@ -342,9 +342,19 @@ async fn failed_logins_are_rate_limited(backend: Backend) {
             .await
             .unwrap()
     };
+    // A failure from long ago: it does not count, and the next failure clears it away.
+    sqlx::query("INSERT INTO login_failures (scope, at) VALUES ('user:iv', 1)")
+        .execute(&server.db.pool)
+        .await
+        .unwrap();
     for _ in 0..10 {
         assert_eq!(attempt().await.status(), StatusCode::UNAUTHORIZED);
     }
+    let stale: i64 = sqlx::query_scalar("SELECT count(*) FROM login_failures WHERE at = 1")
+        .fetch_one(&server.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stale, 0);
     let limited = attempt().await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.headers().contains_key("retry-after"));

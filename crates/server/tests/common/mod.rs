@@ -163,38 +163,16 @@ impl TestServer {
     }
 
     pub async fn push(&self, token: &str, ops: Vec<PushOp>) -> PushResponse {
-        let response = self
+        let request = self
             .http
             .post(self.url("/sync/push"))
-            .bearer_auth(token)
-            .json(&PushRequest { ops })
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::OK,
-            "{}",
-            response.text().await.unwrap()
-        );
-        response.json().await.unwrap()
+            .json(&PushRequest { ops });
+        ok_json(request.bearer_auth(token)).await
     }
 
     pub async fn pull(&self, token: &str, since: u64, limit: u32) -> PullResponse {
-        let response = self
-            .http
-            .get(self.url(&format!("/sync/pull?since={since}&limit={limit}")))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::OK,
-            "{}",
-            response.text().await.unwrap()
-        );
-        response.json().await.unwrap()
+        let path = format!("/sync/pull?since={since}&limit={limit}");
+        ok_json(self.http.get(self.url(&path)).bearer_auth(token)).await
     }
 
     /// Every note of the account, by pulling from the start until nothing is left.
@@ -226,6 +204,15 @@ impl TestServer {
             .await
             .is_ok_and(|r| r.status() == StatusCode::OK)
     }
+}
+
+/// Sends a request that must answer 200, and decodes its JSON.
+async fn ok_json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    serde_json::from_str(&body).unwrap()
 }
 
 pub fn new_id() -> Uuid {
