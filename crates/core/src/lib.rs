@@ -7,10 +7,12 @@
 //! - [`op`]: an outbox entry, and [`op::coalesce`], the rule for folding unsent edits.
 //! - [`validate`]: size and shape limits on what a person types, with clear errors.
 //! - [`patch`]: differential sync: an edit script from one text to the next, and applying it.
+//! - [`merge`]: three-way line merge (diff3 style) of two edits of one base text.
 //! - [`settings`]: the settings a person can change (`quire config`), and their checks.
 //! - [`protocol`]: the types client and server exchange over HTTP, versioned under `/v1`.
 
 pub mod ids;
+pub mod merge;
 pub mod note;
 pub mod op;
 pub mod patch;
