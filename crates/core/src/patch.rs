@@ -33,6 +33,34 @@ pub enum PatchError {
 }
 
 impl Patch {
+    /// The patch that turns `old` into `new`: a line diff (with `similar`), so a one-line
+    /// edit of a long note costs that line plus a few numbers.
+    pub fn between(old: &str, new: &str) -> Self {
+        let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
+        let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
+        let bytes = |lines: &[&str]| lines.iter().map(|l| l.len()).sum::<usize>();
+        let mut edits: Vec<Edit> = Vec::new();
+        for op in similar::capture_diff_slices(similar::Algorithm::Myers, &old_lines, &new_lines) {
+            let (old_range, new_range) = (op.old_range(), op.new_range());
+            match op {
+                similar::DiffOp::Equal { .. } => {
+                    push(&mut edits, Edit::Keep(bytes(&old_lines[old_range])));
+                }
+                similar::DiffOp::Delete { .. } => {
+                    push(&mut edits, Edit::Delete(bytes(&old_lines[old_range])));
+                }
+                similar::DiffOp::Insert { .. } => {
+                    push(&mut edits, Edit::Insert(new_lines[new_range].concat()));
+                }
+                similar::DiffOp::Replace { .. } => {
+                    push(&mut edits, Edit::Delete(bytes(&old_lines[old_range])));
+                    push(&mut edits, Edit::Insert(new_lines[new_range].concat()));
+                }
+            }
+        }
+        Self(edits)
+    }
+
     /// The text this patch makes of `base`.
     pub fn apply(&self, base: &str) -> Result<String, PatchError> {
         let mut out = String::with_capacity(base.len());
@@ -80,9 +108,53 @@ impl Patch {
     }
 }
 
+/// Appends an edit, folding it into the last one when they are of a kind.
+fn push(edits: &mut Vec<Edit>, edit: Edit) {
+    match (edits.last_mut(), edit) {
+        (_, Edit::Keep(0) | Edit::Delete(0)) => {}
+        (Some(Edit::Keep(n)), Edit::Keep(m)) | (Some(Edit::Delete(n)), Edit::Delete(m)) => *n += m,
+        (Some(Edit::Insert(text)), Edit::Insert(more)) => text.push_str(&more),
+        (_, edit) => edits.push(edit),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn a_patch_between_two_texts_turns_one_into_the_other(
+            old in "(?s)[ab\n é]{0,40}",
+            new in "(?s)[ab\n é]{0,40}",
+        ) {
+            prop_assert_eq!(Patch::between(&old, &new).apply(&old).unwrap(), new);
+        }
+    }
+
+    #[test]
+    fn a_one_line_edit_of_a_megabyte_note_is_a_small_patch() {
+        let old: String = (0..26_000)
+            .map(|n| format!("line {n:05} of a long note, padded out.\n"))
+            .collect();
+        assert!(old.len() >= 1_000_000, "{} bytes", old.len());
+        let new = old.replacen(
+            "line 10000 of a long note",
+            "line 10000 of an edited note",
+            1,
+        );
+        let patch = Patch::between(&old, &new);
+        assert_eq!(patch.apply(&old).unwrap(), new);
+        let wire = serde_json::to_vec(&patch).unwrap();
+        assert!(
+            wire.len() < 200,
+            "{} bytes: {}",
+            wire.len(),
+            String::from_utf8_lossy(&wire)
+        );
+    }
 
     #[test]
     fn a_patch_rewrites_its_base() {
