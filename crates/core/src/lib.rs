@@ -8,6 +8,7 @@
 //! - [`validate`]: size and shape limits on what a person types, with clear errors.
 //! - [`patch`]: differential sync: an edit script from one text to the next, and applying it.
 //! - [`merge`]: three-way line merge (diff3 style) of two edits of one base text.
+//! - [`reconcile`]: what a device does when the server's version of a note meets its own.
 //! - [`settings`]: the settings a person can change (`quire config`), and their checks.
 //! - [`protocol`]: the types client and server exchange over HTTP, versioned under `/v1`.
 
@@ -17,6 +18,7 @@ pub mod note;
 pub mod op;
 pub mod patch;
 pub mod protocol;
+pub mod reconcile;
 pub mod settings;
 pub mod validate;
 
