@@ -26,6 +26,9 @@ pub enum Command {
     /// Create, read, change and delete notes.
     #[command(subcommand)]
     Note(NoteCommand),
+    /// One full sync round now: push the queue, pull changes, merge. Exit 0 only when
+    /// everything was pushed and pulled.
+    Sync,
     /// List the changes waiting to be sent to the server, in order.
     Queue,
     /// Show this device's state: notes, pending changes, conflicts, last sync.

@@ -22,6 +22,8 @@ pub enum CliError {
     NothingToChange,
     #[error("{0} is not set")]
     SettingNotSet(SettingKey),
+    #[error("{0} changes were refused by the server and need attention")]
+    NeedsAttention(u64),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -37,6 +39,7 @@ impl CliError {
             Self::ReadFile { .. } | Self::NotText { .. } | Self::Io(_) => "input".to_owned(),
             Self::NothingToChange => "usage".to_owned(),
             Self::SettingNotSet(_) => "not_set".to_owned(),
+            Self::NeedsAttention(_) => "needs_attention".to_owned(),
         }
     }
 }

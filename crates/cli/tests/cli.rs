@@ -635,3 +635,40 @@ fn account_errors_are_one_clear_line() {
     // None of it signed the other device in.
     assert!(other.ok(&["status"]).contains("local only"));
 }
+
+#[test]
+fn quire_sync_carries_notes_between_two_devices() {
+    let server = LocalServer::start();
+    let url = server.url.as_str();
+    let (laptop, phone) = (Device::new(), Device::new());
+    assert!(laptop
+        .account(
+            &["account", "register", "--server", url, "--user", "eve"],
+            Some("long enough pw")
+        )
+        .status
+        .success());
+    assert!(phone
+        .account(
+            &["account", "login", "--server", url, "--user", "eve"],
+            Some("long enough pw")
+        )
+        .status
+        .success());
+
+    let id = laptop.ok_with_stdin(&["note", "add", "--title", "Shared"], b"from the laptop\n");
+    let report = laptop.json(&["sync"]);
+    assert_eq!(report["pushed"], 1);
+    assert_eq!(report["pending"], 0);
+    assert_eq!(laptop.json(&["queue"]), serde_json::json!([]));
+
+    assert_eq!(phone.ok(&["sync"]).trim(), "pushed 0, pulled 1, merged 0");
+    let note = phone.json(&["note", "show", id.trim()]);
+    assert_eq!(note["body"], "from the laptop\n");
+    assert!(phone.json(&["status"])["lastSyncAt"].is_number());
+
+    // Signed out, sync says how to sign in.
+    let stranger = Device::new();
+    let err = stranger.fails(&["sync"]);
+    assert!(err.contains("not signed in"), "{err}");
+}

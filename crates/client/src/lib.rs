@@ -8,6 +8,7 @@
 //! - [`store`]: the encrypted SQLite store: notes, the outbox, bases, conflicts, settings.
 //! - [`api`]: the sync protocol over HTTP, with typed errors.
 //! - [`account`]: signing a device in and out of a sync server.
+//! - [`engine`]: one sync round: push the queue, pull changes, reconcile.
 //! - [`clock`]: wall-clock time and fresh ids, the only non-determinism the store uses.
 //! - [`open`]: how every front end opens a device's store (data dir + credentials choice).
 //! - [`error`]: the crate's one error type.
@@ -18,6 +19,7 @@ pub mod account;
 pub mod api;
 pub mod clock;
 pub mod credentials;
+pub mod engine;
 pub mod error;
 pub mod open;
 pub mod paths;

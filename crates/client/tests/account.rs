@@ -1,62 +1,22 @@
 //! Signing in and out against a real quire-server on a loopback port (SQLite), over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::Duration;
+mod common;
 
-use quire_client::account::{self, AccountRequest};
-use quire_client::credentials::{FileStore, SecretStore, CREDENTIALS_FILE};
-use quire_client::{Error, Store};
+use common::{device, request, server};
+use quire_client::account;
+use quire_client::credentials::SecretStore;
+use quire_client::Error;
 use quire_core::settings::{SettingError, SettingKey};
-
-struct Server {
-    url: String,
-    stop: tokio::sync::oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
-}
-
-async fn server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = quire_server::Db::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .unwrap();
-    let state = quire_server::AppState::new(
-        db,
-        quire_server::Limits::default(),
-        Duration::from_secs(600),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(quire_server::run(listener, state, async {
-        let _ = stopped.await;
-    }));
-    Server {
-        url,
-        stop,
-        _dir: dir,
-    }
-}
-
-async fn device() -> (tempfile::TempDir, Store, FileStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let secrets = FileStore::new(dir.path().join(CREDENTIALS_FILE));
-    let store = Store::open(dir.path(), &secrets).await.unwrap();
-    (dir, store, secrets)
-}
-
-fn request<'a>(server: &'a str, user: &'a str, password: &str) -> AccountRequest<'a> {
-    AccountRequest {
-        server,
-        username: user,
-        password: password.to_owned(),
-        insecure_http: false,
-    }
-}
 
 #[tokio::test]
 async fn a_device_registers_signs_out_and_back_in() {
     let server = server().await;
-    let (_dir, store, secrets) = device().await;
+    let common::Device {
+        dir: _dir,
+        store,
+        secrets,
+    } = device().await;
     let signed_in = account::register(
         &store,
         &secrets,
@@ -102,13 +62,16 @@ async fn a_device_registers_signs_out_and_back_in() {
         .await
         .unwrap()
         .is_some());
-    let _ = server.stop.send(());
 }
 
 #[tokio::test]
 async fn wrong_passwords_and_taken_names_are_refused_with_the_servers_reason() {
     let server = server().await;
-    let (_dir, store, secrets) = device().await;
+    let common::Device {
+        dir: _dir,
+        store,
+        secrets,
+    } = device().await;
     account::register(
         &store,
         &secrets,
@@ -117,7 +80,11 @@ async fn wrong_passwords_and_taken_names_are_refused_with_the_servers_reason() {
     .await
     .unwrap();
 
-    let (_dir2, other, other_secrets) = device().await;
+    let common::Device {
+        dir: _dir2,
+        store: other,
+        secrets: other_secrets,
+    } = device().await;
     let err = account::login(
         &other,
         &other_secrets,
@@ -147,12 +114,15 @@ async fn wrong_passwords_and_taken_names_are_refused_with_the_servers_reason() {
         None
     );
     assert_eq!(other.setting(SettingKey::Server).await.unwrap(), None);
-    let _ = server.stop.send(());
 }
 
 #[tokio::test]
 async fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
-    let (_dir, store, secrets) = device().await;
+    let common::Device {
+        dir: _dir,
+        store,
+        secrets,
+    } = device().await;
     let err = account::login(
         &store,
         &secrets,
@@ -175,7 +145,11 @@ async fn an_unreachable_server_is_a_clear_error() {
         .local_addr()
         .unwrap()
         .port();
-    let (_dir, store, secrets) = device().await;
+    let common::Device {
+        dir: _dir,
+        store,
+        secrets,
+    } = device().await;
     let err = account::login(
         &store,
         &secrets,

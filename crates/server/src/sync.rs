@@ -4,7 +4,8 @@
 //! counter (`accounts.change_seq`). That row lock orders every write of an account, so
 //! (1) a replayed op id is found by the dedupe check before anything else happens, and
 //! (2) changes commit in the order of their sequence numbers, so a pull cursor can never
-//! step over a change that commits later.
+//! step over a change that commits later. Only applied ops are remembered for replays: an
+//! op that changed nothing can safely be judged again.
 
 use axum::extract::{Query, State};
 use axum::Json;
@@ -219,7 +220,12 @@ async fn apply_op(state: &AppState, account_id: &str, op: &PushOp) -> Result<Pus
     let version = current.as_ref().map_or(0, |n| n.version.0) + 1;
     let now = now();
     let result = match decide(op, current, &limits) {
-        Outcome::Answer(result) => result,
+        Outcome::Answer(result) => {
+            // Nothing changed, so there is nothing to replay: a conflicting or refused op
+            // sent again (say, rebased on the newer version) is simply judged again.
+            tx.rollback().await?;
+            return Ok(result);
+        }
         Outcome::Write {
             title,
             body,

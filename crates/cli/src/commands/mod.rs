@@ -4,6 +4,7 @@ mod account;
 mod config;
 mod note;
 mod state;
+mod sync;
 
 use quire_client::credentials::SecretStore;
 use quire_client::{open_store, Store};
@@ -32,6 +33,7 @@ async fn dispatch(
     match command {
         Command::Account(command) => account::run(command, store, secrets, out).await,
         Command::Note(command) => note::run(command, store, out).await,
+        Command::Sync => sync::run(store, secrets, out).await,
         Command::Queue => state::queue(store, out).await,
         Command::Status => state::status(store, secrets, out).await,
         Command::Config(command) => config::run(command, store, out).await,

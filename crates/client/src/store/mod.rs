@@ -13,6 +13,7 @@ mod meta;
 mod notes;
 mod outbox;
 mod settings;
+mod sync;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -30,6 +31,7 @@ use crate::{Error, Result};
 pub use notes::{NoteEdit, NoteSummary};
 pub use outbox::QueuedOp;
 pub use settings::StoreStatus;
+pub use sync::{PushOutcome, RemoteOutcome};
 
 /// File name of the database inside the data dir.
 pub const DATABASE_FILE: &str = "quire.db";

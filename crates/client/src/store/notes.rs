@@ -58,7 +58,7 @@ async fn fetch_note(tx: &mut Transaction<'_, Sqlite>, id: NoteId) -> Result<Note
 }
 
 impl Store {
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+    pub(super) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
         // IMMEDIATE takes the write lock up front, so a second process waits on the busy
         // timeout instead of failing when its read turns into a write.
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
@@ -148,7 +148,7 @@ impl Store {
         Ok(())
     }
 
-    async fn enqueue(
+    pub(super) async fn enqueue(
         &self,
         tx: &mut Transaction<'_, Sqlite>,
         note_id: NoteId,

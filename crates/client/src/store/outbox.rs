@@ -20,12 +20,14 @@ pub struct QueuedOp {
     pub queued_at: Millis,
     /// When a push carrying it started, if one has.
     pub sent_at: Option<Millis>,
+    /// Pushed as last-write-wins (the server applies it whatever the base).
+    pub lww: bool,
 }
 
-const OP_COLUMNS: &str =
-    "seq, op_id, note_id, kind, title, body, base_version, device_id, clock, created_at, sent_at";
+pub(super) const OP_COLUMNS: &str = "seq, op_id, note_id, kind, title, body, base_version, \
+     device_id, clock, created_at, sent_at, lww";
 
-fn op_from_row(row: &SqliteRow) -> Result<QueuedOp> {
+pub(super) fn op_from_row(row: &SqliteRow) -> Result<QueuedOp> {
     let kind: String = row.try_get("kind")?;
     let title: Option<String> = row.try_get("title")?;
     let body: Option<String> = row.try_get("body")?;
@@ -60,6 +62,7 @@ fn op_from_row(row: &SqliteRow) -> Result<QueuedOp> {
         },
         queued_at: Millis(row.try_get("created_at")?),
         sent_at: sent_at.map(Millis),
+        lww: row.try_get("lww")?,
     })
 }
 

@@ -1,0 +1,363 @@
+//! Applying what the server said to the store: push results and pulled changes, each in one
+//! transaction, following `quire_core::reconcile` where both sides changed a note.
+
+use quire_core::protocol::{NoteState, PushResult};
+use quire_core::reconcile::{reconcile, Base, Decision, LocalNote};
+use quire_core::settings::ConflictPolicy;
+use quire_core::{Millis, NoteFields, NoteId, OpPayload, Version};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::outbox::QueuedOp;
+use super::{decode, Store};
+use crate::{clock, Error, Result};
+
+/// What one push result did here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushOutcome {
+    Applied,
+    /// The server had a newer note; what was done about it.
+    Conflict(RemoteOutcome),
+    /// The op was refused and set aside in the "needs attention" list.
+    SetAside,
+    /// The op stays queued and goes again.
+    Retry,
+}
+
+/// What one pulled change did here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteOutcome {
+    Unchanged,
+    Updated,
+    Merged,
+    Conflict,
+    /// Pushed again as last-write-wins.
+    Overwrite,
+    /// An edit here beat a delete there: the note is back.
+    Revived,
+    /// An edit there beat a delete here: the note is back, with the server's text.
+    DeleteUndone,
+}
+
+const PULL_CURSOR: &str = "state.pull-cursor";
+const LAST_SYNC_AT: &str = "state.last-sync-at";
+
+fn version_value(version: Version) -> Result<i64> {
+    i64::try_from(version.0).map_err(|_| Error::Corrupt(format!("version {version}")))
+}
+
+async fn set_base(
+    tx: &mut Transaction<'_, Sqlite>,
+    note_id: NoteId,
+    version: Version,
+    fields: &NoteFields,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO bases (note_id, version, title, body) VALUES (?, ?, ?, ?)
+         ON CONFLICT (note_id) DO UPDATE SET
+            version = excluded.version, title = excluded.title, body = excluded.body",
+    )
+    .bind(note_id.to_string())
+    .bind(version_value(version)?)
+    .bind(&fields.title)
+    .bind(&fields.body)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn drop_pending(tx: &mut Transaction<'_, Sqlite>, note_id: NoteId) -> Result<()> {
+    sqlx::query("DELETE FROM outbox WHERE note_id = ?")
+        .bind(note_id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Points the note's queued ops at `version`: they were made on top of what it now is.
+async fn rebase_pending(
+    tx: &mut Transaction<'_, Sqlite>,
+    note_id: NoteId,
+    version: Version,
+    lww: bool,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET base_version = ?, sent_at = NULL, lww = (lww OR ?) WHERE note_id = ?",
+    )
+    .bind(version_value(version)?)
+    .bind(lww)
+    .bind(note_id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Makes the local note the server's note.
+async fn take_remote(tx: &mut Transaction<'_, Sqlite>, remote: &NoteState) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO notes (id, title, body, created_at, updated_at, deleted, version)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body,
+            updated_at = excluded.updated_at, deleted = excluded.deleted,
+            version = excluded.version",
+    )
+    .bind(remote.id.to_string())
+    .bind(&remote.title)
+    .bind(&remote.body)
+    .bind(remote.updated_at.0)
+    .bind(remote.updated_at.0)
+    .bind(remote.deleted)
+    .bind(version_value(remote.version)?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn set_version(
+    tx: &mut Transaction<'_, Sqlite>,
+    note_id: NoteId,
+    version: Version,
+) -> Result<()> {
+    sqlx::query("UPDATE notes SET version = ? WHERE id = ?")
+        .bind(version_value(version)?)
+        .bind(note_id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Applies the server's answer to one pushed op.
+    pub async fn apply_push_result(
+        &self,
+        queued: &QueuedOp,
+        result: &PushResult,
+        policy: ConflictPolicy,
+    ) -> Result<PushOutcome> {
+        let op = &queued.op;
+        match result {
+            PushResult::Duplicate { original, .. } => {
+                Box::pin(self.apply_push_result(queued, original, policy)).await
+            }
+            PushResult::Applied { version, .. } => {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM outbox WHERE op_id = ?")
+                    .bind(op.op_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                set_version(&mut tx, op.note_id, *version).await?;
+                // What the server now has: the op's text, or for a delete the note's last.
+                let fields = match op.payload.fields() {
+                    Some(fields) => fields.clone(),
+                    None => {
+                        let row = sqlx::query("SELECT title, body FROM notes WHERE id = ?")
+                            .bind(op.note_id.to_string())
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        NoteFields::new(
+                            row.try_get::<String, _>("title")?,
+                            row.try_get::<String, _>("body")?,
+                        )
+                    }
+                };
+                set_base(&mut tx, op.note_id, *version, &fields).await?;
+                rebase_pending(&mut tx, op.note_id, *version, false).await?;
+                tx.commit().await?;
+                Ok(PushOutcome::Applied)
+            }
+            PushResult::Conflict { current, .. } => Ok(PushOutcome::Conflict(
+                self.apply_remote(current, policy).await?,
+            )),
+            PushResult::NeedFullText { .. } => {
+                sqlx::query("UPDATE outbox SET sent_at = NULL WHERE op_id = ?")
+                    .bind(op.op_id.to_string())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(PushOutcome::Retry)
+            }
+            PushResult::Rejected { reason, .. } => {
+                let mut tx = self.begin_write().await?;
+                let fields = op.payload.fields();
+                sqlx::query(
+                    "INSERT OR REPLACE INTO attention
+                        (op_id, note_id, kind, title, body, reason, rejected_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(op.op_id.to_string())
+                .bind(op.note_id.to_string())
+                .bind(op.payload.kind().as_str())
+                .bind(fields.map(|f| f.title.as_str()))
+                .bind(fields.map(|f| f.body.as_str()))
+                .bind(reason)
+                .bind(clock::now().0)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM outbox WHERE op_id = ?")
+                    .bind(op.op_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                tracing::warn!(op = %op.op_id, note = %op.note_id, %reason, "the server refused a change; set aside");
+                Ok(PushOutcome::SetAside)
+            }
+        }
+    }
+
+    /// Applies a note as the server has it, reconciling with local changes.
+    pub async fn apply_remote(
+        &self,
+        remote: &NoteState,
+        policy: ConflictPolicy,
+    ) -> Result<RemoteOutcome> {
+        let mut tx = self.begin_write().await?;
+        let id = remote.id.to_string();
+        let local = sqlx::query(
+            "SELECT title, body, deleted, EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id) AS pending
+             FROM notes n WHERE id = ?",
+        )
+        .bind(&id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(local) = local else {
+            take_remote(&mut tx, remote).await?;
+            set_base(
+                &mut tx,
+                remote.id,
+                remote.version,
+                &NoteFields::new(&remote.title, &remote.body),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(RemoteOutcome::Updated);
+        };
+        let local = LocalNote {
+            fields: NoteFields::new(
+                local.try_get::<String, _>("title")?,
+                local.try_get::<String, _>("body")?,
+            ),
+            deleted: local.try_get("deleted")?,
+            pending: local.try_get("pending")?,
+        };
+        let base = sqlx::query("SELECT version, title, body FROM bases WHERE note_id = ?")
+            .bind(&id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|row| -> Result<Base> {
+                let version: i64 = row.try_get("version")?;
+                Ok(Base {
+                    version: Version(
+                        u64::try_from(version)
+                            .map_err(|_| Error::Corrupt(format!("base version {version}")))?,
+                    ),
+                    fields: NoteFields::new(
+                        row.try_get::<String, _>("title")?,
+                        row.try_get::<String, _>("body")?,
+                    ),
+                })
+            })
+            .transpose()?;
+        let remote_fields = NoteFields::new(&remote.title, &remote.body);
+        let outcome = match reconcile(base.as_ref(), &local, remote, policy) {
+            Decision::KeepLocal => RemoteOutcome::Unchanged,
+            Decision::TakeRemote => {
+                take_remote(&mut tx, remote).await?;
+                RemoteOutcome::Updated
+            }
+            Decision::Merged { fields } => {
+                sqlx::query("UPDATE notes SET title = ?, body = ?, updated_at = ?, version = ? WHERE id = ?")
+                    .bind(&fields.title)
+                    .bind(&fields.body)
+                    .bind(clock::now().0)
+                    .bind(version_value(remote.version)?)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                drop_pending(&mut tx, remote.id).await?;
+                self.enqueue(
+                    &mut tx,
+                    remote.id,
+                    OpPayload::Update(fields),
+                    Some(remote.version),
+                    clock::now(),
+                )
+                .await?;
+                RemoteOutcome::Merged
+            }
+            Decision::Conflict { .. } => {
+                sqlx::query(
+                    "INSERT INTO conflicts (id, note_id, base_body, mine_title, mine_body,
+                        theirs_title, theirs_body, theirs_version, created_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(&id)
+                .bind(base.as_ref().map(|b| b.fields.body.as_str()))
+                .bind(&local.fields.title)
+                .bind(&local.fields.body)
+                .bind(&remote.title)
+                .bind(&remote.body)
+                .bind(version_value(remote.version)?)
+                .bind(clock::now().0)
+                .execute(&mut *tx)
+                .await?;
+                // The local text stays; the person's resolution is pushed on top of the
+                // server's version, so the queued ops made on the old base go.
+                drop_pending(&mut tx, remote.id).await?;
+                set_version(&mut tx, remote.id, remote.version).await?;
+                RemoteOutcome::Conflict
+            }
+            Decision::PushLastWriteWins => {
+                rebase_pending(&mut tx, remote.id, remote.version, true).await?;
+                set_version(&mut tx, remote.id, remote.version).await?;
+                RemoteOutcome::Overwrite
+            }
+            Decision::ReviveLocalEdit => {
+                rebase_pending(&mut tx, remote.id, remote.version, false).await?;
+                set_version(&mut tx, remote.id, remote.version).await?;
+                RemoteOutcome::Revived
+            }
+            Decision::UndoLocalDelete => {
+                drop_pending(&mut tx, remote.id).await?;
+                take_remote(&mut tx, remote).await?;
+                RemoteOutcome::DeleteUndone
+            }
+        };
+        if outcome != RemoteOutcome::Unchanged {
+            set_base(&mut tx, remote.id, remote.version, &remote_fields).await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    pub async fn pull_cursor(&self) -> Result<u64> {
+        self.state(PULL_CURSOR)
+            .await?
+            .map_or(Ok(0), |v| decode(&v, "pull cursor"))
+    }
+
+    pub async fn set_pull_cursor(&self, cursor: u64) -> Result<()> {
+        self.set_state(PULL_CURSOR, &cursor.to_string()).await
+    }
+
+    pub async fn record_sync(&self, at: Millis) -> Result<()> {
+        self.set_state(LAST_SYNC_AT, &at.0.to_string()).await
+    }
+
+    /// Open conflicts: how many notes wait for the person's decision.
+    pub async fn open_conflicts(&self) -> Result<u64> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// Ops the server refused, with its reasons.
+    pub async fn attention(&self) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT note_id, reason FROM attention ORDER BY rejected_at")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("note_id")?, row.try_get("reason")?)))
+            .collect()
+    }
+}

@@ -1,0 +1,212 @@
+//! Headless multi-device scenarios: two devices of one account syncing through a real server
+//! over HTTP, as `quire sync` and the app do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::two_devices;
+use quire_client::store::NoteEdit;
+use quire_core::settings::SettingKey;
+use quire_core::NoteFields;
+
+fn body(text: &str) -> NoteEdit {
+    NoteEdit {
+        title: None,
+        body: Some(text.to_owned()),
+    }
+}
+
+#[tokio::test]
+async fn a_note_travels_from_one_device_to_the_other_and_back() {
+    let (_server, a, b) = two_devices().await;
+    let note = a
+        .store
+        .create_note(NoteFields::new("Plan", "one\n"))
+        .await
+        .unwrap();
+    let report = a.sync().await;
+    assert_eq!((report.pushed, report.pending), (1, 0));
+    assert_eq!(a.store.note(note.id).await.unwrap().version.unwrap().0, 1);
+
+    let report = b.sync().await;
+    assert_eq!(report.pulled, 1);
+    assert_eq!(b.store.note(note.id).await.unwrap().body, "one\n");
+    assert_eq!(
+        b.store.pending_count().await.unwrap(),
+        0,
+        "pulled notes queue nothing"
+    );
+
+    b.store
+        .update_note(note.id, body("one\ntwo\n"))
+        .await
+        .unwrap();
+    b.sync().await;
+    let report = a.sync().await;
+    assert_eq!(report.pulled, 1);
+    assert_eq!(a.store.note(note.id).await.unwrap().body, "one\ntwo\n");
+    assert!(a.store.status().await.unwrap().last_sync_at.is_some());
+}
+
+#[tokio::test]
+async fn offline_edits_on_different_lines_merge_on_both_devices() {
+    let (_server, a, b) = two_devices().await;
+    let note = a
+        .store
+        .create_note(NoteFields::new("T", "1\n2\n3\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    b.sync().await;
+
+    a.store
+        .update_note(note.id, body("one\n2\n3\n"))
+        .await
+        .unwrap();
+    b.store
+        .update_note(note.id, body("1\n2\nthree\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    let report = b.sync().await;
+    assert_eq!(report.merged, 1);
+    assert_eq!(report.pending, 0, "the merge was pushed");
+    a.sync().await;
+    for device in [&a, &b] {
+        assert_eq!(
+            device.store.note(note.id).await.unwrap().body,
+            "one\n2\nthree\n"
+        );
+    }
+}
+
+#[tokio::test]
+async fn overlapping_edits_conflict_and_both_texts_are_kept() {
+    let (_server, a, b) = two_devices().await;
+    let note = a
+        .store
+        .create_note(NoteFields::new("T", "1\n2\n3\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    b.sync().await;
+
+    a.store
+        .update_note(note.id, body("1\nfrom a\n3\n"))
+        .await
+        .unwrap();
+    b.store
+        .update_note(note.id, body("1\nfrom b\n3\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    let report = b.sync().await;
+    assert_eq!(report.conflicts, 1);
+    // B keeps its text, and the conflict holds the server's.
+    assert_eq!(b.store.note(note.id).await.unwrap().body, "1\nfrom b\n3\n");
+    assert_eq!(b.store.open_conflicts().await.unwrap(), 1);
+    assert_eq!(b.store.status().await.unwrap().open_conflicts, 1);
+    // Nothing was overwritten on the server or on A.
+    a.sync().await;
+    assert_eq!(a.store.note(note.id).await.unwrap().body, "1\nfrom a\n3\n");
+}
+
+#[tokio::test]
+async fn an_edit_beats_a_delete() {
+    let (_server, a, b) = two_devices().await;
+    let note = a
+        .store
+        .create_note(NoteFields::new("T", "x\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    b.sync().await;
+
+    a.store.delete_note(note.id).await.unwrap();
+    b.store
+        .update_note(note.id, body("still needed\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    b.sync().await;
+    a.sync().await;
+    for device in [&a, &b] {
+        let here = device.store.note(note.id).await.unwrap();
+        assert!(!here.deleted, "the edit brought the note back");
+        assert_eq!(here.body, "still needed\n");
+    }
+}
+
+#[tokio::test]
+async fn create_edit_delete_offline_replays_in_order() {
+    let (_server, a, b) = two_devices().await;
+    let note = a
+        .store
+        .create_note(NoteFields::new("short-lived", ""))
+        .await
+        .unwrap();
+    a.store.update_note(note.id, body("edited")).await.unwrap();
+    a.store.delete_note(note.id).await.unwrap();
+    let report = a.sync().await;
+    assert_eq!(report.pending, 0);
+    b.sync().await;
+    assert!(b.store.note(note.id).await.unwrap().deleted);
+    assert!(b.store.list_notes().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn last_write_wins_when_the_account_says_so() {
+    let (_server, a, b) = two_devices().await;
+    for device in [&a, &b] {
+        device
+            .store
+            .set_setting(SettingKey::ConflictPolicy, "lww")
+            .await
+            .unwrap();
+    }
+    let note = a
+        .store
+        .create_note(NoteFields::new("T", "base\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    b.sync().await;
+    a.store
+        .update_note(note.id, body("a wrote\n"))
+        .await
+        .unwrap();
+    b.store
+        .update_note(note.id, body("b wrote later\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    let report = b.sync().await;
+    assert_eq!((report.conflicts, report.pending), (0, 0));
+    a.sync().await;
+    for device in [&a, &b] {
+        assert_eq!(
+            device.store.note(note.id).await.unwrap().body,
+            "b wrote later\n"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_long_queue_goes_in_batches() {
+    let (_server, a, b) = two_devices().await;
+    a.store
+        .set_setting(SettingKey::BatchSize, "50")
+        .await
+        .unwrap();
+    for n in 0..420 {
+        a.store
+            .create_note(NoteFields::new(format!("n{n}"), ""))
+            .await
+            .unwrap();
+    }
+    let report = a.sync().await;
+    assert_eq!((report.pushed, report.pending), (420, 0));
+    let report = b.sync().await;
+    assert_eq!(report.pulled, 420);
+    assert_eq!(b.store.list_notes().await.unwrap().len(), 420);
+}
