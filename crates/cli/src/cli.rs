@@ -29,6 +29,9 @@ pub enum Command {
     /// One full sync round now: push the queue, pull changes, merge. Exit 0 only when
     /// everything was pushed and pulled.
     Sync,
+    /// Notes both this device and another changed, waiting for your decision.
+    #[command(subcommand)]
+    Conflicts(ConflictsCommand),
     /// List the changes waiting to be sent to the server, in order.
     Queue,
     /// Show this device's state: notes, pending changes, conflicts, last sync.
@@ -86,6 +89,34 @@ pub enum NoteCommand {
     List,
     /// Delete a note (the deletion syncs to your other devices).
     Delete { id: NoteId },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConflictsCommand {
+    /// The notes in conflict.
+    List,
+    /// Both sides of a note's conflict, with the differing lines marked.
+    Show { id: NoteId },
+    /// Settle a conflict: keep your text, take the other device's, or give the text.
+    Resolve {
+        id: NoteId,
+        #[arg(
+            long,
+            value_enum,
+            conflicts_with = "file",
+            required_unless_present = "file"
+        )]
+        take: Option<Take>,
+        /// The resolved text ("-" for stdin).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Take {
+    Mine,
+    Theirs,
 }
 
 #[derive(Debug, Subcommand)]

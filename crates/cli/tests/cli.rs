@@ -672,3 +672,44 @@ fn quire_sync_carries_notes_between_two_devices() {
     let err = stranger.fails(&["sync"]);
     assert!(err.contains("not signed in"), "{err}");
 }
+
+#[test]
+fn conflicts_are_listed_shown_and_resolved_from_the_command_line() {
+    let server = LocalServer::start();
+    let url = server.url.as_str();
+    let (laptop, phone) = (Device::new(), Device::new());
+    for (device, verb) in [(&laptop, "register"), (&phone, "login")] {
+        let out = device.account(
+            &["account", verb, "--server", url, "--user", "flo"],
+            Some("long enough pw"),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let id = laptop.ok_with_stdin(&["note", "add", "--title", "Plan"], b"1\n2\n3\n");
+    let id = id.trim();
+    laptop.ok(&["sync"]);
+    phone.ok(&["sync"]);
+    laptop.ok_with_stdin(&["note", "edit", id, "--file", "-"], b"1\nlaptop\n3\n");
+    phone.ok_with_stdin(&["note", "edit", id, "--file", "-"], b"1\nphone\n3\n");
+    laptop.ok(&["sync"]);
+    let text = phone.ok(&["sync"]);
+    assert!(text.contains("1 note needs your decision"), "{text}");
+
+    let list = phone.json(&["conflicts", "list"]);
+    assert_eq!(list[0]["noteId"], id);
+    let shown = phone.ok(&["conflicts", "show", id]);
+    assert!(
+        shown.contains("1\n<<<<<<< mine\nphone\n=======\nlaptop\n>>>>>>> theirs\n3"),
+        "{shown}"
+    );
+    let out = phone.run(&["conflicts", "resolve", id], b"");
+    assert_eq!(out.status.code(), Some(2), "--take or --file is required");
+
+    phone.ok(&["conflicts", "resolve", id, "--take", "mine"]);
+    assert_eq!(phone.ok(&["conflicts", "list"]).trim(), "no conflicts");
+    let err = phone.fails(&["conflicts", "show", id]);
+    assert!(err.contains("has no open conflict"), "{err}");
+    phone.ok(&["sync"]);
+    laptop.ok(&["sync"]);
+    assert_eq!(laptop.json(&["note", "show", id])["body"], "1\nphone\n3\n");
+}

@@ -61,6 +61,8 @@ pub enum Error {
     NoteNotFound(NoteId),
     #[error("the note {0} is deleted")]
     NoteDeleted(NoteId),
+    #[error("the note {0} has no open conflict")]
+    NoConflict(NoteId),
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     #[error(transparent)]
@@ -132,7 +134,7 @@ impl Error {
                 ErrorCode::DatabaseKey
             }
             Self::DatabaseLocked => ErrorCode::DatabaseLocked,
-            Self::NoteNotFound(_) => ErrorCode::NotFound,
+            Self::NoteNotFound(_) | Self::NoConflict(_) => ErrorCode::NotFound,
             Self::NoteDeleted(_) => ErrorCode::Deleted,
             Self::Invalid(_) | Self::Setting(_) | Self::Password(_) => ErrorCode::Invalid,
             Self::StoreMeta { .. } | Self::Migration(_) | Self::Database(_) | Self::Corrupt(_) => {

@@ -210,3 +210,75 @@ async fn a_long_queue_goes_in_batches() {
     assert_eq!(report.pulled, 420);
     assert_eq!(b.store.list_notes().await.unwrap().len(), 420);
 }
+
+#[tokio::test]
+async fn a_resolved_conflict_syncs_like_any_edit() {
+    let (_server, a, b) = two_devices().await;
+    let note = a
+        .store
+        .create_note(NoteFields::new("T", "1\n2\n3\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    b.sync().await;
+    a.store
+        .update_note(note.id, body("1\nfrom a\n3\n"))
+        .await
+        .unwrap();
+    b.store
+        .update_note(note.id, body("1\nfrom b\n3\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    b.sync().await;
+
+    let conflict = b.store.conflict(note.id).await.unwrap();
+    assert_eq!(conflict.mine.body, "1\nfrom b\n3\n");
+    assert_eq!(conflict.theirs.body, "1\nfrom a\n3\n");
+    assert_eq!(conflict.base.as_deref(), Some("1\n2\n3\n"));
+    assert_eq!(conflict.hunks().len(), 3);
+
+    b.store
+        .resolve_conflict(
+            note.id,
+            quire_client::store::Resolution::Text("1\nfrom a and b\n3\n".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(b.store.open_conflicts().await.unwrap(), 0);
+    let report = b.sync().await;
+    assert_eq!((report.pushed, report.conflicts, report.pending), (1, 0, 0));
+    a.sync().await;
+    for device in [&a, &b] {
+        assert_eq!(
+            device.store.note(note.id).await.unwrap().body,
+            "1\nfrom a and b\n3\n"
+        );
+    }
+    assert!(matches!(
+        b.store.conflict(note.id).await,
+        Err(quire_client::Error::NoConflict(_))
+    ));
+}
+
+#[tokio::test]
+async fn taking_theirs_needs_no_push() {
+    let (_server, a, b) = two_devices().await;
+    let note = a
+        .store
+        .create_note(NoteFields::new("T", "x\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    b.sync().await;
+    a.store.update_note(note.id, body("a\n")).await.unwrap();
+    b.store.update_note(note.id, body("b\n")).await.unwrap();
+    a.sync().await;
+    b.sync().await;
+    b.store
+        .resolve_conflict(note.id, quire_client::store::Resolution::Theirs)
+        .await
+        .unwrap();
+    assert_eq!(b.store.note(note.id).await.unwrap().body, "a\n");
+    assert_eq!(b.store.pending_count().await.unwrap(), 0);
+}

@@ -2,6 +2,7 @@
 
 mod account;
 mod config;
+mod conflicts;
 mod note;
 mod state;
 mod sync;
@@ -34,6 +35,7 @@ async fn dispatch(
         Command::Account(command) => account::run(command, store, secrets, out).await,
         Command::Note(command) => note::run(command, store, out).await,
         Command::Sync => sync::run(store, secrets, out).await,
+        Command::Conflicts(command) => conflicts::run(command, store, out).await,
         Command::Queue => state::queue(store, out).await,
         Command::Status => state::status(store, secrets, out).await,
         Command::Config(command) => config::run(command, store, out).await,

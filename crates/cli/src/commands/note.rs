@@ -60,7 +60,7 @@ pub async fn run(command: NoteCommand, store: &Store, out: &Output) -> Result<()
 }
 
 /// A note's text from a file, or from stdin for no file or "-".
-fn read_text(file: Option<&Path>, out: &Output) -> Result<String, CliError> {
+pub(super) fn read_text(file: Option<&Path>, out: &Output) -> Result<String, CliError> {
     let (path, bytes) = match file {
         Some(path) if path != Path::new("-") => {
             let bytes = std::fs::read(path).map_err(|source| CliError::ReadFile {

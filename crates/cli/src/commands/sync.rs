@@ -13,11 +13,12 @@ pub async fn run(store: &Store, secrets: &dyn SecretStore, out: &Output) -> Resu
             "pushed {}, pulled {}, merged {}",
             r.pushed, r.pulled, r.merged
         );
-        if r.conflicts > 0 {
-            line.push_str(&format!(
-                "; {} notes need your decision (quire conflicts list)",
-                r.conflicts
-            ));
+        match r.conflicts {
+            0 => {}
+            1 => line.push_str("; 1 note needs your decision (quire conflicts list)"),
+            n => line.push_str(&format!(
+                "; {n} notes need your decision (quire conflicts list)"
+            )),
         }
         line
     });

@@ -9,6 +9,7 @@
 //! `db-key/<store id>`; the store id is in `store.json` beside the database (not a secret).
 //! A database whose key is missing or wrong is never replaced: opening fails, clearly.
 
+mod conflicts;
 mod meta;
 mod notes;
 mod outbox;
@@ -28,6 +29,7 @@ use sqlx::SqlitePool;
 use crate::credentials::{Secret, SecretStore};
 use crate::{Error, Result};
 
+pub use conflicts::{Conflict, Resolution};
 pub use notes::{NoteEdit, NoteSummary};
 pub use outbox::QueuedOp;
 pub use settings::StoreStatus;

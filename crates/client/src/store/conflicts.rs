@@ -1,0 +1,139 @@
+//! Conflicts waiting for the person: listing, showing both sides, and resolving. A
+//! resolution is an ordinary edit pushed on top of the server's version.
+
+use quire_core::merge::{merge3, Hunk};
+use quire_core::{Millis, NoteFields, NoteId, OpPayload, Version};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{decode, Store};
+use crate::{clock, Error, Result};
+
+/// One open conflict: the local text kept here, and the server's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conflict {
+    pub note_id: NoteId,
+    /// The last text both sides had, if known.
+    pub base: Option<String>,
+    pub mine: NoteFields,
+    pub theirs: NoteFields,
+    pub theirs_version: Version,
+    pub created_at: Millis,
+}
+
+impl Conflict {
+    /// The bodies side by side: agreed lines, and hunks where they differ.
+    pub fn hunks(&self) -> Vec<Hunk> {
+        merge3(
+            self.base.as_deref().unwrap_or(""),
+            &self.mine.body,
+            &self.theirs.body,
+        )
+        .hunks
+    }
+}
+
+/// How the person settled a conflict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// Keep this device's text.
+    Mine,
+    /// Take the server's text.
+    Theirs,
+    /// A text the person wrote (for example, merged by hand).
+    Text(String),
+}
+
+impl Store {
+    /// Open conflicts, newest first; one per note (its latest).
+    pub async fn conflicts(&self) -> Result<Vec<Conflict>> {
+        let rows = sqlx::query(
+            "SELECT note_id, base_body, mine_title, mine_body, theirs_title, theirs_body,
+                    theirs_version, created_at
+             FROM conflicts c WHERE resolved_at IS NULL AND created_at = (
+                SELECT max(created_at) FROM conflicts d
+                WHERE d.note_id = c.note_id AND d.resolved_at IS NULL)
+             ORDER BY created_at DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let note_id: String = row.try_get("note_id")?;
+                let version: i64 = row.try_get("theirs_version")?;
+                Ok(Conflict {
+                    note_id: decode(&note_id, "note id")?,
+                    base: row.try_get("base_body")?,
+                    mine: NoteFields::new(
+                        row.try_get::<String, _>("mine_title")?,
+                        row.try_get::<String, _>("mine_body")?,
+                    ),
+                    theirs: NoteFields::new(
+                        row.try_get::<String, _>("theirs_title")?,
+                        row.try_get::<String, _>("theirs_body")?,
+                    ),
+                    theirs_version: Version(
+                        u64::try_from(version)
+                            .map_err(|_| Error::Corrupt(format!("version {version}")))?,
+                    ),
+                    created_at: Millis(row.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn conflict(&self, note_id: NoteId) -> Result<Conflict> {
+        self.conflicts()
+            .await?
+            .into_iter()
+            .find(|c| c.note_id == note_id)
+            .ok_or(Error::NoConflict(note_id))
+    }
+
+    /// Settles a note's conflict: the note takes the chosen text and, unless it is the
+    /// server's own, an update on top of the server's version is queued.
+    pub async fn resolve_conflict(&self, note_id: NoteId, resolution: Resolution) -> Result<()> {
+        let conflict = self.conflict(note_id).await?;
+        let fields = match &resolution {
+            Resolution::Mine => conflict.mine.clone(),
+            Resolution::Theirs => conflict.theirs.clone(),
+            Resolution::Text(body) => NoteFields::new(&conflict.mine.title, body),
+        };
+        let fields = quire_core::validate::validate_fields(fields, &self.limits)?;
+        let now = clock::now();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE notes SET title = ?, body = ?, deleted = 0, updated_at = ? WHERE id = ?",
+        )
+        .bind(&fields.title)
+        .bind(&fields.body)
+        .bind(now.0)
+        .bind(note_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM outbox WHERE note_id = ?")
+            .bind(note_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if resolution != Resolution::Theirs {
+            self.enqueue(
+                &mut tx,
+                note_id,
+                OpPayload::Update(fields),
+                Some(conflict.theirs_version),
+                now,
+            )
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE conflicts SET resolved_at = ? WHERE note_id = ? AND resolved_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(note_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
