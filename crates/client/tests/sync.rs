@@ -4,16 +4,43 @@
 
 mod common;
 
-use common::two_devices;
-use quire_client::store::NoteEdit;
+use common::{two_devices, Device};
+use quire_client::engine::SyncReport;
+use quire_client::store::{NoteEdit, Resolution};
 use quire_core::settings::SettingKey;
-use quire_core::NoteFields;
+use quire_core::{NoteFields, NoteId};
 
 fn body(text: &str) -> NoteEdit {
     NoteEdit {
         title: None,
         body: Some(text.to_owned()),
     }
+}
+
+/// A note both devices have, then edited on both while offline; A syncs first, then B.
+/// Returns the note and B's report of the round that met A's change.
+async fn edited_on_both(
+    a: &Device,
+    b: &Device,
+    base: &str,
+    on_a: &str,
+    on_b: &str,
+) -> (NoteId, SyncReport) {
+    let note = a
+        .store
+        .create_note(NoteFields::new("T", base))
+        .await
+        .unwrap();
+    a.sync().await;
+    b.sync().await;
+    a.store.update_note(note.id, body(on_a)).await.unwrap();
+    b.store.update_note(note.id, body(on_b)).await.unwrap();
+    a.sync().await;
+    (note.id, b.sync().await)
+}
+
+async fn body_on(device: &Device, note: NoteId) -> String {
+    device.store.note(note).await.unwrap().body
 }
 
 #[tokio::test]
@@ -30,7 +57,7 @@ async fn a_note_travels_from_one_device_to_the_other_and_back() {
 
     let report = b.sync().await;
     assert_eq!(report.pulled, 1);
-    assert_eq!(b.store.note(note.id).await.unwrap().body, "one\n");
+    assert_eq!(body_on(&b, note.id).await, "one\n");
     assert_eq!(
         b.store.pending_count().await.unwrap(),
         0,
@@ -44,71 +71,72 @@ async fn a_note_travels_from_one_device_to_the_other_and_back() {
     b.sync().await;
     let report = a.sync().await;
     assert_eq!(report.pulled, 1);
-    assert_eq!(a.store.note(note.id).await.unwrap().body, "one\ntwo\n");
+    assert_eq!(body_on(&a, note.id).await, "one\ntwo\n");
     assert!(a.store.status().await.unwrap().last_sync_at.is_some());
 }
 
 #[tokio::test]
 async fn offline_edits_on_different_lines_merge_on_both_devices() {
     let (_server, a, b) = two_devices().await;
-    let note = a
-        .store
-        .create_note(NoteFields::new("T", "1\n2\n3\n"))
-        .await
-        .unwrap();
-    a.sync().await;
-    b.sync().await;
-
-    a.store
-        .update_note(note.id, body("one\n2\n3\n"))
-        .await
-        .unwrap();
-    b.store
-        .update_note(note.id, body("1\n2\nthree\n"))
-        .await
-        .unwrap();
-    a.sync().await;
-    let report = b.sync().await;
+    let (note, report) = edited_on_both(&a, &b, "1\n2\n3\n", "one\n2\n3\n", "1\n2\nthree\n").await;
     assert_eq!(report.merged, 1);
     assert_eq!(report.pending, 0, "the merge was pushed");
     a.sync().await;
     for device in [&a, &b] {
-        assert_eq!(
-            device.store.note(note.id).await.unwrap().body,
-            "one\n2\nthree\n"
-        );
+        assert_eq!(body_on(device, note).await, "one\n2\nthree\n");
     }
 }
 
 #[tokio::test]
 async fn overlapping_edits_conflict_and_both_texts_are_kept() {
     let (_server, a, b) = two_devices().await;
-    let note = a
-        .store
-        .create_note(NoteFields::new("T", "1\n2\n3\n"))
-        .await
-        .unwrap();
-    a.sync().await;
-    b.sync().await;
-
-    a.store
-        .update_note(note.id, body("1\nfrom a\n3\n"))
-        .await
-        .unwrap();
-    b.store
-        .update_note(note.id, body("1\nfrom b\n3\n"))
-        .await
-        .unwrap();
-    a.sync().await;
-    let report = b.sync().await;
+    let (note, report) =
+        edited_on_both(&a, &b, "1\n2\n3\n", "1\nfrom a\n3\n", "1\nfrom b\n3\n").await;
     assert_eq!(report.conflicts, 1);
     // B keeps its text, and the conflict holds the server's.
-    assert_eq!(b.store.note(note.id).await.unwrap().body, "1\nfrom b\n3\n");
-    assert_eq!(b.store.open_conflicts().await.unwrap(), 1);
+    assert_eq!(body_on(&b, note).await, "1\nfrom b\n3\n");
     assert_eq!(b.store.status().await.unwrap().open_conflicts, 1);
+    let conflict = b.store.conflict(note).await.unwrap();
+    assert_eq!(conflict.mine.body, "1\nfrom b\n3\n");
+    assert_eq!(conflict.theirs.body, "1\nfrom a\n3\n");
+    assert_eq!(conflict.base.as_deref(), Some("1\n2\n3\n"));
+    assert_eq!(conflict.hunks().len(), 3);
     // Nothing was overwritten on the server or on A.
     a.sync().await;
-    assert_eq!(a.store.note(note.id).await.unwrap().body, "1\nfrom a\n3\n");
+    assert_eq!(body_on(&a, note).await, "1\nfrom a\n3\n");
+}
+
+#[tokio::test]
+async fn a_resolved_conflict_syncs_like_any_edit() {
+    let (_server, a, b) = two_devices().await;
+    let (note, _) = edited_on_both(&a, &b, "1\n2\n3\n", "1\nfrom a\n3\n", "1\nfrom b\n3\n").await;
+    b.store
+        .resolve_conflict(note, Resolution::Text("1\nfrom a and b\n3\n".into()))
+        .await
+        .unwrap();
+    assert_eq!(b.store.open_conflicts().await.unwrap(), 0);
+    let report = b.sync().await;
+    assert_eq!((report.pushed, report.conflicts, report.pending), (1, 0, 0));
+    a.sync().await;
+    for device in [&a, &b] {
+        assert_eq!(body_on(device, note).await, "1\nfrom a and b\n3\n");
+    }
+    assert!(matches!(
+        b.store.conflict(note).await,
+        Err(quire_client::Error::NoConflict(_))
+    ));
+}
+
+#[tokio::test]
+async fn taking_theirs_needs_no_push() {
+    let (_server, a, b) = two_devices().await;
+    let (note, _) = edited_on_both(&a, &b, "x\n", "a\n", "b\n").await;
+    b.store
+        .resolve_conflict(note, Resolution::Theirs)
+        .await
+        .unwrap();
+    assert_eq!(body_on(&b, note).await, "a\n");
+    assert_eq!(b.store.pending_count().await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -164,30 +192,11 @@ async fn last_write_wins_when_the_account_says_so() {
             .await
             .unwrap();
     }
-    let note = a
-        .store
-        .create_note(NoteFields::new("T", "base\n"))
-        .await
-        .unwrap();
-    a.sync().await;
-    b.sync().await;
-    a.store
-        .update_note(note.id, body("a wrote\n"))
-        .await
-        .unwrap();
-    b.store
-        .update_note(note.id, body("b wrote later\n"))
-        .await
-        .unwrap();
-    a.sync().await;
-    let report = b.sync().await;
+    let (note, report) = edited_on_both(&a, &b, "base\n", "a wrote\n", "b wrote later\n").await;
     assert_eq!((report.conflicts, report.pending), (0, 0));
     a.sync().await;
     for device in [&a, &b] {
-        assert_eq!(
-            device.store.note(note.id).await.unwrap().body,
-            "b wrote later\n"
-        );
+        assert_eq!(body_on(device, note).await, "b wrote later\n");
     }
 }
 
@@ -209,76 +218,4 @@ async fn a_long_queue_goes_in_batches() {
     let report = b.sync().await;
     assert_eq!(report.pulled, 420);
     assert_eq!(b.store.list_notes().await.unwrap().len(), 420);
-}
-
-#[tokio::test]
-async fn a_resolved_conflict_syncs_like_any_edit() {
-    let (_server, a, b) = two_devices().await;
-    let note = a
-        .store
-        .create_note(NoteFields::new("T", "1\n2\n3\n"))
-        .await
-        .unwrap();
-    a.sync().await;
-    b.sync().await;
-    a.store
-        .update_note(note.id, body("1\nfrom a\n3\n"))
-        .await
-        .unwrap();
-    b.store
-        .update_note(note.id, body("1\nfrom b\n3\n"))
-        .await
-        .unwrap();
-    a.sync().await;
-    b.sync().await;
-
-    let conflict = b.store.conflict(note.id).await.unwrap();
-    assert_eq!(conflict.mine.body, "1\nfrom b\n3\n");
-    assert_eq!(conflict.theirs.body, "1\nfrom a\n3\n");
-    assert_eq!(conflict.base.as_deref(), Some("1\n2\n3\n"));
-    assert_eq!(conflict.hunks().len(), 3);
-
-    b.store
-        .resolve_conflict(
-            note.id,
-            quire_client::store::Resolution::Text("1\nfrom a and b\n3\n".into()),
-        )
-        .await
-        .unwrap();
-    assert_eq!(b.store.open_conflicts().await.unwrap(), 0);
-    let report = b.sync().await;
-    assert_eq!((report.pushed, report.conflicts, report.pending), (1, 0, 0));
-    a.sync().await;
-    for device in [&a, &b] {
-        assert_eq!(
-            device.store.note(note.id).await.unwrap().body,
-            "1\nfrom a and b\n3\n"
-        );
-    }
-    assert!(matches!(
-        b.store.conflict(note.id).await,
-        Err(quire_client::Error::NoConflict(_))
-    ));
-}
-
-#[tokio::test]
-async fn taking_theirs_needs_no_push() {
-    let (_server, a, b) = two_devices().await;
-    let note = a
-        .store
-        .create_note(NoteFields::new("T", "x\n"))
-        .await
-        .unwrap();
-    a.sync().await;
-    b.sync().await;
-    a.store.update_note(note.id, body("a\n")).await.unwrap();
-    b.store.update_note(note.id, body("b\n")).await.unwrap();
-    a.sync().await;
-    b.sync().await;
-    b.store
-        .resolve_conflict(note.id, quire_client::store::Resolution::Theirs)
-        .await
-        .unwrap();
-    assert_eq!(b.store.note(note.id).await.unwrap().body, "a\n");
-    assert_eq!(b.store.pending_count().await.unwrap(), 0);
 }
