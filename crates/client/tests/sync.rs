@@ -219,3 +219,54 @@ async fn a_long_queue_goes_in_batches() {
     assert_eq!(report.pulled, 420);
     assert_eq!(b.store.list_notes().await.unwrap().len(), 420);
 }
+
+#[tokio::test]
+async fn a_signed_out_session_keeps_the_queue_and_says_sign_in() {
+    let (_server, a, _b) = two_devices().await;
+    a.store
+        .create_note(NoteFields::new("kept", ""))
+        .await
+        .unwrap();
+    // Signed out elsewhere: the server forgets the token, this device still holds it.
+    let (api, token) = quire_client::account::session(&a.store, &a.secrets)
+        .await
+        .unwrap();
+    api.logout(&token).await.unwrap();
+
+    let err = a.try_sync().await.unwrap_err();
+    assert!(matches!(err, quire_client::Error::SignInNeeded(_)), "{err}");
+    assert!(err.to_string().contains("quire account login"), "{err}");
+    assert_eq!(
+        a.store.pending_count().await.unwrap(),
+        1,
+        "the queue is kept"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_is_down_keeps_the_queue_until_it_is_back() {
+    let (server, a, b) = two_devices().await;
+    let url = server.url.clone();
+    let data = server.stop().await;
+    for n in 0..3 {
+        a.store
+            .create_note(NoteFields::new(format!("offline {n}"), ""))
+            .await
+            .unwrap();
+    }
+    let err = a.try_sync().await.unwrap_err();
+    assert!(
+        matches!(err, quire_client::Error::ServerUnreachable { .. }),
+        "{err}"
+    );
+    assert_eq!(a.store.pending_count().await.unwrap(), 3);
+
+    // Back on the same address with the same data: the queue drains, nothing twice.
+    let addr = url.trim_start_matches("http://");
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let _server = common::serve(data, listener).await;
+    let report = a.sync().await;
+    assert_eq!((report.pushed, report.pending), (3, 0));
+    assert_eq!(b.sync().await.pulled, 3);
+    assert_eq!(b.store.list_notes().await.unwrap().len(), 3);
+}

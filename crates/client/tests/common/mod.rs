@@ -7,6 +7,7 @@ use std::time::Duration;
 use quire_client::account::{self, AccountRequest};
 use quire_client::credentials::{FileStore, CREDENTIALS_FILE};
 use quire_client::engine::{sync_once, SyncReport};
+use quire_client::Error;
 use quire_client::Store;
 
 pub const PASSWORD: &str = "long enough pw";
@@ -14,7 +15,21 @@ pub const PASSWORD: &str = "long enough pw";
 pub struct Server {
     pub url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    task: Option<tokio::task::JoinHandle<()>>,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Stops serving (in-flight requests finish) and hands back its data for a restart.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+        self.dir.take().unwrap()
+    }
 }
 
 impl Drop for Server {
@@ -27,6 +42,12 @@ impl Drop for Server {
 
 pub async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve(dir, listener).await
+}
+
+/// Serves the database in `dir` on `listener` (again, after a stop: same data, same port).
+pub async fn serve(dir: tempfile::TempDir, listener: tokio::net::TcpListener) -> Server {
     let db = quire_server::Db::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
         .await
         .unwrap();
@@ -35,16 +56,20 @@ pub async fn server() -> Server {
         quire_server::Limits::default(),
         Duration::from_secs(600),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(quire_server::run(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(async move {
+        quire_server::run(listener, state, async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
     Server {
         url,
         stop: Some(stop),
-        _dir: dir,
+        task: Some(task),
+        dir: Some(dir),
     }
 }
 
@@ -96,8 +121,12 @@ impl Device {
     }
 
     pub async fn sync(&self) -> SyncReport {
-        let (api, token) = account::session(&self.store, &self.secrets).await.unwrap();
-        sync_once(&self.store, &api, &token).await.unwrap()
+        self.try_sync().await.unwrap()
+    }
+
+    pub async fn try_sync(&self) -> Result<SyncReport, Error> {
+        let (api, token) = account::session(&self.store, &self.secrets).await?;
+        sync_once(&self.store, &api, &token).await
     }
 }
 
