@@ -6,7 +6,7 @@ use quire_core::{Millis, NoteFields, NoteId, OpPayload, Version};
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{decode, Store};
+use super::{decode, version_from_db, Store};
 use crate::{clock, Error, Result};
 
 /// One open conflict: the local text kept here, and the server's.
@@ -73,10 +73,7 @@ impl Store {
                         row.try_get::<String, _>("theirs_title")?,
                         row.try_get::<String, _>("theirs_body")?,
                     ),
-                    theirs_version: Version(
-                        u64::try_from(version)
-                            .map_err(|_| Error::Corrupt(format!("version {version}")))?,
-                    ),
+                    theirs_version: version_from_db(version)?,
                     created_at: Millis(row.try_get("created_at")?),
                 })
             })

@@ -21,7 +21,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use quire_core::validate::Limits;
-use quire_core::DeviceId;
+use quire_core::{DeviceId, Version};
 use rand::RngCore;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -175,6 +175,23 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 fn decode<T: FromStr>(text: &str, what: &str) -> Result<T> {
     text.parse()
         .map_err(|_| Error::Corrupt(format!("{what} {text:?}")))
+}
+
+/// Versions and clocks are `u64` in Quire and signed INTEGERs in SQLite.
+fn to_db(value: u64, what: &str) -> Result<i64> {
+    i64::try_from(value).map_err(|_| Error::Corrupt(format!("{what} {value}")))
+}
+
+fn from_db(value: i64, what: &str) -> Result<u64> {
+    u64::try_from(value).map_err(|_| Error::Corrupt(format!("{what} {value}")))
+}
+
+fn version_to_db(version: Version) -> Result<i64> {
+    to_db(version.0, "version")
+}
+
+fn version_from_db(value: i64) -> Result<Version> {
+    from_db(value, "version").map(Version)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{decode, outbox, Store};
+use super::{decode, outbox, version_from_db, Store};
 use crate::clock;
 use crate::{Error, Result};
 
@@ -41,10 +41,7 @@ fn note_from_row(row: &SqliteRow) -> Result<Note> {
         created_at: Millis(row.try_get("created_at")?),
         updated_at: Millis(row.try_get("updated_at")?),
         deleted: row.try_get("deleted")?,
-        version: version
-            .map(|v| u64::try_from(v).map(Version))
-            .transpose()
-            .map_err(|_| Error::Corrupt(format!("note version {version:?}")))?,
+        version: version.map(version_from_db).transpose()?,
     })
 }
 

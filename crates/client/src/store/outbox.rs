@@ -2,12 +2,12 @@
 //! after the server confirmed it.
 
 use quire_core::op::coalesce;
-use quire_core::{DeviceId, Millis, NoteFields, NoteId, Op, OpId, OpPayload, Version};
+use quire_core::{DeviceId, Millis, NoteFields, NoteId, Op, OpId, OpPayload};
 use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{decode, Store};
+use super::{decode, from_db, to_db, version_from_db, version_to_db, Store};
 use crate::{Error, Result};
 
 /// An op as it waits in the queue.
@@ -53,12 +53,9 @@ pub(super) fn op_from_row(row: &SqliteRow) -> Result<QueuedOp> {
             op_id: decode::<OpId>(&op_id, "op id")?,
             note_id: decode::<NoteId>(&note_id, "note id")?,
             payload,
-            base_version: base_version
-                .map(|v| u64::try_from(v).map(Version))
-                .transpose()
-                .map_err(|_| Error::Corrupt(format!("base version {base_version:?}")))?,
+            base_version: base_version.map(version_from_db).transpose()?,
             device_id: decode::<DeviceId>(&device_id, "device id")?,
-            clock: u64::try_from(clock).map_err(|_| Error::Corrupt(format!("clock {clock}")))?,
+            clock: from_db(clock, "clock")?,
         },
         queued_at: Millis(row.try_get("created_at")?),
         sent_at: sent_at.map(Millis),
@@ -71,7 +68,7 @@ pub(super) async fn next_clock(tx: &mut Transaction<'_, Sqlite>) -> Result<u64> 
     let clock: i64 = sqlx::query_scalar("UPDATE device SET clock = clock + 1 RETURNING clock")
         .fetch_one(&mut **tx)
         .await?;
-    u64::try_from(clock).map_err(|_| Error::Corrupt(format!("clock {clock}")))
+    from_db(clock, "clock")
 }
 
 /// Appends `op`, or folds it into the note's last op when that one is unsent and foldable.
@@ -98,7 +95,7 @@ pub(super) async fn push_or_fold(
             .bind(folded.payload.kind().as_str())
             .bind(fields.map(|f| f.title.as_str()))
             .bind(fields.map(|f| f.body.as_str()))
-            .bind(clock_value(folded.clock)?)
+            .bind(to_db(folded.clock, "clock")?)
             .bind(seq)
             .execute(&mut **tx)
             .await?;
@@ -116,21 +113,13 @@ pub(super) async fn push_or_fold(
     .bind(op.payload.kind().as_str())
     .bind(fields.map(|f| f.title.as_str()))
     .bind(fields.map(|f| f.body.as_str()))
-    .bind(op.base_version.map(version_value).transpose()?)
+    .bind(op.base_version.map(version_to_db).transpose()?)
     .bind(op.device_id.to_string())
-    .bind(clock_value(op.clock)?)
+    .bind(to_db(op.clock, "clock")?)
     .bind(now.0)
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-fn clock_value(clock: u64) -> Result<i64> {
-    i64::try_from(clock).map_err(|_| Error::Corrupt(format!("clock {clock}")))
-}
-
-fn version_value(version: Version) -> Result<i64> {
-    i64::try_from(version.0).map_err(|_| Error::Corrupt(format!("version {version}")))
 }
 
 impl Store {

@@ -29,7 +29,7 @@ pub struct StoreStatus {
 }
 
 /// Engine state kept beside the settings; not settable with `quire config`.
-const LAST_SYNC_AT: &str = "state.last-sync-at";
+pub(super) const LAST_SYNC_AT: &str = "state.last-sync-at";
 
 /// Makes this device's identity on first open; returns it.
 pub(super) async fn ensure_device(pool: &SqlitePool) -> Result<DeviceId> {
@@ -105,11 +105,7 @@ impl Store {
         )
         .fetch_one(&self.pool)
         .await?;
-        let last_sync_at: Option<String> =
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-                .bind(LAST_SYNC_AT)
-                .fetch_optional(&self.pool)
-                .await?;
+        let last_sync_at = self.state(LAST_SYNC_AT).await?;
         Ok(StoreStatus {
             device_id: self.device_id,
             notes: u64::try_from(notes).unwrap_or(0),

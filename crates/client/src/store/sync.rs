@@ -8,8 +8,9 @@ use quire_core::{Millis, NoteFields, NoteId, OpPayload, Version};
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::outbox::QueuedOp;
-use super::{decode, Store};
-use crate::{clock, Error, Result};
+use super::settings::LAST_SYNC_AT;
+use super::{decode, version_from_db, version_to_db, Store};
+use crate::{clock, Result};
 
 /// What one push result did here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,11 +40,6 @@ pub enum RemoteOutcome {
 }
 
 const PULL_CURSOR: &str = "state.pull-cursor";
-const LAST_SYNC_AT: &str = "state.last-sync-at";
-
-fn version_value(version: Version) -> Result<i64> {
-    i64::try_from(version.0).map_err(|_| Error::Corrupt(format!("version {version}")))
-}
 
 async fn set_base(
     tx: &mut Transaction<'_, Sqlite>,
@@ -57,7 +53,7 @@ async fn set_base(
             version = excluded.version, title = excluded.title, body = excluded.body",
     )
     .bind(note_id.to_string())
-    .bind(version_value(version)?)
+    .bind(version_to_db(version)?)
     .bind(&fields.title)
     .bind(&fields.body)
     .execute(&mut **tx)
@@ -83,7 +79,7 @@ async fn rebase_pending(
     sqlx::query(
         "UPDATE outbox SET base_version = ?, sent_at = NULL, lww = (lww OR ?) WHERE note_id = ?",
     )
-    .bind(version_value(version)?)
+    .bind(version_to_db(version)?)
     .bind(lww)
     .bind(note_id.to_string())
     .execute(&mut **tx)
@@ -106,7 +102,7 @@ async fn take_remote(tx: &mut Transaction<'_, Sqlite>, remote: &NoteState) -> Re
     .bind(remote.updated_at.0)
     .bind(remote.updated_at.0)
     .bind(remote.deleted)
-    .bind(version_value(remote.version)?)
+    .bind(version_to_db(remote.version)?)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -118,7 +114,7 @@ async fn set_version(
     version: Version,
 ) -> Result<()> {
     sqlx::query("UPDATE notes SET version = ? WHERE id = ?")
-        .bind(version_value(version)?)
+        .bind(version_to_db(version)?)
         .bind(note_id.to_string())
         .execute(&mut **tx)
         .await?;
@@ -244,10 +240,7 @@ impl Store {
             .map(|row| -> Result<Base> {
                 let version: i64 = row.try_get("version")?;
                 Ok(Base {
-                    version: Version(
-                        u64::try_from(version)
-                            .map_err(|_| Error::Corrupt(format!("base version {version}")))?,
-                    ),
+                    version: version_from_db(version)?,
                     fields: NoteFields::new(
                         row.try_get::<String, _>("title")?,
                         row.try_get::<String, _>("body")?,
@@ -267,7 +260,7 @@ impl Store {
                     .bind(&fields.title)
                     .bind(&fields.body)
                     .bind(clock::now().0)
-                    .bind(version_value(remote.version)?)
+                    .bind(version_to_db(remote.version)?)
                     .bind(&id)
                     .execute(&mut *tx)
                     .await?;
@@ -295,7 +288,7 @@ impl Store {
                 .bind(&local.fields.body)
                 .bind(&remote.title)
                 .bind(&remote.body)
-                .bind(version_value(remote.version)?)
+                .bind(version_to_db(remote.version)?)
                 .bind(clock::now().0)
                 .execute(&mut *tx)
                 .await?;
