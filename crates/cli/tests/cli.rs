@@ -477,14 +477,10 @@ impl LocalServer {
                     std::time::Duration::from_secs(600),
                 );
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                ready
-                    .send(format!("http://{}", listener.local_addr().unwrap()))
-                    .unwrap();
-                quire_server::run(listener, state, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
+                let running = quire_server::spawn(listener, state).unwrap();
+                ready.send(running.url()).unwrap();
+                let _ = stopped.await;
+                running.stop().await.unwrap();
             });
         });
         Self {

@@ -8,7 +8,8 @@
 //! - [`problem`]: every error as `application/problem+json`.
 //! - [`openapi`]: the OpenAPI 3 document, generated from the handlers and protocol types.
 //! - [`routes`]: the HTTP API under `/v1` and its middleware (compression, limits, timeouts).
-//! - [`run`]: serve a bound listener until a shutdown signal, finishing in-flight requests.
+//! - [`run`]: serve a bound listener until a shutdown signal, finishing in-flight requests;
+//!   [`spawn`] does so on a task, for tests and the app's embedded server.
 //!
 //! `run` takes the listener rather than an address so tests bind port 0 and learn the port.
 //! Instances keep no state of their own beyond the database, so several can share one
@@ -140,4 +141,57 @@ pub async fn run_tls(
         .serve(app)
         .await
         .map_err(Error::Serve)
+}
+
+/// A server running on a spawned task: what tests use, and the app's embedded local server.
+/// Dropping it asks it to stop; [`Spawned::stop`] also waits until it has.
+pub struct Spawned {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), Error>>>,
+}
+
+impl Spawned {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits for the server to end.
+    pub async fn stop(mut self) -> Result<(), Error> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task
+                .await
+                .map_err(|err| Error::Serve(std::io::Error::other(err)))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Serves the API on `listener` on a new task of the current tokio runtime.
+pub fn spawn(listener: TcpListener, state: AppState) -> Result<Spawned, Error> {
+    let addr = listener.local_addr().map_err(Error::Serve)?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run(listener, state, async {
+        let _ = stopped.await;
+    }));
+    Ok(Spawned {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    })
 }

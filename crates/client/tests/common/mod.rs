@@ -14,29 +14,17 @@ pub const PASSWORD: &str = "long enough pw";
 
 pub struct Server {
     pub url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    running: Option<quire_server::Spawned>,
     dir: Option<tempfile::TempDir>,
 }
 
 impl Server {
     /// Stops serving (in-flight requests finish) and hands back its data for a restart.
     pub async fn stop(mut self) -> tempfile::TempDir {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap();
+        if let Some(running) = self.running.take() {
+            running.stop().await.unwrap();
         }
         self.dir.take().unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 
@@ -56,19 +44,10 @@ pub async fn serve(dir: tempfile::TempDir, listener: tokio::net::TcpListener) ->
         quire_server::Limits::default(),
         Duration::from_secs(600),
     );
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        quire_server::run(listener, state, async {
-            let _ = stopped.await;
-        })
-        .await
-        .unwrap();
-    });
+    let running = quire_server::spawn(listener, state).unwrap();
     Server {
-        url,
-        stop: Some(stop),
-        task: Some(task),
+        url: running.url(),
+        running: Some(running),
         dir: Some(dir),
     }
 }

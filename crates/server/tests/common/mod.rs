@@ -53,8 +53,7 @@ pub struct TestServer {
     pub http: reqwest::Client,
     pub db_url: String,
     pub db: Db,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    running: Option<quire_server::Spawned>,
     // Held for its Drop: the SQLite file lives in it.
     temp_dir: Option<tempfile::TempDir>,
 }
@@ -100,32 +99,20 @@ impl TestServer {
         let db = Db::connect(db_url).await.unwrap();
         let state = AppState::new(db.clone(), limits, Duration::from_secs(3600));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            quire_server::run(listener, state, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
+        let running = quire_server::spawn(listener, state).unwrap();
         Self {
-            base,
+            base: running.url(),
             http: reqwest::Client::new(),
             db_url: db_url.to_owned(),
             db,
-            stop: Some(stop),
-            task: Some(task),
+            running: Some(running),
             temp_dir: None,
         }
     }
 
     pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap();
+        if let Some(running) = self.running.take() {
+            running.stop().await.unwrap();
         }
     }
 
