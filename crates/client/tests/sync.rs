@@ -114,7 +114,7 @@ async fn a_resolved_conflict_syncs_like_any_edit() {
         .resolve_conflict(note, Resolution::Text("1\nfrom a and b\n3\n".into()))
         .await
         .unwrap();
-    assert_eq!(b.store.open_conflicts().await.unwrap(), 0);
+    assert_eq!(b.store.status().await.unwrap().open_conflicts, 0);
     let report = b.sync().await;
     assert_eq!((report.pushed, report.conflicts, report.pending), (1, 0, 0));
     a.sync().await;

@@ -335,15 +335,6 @@ impl Store {
         self.set_state(LAST_SYNC_AT, &at.0.to_string()).await
     }
 
-    /// Open conflicts: how many notes wait for the person's decision.
-    pub async fn open_conflicts(&self) -> Result<u64> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL")
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(u64::try_from(count).unwrap_or(0))
-    }
-
     /// Ops the server refused, with its reasons.
     pub async fn attention(&self) -> Result<Vec<(String, String)>> {
         let rows = sqlx::query("SELECT note_id, reason FROM attention ORDER BY rejected_at")
