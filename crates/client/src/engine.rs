@@ -4,64 +4,130 @@
 //! An op leaves the queue only when the server confirmed it (applied, or a replay of an
 //! applied op) or refused it (then it is set aside, visible, never dropped).
 
-use quire_core::protocol::{PushOp, PushRequest};
+use std::collections::HashSet;
+
+use quire_core::patch::Patch;
+use quire_core::protocol::{PushOp, PushRequest, PushResult};
 use quire_core::settings::{ConflictPolicy, SettingKey};
-use quire_core::{OpKind, OpPayload};
+use quire_core::{OpId, OpKind, OpPayload};
 use serde::Serialize;
 
 use crate::api::ApiClient;
 use crate::credentials::Secret;
 use crate::store::{PushOutcome, QueuedOp, RemoteOutcome};
-use crate::{clock, Result, Store};
+use crate::{clock, Error, Result, Store};
+
+/// Changes asked for per pull request.
+const PULL_PAGE: u32 = 500;
 
 /// What a round did, for `quire sync` and the status line.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct SyncReport {
     /// Ops the server applied.
+    #[ts(type = "number")]
     pub pushed: u64,
     /// Changes from the server that changed a note here.
+    #[ts(type = "number")]
     pub pulled: u64,
     /// Notes changed on both sides whose changes merged cleanly.
+    #[ts(type = "number")]
     pub merged: u64,
     /// Notes changed on both sides that now wait for a decision.
+    #[ts(type = "number")]
     pub conflicts: u64,
+    /// Deleted here but edited elsewhere, or the other way round: the edit won and the
+    /// note is back. People are told.
+    #[ts(type = "number")]
+    pub revived: u64,
     /// Ops the server refused, now in the "needs attention" list.
+    #[ts(type = "number")]
     pub set_aside: u64,
     /// Ops still queued after the round (0 when fully pushed).
+    #[ts(type = "number")]
     pub pending: u64,
+    /// Request body bytes sent, as they went on the wire (compressed).
+    #[ts(type = "number")]
+    pub bytes_sent: u64,
+    /// Response body bytes received, as they came over the wire (compressed).
+    #[ts(type = "number")]
+    pub bytes_received: u64,
 }
 
 impl SyncReport {
+    /// What the person must hear about this round, one sentence each; empty for a routine
+    /// round. The CLI prints these and the app shows them as notifications.
+    pub fn notices(&self) -> Vec<String> {
+        let notes = |n: u64| if n == 1 { "1 note".to_owned() } else { format!("{n} notes") };
+        let mut notices = Vec::new();
+        if self.conflicts > 0 {
+            let verb = if self.conflicts == 1 { "needs" } else { "need" };
+            notices.push(format!("{} {verb} your decision: edited on two devices", notes(self.conflicts)));
+        }
+        if self.revived > 0 {
+            notices.push(format!(
+                "{} deleted on one device but edited on another {} back: the edit won",
+                notes(self.revived),
+                if self.revived == 1 { "is" } else { "are" }
+            ));
+        }
+        if self.set_aside > 0 {
+            notices.push(format!(
+                "{} the server refused {} waiting in \"needs attention\"",
+                if self.set_aside == 1 { "1 change" } else { "changes" },
+                if self.set_aside == 1 { "is" } else { "are" }
+            ));
+        }
+        notices
+    }
+
     fn count(&mut self, outcome: RemoteOutcome) {
         match outcome {
-            RemoteOutcome::Updated | RemoteOutcome::DeleteUndone => self.pulled += 1,
+            RemoteOutcome::Updated => self.pulled += 1,
+            RemoteOutcome::DeleteUndone => {
+                self.pulled += 1;
+                self.revived += 1;
+            }
+            RemoteOutcome::Revived => self.revived += 1,
             RemoteOutcome::Merged => self.merged += 1,
             RemoteOutcome::Conflict => self.conflicts += 1,
             // Nothing new here, or a local change that goes out again (counted when applied).
-            RemoteOutcome::Unchanged | RemoteOutcome::Overwrite | RemoteOutcome::Revived => {}
+            RemoteOutcome::Unchanged | RemoteOutcome::Overwrite => {}
         }
     }
 }
 
-fn to_push_op(queued: &QueuedOp) -> PushOp {
+/// The op as the server gets it: an update carries a patch against its base instead of
+/// the whole text when the base is known here and the patch is smaller.
+fn to_push_op(queued: &QueuedOp, base_body: Option<&str>) -> PushOp {
     let op = &queued.op;
-    let (title, body) = match &op.payload {
+    let lww = queued.lww && op.payload.kind() != OpKind::Create;
+    let (title, mut body, mut patch) = match &op.payload {
         OpPayload::Create(f) | OpPayload::Update(f) => {
-            (Some(f.title.clone()), Some(f.body.clone()))
+            (Some(f.title.clone()), Some(f.body.clone()), None)
         }
-        OpPayload::Delete => (None, None),
+        OpPayload::Delete => (None, None, None),
     };
+    if let (OpPayload::Update(fields), Some(base), false) = (&op.payload, base_body, lww) {
+        let diff = Patch::between(base, &fields.body);
+        let diff_size = serde_json::to_vec(&diff).map_or(usize::MAX, |json| json.len());
+        if diff_size < fields.body.len() {
+            body = None;
+            patch = Some(diff);
+        }
+    }
     PushOp {
         op_id: op.op_id,
         note_id: op.note_id,
         kind: op.payload.kind(),
         title,
         body,
-        patch: None,
+        patch,
         base_version: op.base_version,
         device_id: op.device_id,
         clock: op.clock,
-        lww: queued.lww && op.payload.kind() != OpKind::Create,
+        lww,
     }
 }
 
@@ -73,72 +139,142 @@ async fn setting<T: std::str::FromStr>(store: &Store, key: SettingKey, fallback:
         .unwrap_or(fallback))
 }
 
-/// Pushes until the queue is empty, or until a pass makes no progress (then the rest waits
-/// for the next round).
-async fn push_all(
-    store: &Store,
-    api: &ApiClient,
-    token: &Secret,
+/// Pushing the queue within one round.
+struct Pusher<'a> {
+    store: &'a Store,
+    api: &'a ApiClient,
+    token: &'a Secret,
     policy: ConflictPolicy,
-    report: &mut SyncReport,
-) -> Result<()> {
-    let batch_size: u32 = setting(store, SettingKey::BatchSize, 100).await?;
-    // Each pass either empties a batch from the queue or rebases it on a newer version; a
-    // note that keeps changing on the server cannot hold the round forever.
-    for _ in 0..1000 {
-        // One op per note per batch: a later op of the same note could not know the version
-        // the earlier one will make; it goes in the next pass, rebased on that version.
-        let mut notes = std::collections::HashSet::new();
-        let batch: Vec<QueuedOp> = store
-            .pending_ops(batch_size)
-            .await?
-            .into_iter()
-            .filter(|queued| notes.insert(queued.op.note_id))
-            .collect();
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<_> = batch.iter().map(|q| q.op.op_id).collect();
-        store.mark_sent(&ids, clock::now()).await?;
-        let request = PushRequest {
-            ops: batch.iter().map(to_push_op).collect(),
+    batch_size: u32,
+    /// Ops the server could not patch: they go again with their whole text.
+    full_text: HashSet<OpId>,
+}
+
+impl Pusher<'_> {
+    async fn push_op(&self, queued: &QueuedOp) -> Result<PushOp> {
+        let base = match (&queued.op.payload, queued.op.base_version) {
+            (OpPayload::Update(_), Some(version)) if !self.full_text.contains(&queued.op.op_id) => {
+                self.store.base_body(queued.op.note_id, version).await?
+            }
+            _ => None,
         };
-        let response = api.push(token, &request).await?;
+        Ok(to_push_op(queued, base.as_deref()))
+    }
+
+    /// Sends one batch and applies its results; whether anything moved.
+    async fn send(&mut self, batch: &[QueuedOp], report: &mut SyncReport) -> Result<bool> {
+        let ids: Vec<_> = batch.iter().map(|q| q.op.op_id).collect();
+        self.store.mark_sent(&ids, clock::now()).await?;
+        let mut ops = Vec::with_capacity(batch.len());
+        for queued in batch {
+            ops.push(self.push_op(queued).await?);
+        }
+        let response = match self.api.push(self.token, &PushRequest { ops }).await {
+            Ok(response) => response,
+            Err(Error::TooLarge { detail, .. }) => return self.split(batch, &detail, report).await,
+            Err(err) => return Err(err),
+        };
         let mut progress = false;
         for (queued, result) in batch.iter().zip(&response.results) {
-            match store.apply_push_result(queued, result, policy).await? {
+            if let PushResult::NeedFullText { .. } = result {
+                progress |= self.full_text.insert(queued.op.op_id);
+            }
+            progress |= self.apply(queued, result, report).await?;
+        }
+        Ok(progress)
+    }
+
+    /// The server refused the batch as too large: halve it (and later batches), or set a
+    /// single op aside when it alone is over the server's limit.
+    async fn split(
+        &mut self,
+        batch: &[QueuedOp],
+        detail: &str,
+        report: &mut SyncReport,
+    ) -> Result<bool> {
+        if let [queued] = batch {
+            let refused = PushResult::Rejected {
+                op_id: queued.op.op_id,
+                reason: format!("the change is larger than the server accepts: {detail}"),
+            };
+            return self.apply(queued, &refused, report).await;
+        }
+        let half = batch.len() / 2;
+        self.batch_size = u32::try_from(half).unwrap_or(u32::MAX).max(1);
+        tracing::info!(batch_size = self.batch_size, "the server found a batch too large; halving it");
+        let first = Box::pin(self.send(&batch[..half], report)).await?;
+        let second = Box::pin(self.send(&batch[half..], report)).await?;
+        Ok(first || second)
+    }
+
+    async fn apply(
+        &self,
+        queued: &QueuedOp,
+        result: &PushResult,
+        report: &mut SyncReport,
+    ) -> Result<bool> {
+        Ok(
+            match self.store.apply_push_result(queued, result, self.policy).await? {
                 PushOutcome::Applied => {
                     report.pushed += 1;
-                    progress = true;
+                    true
                 }
                 PushOutcome::SetAside => {
                     report.set_aside += 1;
-                    progress = true;
+                    true
                 }
                 PushOutcome::Conflict(outcome) => {
                     report.count(outcome);
-                    progress = true;
+                    true
                 }
-                PushOutcome::Retry => {}
+                PushOutcome::Retry => false,
+            },
+        )
+    }
+
+    /// Pushes until the queue is empty, or until a pass makes no progress (then the rest
+    /// waits for the next round).
+    async fn push_all(&mut self, report: &mut SyncReport) -> Result<()> {
+        // Each pass either empties a batch from the queue or rebases it on a newer version;
+        // a note that keeps changing on the server cannot hold the round forever.
+        for _ in 0..1000 {
+            // One op per note per batch: a later op of the same note could not know the
+            // version the earlier one will make; it goes in the next pass, rebased on it.
+            let mut notes = HashSet::new();
+            let batch: Vec<QueuedOp> = self
+                .store
+                .pending_ops(self.batch_size)
+                .await?
+                .into_iter()
+                .filter(|queued| notes.insert(queued.op.note_id))
+                .collect();
+            if batch.is_empty() || !self.send(&batch, report).await? {
+                return Ok(());
             }
         }
-        if !progress {
-            return Ok(());
-        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Runs one full round against the signed-in server.
 pub async fn sync_once(store: &Store, api: &ApiClient, token: &Secret) -> Result<SyncReport> {
+    let wire_before = api.wire_bytes();
     let policy: ConflictPolicy =
         setting(store, SettingKey::ConflictPolicy, ConflictPolicy::Merge).await?;
     let mut report = SyncReport::default();
-    push_all(store, api, token, policy, &mut report).await?;
+    let mut pusher = Pusher {
+        store,
+        api,
+        token,
+        policy,
+        batch_size: setting(store, SettingKey::BatchSize, 100).await?,
+        full_text: HashSet::new(),
+    };
+    pusher.push_all(&mut report).await?;
 
     let mut since = store.pull_cursor().await?;
     loop {
-        let page = api.pull(token, since, 500).await?;
+        let page = api.pull(token, since, PULL_PAGE, store.device_id()).await?;
         for change in &page.changes {
             let outcome = store.apply_remote(&change.note, policy).await?;
             report.count(outcome);
@@ -151,9 +287,115 @@ pub async fn sync_once(store: &Store, api: &ApiClient, token: &Secret) -> Result
     }
 
     // Merges and revived notes queued ops of their own.
-    push_all(store, api, token, policy, &mut report).await?;
+    pusher.push_all(&mut report).await?;
     report.pending = store.pending_count().await?;
+    let wire = api.wire_bytes() - wire_before;
+    report.bytes_sent = wire.sent;
+    report.bytes_received = wire.received;
     store.record_sync(clock::now()).await?;
     tracing::info!(?report, "sync round done");
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    #[test]
+    fn routine_rounds_say_nothing_and_the_rest_is_told_in_plain_words() {
+        let routine = SyncReport {
+            pushed: 3,
+            pulled: 2,
+            merged: 1,
+            ..SyncReport::default()
+        };
+        assert!(routine.notices().is_empty());
+        let one_each = SyncReport {
+            conflicts: 1,
+            revived: 1,
+            set_aside: 1,
+            ..SyncReport::default()
+        };
+        assert_eq!(
+            one_each.notices(),
+            [
+                "1 note needs your decision: edited on two devices",
+                "1 note deleted on one device but edited on another is back: the edit won",
+                "1 change the server refused is waiting in \"needs attention\"",
+            ]
+        );
+        let two = SyncReport {
+            conflicts: 2,
+            revived: 2,
+            set_aside: 2,
+            ..SyncReport::default()
+        };
+        assert_eq!(
+            two.notices(),
+            [
+                "2 notes need your decision: edited on two devices",
+                "2 notes deleted on one device but edited on another are back: the edit won",
+                "changes the server refused are waiting in \"needs attention\"",
+            ]
+        );
+    }
+
+    use quire_core::NoteFields;
+
+    use super::*;
+    use crate::account::{self, AccountRequest};
+    use crate::credentials::FileStore;
+    use crate::store::NoteEdit;
+
+    /// When the base kept here is not what the server has at that version, the server
+    /// cannot apply the patch; the op goes again with its whole text and nothing is lost.
+    #[tokio::test]
+    async fn a_patch_the_server_cannot_apply_goes_again_as_full_text() {
+        let server_dir = tempfile::tempdir().unwrap();
+        let db = quire_server::Db::connect(&format!(
+            "sqlite://{}",
+            server_dir.path().join("s.db").display()
+        ))
+        .await
+        .unwrap();
+        let state = quire_server::AppState::new(
+            db,
+            quire_server::Limits::default(),
+            std::time::Duration::from_secs(60),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = quire_server::spawn(listener, state).unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = FileStore::new(dir.path().join("credentials.json"));
+        let store = Store::open(dir.path(), &secrets).await.unwrap();
+        let request = AccountRequest {
+            server: &server.url(),
+            username: "owner",
+            password: "long enough pw".to_owned(),
+            insecure_http: false,
+        };
+        account::register(&store, &secrets, request).await.unwrap();
+        let (api, token) = account::session(&store, &secrets).await.unwrap();
+
+        let long = "a line that repeats\n".repeat(200);
+        let note = store.create_note(NoteFields::new("T", &long)).await.unwrap();
+        sync_once(&store, &api, &token).await.unwrap();
+        // The kept base drifts from the server's text (its last line is gone).
+        sqlx::query("UPDATE bases SET body = substr(body, 1, length(body) - 20)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let edited = format!("{long}one more line\n");
+        let edit = NoteEdit {
+            title: None,
+            body: Some(edited.clone()),
+        };
+        store.update_note(note.id, edit).await.unwrap();
+        let report = sync_once(&store, &api, &token).await.unwrap();
+        assert_eq!((report.pushed, report.set_aside, report.pending), (1, 0, 0));
+
+        let pulled = api.pull(&token, 0, 10, quire_core::DeviceId(uuid::Uuid::nil())).await.unwrap();
+        assert_eq!(pulled.changes[0].note.body, edited);
+        server.stop().await.unwrap();
+    }
 }

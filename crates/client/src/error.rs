@@ -78,6 +78,16 @@ pub enum Error {
         status: u16,
         detail: String,
     },
+    #[error("the sync server {server} is not available right now ({status}): {detail}")]
+    ServerBusy {
+        server: String,
+        status: u16,
+        detail: String,
+        /// How long the server asked us to wait, if it said.
+        retry_after: Option<std::time::Duration>,
+    },
+    #[error("the sync server {server} refused a request as too large: {detail}")]
+    TooLarge { server: String, detail: String },
     #[error("sign in again: {0} (quire account login)")]
     SignInNeeded(String),
     #[error("not signed in to a sync server; run: quire account login --server URL --user NAME")]
@@ -141,8 +151,27 @@ impl Error {
                 ErrorCode::Store
             }
             Self::ServerUnreachable { .. } => ErrorCode::Offline,
-            Self::ServerRefused { .. } | Self::ServerProtocol { .. } => ErrorCode::Server,
+            Self::ServerRefused { .. }
+            | Self::ServerBusy { .. }
+            | Self::TooLarge { .. }
+            | Self::ServerProtocol { .. } => ErrorCode::Server,
             Self::SignInNeeded(_) | Self::NotSignedIn => ErrorCode::SignIn,
+        }
+    }
+}
+
+impl Error {
+    /// Whether trying again later may work without anyone doing anything: the network or
+    /// the server is down or overloaded.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::ServerUnreachable { .. } | Self::ServerBusy { .. })
+    }
+
+    /// The wait the server asked for, if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::ServerBusy { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 }

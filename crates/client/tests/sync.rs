@@ -156,8 +156,11 @@ async fn an_edit_beats_a_delete() {
         .await
         .unwrap();
     a.sync().await;
-    b.sync().await;
-    a.sync().await;
+    let on_b = b.sync().await;
+    let on_a = a.sync().await;
+    // Both people are told: the one who edited and the one whose delete was undone.
+    assert_eq!((on_b.revived, on_a.revived), (1, 1));
+    assert!(on_a.notices()[0].contains("the edit won"), "{:?}", on_a.notices());
     for device in [&a, &b] {
         let here = device.store.note(note.id).await.unwrap();
         assert!(!here.deleted, "the edit brought the note back");

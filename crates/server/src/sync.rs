@@ -14,7 +14,7 @@ use quire_core::protocol::{
     PushResponse, PushResult,
 };
 use quire_core::validate::{validate_fields, Limits as FieldLimits};
-use quire_core::{Millis, NoteFields, NoteId, Version};
+use quire_core::{DeviceId, Millis, NoteFields, NoteId, Version};
 use serde::Deserialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -163,7 +163,14 @@ fn decide(op: &PushOp, current: Option<NoteState>, limits: &FieldLimits) -> Outc
                 NewText::Full(body) => body.to_owned(),
                 NewText::Patch(patch) => match patch.apply(&note.body) {
                     Ok(body) => body,
-                    Err(err) => return rejected(op, err.to_string()),
+                    // The device's idea of the base text differs from ours: the full text
+                    // settles it, and nothing the person wrote is refused over it.
+                    Err(_) => {
+                        return Outcome::Answer(PushResult::NeedFullText {
+                            op_id: op.op_id,
+                            current_version: note.version,
+                        })
+                    }
                 },
             };
             match validate_fields(NoteFields::new(title, body), limits) {
@@ -250,12 +257,13 @@ async fn apply_op(state: &AppState, account_id: &str, op: &PushOp) -> Result<Pus
             }
             sqlx::query(
                 "INSERT INTO notes
-                    (account_id, id, title, body, version, deleted, updated_at, change_seq)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                    (account_id, id, title, body, version, deleted, updated_at, change_seq,
+                     device_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (account_id, id) DO UPDATE SET
                     title = excluded.title, body = excluded.body, version = excluded.version,
                     deleted = excluded.deleted, updated_at = excluded.updated_at,
-                    change_seq = excluded.change_seq",
+                    change_seq = excluded.change_seq, device_id = excluded.device_id",
             )
             .bind(account_id)
             .bind(op.note_id.to_string())
@@ -265,6 +273,7 @@ async fn apply_op(state: &AppState, account_id: &str, op: &PushOp) -> Result<Pus
             .bind(i64::from(deleted))
             .bind(now.0)
             .bind(seq)
+            .bind(op.device_id.to_string())
             .execute(&mut *tx)
             .await?;
             PushResult::Applied {
@@ -296,6 +305,9 @@ pub struct PullQuery {
     since: u64,
     /// Most changes to return, 1 to 1000 (default 500).
     limit: Option<u32>,
+    /// The asking device: changes it made itself are left out (the cursor still moves past
+    /// them), as it has their text already.
+    device: Option<DeviceId>,
 }
 
 /// Pull the account's changes after a cursor.
@@ -324,7 +336,7 @@ pub async fn pull(
         )));
     }
     let rows = sqlx::query(
-        "SELECT id, title, body, version, deleted, updated_at, change_seq FROM notes
+        "SELECT id, title, body, version, deleted, updated_at, change_seq, device_id FROM notes
          WHERE account_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3",
     )
     .bind(&account.id)
@@ -333,15 +345,21 @@ pub async fn pull(
     .fetch_all(&state.db.pool)
     .await?;
     let more = rows.len() > limit as usize;
+    let own_device = query.device.map(|device| device.to_string());
     let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
+    let mut next = query.since;
     for row in rows.iter().take(limit as usize) {
         let seq: i64 = row.try_get("change_seq")?;
+        next = u64::try_from(seq).map_err(|_| ApiError::internal())?;
+        let made_by: Option<String> = row.try_get("device_id")?;
+        if made_by.is_some() && made_by == own_device {
+            continue;
+        }
         changes.push(Change {
-            seq: u64::try_from(seq).map_err(|_| ApiError::internal())?,
+            seq: next,
             note: note_from_row(row)?,
         });
     }
-    let next = changes.last().map_or(query.since, |c| c.seq);
     Ok(Json(PullResponse {
         changes,
         next,

@@ -453,7 +453,7 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
         push(
             "patch against the wrong text",
             push_bytes(vec![patch_op]),
-            Expect::Op("rejected"),
+            Expect::Op("need_full_text"),
         ),
         push(
             "patch against a stale base",

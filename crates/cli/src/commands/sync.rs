@@ -9,18 +9,17 @@ pub async fn run(store: &Store, secrets: &dyn SecretStore, out: &Output) -> Resu
     let (api, token) = account::session(store, secrets).await?;
     let report = sync_once(store, &api, &token).await?;
     out.print(&report, |r| {
-        let mut line = format!(
-            "pushed {}, pulled {}, merged {}",
-            r.pushed, r.pulled, r.merged
+        let mut text = format!(
+            "pushed {}, pulled {}, merged {} ({} bytes sent, {} received)",
+            r.pushed, r.pulled, r.merged, r.bytes_sent, r.bytes_received
         );
-        match r.conflicts {
-            0 => {}
-            1 => line.push_str("; 1 note needs your decision (quire conflicts list)"),
-            n => line.push_str(&format!(
-                "; {n} notes need your decision (quire conflicts list)"
-            )),
+        for notice in r.notices() {
+            text.push_str(&format!("\n{notice}"));
         }
-        line
+        if r.conflicts > 0 {
+            text.push_str("\nsee them with: quire conflicts list");
+        }
+        text
     });
     if report.set_aside > 0 {
         return Err(CliError::NeedsAttention(report.set_aside));

@@ -45,7 +45,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Store {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
     store_id: uuid::Uuid,
     device_id: DeviceId,
     limits: Limits,

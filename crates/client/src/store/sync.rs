@@ -253,7 +253,12 @@ impl Store {
             Decision::KeepLocal => RemoteOutcome::Unchanged,
             Decision::TakeRemote => {
                 take_remote(&mut tx, remote).await?;
-                RemoteOutcome::Updated
+                // Deleted here earlier, edited elsewhere since: the person hears it is back.
+                if local.deleted && !remote.deleted {
+                    RemoteOutcome::DeleteUndone
+                } else {
+                    RemoteOutcome::Updated
+                }
             }
             Decision::Merged { fields } => {
                 sqlx::query("UPDATE notes SET title = ?, body = ?, updated_at = ?, version = ? WHERE id = ?")
@@ -319,6 +324,18 @@ impl Store {
         }
         tx.commit().await?;
         Ok(outcome)
+    }
+
+    /// The body the server had at `version` of a note, when that is the base kept here:
+    /// what a patch for an op made on that version is computed against.
+    pub async fn base_body(&self, note_id: NoteId, version: Version) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT body FROM bases WHERE note_id = ? AND version = ?")
+                .bind(note_id.to_string())
+                .bind(version_to_db(version)?)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn pull_cursor(&self) -> Result<u64> {

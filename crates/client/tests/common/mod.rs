@@ -2,6 +2,8 @@
 //! credentials) that talk to it over HTTP.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod proxy;
+
 use std::time::Duration;
 
 use quire_client::account::{self, AccountRequest};
@@ -19,6 +21,15 @@ pub struct Server {
 }
 
 impl Server {
+    /// A server address to sign in to that is not one of ours to stop (a proxy in front).
+    pub fn at(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            running: None,
+            dir: None,
+        }
+    }
+
     /// Stops serving (in-flight requests finish) and hands back its data for a restart.
     pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(running) = self.running.take() {
@@ -29,21 +40,29 @@ impl Server {
 }
 
 pub async fn server() -> Server {
+    server_with(quire_server::Limits::default()).await
+}
+
+pub async fn server_with(limits: quire_server::Limits) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    serve(dir, listener).await
+    serve_with(dir, listener, limits).await
 }
 
 /// Serves the database in `dir` on `listener` (again, after a stop: same data, same port).
 pub async fn serve(dir: tempfile::TempDir, listener: tokio::net::TcpListener) -> Server {
+    serve_with(dir, listener, quire_server::Limits::default()).await
+}
+
+pub async fn serve_with(
+    dir: tempfile::TempDir,
+    listener: tokio::net::TcpListener,
+    limits: quire_server::Limits,
+) -> Server {
     let db = quire_server::Db::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
         .await
         .unwrap();
-    let state = quire_server::AppState::new(
-        db,
-        quire_server::Limits::default(),
-        Duration::from_secs(600),
-    );
+    let state = quire_server::AppState::new(db, limits, Duration::from_secs(600));
     let running = quire_server::spawn(listener, state).unwrap();
     Server {
         url: running.url(),
@@ -107,6 +126,16 @@ impl Device {
         let (api, token) = account::session(&self.store, &self.secrets).await?;
         sync_once(&self.store, &api, &token).await
     }
+}
+
+/// Random letters and digits: text that compression cannot shrink much.
+pub fn noise(len: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 \n";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 /// Two devices of one account on a fresh server.

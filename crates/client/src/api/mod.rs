@@ -1,0 +1,242 @@
+//! The sync protocol over HTTP (reqwest with rustls; zstd and gzip both ways, see [`wire`]),
+//! with every failure turned into a typed [`Error`] a person can act on.
+
+mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use quire_core::protocol::{
+    Account, Credentials, Health, Problem, PullResponse, PushRequest, PushResponse, Session,
+    API_PREFIX,
+};
+use reqwest::header::{HeaderMap, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use wire::WireBytes;
+
+use quire_core::DeviceId;
+
+use crate::credentials::Secret;
+use crate::{Error, Result};
+
+/// How long one request may take before the server counts as unreachable.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Clone)]
+pub struct ApiClient {
+    server: String,
+    http: reqwest::Client,
+    wire: Arc<wire::WireCounters>,
+}
+
+/// A successful answer, already unpacked.
+struct Answer {
+    body: Vec<u8>,
+}
+
+impl ApiClient {
+    /// A client for `server` (an already checked base URL, see `check_server_url`).
+    pub fn new(server: &str) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("quire/", env!("CARGO_PKG_VERSION")))
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(Duration::from_secs(10))
+            // Unpacked in `wire`, so the compressed size can be counted.
+            .no_gzip()
+            .no_zstd()
+            .build()
+            .map_err(|err| Error::ServerUnreachable {
+                server: server.to_owned(),
+                detail: err.to_string(),
+            })?;
+        Ok(Self {
+            server: server.trim_end_matches('/').to_owned(),
+            http,
+            wire: Arc::default(),
+        })
+    }
+
+    /// Body bytes this client (and its clones) sent and received so far, compressed.
+    pub fn wire_bytes(&self) -> WireBytes {
+        self.wire.snapshot()
+    }
+
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    fn request(&self, method: Method, path: &str, token: Option<&Secret>) -> RequestBuilder {
+        let request = self
+            .http
+            .request(method, format!("{}{API_PREFIX}{path}", self.server))
+            .header(ACCEPT_ENCODING, "zstd, gzip");
+        match token {
+            Some(token) => request.bearer_auth(token.expose()),
+            None => request,
+        }
+    }
+
+    /// Adds a JSON body, compressed when that pays.
+    fn with_json<T: Serialize>(&self, request: RequestBuilder, value: &T) -> Result<RequestBuilder> {
+        let json = serde_json::to_vec(value).map_err(|err| Error::ServerProtocol {
+            server: self.server.clone(),
+            detail: format!("cannot encode the request: {err}"),
+        })?;
+        let outgoing = wire::encode(json);
+        self.wire.add_sent(outgoing.body.len());
+        let request = request.header(CONTENT_TYPE, "application/json");
+        Ok(match outgoing.encoding {
+            Some(encoding) => request.header(CONTENT_ENCODING, encoding),
+            None => request,
+        }
+        .body(outgoing.body))
+    }
+
+    async fn send(&self, request: RequestBuilder) -> Result<Answer> {
+        let unreachable = |err: &reqwest::Error| Error::ServerUnreachable {
+            server: self.server.clone(),
+            detail: describe_transport_error(err),
+        };
+        let response = request.send().await.map_err(|err| unreachable(&err))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let packed = response.bytes().await.map_err(|err| unreachable(&err))?;
+        self.wire.add_received(packed.len());
+        let encoding = headers
+            .get(CONTENT_ENCODING)
+            .and_then(|value| value.to_str().ok());
+        let body = wire::decode(encoding, &packed).map_err(|detail| Error::ServerProtocol {
+            server: self.server.clone(),
+            detail,
+        })?;
+        if status.is_success() {
+            return Ok(Answer { body });
+        }
+        Err(self.refusal(status, &headers, &body))
+    }
+
+    /// The error for a non-success answer. Problem bodies carry a sentence for people;
+    /// anything else gets the status text.
+    fn refusal(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+        let detail = match serde_json::from_slice::<Problem>(body) {
+            Ok(problem) => problem.detail.unwrap_or(problem.title),
+            Err(_) => status.canonical_reason().unwrap_or("error").to_owned(),
+        };
+        let server = self.server.clone();
+        match status {
+            StatusCode::UNAUTHORIZED => Error::SignInNeeded(detail),
+            StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge { server, detail },
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => Error::ServerBusy {
+                server,
+                status: status.as_u16(),
+                detail,
+                retry_after: retry_after(headers),
+            },
+            status if status.is_server_error() => Error::ServerBusy {
+                server,
+                status: status.as_u16(),
+                detail,
+                retry_after: retry_after(headers),
+            },
+            status => Error::ServerRefused {
+                server,
+                status: status.as_u16(),
+                detail,
+            },
+        }
+    }
+
+    fn json<T: DeserializeOwned>(&self, answer: &Answer) -> Result<T> {
+        serde_json::from_slice(&answer.body).map_err(|err| Error::ServerProtocol {
+            server: self.server.clone(),
+            detail: err.to_string(),
+        })
+    }
+
+    pub async fn health(&self) -> Result<Health> {
+        let answer = self
+            .send(self.request(Method::GET, "/health", None))
+            .await?;
+        self.json(&answer)
+    }
+
+    pub async fn register(&self, credentials: &Credentials) -> Result<Account> {
+        let request = self.with_json(self.request(Method::POST, "/accounts", None), credentials)?;
+        let answer = self.send(request).await?;
+        self.json(&answer)
+    }
+
+    pub async fn login(&self, credentials: &Credentials) -> Result<Session> {
+        let request = self.with_json(self.request(Method::POST, "/sessions", None), credentials)?;
+        match self.send(request).await {
+            // A 401 here is a wrong password, not an expired session.
+            Err(Error::SignInNeeded(detail)) => Err(Error::ServerRefused {
+                server: self.server.clone(),
+                status: 401,
+                detail,
+            }),
+            other => self.json(&other?),
+        }
+    }
+
+    pub async fn logout(&self, token: &Secret) -> Result<()> {
+        self.send(self.request(Method::DELETE, "/sessions/current", Some(token)))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn push(&self, token: &Secret, request: &PushRequest) -> Result<PushResponse> {
+        let request = self.with_json(
+            self.request(Method::POST, "/sync/push", Some(token)),
+            request,
+        )?;
+        let answer = self.send(request).await?;
+        self.json(&answer)
+    }
+
+    /// Changes after `since`, leaving out those `device` made itself (it has them already).
+    pub async fn pull(
+        &self,
+        token: &Secret,
+        since: u64,
+        limit: u32,
+        device: DeviceId,
+    ) -> Result<PullResponse> {
+        let request = self
+            .request(Method::GET, "/sync/pull", Some(token))
+            .query(&[
+                ("since", since.to_string()),
+                ("limit", limit.to_string()),
+                ("device", device.to_string()),
+            ]);
+        let answer = self.send(request).await?;
+        self.json(&answer)
+    }
+}
+
+/// `Retry-After` in seconds (the form Quire's server sends); a date form counts as absent.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// reqwest's errors nest their cause; people need the innermost sentence.
+fn describe_transport_error(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        return "it did not answer in time".to_owned();
+    }
+    let mut source: &dyn std::error::Error = err;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    source.to_string()
+}
