@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::api::ApiClient;
 use crate::credentials::Secret;
+use crate::service::{Notice, NoticeKind};
 use crate::store::{PushOutcome, QueuedOp, RemoteOutcome};
 use crate::{clock, Error, Result, Store};
 
@@ -44,6 +45,9 @@ pub struct SyncReport {
     /// Ops the server refused, now in the "needs attention" list.
     #[ts(type = "number")]
     pub set_aside: u64,
+    /// Push requests sent.
+    #[ts(type = "number")]
+    pub batches: u64,
     /// Ops still queued after the round (0 when fully pushed).
     #[ts(type = "number")]
     pub pending: u64,
@@ -58,26 +62,48 @@ pub struct SyncReport {
 impl SyncReport {
     /// What the person must hear about this round, one sentence each; empty for a routine
     /// round. The CLI prints these and the app shows them as notifications.
-    pub fn notices(&self) -> Vec<String> {
-        let notes = |n: u64| if n == 1 { "1 note".to_owned() } else { format!("{n} notes") };
+    pub fn notices(&self) -> Vec<Notice> {
+        let notes = |n: u64| {
+            if n == 1 {
+                "1 note".to_owned()
+            } else {
+                format!("{n} notes")
+            }
+        };
         let mut notices = Vec::new();
         if self.conflicts > 0 {
             let verb = if self.conflicts == 1 { "needs" } else { "need" };
-            notices.push(format!("{} {verb} your decision: edited on two devices", notes(self.conflicts)));
+            notices.push(Notice {
+                kind: NoticeKind::Conflicts,
+                text: format!(
+                    "{} {verb} your decision: edited on two devices",
+                    notes(self.conflicts)
+                ),
+            });
         }
         if self.revived > 0 {
-            notices.push(format!(
-                "{} deleted on one device but edited on another {} back: the edit won",
-                notes(self.revived),
-                if self.revived == 1 { "is" } else { "are" }
-            ));
+            notices.push(Notice {
+                kind: NoticeKind::Revived,
+                text: format!(
+                    "{} deleted on one device but edited on another {} back: the edit won",
+                    notes(self.revived),
+                    if self.revived == 1 { "is" } else { "are" }
+                ),
+            });
         }
         if self.set_aside > 0 {
-            notices.push(format!(
-                "{} the server refused {} waiting in \"needs attention\"",
-                if self.set_aside == 1 { "1 change" } else { "changes" },
-                if self.set_aside == 1 { "is" } else { "are" }
-            ));
+            notices.push(Notice {
+                kind: NoticeKind::NeedsAttention,
+                text: format!(
+                    "{} the server refused {} waiting in \"needs attention\"",
+                    if self.set_aside == 1 {
+                        "1 change"
+                    } else {
+                        "changes"
+                    },
+                    if self.set_aside == 1 { "is" } else { "are" }
+                ),
+            });
         }
         notices
     }
@@ -169,6 +195,7 @@ impl Pusher<'_> {
         for queued in batch {
             ops.push(self.push_op(queued).await?);
         }
+        report.batches += 1;
         let response = match self.api.push(self.token, &PushRequest { ops }).await {
             Ok(response) => response,
             Err(Error::TooLarge { detail, .. }) => return self.split(batch, &detail, report).await,
@@ -201,7 +228,10 @@ impl Pusher<'_> {
         }
         let half = batch.len() / 2;
         self.batch_size = u32::try_from(half).unwrap_or(u32::MAX).max(1);
-        tracing::info!(batch_size = self.batch_size, "the server found a batch too large; halving it");
+        tracing::info!(
+            batch_size = self.batch_size,
+            "the server found a batch too large; halving it"
+        );
         let first = Box::pin(self.send(&batch[..half], report)).await?;
         let second = Box::pin(self.send(&batch[half..], report)).await?;
         Ok(first || second)
@@ -214,7 +244,11 @@ impl Pusher<'_> {
         report: &mut SyncReport,
     ) -> Result<bool> {
         Ok(
-            match self.store.apply_push_result(queued, result, self.policy).await? {
+            match self
+                .store
+                .apply_push_result(queued, result, self.policy)
+                .await?
+            {
                 PushOutcome::Applied => {
                     report.pushed += 1;
                     true
@@ -309,6 +343,9 @@ mod tests {
             ..SyncReport::default()
         };
         assert!(routine.notices().is_empty());
+        let texts = |report: &SyncReport| -> Vec<String> {
+            report.notices().into_iter().map(|n| n.text).collect()
+        };
         let one_each = SyncReport {
             conflicts: 1,
             revived: 1,
@@ -316,7 +353,7 @@ mod tests {
             ..SyncReport::default()
         };
         assert_eq!(
-            one_each.notices(),
+            texts(&one_each),
             [
                 "1 note needs your decision: edited on two devices",
                 "1 note deleted on one device but edited on another is back: the edit won",
@@ -330,7 +367,7 @@ mod tests {
             ..SyncReport::default()
         };
         assert_eq!(
-            two.notices(),
+            texts(&two),
             [
                 "2 notes need your decision: edited on two devices",
                 "2 notes deleted on one device but edited on another are back: the edit won",
@@ -378,7 +415,10 @@ mod tests {
         let (api, token) = account::session(&store, &secrets).await.unwrap();
 
         let long = "a line that repeats\n".repeat(200);
-        let note = store.create_note(NoteFields::new("T", &long)).await.unwrap();
+        let note = store
+            .create_note(NoteFields::new("T", &long))
+            .await
+            .unwrap();
         sync_once(&store, &api, &token).await.unwrap();
         // The kept base drifts from the server's text (its last line is gone).
         sqlx::query("UPDATE bases SET body = substr(body, 1, length(body) - 20)")
@@ -394,7 +434,10 @@ mod tests {
         let report = sync_once(&store, &api, &token).await.unwrap();
         assert_eq!((report.pushed, report.set_aside, report.pending), (1, 0, 0));
 
-        let pulled = api.pull(&token, 0, 10, quire_core::DeviceId(uuid::Uuid::nil())).await.unwrap();
+        let pulled = api
+            .pull(&token, 0, 10, quire_core::DeviceId(uuid::Uuid::nil()))
+            .await
+            .unwrap();
         assert_eq!(pulled.changes[0].note.body, edited);
         server.stop().await.unwrap();
     }

@@ -164,7 +164,10 @@ impl Error {
     /// Whether trying again later may work without anyone doing anything: the network or
     /// the server is down or overloaded.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::ServerUnreachable { .. } | Self::ServerBusy { .. })
+        matches!(
+            self,
+            Self::ServerUnreachable { .. } | Self::ServerBusy { .. }
+        )
     }
 
     /// The wait the server asked for, if it did.

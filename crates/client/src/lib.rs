@@ -9,6 +9,8 @@
 //! - [`api`]: the sync protocol over HTTP, with typed errors.
 //! - [`account`]: signing a device in and out of a sync server.
 //! - [`engine`]: one sync round: push the queue, pull changes, reconcile.
+//! - [`service`]: the background sync task: when rounds run (timer, changes, network,
+//!   "Sync now", pause), backoff after failures, and the status and notices it publishes.
 //! - [`clock`]: wall-clock time and fresh ids, the only non-determinism the store uses.
 //! - [`open`]: how every front end opens a device's store (data dir + credentials choice).
 //! - [`error`]: the crate's one error type.
@@ -23,6 +25,7 @@ pub mod engine;
 pub mod error;
 pub mod open;
 pub mod paths;
+pub mod service;
 pub mod store;
 
 pub use error::{Error, ErrorCode, Result};

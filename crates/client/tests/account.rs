@@ -36,14 +36,20 @@ async fn a_device_registers_signs_out_and_back_in() {
 
     // The token works against the server.
     let (api, token) = account::session(&store, &secrets).await.unwrap();
-    assert!(api.pull(&token, 0, 10, quire_core::DeviceId(uuid::Uuid::nil())).await.unwrap().changes.is_empty());
+    assert!(api
+        .pull(&token, 0, 10, quire_core::DeviceId(uuid::Uuid::nil()))
+        .await
+        .unwrap()
+        .changes
+        .is_empty());
 
     let out = account::logout(&store, &secrets).await.unwrap();
     assert!(out.revoked);
     assert_eq!(account::signed_in(&store, &secrets).await.unwrap(), None);
     // The old token is dead on the server too.
     assert!(matches!(
-        api.pull(&token, 0, 10, quire_core::DeviceId(uuid::Uuid::nil())).await,
+        api.pull(&token, 0, 10, quire_core::DeviceId(uuid::Uuid::nil()))
+            .await,
         Err(Error::SignInNeeded(_))
     ));
     assert!(matches!(

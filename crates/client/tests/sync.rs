@@ -160,7 +160,11 @@ async fn an_edit_beats_a_delete() {
     let on_a = a.sync().await;
     // Both people are told: the one who edited and the one whose delete was undone.
     assert_eq!((on_b.revived, on_a.revived), (1, 1));
-    assert!(on_a.notices()[0].contains("the edit won"), "{:?}", on_a.notices());
+    assert!(
+        on_a.notices()[0].text.contains("the edit won"),
+        "{:?}",
+        on_a.notices()
+    );
     for device in [&a, &b] {
         let here = device.store.note(note.id).await.unwrap();
         assert!(!here.deleted, "the edit brought the note back");
@@ -204,23 +208,39 @@ async fn last_write_wins_when_the_account_says_so() {
 }
 
 #[tokio::test]
-async fn a_long_queue_goes_in_batches() {
+async fn five_thousand_queued_ops_go_in_batches() {
     let (_server, a, b) = two_devices().await;
+    for n in 0..5000 {
+        a.store
+            .create_note(NoteFields::new(format!("n{n}"), "queued offline\n"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(a.store.pending_count().await.unwrap(), 5000);
+    let report = a.sync().await;
+    assert_eq!((report.pushed, report.pending), (5000, 0));
+    assert_eq!(report.batches, 50, "the default batch size is 100");
+
     a.store
-        .set_setting(SettingKey::BatchSize, "50")
+        .set_setting(SettingKey::BatchSize, "64")
         .await
         .unwrap();
-    for n in 0..420 {
+    for n in 0..200 {
         a.store
-            .create_note(NoteFields::new(format!("n{n}"), ""))
+            .create_note(NoteFields::new(format!("m{n}"), ""))
             .await
             .unwrap();
     }
     let report = a.sync().await;
-    assert_eq!((report.pushed, report.pending), (420, 0));
+    assert_eq!(
+        (report.pushed, report.batches),
+        (200, 4),
+        "batch-size is a setting"
+    );
+
     let report = b.sync().await;
-    assert_eq!(report.pulled, 420);
-    assert_eq!(b.store.list_notes().await.unwrap().len(), 420);
+    assert_eq!(report.pulled, 5200);
+    assert_eq!(b.store.list_notes().await.unwrap().len(), 5200);
 }
 
 #[tokio::test]

@@ -1,6 +1,11 @@
 //! What goes over the wire: patches instead of whole texts, compression, and batches split
 //! when the server finds them too large.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 mod common;
 
@@ -18,10 +23,16 @@ async fn a_one_line_edit_of_a_large_note_costs_a_few_kilobytes_on_the_wire() {
     a.register(&common::Server::at(&proxy.url), "owner").await;
     b.login(&server, "owner").await;
 
-    let lines: Vec<String> = (0..13_000).map(|i| format!("{i:05} {}\n", noise(74))).collect();
+    let lines: Vec<String> = (0..13_000)
+        .map(|i| format!("{i:05} {}\n", noise(74)))
+        .collect();
     let text = lines.concat();
     assert!(text.len() >= 1_000_000, "{}", text.len());
-    let note = a.store.create_note(NoteFields::new("Big", &text)).await.unwrap();
+    let note = a
+        .store
+        .create_note(NoteFields::new("Big", &text))
+        .await
+        .unwrap();
     a.sync().await;
     b.sync().await;
 
@@ -29,7 +40,13 @@ async fn a_one_line_edit_of_a_large_note_costs_a_few_kilobytes_on_the_wire() {
     edited[6_500] = "06500 this line was changed on device A\n".to_owned();
     let edited = edited.concat();
     a.store
-        .update_note(note.id, NoteEdit { title: None, body: Some(edited.clone()) })
+        .update_note(
+            note.id,
+            NoteEdit {
+                title: None,
+                body: Some(edited.clone()),
+            },
+        )
         .await
         .unwrap();
     let (up_before, down_before) = proxy.counts.total();
@@ -78,12 +95,21 @@ async fn batches_the_server_finds_too_large_are_split_and_an_op_too_large_alone_
         .unwrap();
 
     let report = a.sync().await;
-    assert_eq!((report.pushed, report.set_aside, report.pending), (12, 1, 0));
+    assert_eq!(
+        (report.pushed, report.set_aside, report.pending),
+        (12, 1, 0)
+    );
     let attention = a.store.attention().await.unwrap();
     assert_eq!(attention.len(), 1);
-    assert!(attention[0].1.contains("larger than the server accepts"), "{attention:?}");
+    assert!(
+        attention[0].1.contains("larger than the server accepts"),
+        "{attention:?}"
+    );
     // Set aside, not lost: the note is still here with its text.
-    assert_eq!(a.store.note(too_big.id).await.unwrap().body.len(), 60 * 1024);
+    assert_eq!(
+        a.store.note(too_big.id).await.unwrap().body.len(),
+        60 * 1024
+    );
 
     assert_eq!(b.sync().await.pulled, 12);
 }

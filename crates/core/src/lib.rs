@@ -2,6 +2,7 @@
 //! callers pass ids and times in), so everything is unit- and property-testable.
 //!
 //! # Layout
+//! - [`backoff`]: when to retry a failed sync round (exponential, full jitter, Retry-After).
 //! - [`ids`]: note, op and device identifiers, and the server-assigned note version.
 //! - [`note`]: a note as a device keeps it.
 //! - [`op`]: an outbox entry, and [`op::coalesce`], the rule for folding unsent edits.
@@ -12,6 +13,7 @@
 //! - [`settings`]: the settings a person can change (`quire config`), and their checks.
 //! - [`protocol`]: the types client and server exchange over HTTP, versioned under `/v1`.
 
+pub mod backoff;
 pub mod ids;
 pub mod merge;
 pub mod note;

@@ -14,7 +14,7 @@ pub async fn run(store: &Store, secrets: &dyn SecretStore, out: &Output) -> Resu
             r.pushed, r.pulled, r.merged, r.bytes_sent, r.bytes_received
         );
         for notice in r.notices() {
-            text.push_str(&format!("\n{notice}"));
+            text.push_str(&format!("\n{}", notice.text));
         }
         if r.conflicts > 0 {
             text.push_str("\nsee them with: quire conflicts list");

@@ -80,7 +80,11 @@ impl ApiClient {
     }
 
     /// Adds a JSON body, compressed when that pays.
-    fn with_json<T: Serialize>(&self, request: RequestBuilder, value: &T) -> Result<RequestBuilder> {
+    fn with_json<T: Serialize>(
+        &self,
+        request: RequestBuilder,
+        value: &T,
+    ) -> Result<RequestBuilder> {
         let json = serde_json::to_vec(value).map_err(|err| Error::ServerProtocol {
             server: self.server.clone(),
             detail: format!("cannot encode the request: {err}"),

@@ -111,7 +111,12 @@ mod tests {
         let json = serde_json::to_vec(&vec!["the same words again"; 500]).unwrap();
         let out = encode(json.clone());
         assert_eq!(out.encoding, Some("zstd"));
-        assert!(out.body.len() * 10 < json.len(), "{} of {}", out.body.len(), json.len());
+        assert!(
+            out.body.len() * 10 < json.len(),
+            "{} of {}",
+            out.body.len(),
+            json.len()
+        );
         assert_eq!(decode(out.encoding, &out.body).unwrap(), json);
     }
 
@@ -120,7 +125,10 @@ mod tests {
         use std::io::Write;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(b"hello").unwrap();
-        assert_eq!(decode(Some("gzip"), &gz.finish().unwrap()).unwrap(), b"hello");
+        assert_eq!(
+            decode(Some("gzip"), &gz.finish().unwrap()).unwrap(),
+            b"hello"
+        );
         assert_eq!(decode(None, b"plain").unwrap(), b"plain");
         assert_eq!(decode(Some("identity"), b"plain").unwrap(), b"plain");
         assert!(decode(Some("br"), b"x").unwrap_err().contains("br"));
@@ -134,6 +142,12 @@ mod tests {
         let before = counters.snapshot();
         counters.add_sent(5);
         counters.add_received(7);
-        assert_eq!(counters.snapshot() - before, WireBytes { sent: 5, received: 7 });
+        assert_eq!(
+            counters.snapshot() - before,
+            WireBytes {
+                sent: 5,
+                received: 7
+            }
+        );
     }
 }

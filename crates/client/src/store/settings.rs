@@ -21,6 +21,9 @@ pub struct StoreStatus {
     pub pending_ops: u64,
     #[ts(type = "number")]
     pub open_conflicts: u64,
+    /// Changes the server refused, waiting in the "needs attention" list.
+    #[ts(type = "number")]
+    pub needs_attention: u64,
     /// The sync server, if one is set.
     pub server: Option<String>,
     /// When the last full sync round finished (ms since the epoch), if one ever did.
@@ -98,19 +101,22 @@ impl Store {
     }
 
     pub async fn status(&self) -> Result<StoreStatus> {
-        let (notes, pending_ops, open_conflicts): (i64, i64, i64) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM notes WHERE deleted = 0),
+        let (notes, pending_ops, open_conflicts, needs_attention): (i64, i64, i64, i64) =
+            sqlx::query_as(
+                "SELECT (SELECT count(*) FROM notes WHERE deleted = 0),
                     (SELECT count(*) FROM outbox),
-                    (SELECT count(*) FROM conflicts WHERE resolved_at IS NULL)",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+                    (SELECT count(*) FROM conflicts WHERE resolved_at IS NULL),
+                    (SELECT count(*) FROM attention)",
+            )
+            .fetch_one(&self.pool)
+            .await?;
         let last_sync_at = self.state(LAST_SYNC_AT).await?;
         Ok(StoreStatus {
             device_id: self.device_id,
             notes: u64::try_from(notes).unwrap_or(0),
             pending_ops: u64::try_from(pending_ops).unwrap_or(0),
             open_conflicts: u64::try_from(open_conflicts).unwrap_or(0),
+            needs_attention: u64::try_from(needs_attention).unwrap_or(0),
             server: self.setting(SettingKey::Server).await?,
             last_sync_at: last_sync_at
                 .map(|v| decode(&v, "last sync time"))

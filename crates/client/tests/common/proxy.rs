@@ -18,7 +18,10 @@ pub struct Counts {
 
 impl Counts {
     pub fn total(&self) -> (u64, u64) {
-        (self.up.load(Ordering::SeqCst), self.down.load(Ordering::SeqCst))
+        (
+            self.up.load(Ordering::SeqCst),
+            self.down.load(Ordering::SeqCst),
+        )
     }
 }
 
@@ -29,7 +32,10 @@ pub struct CountingProxy {
 
 /// Forwards every connection on a new loopback port to `target` (an http://host:port URL).
 pub async fn counting_proxy(target: &str) -> CountingProxy {
-    let target = target.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let target = target
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let counts = Arc::new(Counts::default());
