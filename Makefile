@@ -67,7 +67,8 @@ test-ui:
 	npm run --silent test:ui
 
 e2e: app
-	QUIRE_APP_BIN=$(APP_BIN) QUIRE_CLI_BIN=$(CARGO_TARGET_DIR)/debug/quire tests/e2e/run.sh
+	QUIRE_APP_BIN=$(APP_BIN) QUIRE_CLI_BIN=$(CARGO_TARGET_DIR)/debug/quire \
+		QUIRE_SERVER_BIN=$(CARGO_TARGET_DIR)/debug/quire-server tests/e2e/run.sh
 
 fmt:
 	cargo fmt --all

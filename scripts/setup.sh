@@ -28,7 +28,7 @@ if [ "$mode" = test ]; then
   # gnome-keyring: the real Secret Service the tests use (scripts/with-keyring.sh);
   # postgresql: the server's tests run on it too (scripts/with-postgres.sh);
   # imagemagick: `import` grabs screenshots of the app window from the X display.
-  apt_packages+=(xvfb xauth dbus dbus-x11 webkit2gtk-driver gnome-keyring postgresql imagemagick)
+  apt_packages+=(xvfb xauth dbus dbus-bin dbus-x11 webkit2gtk-driver gnome-keyring postgresql imagemagick)
 fi
 
 missing=()

@@ -3,18 +3,26 @@
 //! # Layout
 //! - [`commands`]: Tauri commands, each a few lines over quire-client.
 //! - [`error`]: the one error type that crosses IPC as `{code, message}`.
-//! - [`state`]: the device's store, opened on first use.
+//! - [`state`]: the device (store, secrets, background sync task), opened on first use.
+//! - [`sync_events`]: the sync task's status to the window and tray, notices to the desktop.
+//! - [`tray`]: the tray icon and its menu.
+//! - [`notifications`]: desktop notifications.
+//! - [`logging`]: stderr and a rotating log file in the data dir.
 //!
-//! The shell owns the window, and later the tray and notifications; everything a note or a
-//! sync does lives in quire-client so the `quire` CLI behaves the same.
+//! The shell owns the window, tray and notifications; everything a note or a sync does
+//! lives in quire-client so the `quire` CLI behaves the same.
 
 pub mod commands;
 pub mod error;
+pub mod logging;
+pub mod notifications;
 pub mod state;
+pub mod sync_events;
+pub mod tray;
 
 use std::process::ExitCode;
 
-use tracing_subscriber::EnvFilter;
+use tauri::Manager;
 
 /// Runs the desktop app; returns when the last window is closed.
 pub fn main() -> ExitCode {
@@ -31,22 +39,33 @@ pub fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("QUIRE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let _log_guard = logging::init();
 
     let result = tauri::Builder::default()
-        .manage(state::AppState::default())
+        .plugin(tauri_plugin_notification::init())
+        .setup(|app| {
+            let handle = app.handle().clone();
+            app.manage(state::AppState::new(handle.clone()));
+            // Without a tray host the app still works; the window shows the status.
+            if let Err(err) = tray::build(&handle) {
+                tracing::warn!("no tray icon: {err}");
+            }
+            // Open the store and start syncing now, not when the window first asks.
+            tauri::async_runtime::spawn(async move {
+                let _ = handle.state::<state::AppState>().device().await;
+            });
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_info::app_info,
             commands::notes::list_notes,
             commands::notes::get_note,
             commands::notes::create_note,
             commands::notes::update_note,
-            commands::notes::store_status,
+            commands::sync::sync_status,
+            commands::sync::sync_now,
+            commands::sync::pause_sync,
+            commands::sync::resume_sync,
         ])
         .run(context());
     match result {

@@ -1,21 +1,42 @@
-//! The app's one piece of state: the device's store, opened on first use.
+//! The app's one piece of state: the device (its store, secrets and background sync task),
+//! opened on first use.
 //!
 //! Opening is lazy and retried on the next command after a failure (a locked keyring, say),
-//! so the window always comes up and can show what went wrong.
+//! so the window always comes up and can show what went wrong. The app asks for the device
+//! once at start, so sync runs even before the window calls anything.
 
+use std::sync::Arc;
+
+use quire_client::credentials::SecretStore;
+use quire_client::service::{self, ServiceConfig, StoreTarget, SyncHandle};
 use quire_client::{open_store, Store};
+use tauri::AppHandle;
 use tokio::sync::OnceCell;
 
 use crate::error::CommandError;
+use crate::sync_events;
 
-#[derive(Default)]
+pub struct Device {
+    pub store: Arc<Store>,
+    pub secrets: Arc<dyn SecretStore>,
+    pub sync: SyncHandle,
+}
+
 pub struct AppState {
-    store: OnceCell<Store>,
+    app: AppHandle,
+    device: OnceCell<Device>,
 }
 
 impl AppState {
-    pub async fn store(&self) -> Result<&Store, CommandError> {
-        self.store
+    pub fn new(app: AppHandle) -> Self {
+        Self {
+            app,
+            device: OnceCell::new(),
+        }
+    }
+
+    pub async fn device(&self) -> Result<&Device, CommandError> {
+        self.device
             .get_or_try_init(|| async {
                 let opened = open_store(None).await.inspect_err(|err| {
                     tracing::error!("cannot open the notes store: {err}");
@@ -24,9 +45,25 @@ impl AppState {
                     tracing::warn!("{warning}");
                 }
                 tracing::info!(data_dir = %opened.data_dir.display(), "store open");
-                Ok::<_, quire_client::Error>(opened.store)
+                let store = Arc::new(opened.store);
+                let secrets: Arc<dyn SecretStore> = Arc::from(opened.secrets);
+                let target = StoreTarget {
+                    store: Arc::clone(&store),
+                    secrets: Arc::clone(&secrets),
+                };
+                let (sync, _task) = service::spawn(target, ServiceConfig::default());
+                sync_events::forward(&self.app, &sync);
+                Ok::<_, quire_client::Error>(Device {
+                    store,
+                    secrets,
+                    sync,
+                })
             })
             .await
             .map_err(CommandError::from)
+    }
+
+    pub async fn store(&self) -> Result<&Store, CommandError> {
+        Ok(&self.device().await?.store)
     }
 }

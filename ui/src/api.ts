@@ -1,11 +1,12 @@
 // The UI's only door to the Rust side. Types come from ui/src/bindings, generated from Rust.
 import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppInfo } from "./bindings/AppInfo";
 import type { CommandError } from "./bindings/CommandError";
 import type { Note } from "./bindings/Note";
 import type { NoteId } from "./bindings/NoteId";
 import type { NoteSummary } from "./bindings/NoteSummary";
-import type { StoreStatus } from "./bindings/StoreStatus";
+import type { SyncStatus } from "./bindings/SyncStatus";
 
 /** A failed command as the UI handles it: a stable code and a message fit to show. */
 export class ApiError extends Error {
@@ -67,6 +68,25 @@ export function updateNote(id: NoteId, edit: { title?: string; body?: string }):
   return call<Note>("update_note", { id, title: edit.title ?? null, body: edit.body ?? null });
 }
 
-export function storeStatus(): Promise<StoreStatus> {
-  return call<StoreStatus>("store_status");
+export function syncStatus(): Promise<SyncStatus> {
+  return call<SyncStatus>("sync_status");
+}
+
+export function syncNow(): Promise<void> {
+  return call<undefined>("sync_now");
+}
+
+export function pauseSync(): Promise<void> {
+  return call<undefined>("pause_sync");
+}
+
+export function resumeSync(): Promise<void> {
+  return call<undefined>("resume_sync");
+}
+
+/** The background task's status, each time it changes (the `sync-status` event). */
+export function onSyncStatus(handler: (status: SyncStatus) => void): Promise<UnlistenFn> {
+  return listen<SyncStatus>("sync-status", (event) => {
+    handler(event.payload);
+  });
 }

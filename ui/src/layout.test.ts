@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "./api";
-import type { StoreStatus } from "./bindings/StoreStatus";
+import type { SyncStatus } from "./bindings/SyncStatus";
 import { buildLayout } from "./layout";
 import { describeSync, renderStatusLine } from "./status-line";
 
@@ -10,14 +10,17 @@ function byTestId(root: HTMLElement, id: string): HTMLElement {
   return found;
 }
 
-const localStatus: StoreStatus = {
-  deviceId: "0190b5a4-7c1e-7c3a-9a52-3f4f2b7c1d10",
-  notes: 2,
-  pendingOps: 3,
-  openConflicts: 0,
-  server: null,
+const localStatus: SyncStatus = {
+  state: "local_only",
+  pending: 3,
+  conflicts: 0,
+  needsAttention: 0,
   lastSyncAt: null,
+  nextAttemptAt: null,
+  error: null,
+  lastReport: null,
 };
+const now = Date.UTC(2026, 10, 25, 12, 0, 0);
 
 describe("layout", () => {
   it("has a labelled note list, editor and status line", () => {
@@ -31,13 +34,11 @@ describe("layout", () => {
 });
 
 describe("status line", () => {
+  const info = { version: "1.2.3", dataDir: "/home/me/.local/share/quire" };
+
   it("shows sync state, pending count, data dir and version", () => {
     const { statusLine } = buildLayout();
-    renderStatusLine(statusLine, {
-      kind: "ready",
-      info: { version: "1.2.3", dataDir: "/home/me/.local/share/quire" },
-      status: localStatus,
-    });
+    renderStatusLine(statusLine, { kind: "ready", info, sync: localStatus });
     expect(byTestId(statusLine, "status-text").textContent).toBe(
       "Local only · sync is not set up · 3 changes pending",
     );
@@ -45,10 +46,56 @@ describe("status line", () => {
     expect(byTestId(statusLine, "version").textContent).toBe("Quire 1.2.3");
   });
 
-  it("words the pending count for people", () => {
-    expect(describeSync({ ...localStatus, pendingOps: 0 })).toContain("nothing pending");
-    expect(describeSync({ ...localStatus, pendingOps: 1 })).toContain("1 change pending");
-    expect(describeSync({ ...localStatus, server: "https://sync.example" })).toMatch(/^Sync server https:\/\/sync\.example/);
+  it("words the state and counts for people", () => {
+    expect(describeSync({ ...localStatus, pending: 0 }, now)).toContain("nothing pending");
+    expect(describeSync({ ...localStatus, pending: 1 }, now)).toContain("1 change pending");
+    const offline: SyncStatus = { ...localStatus, state: "offline", nextAttemptAt: now + 30_000 };
+    expect(describeSync(offline, now)).toBe("Offline · 3 changes pending · retrying in 30 s");
+    const busy: SyncStatus = { ...localStatus, state: "idle", pending: 0, conflicts: 2, needsAttention: 1 };
+    expect(describeSync(busy, now)).toBe("Up to date · nothing pending · 2 notes to decide · 1 change needs attention");
+    expect(describeSync({ ...busy, conflicts: 0, needsAttention: 0, lastSyncAt: now }, now)).toMatch(
+      /^Up to date · nothing pending · last synced \d/,
+    );
+  });
+
+  it("offers Sync now and Pause, and Retry with the reason when a round failed", () => {
+    const calls: string[] = [];
+    const controls = {
+      syncNow: () => calls.push("sync"),
+      pause: () => calls.push("pause"),
+      resume: () => calls.push("resume"),
+    };
+    const { statusLine } = buildLayout();
+    renderStatusLine(statusLine, { kind: "ready", info, sync: { ...localStatus, state: "idle" } }, controls, now);
+    byTestId(statusLine, "sync-now").click();
+    byTestId(statusLine, "pause-sync").click();
+    expect(byTestId(statusLine, "sync-now").textContent).toBe("Sync now");
+
+    const failed: SyncStatus = {
+      ...localStatus,
+      state: "offline",
+      error: { code: "offline", message: "cannot reach the sync server http://127.0.0.1:9: connection refused" },
+    };
+    renderStatusLine(statusLine, { kind: "ready", info, sync: failed }, controls, now);
+    expect(byTestId(statusLine, "sync-error").textContent).toContain("connection refused");
+    expect(byTestId(statusLine, "sync-error").getAttribute("role")).toBe("alert");
+    byTestId(statusLine, "sync-now").click();
+    expect(byTestId(statusLine, "sync-now").textContent).toBe("Retry");
+
+    renderStatusLine(statusLine, { kind: "ready", info, sync: { ...localStatus, state: "paused" } }, controls, now);
+    expect(byTestId(statusLine, "pause-sync").textContent).toBe("Resume sync");
+    byTestId(statusLine, "pause-sync").click();
+    expect(calls).toEqual(["sync", "pause", "sync", "resume"]);
+  });
+
+  it("has no sync buttons while nothing is set up to sync", () => {
+    const { statusLine } = buildLayout();
+    renderStatusLine(statusLine, { kind: "ready", info, sync: localStatus }, {
+      syncNow: () => undefined,
+      pause: () => undefined,
+      resume: () => undefined,
+    });
+    expect(statusLine.querySelector('[data-testid="sync-now"]')).toBeNull();
   });
 
   it("shows a readable error as an alert", () => {

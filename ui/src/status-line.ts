@@ -1,31 +1,91 @@
 import type { AppInfo } from "./bindings/AppInfo";
-import type { StoreStatus } from "./bindings/StoreStatus";
+import type { SyncState } from "./bindings/SyncState";
+import type { SyncStatus } from "./bindings/SyncStatus";
 import type { ApiError } from "./api";
 import { el } from "./dom";
 
-/** What the status line shows: the store's state, or why it cannot be used. */
+/** What the status line shows: sync state and controls, or why the store cannot be used. */
 export type StatusView =
   | { kind: "loading" }
-  | { kind: "ready"; info: AppInfo; status: StoreStatus }
+  | { kind: "ready"; info: AppInfo; sync: SyncStatus }
   | { kind: "failed"; error: ApiError };
 
-export function describeSync(status: StoreStatus): string {
-  const pending =
-    status.pendingOps === 0
-      ? "nothing pending"
-      : `${status.pendingOps} ${status.pendingOps === 1 ? "change" : "changes"} pending`;
-  const where = status.server === null ? "Local only · sync is not set up" : `Sync server ${status.server}`;
-  return `${where} · ${pending}`;
+/** What the status line's buttons do; the tray's "Sync now" and pause call the same code. */
+export interface SyncControls {
+  syncNow(): void;
+  pause(): void;
+  resume(): void;
 }
 
-export function renderStatusLine(target: HTMLElement, view: StatusView): void {
+const stateLabels: Record<SyncState, string> = {
+  local_only: "Local only · sync is not set up",
+  idle: "Up to date",
+  syncing: "Syncing…",
+  offline: "Offline",
+  paused: "Sync paused",
+  sign_in_needed: "Sign in to sync",
+  error: "Sync failed",
+};
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function clockTime(at: number): string {
+  return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+/** One line a person reads: the state, what waits, and when the next try or last sync was. */
+export function describeSync(status: SyncStatus, now: number): string {
+  const parts = [stateLabels[status.state]];
+  parts.push(status.pending === 0 ? "nothing pending" : `${plural(status.pending, "change", "changes")} pending`);
+  if (status.conflicts > 0) parts.push(`${plural(status.conflicts, "note", "notes")} to decide`);
+  if (status.needsAttention > 0) parts.push(`${plural(status.needsAttention, "change needs", "changes need")} attention`);
+  if ((status.state === "offline" || status.state === "error") && status.nextAttemptAt !== null) {
+    const seconds = Math.max(0, Math.round((status.nextAttemptAt - now) / 1000));
+    parts.push(seconds === 0 ? "retrying now" : `retrying in ${String(seconds)} s`);
+  } else if (status.lastSyncAt !== null && status.state !== "local_only") {
+    parts.push(`last synced ${clockTime(status.lastSyncAt)}`);
+  }
+  return parts.join(" · ");
+}
+
+function syncButtons(status: SyncStatus, controls: SyncControls): HTMLElement[] {
+  if (status.state === "local_only") return [];
+  const failed = status.error !== null && status.state !== "syncing" && status.state !== "paused";
+  const syncNow = el(
+    "button",
+    { type: "button", class: "link-button", "data-testid": "sync-now" },
+    failed ? "Retry" : "Sync now",
+  );
+  if (status.state === "syncing") syncNow.setAttribute("disabled", "");
+  syncNow.addEventListener("click", () => { controls.syncNow(); });
+  const paused = status.state === "paused";
+  const pause = el(
+    "button",
+    { type: "button", class: "link-button", "data-testid": "pause-sync" },
+    paused ? "Resume sync" : "Pause sync",
+  );
+  pause.addEventListener("click", () => { if (paused) controls.resume(); else controls.pause(); });
+  return [syncNow, pause];
+}
+
+export function renderStatusLine(target: HTMLElement, view: StatusView, controls?: SyncControls, now = Date.now()): void {
   switch (view.kind) {
     case "loading":
       target.replaceChildren(el("span", { "data-testid": "status-text" }, "Starting…"));
       break;
-    case "ready":
+    case "ready": {
+      const { sync } = view;
+      const error =
+        sync.error === null
+          ? []
+          : [el("span", { class: "error", "data-testid": "sync-error", role: "alert" }, sync.error.message)];
       target.replaceChildren(
-        el("span", { "data-testid": "status-text" }, describeSync(view.status)),
+        el("span", { class: `sync-dot state-${sync.state}`, "aria-hidden": "true" }),
+        el("span", { "data-testid": "status-text", "data-state": sync.state }, describeSync(sync, now)),
+        ...error,
+        ...(controls ? syncButtons(sync, controls) : []),
         // The outer span clips a long path with an ellipsis; the full path is its tooltip.
         el(
           "span",
@@ -35,6 +95,7 @@ export function renderStatusLine(target: HTMLElement, view: StatusView): void {
         el("span", { class: "version", "data-testid": "version" }, `Quire ${view.info.version}`),
       );
       break;
+    }
     case "failed":
       target.replaceChildren(
         el("span", { class: "error", "data-testid": "status-text", role: "alert" }, view.error.message),

@@ -4,3 +4,4 @@
 
 pub mod app_info;
 pub mod notes;
+pub mod sync;

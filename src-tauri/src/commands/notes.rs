@@ -1,4 +1,4 @@
-use quire_client::store::{NoteEdit, NoteSummary, StoreStatus};
+use quire_client::store::{NoteEdit, NoteSummary};
 use quire_core::{Note, NoteFields, NoteId};
 use tauri::State;
 
@@ -21,11 +21,10 @@ pub async fn create_note(
     title: String,
     body: String,
 ) -> Result<Note, CommandError> {
-    Ok(state
-        .store()
-        .await?
-        .create_note(NoteFields { title, body })
-        .await?)
+    let device = state.device().await?;
+    let note = device.store.create_note(NoteFields { title, body }).await?;
+    device.sync.local_change();
+    Ok(note)
 }
 
 #[tauri::command]
@@ -35,14 +34,11 @@ pub async fn update_note(
     title: Option<String>,
     body: Option<String>,
 ) -> Result<Note, CommandError> {
-    Ok(state
-        .store()
-        .await?
+    let device = state.device().await?;
+    let note = device
+        .store
         .update_note(id, NoteEdit { title, body })
-        .await?)
-}
-
-#[tauri::command]
-pub async fn store_status(state: State<'_, AppState>) -> Result<StoreStatus, CommandError> {
-    Ok(state.store().await?.status().await?)
+        .await?;
+    device.sync.local_change();
+    Ok(note)
 }

@@ -37,7 +37,7 @@ export function appBinary(): string {
   return path.join(targetDir, "debug", "quire-app");
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

@@ -14,8 +14,26 @@ export function cliBinary(): string {
 
 /** Runs `quire --data-dir DIR --json ARGS...` and parses what it prints. */
 export async function quireJson<T>(dataDir: string, ...args: string[]): Promise<T> {
-  const { stdout } = await promisify(execFile)(cliBinary(), ["--data-dir", dataDir, "--json", ...args], {
+  return quireJsonWith<T>({ dataDir }, ...args);
+}
+
+export interface CliOptions {
+  dataDir: string;
+  /** Text for the command's stdin (a note body). */
+  stdin?: string;
+  /** QUIRE_PASSWORD, for account commands. */
+  password?: string;
+}
+
+export async function quireJsonWith<T>(options: CliOptions, ...args: string[]): Promise<T> {
+  const env = { ...process.env, ...(options.password === undefined ? {} : { QUIRE_PASSWORD: options.password }) };
+  const run = promisify(execFile)(cliBinary(), ["--data-dir", options.dataDir, "--json", ...args], {
     timeout: 30_000,
+    env,
   });
+  if (options.stdin !== undefined) {
+    run.child.stdin?.end(options.stdin);
+  }
+  const { stdout } = await run;
   return JSON.parse(stdout) as T;
 }

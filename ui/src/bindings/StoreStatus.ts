@@ -6,6 +6,10 @@ import type { DeviceId } from "./DeviceId";
  */
 export type StoreStatus = { deviceId: DeviceId, notes: number, pendingOps: number, openConflicts: number, 
 /**
+ * Changes the server refused, waiting in the "needs attention" list.
+ */
+needsAttention: number, 
+/**
  * The sync server, if one is set.
  */
 server: string | null, 

@@ -30,6 +30,10 @@ revived: number,
  */
 setAside: number, 
 /**
+ * Push requests sent.
+ */
+batches: number, 
+/**
  * Ops still queued after the round (0 when fully pushed).
  */
 pending: number, 

@@ -1,0 +1,112 @@
+// Background sync in the real app against a real quire-server, with the `quire` CLI as a
+// second device: the startup round meets a conflict and the desktop is notified; the server
+// goes away and the status line says so; "Sync now" drains the queue when it is back.
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Note } from "../../ui/src/bindings/Note.ts";
+import type { NoteSummary } from "../../ui/src/bindings/NoteSummary.ts";
+import { byTestId, launchApp, screenshot } from "./support/app.ts";
+import { quireJsonWith } from "./support/cli.ts";
+import { SyncServer } from "./support/server.ts";
+
+const password = "long enough pw";
+
+/** Records the Notify calls on this D-Bus session (the one scripts/with-keyring.sh made). */
+function watchNotifications(): { calls: () => string; stop: () => void } {
+  let seen = "";
+  const monitor: ChildProcess = spawn(
+    "dbus-monitor",
+    ["--session", "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"],
+    { stdio: ["ignore", "pipe", "ignore"] },
+  );
+  monitor.stdout?.on("data", (chunk: Buffer) => {
+    seen += chunk.toString();
+  });
+  return {
+    calls: () => seen,
+    stop: () => monitor.kill("SIGTERM"),
+  };
+}
+
+describe("background sync in the app", () => {
+  let root: string;
+  let server: SyncServer;
+  let laptop: string;
+  let phone: string;
+
+  before(async () => {
+    root = await mkdtemp(path.join(tmpdir(), "quire-e2e-sync-"));
+    server = await SyncServer.start(root);
+    laptop = path.join(root, "laptop");
+    phone = path.join(root, "phone");
+  });
+
+  after(async () => {
+    await server.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("notifies about a conflict, shows offline with the pending count, and Sync now drains the queue", async () => {
+    const cli = <T>(dataDir: string, args: string[], stdin?: string) =>
+      quireJsonWith<T>({ dataDir, password, ...(stdin === undefined ? {} : { stdin }) }, ...args);
+    await cli(laptop, ["account", "register", "--server", server.url, "--user", "e2e"]);
+    await cli(phone, ["account", "login", "--server", server.url, "--user", "e2e"]);
+    const note = await cli<Note>(laptop, ["note", "add", "--title", "Plan"], "1\n2\n3\n");
+    await cli(laptop, ["sync"]);
+    await cli(phone, ["sync"]);
+    // Both devices change line 2 while apart; the phone's change reaches the server first.
+    await cli(phone, ["note", "edit", note.id, "--file", "-"], "1\nphone\n3\n");
+    await cli(phone, ["sync"]);
+    await cli(laptop, ["note", "edit", note.id, "--file", "-"], "1\nlaptop\n3\n");
+
+    const notifications = watchNotifications();
+    const app = await launchApp({ dataDir: laptop });
+    try {
+      const { browser } = app;
+      const status = byTestId(browser, "status-text");
+      // Nobody clicks anything: the app's own first round meets the phone's change.
+      await browser.waitUntil(async () => /1 note to decide/.test(await status.getText()), {
+        timeout: 20_000,
+        timeoutMsg: "the status line never showed the conflict",
+      });
+      await browser.waitUntil(() => Promise.resolve(notifications.calls().includes("1 note needs your decision")), {
+        timeout: 10_000,
+        timeoutMsg: `no Notify call with the conflict; saw: ${notifications.calls()}`,
+      });
+      assert.match(notifications.calls(), /Quire: notes need your decision/);
+      await screenshot("sync-conflict");
+
+      // The server goes away; a note written now waits, and the status line says why.
+      await server.stop();
+      await byTestId(browser, "new-note").click();
+      const title = byTestId(browser, "note-title");
+      await title.waitForDisplayed({ timeout: 5_000 });
+      await title.setValue("Written offline");
+      await browser.waitUntil(async () => /^Offline · 1 change pending/.test(await status.getText()), {
+        timeout: 20_000,
+        timeoutMsg: "the status line never said offline with 1 pending",
+      });
+      assert.match(await byTestId(browser, "sync-error").getText(), /cannot reach the sync server/);
+      assert.equal(await byTestId(browser, "sync-now").getText(), "Retry");
+      await screenshot("sync-offline");
+
+      // Back again; one click and the queue is empty.
+      await server.resume();
+      await byTestId(browser, "sync-now").click();
+      await browser.waitUntil(async () => /^Up to date · nothing pending/.test(await status.getText()), {
+        timeout: 20_000,
+        timeoutMsg: "the queue never drained after Sync now",
+      });
+      await cli(phone, ["sync"]);
+      const onPhone = await cli<NoteSummary[]>(phone, ["note", "list"]);
+      assert.ok(onPhone.some((n) => n.title === "Written offline"), JSON.stringify(onPhone));
+    } finally {
+      notifications.stop();
+      await app.close();
+    }
+  });
+});
