@@ -57,8 +57,10 @@ fn icon_for(state: SyncState) -> &'static [u8] {
     }
 }
 
-/// The pause item, kept to relabel it as the state changes.
+/// The items that change with the state: a status line at the top (Linux trays show no
+/// tooltips, so the menu says it) and the pause item.
 pub struct TrayMenu {
+    status: MenuItem<Wry>,
     pause: MenuItem<Wry>,
 }
 
@@ -67,9 +69,12 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
         MenuItem::with_id(app, action.id(), label, true, None::<&str>)
     };
     let pause = item(TrayAction::TogglePause, pause_label(SyncState::Idle))?;
+    let status = MenuItem::with_id(app, "status", "Quire", false, None::<&str>)?;
     let menu = Menu::with_items(
         app,
         &[
+            &status,
+            &PredefinedMenuItem::separator(app)?,
             &item(TrayAction::SyncNow, "Sync now")?,
             &pause,
             &PredefinedMenuItem::separator(app)?,
@@ -87,7 +92,7 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
             }
         })
         .build(app)?;
-    app.manage(TrayMenu { pause });
+    app.manage(TrayMenu { status, pause });
     Ok(())
 }
 
@@ -125,11 +130,13 @@ pub fn show_status(app: &AppHandle, status: &SyncStatus) {
     let Some(tray): Option<TrayIcon> = app.tray_by_id(TRAY_ID) else {
         return;
     };
-    let _ = tray.set_tooltip(Some(format!("Quire: {}", status.summary())));
+    let summary = status.summary();
+    let _ = tray.set_tooltip(Some(format!("Quire: {summary}")));
     if let Ok(icon) = Image::from_bytes(icon_for(status.state)) {
         let _ = tray.set_icon(Some(icon));
     }
     if let Some(menu) = app.try_state::<TrayMenu>() {
+        let _ = menu.status.set_text(summary);
         let _ = menu.pause.set_text(pause_label(status.state));
     }
 }

@@ -3,7 +3,7 @@
 // goes away and the status line says so; "Sync now" drains the queue when it is back.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -101,6 +101,16 @@ describe("background sync in the app", () => {
         timeout: 20_000,
         timeoutMsg: "the queue never drained after Sync now",
       });
+      // Every state change went to the rotating log file in the data dir, and no secret did.
+      const logs = await readdir(path.join(laptop, "logs"));
+      assert.equal(logs.length, 1, logs.join(", "));
+      assert.match(logs[0] ?? "", /^quire\.\d{4}-\d{2}-\d{2}\.log$/);
+      const log = await readFile(path.join(laptop, "logs", logs[0] ?? ""), "utf8");
+      for (const line of ["sync round done", "sync round failed", "1 note needs your decision"]) {
+        assert.ok(log.includes(line), `the log lacks "${line}"`);
+      }
+      assert.ok(!log.includes(password), "the password is in the log");
+
       await cli(phone, ["sync"]);
       const onPhone = await cli<NoteSummary[]>(phone, ["note", "list"]);
       assert.ok(onPhone.some((n) => n.title === "Written offline"), JSON.stringify(onPhone));

@@ -85,7 +85,7 @@ export async function launchApp(options: LaunchOptions): Promise<RunningApp> {
   // kept with the screenshots for when a test fails.
   await mkdir(artifactsDir, { recursive: true });
   launches += 1;
-  const log = openSync(path.join(artifactsDir, `app-${launches}.log`), "w");
+  const log = openSync(path.join(artifactsDir, `app-${String(process.pid)}-${String(launches)}.log`), "w");
   const driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
     env: { ...process.env, ...options.env, QUIRE_DATA_DIR: options.dataDir },
     stdio: ["ignore", log, log],
