@@ -9,6 +9,8 @@
 //! - [`validate`]: size and shape limits on what a person types, with clear errors.
 //! - [`patch`]: differential sync: an edit script from one text to the next, and applying it.
 //! - [`merge`]: three-way line merge (diff3 style) of two edits of one base text.
+//! - [`side_by_side`]: the conflict center's view: merged parts, and both sides of each
+//!   conflict with the differing words marked.
 //! - [`reconcile`]: what a device does when the server's version of a note meets its own.
 //! - [`settings`]: the settings a person can change (`quire config`), and their checks.
 //! - [`protocol`]: the types client and server exchange over HTTP, versioned under `/v1`.
@@ -22,6 +24,7 @@ pub mod patch;
 pub mod protocol;
 pub mod reconcile;
 pub mod settings;
+pub mod side_by_side;
 pub mod validate;
 
 pub use ids::{DeviceId, NoteId, OpId, Version};
