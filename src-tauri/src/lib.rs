@@ -66,6 +66,16 @@ pub fn main() -> ExitCode {
             commands::sync::sync_now,
             commands::sync::pause_sync,
             commands::sync::resume_sync,
+            commands::notes::delete_note,
+            commands::conflicts::list_conflicts,
+            commands::conflicts::get_conflict,
+            commands::conflicts::resolve_conflict,
+            commands::attention::list_attention,
+            commands::attention::dismiss_attention,
+            commands::settings::get_preferences,
+            commands::settings::set_preference,
+            commands::settings::sign_in,
+            commands::settings::sign_out,
         ])
         .run(context());
     match result {

@@ -5,11 +5,13 @@ use quire_client::service::{SyncState, SyncStatus};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
-use tauri::{AppHandle, Manager, Wry};
+use tauri::{AppHandle, Emitter, Manager, Wry};
 
 use crate::state::AppState;
 
 const TRAY_ID: &str = "quire";
+/// Tells the window which view to show; the payload is the view's name.
+pub const NAVIGATE_EVENT: &str = "navigate";
 
 /// What a tray menu item does. Item ids are these names, so the handler and the menu
 /// cannot drift apart.
@@ -17,17 +19,26 @@ const TRAY_ID: &str = "quire";
 pub enum TrayAction {
     SyncNow,
     TogglePause,
+    /// Opens the window on the conflict center.
+    Conflicts,
     Open,
     Quit,
 }
 
 impl TrayAction {
-    const ALL: [Self; 4] = [Self::SyncNow, Self::TogglePause, Self::Open, Self::Quit];
+    const ALL: [Self; 5] = [
+        Self::SyncNow,
+        Self::TogglePause,
+        Self::Conflicts,
+        Self::Open,
+        Self::Quit,
+    ];
 
     pub fn id(self) -> &'static str {
         match self {
             Self::SyncNow => "sync-now",
             Self::TogglePause => "toggle-pause",
+            Self::Conflicts => "conflicts",
             Self::Open => "open",
             Self::Quit => "quit",
         }
@@ -78,6 +89,7 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
             &item(TrayAction::SyncNow, "Sync now")?,
             &pause,
             &PredefinedMenuItem::separator(app)?,
+            &item(TrayAction::Conflicts, "Show conflicts")?,
             &item(TrayAction::Open, "Open Quire")?,
             &item(TrayAction::Quit, "Quit")?,
         ],
@@ -114,14 +126,22 @@ pub fn perform(app: &AppHandle, action: TrayAction) {
                 }
             });
         }
-        TrayAction::Open => {
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.unminimize();
-                let _ = window.show();
-                let _ = window.set_focus();
+        TrayAction::Open => show_window(app),
+        TrayAction::Conflicts => {
+            show_window(app);
+            if let Err(err) = app.emit(NAVIGATE_EVENT, "conflicts") {
+                tracing::warn!("cannot open the conflict center: {err}");
             }
         }
         TrayAction::Quit => app.exit(0),
+    }
+}
+
+fn show_window(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
     }
 }
 

@@ -63,6 +63,8 @@ pub enum Error {
     NoteDeleted(NoteId),
     #[error("the note {0} has no open conflict")]
     NoConflict(NoteId),
+    #[error("no refused change has the id {0}")]
+    NothingToDismiss(quire_core::OpId),
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     #[error(transparent)]
@@ -144,7 +146,9 @@ impl Error {
                 ErrorCode::DatabaseKey
             }
             Self::DatabaseLocked => ErrorCode::DatabaseLocked,
-            Self::NoteNotFound(_) | Self::NoConflict(_) => ErrorCode::NotFound,
+            Self::NoteNotFound(_) | Self::NoConflict(_) | Self::NothingToDismiss(_) => {
+                ErrorCode::NotFound
+            }
             Self::NoteDeleted(_) => ErrorCode::Deleted,
             Self::Invalid(_) | Self::Setting(_) | Self::Password(_) => ErrorCode::Invalid,
             Self::StoreMeta { .. } | Self::Migration(_) | Self::Database(_) | Self::Corrupt(_) => {

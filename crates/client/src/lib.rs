@@ -9,6 +9,7 @@
 //! - [`api`]: the sync protocol over HTTP, with typed errors.
 //! - [`account`]: signing a device in and out of a sync server.
 //! - [`engine`]: one sync round: push the queue, pull changes, reconcile.
+//! - [`preferences`]: every setting a person can change, read at once for a settings screen.
 //! - [`service`]: the background sync task: when rounds run (timer, changes, network,
 //!   "Sync now", pause), backoff after failures, and the status and notices it publishes.
 //! - [`clock`]: wall-clock time and fresh ids, the only non-determinism the store uses.
@@ -25,6 +26,7 @@ pub mod engine;
 pub mod error;
 pub mod open;
 pub mod paths;
+pub mod preferences;
 pub mod service;
 pub mod store;
 

@@ -102,8 +102,20 @@ async fn batches_the_server_finds_too_large_are_split_and_an_op_too_large_alone_
     let attention = a.store.attention().await.unwrap();
     assert_eq!(attention.len(), 1);
     assert!(
-        attention[0].1.contains("larger than the server accepts"),
+        attention[0].reason.contains("larger than the server accepts"),
         "{attention:?}"
+    );
+    assert_eq!(attention[0].note_id, too_big.id);
+    assert_eq!(
+        attention[0].body.as_ref().map(String::len),
+        Some(60 * 1024),
+        "kept with its text"
+    );
+    a.store.dismiss_attention(attention[0].op_id).await.unwrap();
+    assert!(a.store.attention().await.unwrap().is_empty());
+    assert!(
+        a.store.dismiss_attention(attention[0].op_id).await.is_err(),
+        "a second dismiss says there is nothing to dismiss"
     );
     // Set aside, not lost: the note is still here with its text.
     assert_eq!(

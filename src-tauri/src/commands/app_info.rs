@@ -12,6 +12,9 @@ pub struct AppInfo {
     pub version: String,
     /// Where this device keeps its notes, as resolved by quire-client.
     pub data_dir: String,
+    /// A sync server to offer on first run (`make run` starts one and sets
+    /// QUIRE_SUGGESTED_SERVER).
+    pub suggested_server: Option<String>,
 }
 
 #[tauri::command]
@@ -20,5 +23,8 @@ pub fn app_info() -> Result<AppInfo, CommandError> {
     Ok(AppInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         data_dir: data_dir.display().to_string(),
+        suggested_server: std::env::var("QUIRE_SUGGESTED_SERVER")
+            .ok()
+            .filter(|url| !url.is_empty()),
     })
 }

@@ -3,5 +3,8 @@
 //! `generate_handler!` needs the hidden items `#[tauri::command]` puts beside each function.
 
 pub mod app_info;
+pub mod attention;
+pub mod conflicts;
 pub mod notes;
+pub mod settings;
 pub mod sync;

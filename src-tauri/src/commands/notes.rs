@@ -42,3 +42,11 @@ pub async fn update_note(
     device.sync.local_change();
     Ok(note)
 }
+
+#[tauri::command]
+pub async fn delete_note(state: State<'_, AppState>, id: NoteId) -> Result<(), CommandError> {
+    let device = state.device().await?;
+    device.store.delete_note(id).await?;
+    device.sync.local_change();
+    Ok(())
+}

@@ -11,4 +11,9 @@ version: string,
 /**
  * Where this device keeps its notes, as resolved by quire-client.
  */
-dataDir: string, };
+dataDir: string, 
+/**
+ * A sync server to offer on first run (`make run` starts one and sets
+ * QUIRE_SUGGESTED_SERVER).
+ */
+suggestedServer: string | null, };

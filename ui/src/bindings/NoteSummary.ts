@@ -9,4 +9,8 @@ export type NoteSummary = { id: NoteId, title: string, updatedAt: Millis,
 /**
  * Whether a change to this note is still waiting for the server.
  */
-pending: boolean, };
+pending: boolean, 
+/**
+ * Whether it was changed on two devices and waits for a decision.
+ */
+conflict: boolean, };

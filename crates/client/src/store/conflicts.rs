@@ -2,6 +2,7 @@
 //! resolution is an ordinary edit pushed on top of the server's version.
 
 use quire_core::merge::{merge3, Hunk};
+use quire_core::side_by_side::{side_by_side, Part};
 use quire_core::{Millis, NoteFields, NoteId, OpPayload, Version};
 use serde::Serialize;
 use sqlx::Row;
@@ -22,7 +23,34 @@ pub struct Conflict {
     pub created_at: Millis,
 }
 
+/// A conflict as the conflict center shows it: both titles, and the bodies as merged parts
+/// and parts to decide, with the differing words marked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ConflictView {
+    pub note_id: NoteId,
+    pub mine_title: String,
+    pub theirs_title: String,
+    pub parts: Vec<Part>,
+    pub created_at: Millis,
+}
+
 impl Conflict {
+    pub fn view(&self) -> ConflictView {
+        ConflictView {
+            note_id: self.note_id,
+            mine_title: self.mine.title.clone(),
+            theirs_title: self.theirs.title.clone(),
+            parts: side_by_side(
+                self.base.as_deref().unwrap_or(""),
+                &self.mine.body,
+                &self.theirs.body,
+            ),
+            created_at: self.created_at,
+        }
+    }
+
     /// The bodies side by side: agreed lines, and hunks where they differ.
     pub fn hunks(&self) -> Vec<Hunk> {
         merge3(

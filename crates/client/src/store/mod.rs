@@ -29,11 +29,11 @@ use sqlx::SqlitePool;
 use crate::credentials::{Secret, SecretStore};
 use crate::{Error, Result};
 
-pub use conflicts::{Conflict, Resolution};
+pub use conflicts::{Conflict, ConflictView, Resolution};
 pub use notes::{NoteEdit, NoteSummary};
 pub use outbox::QueuedOp;
 pub use settings::StoreStatus;
-pub use sync::{PushOutcome, RemoteOutcome};
+pub use sync::{PushOutcome, RemoteOutcome, SetAside};
 
 /// File name of the database inside the data dir.
 pub const DATABASE_FILE: &str = "quire.db";

@@ -20,6 +20,8 @@ pub struct NoteSummary {
     pub updated_at: Millis,
     /// Whether a change to this note is still waiting for the server.
     pub pending: bool,
+    /// Whether it was changed on two devices and waits for a decision.
+    pub conflict: bool,
 }
 
 /// A change to a note's text; `None` leaves that part as it is.
@@ -178,7 +180,9 @@ impl Store {
     pub async fn list_notes(&self) -> Result<Vec<NoteSummary>> {
         let rows = sqlx::query(
             "SELECT n.id, n.title, n.updated_at,
-                    EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id) AS pending
+                    EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id) AS pending,
+                    EXISTS (SELECT 1 FROM conflicts c
+                            WHERE c.note_id = n.id AND c.resolved_at IS NULL) AS conflict
              FROM notes n WHERE n.deleted = 0
              ORDER BY n.updated_at DESC, n.id DESC",
         )
@@ -192,6 +196,7 @@ impl Store {
                     title: row.try_get("title")?,
                     updated_at: Millis(row.try_get("updated_at")?),
                     pending: row.try_get("pending")?,
+                    conflict: row.try_get("conflict")?,
                 })
             })
             .collect()

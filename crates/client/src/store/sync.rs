@@ -4,13 +4,13 @@
 use quire_core::protocol::{NoteState, PushResult};
 use quire_core::reconcile::{reconcile, Base, Decision, LocalNote};
 use quire_core::settings::ConflictPolicy;
-use quire_core::{Millis, NoteFields, NoteId, OpPayload, Version};
+use quire_core::{Millis, NoteFields, NoteId, OpId, OpPayload, Version};
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::outbox::QueuedOp;
 use super::settings::LAST_SYNC_AT;
 use super::{decode, version_from_db, version_to_db, Store};
-use crate::{clock, Result};
+use crate::{clock, Error, Result};
 
 /// What one push result did here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,21 @@ pub enum PushOutcome {
     SetAside,
     /// The op stays queued and goes again.
     Retry,
+}
+
+/// A change the server refused, kept with its text and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SetAside {
+    pub op_id: OpId,
+    pub note_id: NoteId,
+    /// create, update or delete.
+    pub kind: String,
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub reason: String,
+    pub rejected_at: Millis,
 }
 
 /// What one pulled change did here.
@@ -353,12 +368,40 @@ impl Store {
     }
 
     /// Ops the server refused, with its reasons.
-    pub async fn attention(&self) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT note_id, reason FROM attention ORDER BY rejected_at")
-            .fetch_all(&self.pool)
-            .await?;
+    /// Changes the server refused, oldest first: the "needs attention" list.
+    pub async fn attention(&self) -> Result<Vec<SetAside>> {
+        let rows = sqlx::query(
+            "SELECT op_id, note_id, kind, title, body, reason, rejected_at
+             FROM attention ORDER BY rejected_at, op_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
-            .map(|row| Ok((row.try_get("note_id")?, row.try_get("reason")?)))
+            .map(|row| {
+                let op_id: String = row.try_get("op_id")?;
+                let note_id: String = row.try_get("note_id")?;
+                Ok(SetAside {
+                    op_id: decode(&op_id, "op id")?,
+                    note_id: decode(&note_id, "note id")?,
+                    kind: row.try_get("kind")?,
+                    title: row.try_get("title")?,
+                    body: row.try_get("body")?,
+                    reason: row.try_get("reason")?,
+                    rejected_at: Millis(row.try_get("rejected_at")?),
+                })
+            })
             .collect()
+    }
+
+    /// Takes a refused change off the "needs attention" list, once the person has seen it.
+    pub async fn dismiss_attention(&self, op_id: OpId) -> Result<()> {
+        let done = sqlx::query("DELETE FROM attention WHERE op_id = ?")
+            .bind(op_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NothingToDismiss(op_id));
+        }
+        Ok(())
     }
 }
