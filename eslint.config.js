@@ -3,7 +3,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["ui/dist/**", "node_modules/**", "tests/e2e/artifacts/**"] },
+  { ignores: ["ui/dist/**", "node_modules/**", "tests/e2e/artifacts/**", "target/**"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

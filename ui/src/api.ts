@@ -7,6 +7,11 @@ import type { Note } from "./bindings/Note";
 import type { NoteId } from "./bindings/NoteId";
 import type { NoteSummary } from "./bindings/NoteSummary";
 import type { SyncStatus } from "./bindings/SyncStatus";
+import type { ConflictView } from "./bindings/ConflictView";
+import type { OpId } from "./bindings/OpId";
+import type { Preferences } from "./bindings/Preferences";
+import type { SetAside } from "./bindings/SetAside";
+import type { SettingKey } from "./bindings/SettingKey";
 
 /** A failed command as the UI handles it: a stable code and a message fit to show. */
 export class ApiError extends Error {
@@ -89,4 +94,56 @@ export function onSyncStatus(handler: (status: SyncStatus) => void): Promise<Unl
   return listen<SyncStatus>("sync-status", (event) => {
     handler(event.payload);
   });
+}
+
+/** Where the tray (or a notification) wants the window to go. */
+export function onNavigate(handler: (view: string) => void): Promise<UnlistenFn> {
+  return listen<string>("navigate", (event) => {
+    handler(event.payload);
+  });
+}
+
+export function deleteNote(id: NoteId): Promise<void> {
+  return call<undefined>("delete_note", { id });
+}
+
+export function listConflicts(): Promise<ConflictView[]> {
+  return call<ConflictView[]>("list_conflicts");
+}
+
+export function getConflict(id: NoteId): Promise<ConflictView> {
+  return call<ConflictView>("get_conflict", { id });
+}
+
+export function resolveConflict(id: NoteId, body: string): Promise<void> {
+  return call<undefined>("resolve_conflict", { id, body });
+}
+
+export function listAttention(): Promise<SetAside[]> {
+  return call<SetAside[]>("list_attention");
+}
+
+export function dismissAttention(opId: OpId): Promise<void> {
+  return call<undefined>("dismiss_attention", { opId });
+}
+
+export function getPreferences(): Promise<Preferences> {
+  return call<Preferences>("get_preferences");
+}
+
+export function setPreference(key: SettingKey, value: string): Promise<Preferences> {
+  return call<Preferences>("set_preference", { key, value });
+}
+
+export function signIn(request: {
+  server: string;
+  username: string;
+  password: string;
+  createAccount: boolean;
+}): Promise<Preferences> {
+  return call<Preferences>("sign_in", { ...request, insecureHttp: false });
+}
+
+export function signOut(): Promise<Preferences> {
+  return call<Preferences>("sign_out");
 }

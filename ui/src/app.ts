@@ -1,23 +1,36 @@
-// Wires the views to the Rust side: what happens when notes load, open, change, or fail.
+// Wires the views to the Rust side: what happens when notes load, open, change, or fail,
+// and which view the main pane shows.
 import * as api from "./api";
 import type { AppInfo } from "./bindings/AppInfo";
+import type { Note } from "./bindings/Note";
 import type { NoteId } from "./bindings/NoteId";
+import type { NoteSummary } from "./bindings/NoteSummary";
 import type { SyncStatus } from "./bindings/SyncStatus";
-import type { Layout } from "./layout";
+import { renderAttention } from "./attention/attention-view";
+import { ConflictCenter } from "./conflicts/conflict-center";
+import { type Layout, setNavCount } from "./layout";
 import { NoteEditor } from "./notes/editor";
-import { renderNoteList } from "./notes/note-list";
+import { filterNotes, listKeyboardNavigation, type NoteFilter, renderNoteList } from "./notes/note-list";
+import { SettingsView } from "./settings/settings-view";
 import { describeSync, renderStatusLine, type SyncControls } from "./status-line";
+
+type View = "notes" | "conflicts" | "attention" | "settings";
 
 export class App {
   private readonly editor: NoteEditor;
+  private readonly conflicts: ConflictCenter;
+  private readonly settings: SettingsView;
+  private view: View = "notes";
   private info: AppInfo | null = null;
+  private sync: SyncStatus | null = null;
+  private notes: NoteSummary[] = [];
   private lastSyncAt: number | null = null;
   /** Re-renders the "retrying in N s" countdown while a retry is scheduled. */
   private countdown: ReturnType<typeof setInterval> | null = null;
   private readonly controls: SyncControls = {
-    syncNow: () => void this.control(api.syncNow()),
-    pause: () => void this.control(api.pauseSync()),
-    resume: () => void this.control(api.resumeSync()),
+    syncNow: () => void this.attempt(api.syncNow()),
+    pause: () => void this.attempt(api.pauseSync()),
+    resume: () => void this.attempt(api.resumeSync()),
   };
 
   constructor(private readonly layout: Layout) {
@@ -25,14 +38,49 @@ export class App {
       layout.editor,
       (id, edit) => api.updateNote(id, edit),
       () => void this.refresh(),
+      (note) => void this.deleteNote(note),
     );
+    this.conflicts = new ConflictCenter(
+      layout.editor,
+      { resolve: (id, body) => api.resolveConflict(id, body) },
+      () => void this.showConflicts(),
+    );
+    this.settings = new SettingsView(layout.editor, {
+      setPreference: (key, value) => api.setPreference(key, value),
+      signIn: (request) => api.signIn(request),
+      signOut: () => api.signOut(),
+      pause: () => { this.controls.pause(); },
+      resume: () => { this.controls.resume(); },
+    });
     layout.newNote.addEventListener("click", () => void this.newNote());
+    layout.search.addEventListener("input", () => { this.renderNotes(); });
+    layout.filter.addEventListener("change", () => { this.renderNotes(); });
+    layout.nav.conflicts.addEventListener("click", () => void this.showConflicts());
+    layout.nav.attention.addEventListener("click", () => void this.showAttention());
+    layout.nav.settings.addEventListener("click", () => void this.showSettings());
+    listKeyboardNavigation(layout.notes);
+    document.addEventListener("keydown", (event) => {
+      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "n") {
+        event.preventDefault();
+        void this.newNote();
+      } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "f") {
+        event.preventDefault();
+        layout.search.focus();
+      }
+    });
   }
 
   async start(): Promise<void> {
     renderStatusLine(this.layout.statusLine, { kind: "loading" });
     await api.onSyncStatus((status) => { this.showSync(status); });
+    await api.onNavigate((view) => {
+      if (view === "conflicts") void this.showConflicts();
+    });
     await this.refresh();
+    // First run next to a local server (make run): offer an account on it right away.
+    if (this.info?.suggestedServer != null && this.sync?.state === "local_only" && this.notes.length === 0) {
+      await this.showSettings();
+    }
   }
 
   /** Reloads the note list and the status line from the store. */
@@ -41,18 +89,27 @@ export class App {
       const [info, sync, notes] = await Promise.all([api.appInfo(), api.syncStatus(), api.listNotes()]);
       this.info = info;
       this.lastSyncAt = sync.lastSyncAt;
-      renderNoteList(this.layout.notes, notes, this.editor.openId, (id) => void this.open(id));
-      renderStatusLine(this.layout.statusLine, { kind: "ready", info, sync }, this.controls);
+      this.notes = notes;
+      this.renderNotes();
+      this.showSync(sync);
     } catch (reason) {
       this.fail(reason);
     }
+  }
+
+  private renderNotes(): void {
+    const shown = filterNotes(this.notes, this.layout.search.value, this.layout.filter.value as NoteFilter);
+    renderNoteList(this.layout.notes, shown, this.view === "notes" ? this.editor.openId : undefined, (id) => void this.open(id));
   }
 
   /** A status from the background task; a finished round may have brought notes. */
   private showSync(sync: SyncStatus): void {
     const info = this.info;
     if (info === null) return;
-    renderStatusLine(this.layout.statusLine, { kind: "ready", info, sync }, this.controls);
+    this.sync = sync;
+    setNavCount(this.layout.nav.conflicts, "Conflicts", sync.conflicts);
+    setNavCount(this.layout.nav.attention, "Needs attention", sync.needsAttention);
+    renderStatusLine(this.layout.statusLine, { kind: "ready", info, sync }, { ...this.controls, setUp: () => void this.showSettings() });
     // Only the text ticks, so focus stays on the buttons.
     const text = this.layout.statusLine.querySelector('[data-testid="status-text"]');
     if (this.countdown !== null) clearInterval(this.countdown);
@@ -64,30 +121,36 @@ export class App {
           }, 1000);
     if (sync.lastSyncAt !== this.lastSyncAt) {
       this.lastSyncAt = sync.lastSyncAt;
-      void this.refreshNotes();
+      void this.afterRound();
     }
   }
 
-  private async refreshNotes(): Promise<void> {
+  /** A round finished: notes may have arrived, and an open view may be out of date. */
+  private async afterRound(): Promise<void> {
     try {
-      const notes = await api.listNotes();
-      renderNoteList(this.layout.notes, notes, this.editor.openId, (id) => void this.open(id));
+      this.notes = await api.listNotes();
+      this.renderNotes();
+      if (this.view === "conflicts") this.conflicts.show(await api.listConflicts());
     } catch (reason) {
       this.fail(reason);
     }
   }
 
-  private async control(request: Promise<void>): Promise<void> {
-    try {
-      await request;
-    } catch (reason) {
-      this.fail(reason);
+  private async switchTo(view: View): Promise<void> {
+    if (this.view === "notes" && view !== "notes") await this.editor.close();
+    this.view = view;
+    for (const [name, button] of Object.entries(this.layout.nav)) {
+      if (name === view) button.setAttribute("aria-current", "page");
+      else button.removeAttribute("aria-current");
     }
+    this.renderNotes();
   }
 
   private async open(id: NoteId): Promise<void> {
     try {
-      await this.editor.open(await api.getNote(id));
+      const note = await api.getNote(id);
+      await this.switchTo("notes");
+      await this.editor.open(note);
       await this.refresh();
     } catch (reason) {
       this.fail(reason);
@@ -97,9 +160,65 @@ export class App {
   private async newNote(): Promise<void> {
     try {
       const note = await api.createNote("Untitled", "");
+      await this.switchTo("notes");
       await this.editor.open(note);
       this.editor.focusTitle();
       await this.refresh();
+    } catch (reason) {
+      this.fail(reason);
+    }
+  }
+
+  private async deleteNote(note: Note): Promise<void> {
+    try {
+      await api.deleteNote(note.id);
+      await this.editor.close();
+      this.layout.editor.replaceChildren(
+        this.layout.editor.ownerDocument.createTextNode(`Deleted “${note.title}”.`),
+      );
+      await this.refresh();
+      this.layout.newNote.focus();
+    } catch (reason) {
+      this.fail(reason);
+    }
+  }
+
+  private async showConflicts(): Promise<void> {
+    try {
+      const conflicts = await api.listConflicts();
+      await this.switchTo("conflicts");
+      this.conflicts.show(conflicts);
+      await this.refresh();
+    } catch (reason) {
+      this.fail(reason);
+    }
+  }
+
+  private async showAttention(): Promise<void> {
+    try {
+      const items = await api.listAttention();
+      await this.switchTo("attention");
+      renderAttention(this.layout.editor, items, (id) => {
+        void this.attempt(api.dismissAttention(id)).then(() => this.showAttention());
+      });
+    } catch (reason) {
+      this.fail(reason);
+    }
+  }
+
+  private async showSettings(): Promise<void> {
+    try {
+      const prefs = await api.getPreferences();
+      await this.switchTo("settings");
+      this.settings.show(prefs, this.sync?.state ?? "local_only", this.info?.suggestedServer ?? null);
+    } catch (reason) {
+      this.fail(reason);
+    }
+  }
+
+  private async attempt(request: Promise<void>): Promise<void> {
+    try {
+      await request;
     } catch (reason) {
       this.fail(reason);
     }

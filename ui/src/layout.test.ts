@@ -34,7 +34,7 @@ describe("layout", () => {
 });
 
 describe("status line", () => {
-  const info = { version: "1.2.3", dataDir: "/home/me/.local/share/quire" };
+  const info = { version: "1.2.3", dataDir: "/home/me/.local/share/quire", suggestedServer: null };
 
   it("shows sync state, pending count, data dir and version", () => {
     const { statusLine } = buildLayout();

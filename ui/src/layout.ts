@@ -1,28 +1,66 @@
 import { el } from "./dom";
+import type { NoteFilter } from "./notes/note-list";
 
 /** The parts of the window that views fill in. */
 export interface Layout {
   root: HTMLElement;
   newNote: HTMLButtonElement;
+  search: HTMLInputElement;
+  filter: HTMLSelectElement;
   notes: HTMLElement;
+  /** The main pane: the editor, or the conflict center, settings, needs attention. */
   editor: HTMLElement;
+  nav: { conflicts: HTMLButtonElement; attention: HTMLButtonElement; settings: HTMLButtonElement };
   statusLine: HTMLElement;
 }
 
-/** Builds the three-part window: note list, editor, status line. */
+function navButton(testId: string, label: string): HTMLButtonElement {
+  return el("button", { type: "button", class: "nav-item", "data-testid": testId }, label);
+}
+
+/** Builds the window: sidebar (notes, search, views), main pane, status line. */
 export function buildLayout(): Layout {
   const newNote = el(
     "button",
-    { class: "new-note", type: "button", "data-testid": "new-note", title: "New note" },
+    { class: "new-note", type: "button", "data-testid": "new-note", title: "New note (Ctrl+N)" },
     "New note",
   );
+  const search = el("input", {
+    class: "search",
+    type: "search",
+    "data-testid": "note-search",
+    placeholder: "Search titles",
+    "aria-label": "Search notes",
+  });
+  const filter = el(
+    "select",
+    { class: "filter", "data-testid": "note-filter", "aria-label": "Show" },
+    ...(
+      [
+        ["all", "All notes"],
+        ["pending", "Not synced yet"],
+        ["conflict", "To decide"],
+      ] satisfies [NoteFilter, string][]
+    ).map(([value, label]) => el("option", { value }, label)),
+  );
   const notes = el("ul", { class: "notes", "data-testid": "notes" });
+  const nav = {
+    conflicts: navButton("nav-conflicts", "Conflicts"),
+    attention: navButton("nav-attention", "Needs attention"),
+    settings: navButton("nav-settings", "Settings"),
+  };
   const noteList = el(
     "nav",
     { class: "note-list", "data-testid": "note-list", "aria-label": "Notes" },
     el("div", { class: "pane-head" }, el("h2", { class: "pane-title" }, "Notes"), newNote),
-    notes,
-    el("p", { class: "empty", "data-testid": "note-list-empty" }, "No notes yet."),
+    el("div", { class: "finder" }, search, filter),
+    el(
+      "div",
+      { class: "note-scroll" },
+      notes,
+      el("p", { class: "empty", "data-testid": "note-list-empty" }, "No notes yet."),
+    ),
+    el("div", { class: "views", role: "group", "aria-label": "Views" }, nav.conflicts, nav.attention, nav.settings),
   );
   const editor = el(
     "main",
@@ -36,5 +74,13 @@ export function buildLayout(): Layout {
     "aria-live": "polite",
   });
   const root = el("div", { class: "app", "data-testid": "app" }, noteList, editor, statusLine);
-  return { root, newNote, notes, editor, statusLine };
+  return { root, newNote, search, filter, notes, editor, nav, statusLine };
+}
+
+/** Shows a count on a view's button ("Conflicts 2"), or none when zero. */
+export function setNavCount(button: HTMLButtonElement, label: string, count: number): void {
+  button.replaceChildren(
+    label,
+    ...(count > 0 ? [el("span", { class: "count", "aria-label": `${String(count)} waiting` }, String(count))] : []),
+  );
 }

@@ -12,9 +12,11 @@ export type StatusView =
 
 /** What the status line's buttons do; the tray's "Sync now" and pause call the same code. */
 export interface SyncControls {
-  syncNow(): void;
-  pause(): void;
-  resume(): void;
+  syncNow: () => void;
+  pause: () => void;
+  resume: () => void;
+  /** Opens the settings to sign in, when nothing is set up yet. */
+  setUp?: () => void;
 }
 
 const stateLabels: Record<SyncState, string> = {
@@ -51,7 +53,17 @@ export function describeSync(status: SyncStatus, now: number): string {
 }
 
 function syncButtons(status: SyncStatus, controls: SyncControls): HTMLElement[] {
-  if (status.state === "local_only") return [];
+  if (status.state === "local_only" || status.state === "sign_in_needed") {
+    const setUp = controls.setUp;
+    if (setUp === undefined) return [];
+    const button = el(
+      "button",
+      { type: "button", class: "link-button", "data-testid": "set-up-sync" },
+      status.state === "local_only" ? "Set up sync" : "Sign in",
+    );
+    button.addEventListener("click", () => { setUp(); });
+    return [button];
+  }
   const failed = status.error !== null && status.state !== "syncing" && status.state !== "paused";
   const syncNow = el(
     "button",

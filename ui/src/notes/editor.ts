@@ -27,12 +27,14 @@ export class NoteEditor {
     spellcheck: "true",
   });
   private readonly saveState = el("span", { class: "save-state", "data-testid": "save-state", "aria-live": "polite" });
+  private readonly deleteArea = el("span", { class: "delete-area" });
   private readonly autosave: Debouncer;
 
   constructor(
     private readonly pane: HTMLElement,
     private readonly save: SaveEdit,
     private readonly onSaved: (note: Note) => void,
+    private readonly onDelete?: (note: Note) => void,
   ) {
     this.autosave = new Debouncer(AUTOSAVE_DELAY_MS, () => this.saveNow());
     for (const field of [this.title, this.body]) {
@@ -56,10 +58,41 @@ export class NoteEditor {
     this.body.value = note.body;
     this.saveState.textContent = "Saved";
     this.pane.classList.add("has-note");
+    this.showDeleteButton();
     this.pane.replaceChildren(
-      el("div", { class: "editor-head" }, this.title, this.saveState),
+      el("div", { class: "editor-head" }, this.title, this.saveState, this.deleteArea),
       this.body,
     );
+  }
+
+  /** Saves what is typed and lets go of the note (another view takes the pane). */
+  async close(): Promise<void> {
+    await this.autosave.flush();
+    this.note = undefined;
+    this.pane.classList.remove("has-note");
+  }
+
+  /** Deleting asks once, in place: "Delete this note?" with Delete and Cancel. */
+  private showDeleteButton(): void {
+    if (this.onDelete === undefined) {
+      this.deleteArea.replaceChildren();
+      return;
+    }
+    const ask = el("button", { type: "button", class: "link-button", "data-testid": "delete-note" }, "Delete");
+    ask.addEventListener("click", () => {
+      const confirm = el("button", { type: "button", class: "danger", "data-testid": "confirm-delete" }, "Delete");
+      const cancel = el("button", { type: "button", "data-testid": "cancel-delete" }, "Cancel");
+      confirm.addEventListener("click", () => {
+        const note = this.note;
+        if (note !== undefined) void this.autosave.flush().then(() => this.onDelete?.(note));
+      });
+      cancel.addEventListener("click", () => {
+        this.showDeleteButton();
+      });
+      this.deleteArea.replaceChildren(el("span", { role: "alert" }, "Delete this note?"), confirm, cancel);
+      cancel.focus();
+    });
+    this.deleteArea.replaceChildren(ask);
   }
 
   focusTitle(): void {

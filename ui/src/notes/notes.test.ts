@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Note } from "../bindings/Note";
 import type { NoteSummary } from "../bindings/NoteSummary";
 import { AUTOSAVE_DELAY_MS, NoteEditor } from "./editor";
-import { renderNoteList } from "./note-list";
+import { filterNotes, renderNoteList } from "./note-list";
 
 const note = (id: string, title: string, body = ""): Note => ({
   id,
@@ -18,8 +18,8 @@ describe("note list", () => {
   it("marks the open note and pending ones, and opens on click", () => {
     const list = document.createElement("ul");
     const notes: NoteSummary[] = [
-      { id: "a", title: "Alpha", updatedAt: 2, pending: true },
-      { id: "b", title: "Beta", updatedAt: 1, pending: false },
+      { id: "a", title: "Alpha", updatedAt: 2, pending: true, conflict: false },
+      { id: "b", title: "Beta", updatedAt: 1, pending: false, conflict: true },
     ];
     const opened: string[] = [];
     renderNoteList(list, notes, "b", (id) => opened.push(id));
@@ -28,8 +28,25 @@ describe("note list", () => {
     expect(buttons[0]?.querySelector('[data-testid="pending-badge"]')).not.toBeNull();
     expect(buttons[1]?.querySelector('[data-testid="pending-badge"]')).toBeNull();
     expect(buttons[1]?.getAttribute("aria-current")).toBe("true");
+    expect(buttons[1]?.querySelector('[data-testid="conflict-badge"]')).not.toBeNull();
+    expect(buttons[0]?.querySelector('[data-testid="conflict-badge"]')).toBeNull();
+    expect(buttons[1]?.getAttribute("aria-description")).toBe("changed on two devices");
     buttons[0]?.click();
     expect(opened).toEqual(["a"]);
+  });
+
+  it("filters by every word of the search, in any case, and by state", () => {
+    const notes: NoteSummary[] = [
+      { id: "a", title: "Grocery list", updatedAt: 3, pending: true, conflict: false },
+      { id: "b", title: "Trip plan: Lisbon", updatedAt: 2, pending: false, conflict: true },
+      { id: "c", title: "Plan for the garden", updatedAt: 1, pending: false, conflict: false },
+    ];
+    const ids = (found: NoteSummary[]) => found.map((n) => n.id);
+    expect(ids(filterNotes(notes, "", "all"))).toEqual(["a", "b", "c"]);
+    expect(ids(filterNotes(notes, "PLAN", "all"))).toEqual(["b", "c"]);
+    expect(ids(filterNotes(notes, "plan garden", "all"))).toEqual(["c"]);
+    expect(ids(filterNotes(notes, "  ", "pending"))).toEqual(["a"]);
+    expect(ids(filterNotes(notes, "plan", "conflict"))).toEqual(["b"]);
   });
 });
 

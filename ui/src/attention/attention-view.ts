@@ -1,0 +1,32 @@
+import type { OpId } from "../bindings/OpId";
+import type { SetAside } from "../bindings/SetAside";
+import { el } from "../dom";
+
+/**
+ * "Needs attention": changes the server refused, with its reason and the text that was
+ * refused (select and copy it), until the person dismisses them.
+ */
+export function renderAttention(pane: HTMLElement, items: SetAside[], dismiss: (id: OpId) => void): void {
+  const list = items.map((item) => {
+    const button = el("button", { type: "button", "data-testid": "dismiss-attention" }, "Dismiss");
+    button.addEventListener("click", () => { dismiss(item.opId); });
+    return el(
+      "li",
+      { class: "attention-item", "data-testid": "attention-item" },
+      el("p", { class: "attention-what" }, `${item.kind} of “${item.title ?? "a note"}”`),
+      el("p", { class: "error", "data-testid": "attention-reason" }, item.reason),
+      ...(item.body === null ? [] : [el("pre", { class: "attention-body", tabindex: "0" }, item.body)]),
+      button,
+    );
+  });
+  pane.replaceChildren(
+    el(
+      "section",
+      { class: "view attention", "data-testid": "attention", "aria-labelledby": "attention-title" },
+      el("h2", { class: "view-title", id: "attention-title" }, "Needs attention"),
+      items.length === 0
+        ? el("p", { class: "empty" }, "Nothing here: the server took every change.")
+        : el("ul", { class: "attention-list" }, ...list),
+    ),
+  );
+}

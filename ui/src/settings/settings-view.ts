@@ -1,0 +1,178 @@
+import type { ConflictPolicy } from "../bindings/ConflictPolicy";
+import type { Preferences } from "../bindings/Preferences";
+import type { SettingKey } from "../bindings/SettingKey";
+import type { SyncState } from "../bindings/SyncState";
+import { el } from "../dom";
+
+export interface SignIn {
+  server: string;
+  username: string;
+  password: string;
+  createAccount: boolean;
+}
+
+export interface SettingsActions {
+  setPreference(key: SettingKey, value: string): Promise<Preferences>;
+  signIn(request: SignIn): Promise<Preferences>;
+  signOut(): Promise<Preferences>;
+  pause(): void;
+  resume(): void;
+}
+
+function field(label: string, control: HTMLElement, hint?: string): HTMLElement {
+  const id = control.getAttribute("id") ?? "";
+  return el(
+    "div",
+    { class: "field" },
+    el("label", { for: id }, label),
+    control,
+    ...(hint === undefined ? [] : [el("p", { class: "hint" }, hint)]),
+  );
+}
+
+/**
+ * Settings: the sync account (sign in, create, sign out), the conflict policy, how often to
+ * sync, pause, and the vault folder. Every change is checked by the Rust side; its message
+ * is shown next to the form.
+ */
+export class SettingsView {
+  constructor(
+    private readonly pane: HTMLElement,
+    private readonly actions: SettingsActions,
+  ) {}
+
+  show(prefs: Preferences, syncState: SyncState, suggestedServer: string | null): void {
+    const message = el("p", { class: "form-message", role: "status", "data-testid": "settings-message" });
+    const failed = (reason: unknown) => {
+      message.textContent = reason instanceof Error ? reason.message : "That did not work.";
+      message.classList.add("error");
+    };
+    const saved = (text: string) => (next: Preferences) => {
+      this.show(next, syncState, suggestedServer);
+      const shown = this.pane.querySelector('[data-testid="settings-message"]');
+      if (shown) shown.textContent = text;
+    };
+
+    this.pane.replaceChildren(
+      el(
+        "section",
+        { class: "view settings", "data-testid": "settings", "aria-labelledby": "settings-title" },
+        el("h2", { class: "view-title", id: "settings-title" }, "Settings"),
+        this.account(prefs, suggestedServer, saved, failed),
+        this.syncOptions(prefs, syncState, saved, failed),
+        message,
+      ),
+    );
+  }
+
+  private account(
+    prefs: Preferences,
+    suggestedServer: string | null,
+    saved: (text: string) => (next: Preferences) => void,
+    failed: (reason: unknown) => void,
+  ): HTMLElement {
+    if (prefs.account !== null) {
+      const signOut = el("button", { type: "button", "data-testid": "sign-out" }, "Sign out");
+      signOut.addEventListener("click", () => {
+        this.actions.signOut().then(saved("Signed out. Your notes stay on this device."), failed);
+      });
+      return el(
+        "fieldset",
+        { class: "group" },
+        el("legend", {}, "Sync account"),
+        el("p", { "data-testid": "signed-in-as" }, `Signed in as ${prefs.account} on ${prefs.server ?? ""}`),
+        signOut,
+      );
+    }
+    const server = el("input", { id: "server-url", type: "url", "data-testid": "server-url", required: "", autocomplete: "url" });
+    server.value = prefs.server ?? suggestedServer ?? "";
+    const username = el("input", { id: "username", type: "text", "data-testid": "username", required: "", autocomplete: "username" });
+    const password = el("input", {
+      id: "password",
+      type: "password",
+      "data-testid": "password",
+      required: "",
+      autocomplete: "current-password",
+    });
+    const submit = (createAccount: boolean) => {
+      const request = { server: server.value, username: username.value, password: password.value, createAccount };
+      // The password leaves the form as soon as it is sent; it is kept nowhere.
+      password.value = "";
+      this.actions
+        .signIn(request)
+        .then(saved(createAccount ? "Account created; syncing now." : "Signed in; syncing now."), failed);
+    };
+    const signIn = el("button", { type: "submit", class: "primary", "data-testid": "sign-in" }, "Sign in");
+    const create = el("button", { type: "button", "data-testid": "create-account" }, "Create account");
+    create.addEventListener("click", () => { submit(true); });
+    const form = el(
+      "form",
+      { class: "group", "aria-label": "Sign in to a sync server" },
+      el("p", { class: "lead" }, suggestedServer !== null && prefs.server === null
+        ? `Sync your notes: create an account on ${suggestedServer}, or sign in to one you have.`
+        : "Sign in to a Quire sync server to sync your notes between devices."),
+      field("Server", server),
+      field("User name", username),
+      field("Password", password, "At least 8 characters. It is sent to the server once and never stored here."),
+      el("div", { class: "actions" }, signIn, create),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      submit(false);
+    });
+    return form;
+  }
+
+  private syncOptions(
+    prefs: Preferences,
+    syncState: SyncState,
+    saved: (text: string) => (next: Preferences) => void,
+    failed: (reason: unknown) => void,
+  ): HTMLElement {
+    const policy = el(
+      "select",
+      { id: "conflict-policy", "data-testid": "conflict-policy" },
+      el("option", { value: "merge" }, "Merge, and ask me when both devices changed the same lines"),
+      el("option", { value: "lww" }, "Last write wins (the replaced text stays in the server's history)"),
+    );
+    policy.value = prefs.conflictPolicy satisfies ConflictPolicy;
+    policy.addEventListener("change", () => {
+      this.actions.setPreference("conflict-policy", policy.value).then(saved("Conflict policy saved."), failed);
+    });
+
+    const interval = el("input", {
+      id: "sync-interval",
+      type: "number",
+      min: "5",
+      max: "86400",
+      "data-testid": "sync-interval",
+    });
+    interval.value = String(prefs.syncInterval);
+    interval.addEventListener("change", () => {
+      this.actions.setPreference("sync-interval", interval.value).then(saved("Sync interval saved."), failed);
+    });
+
+    const vault = el("input", { id: "vault-dir", type: "text", "data-testid": "vault-dir", placeholder: "/home/me/Notes" });
+    vault.value = prefs.vaultDir ?? "";
+    vault.addEventListener("change", () => {
+      this.actions.setPreference("vault-dir", vault.value).then(saved("Vault folder saved."), failed);
+    });
+
+    const paused = syncState === "paused";
+    const pause = el("button", { type: "button", "data-testid": "settings-pause" }, paused ? "Resume sync" : "Pause sync");
+    pause.addEventListener("click", () => {
+      if (paused) this.actions.resume();
+      else this.actions.pause();
+    });
+
+    return el(
+      "fieldset",
+      { class: "group" },
+      el("legend", {}, "Syncing"),
+      field("When both devices changed a note", policy),
+      field("Sync every (seconds)", interval, "Also soon after each change, and when you click Sync now."),
+      field("Vault folder", vault, "Mirror notes as Markdown files in this folder."),
+      el("div", { class: "actions" }, pause),
+    );
+  }
+}
