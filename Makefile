@@ -11,10 +11,10 @@ APP_BIN := $(CARGO_TARGET_DIR)/debug/quire-app
 .PHONY: run test bench setup-run setup-test ui app check fmt-check clippy test-rust bindings-check \
 	test-ui typecheck lint-ui e2e fmt
 
-## make run: install what is missing, build, start the desktop app.
+## make run: install what is missing, build, start a local sync server and the desktop app.
 run: setup-run ui
 	cargo build $(CARGO_FLAGS)
-	$(APP_BIN)
+	scripts/run-local.sh $(CARGO_TARGET_DIR)/debug
 
 ## make test: install what is missing, then every check and test, e2e included.
 test: setup-test ui check test-rust test-ui e2e

@@ -18,16 +18,18 @@ log() { printf 'setup: %s\n' "$*"; }
 
 # Debian packages. Tauri 2 on Linux builds against WebKitGTK 4.1 and shows its tray through
 # libayatana-appindicator.
-# libssl-dev: SQLCipher's crypto; libdbus-1-dev: the keyring crate's Secret Service client.
+# libssl-dev: SQLCipher's crypto; libdbus-1-dev: the keyring crate's Secret Service client;
+# curl: `make run` waits for its local sync server with it.
 apt_packages=(
   build-essential pkg-config file
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
-  libdbus-1-dev
+  libdbus-1-dev curl
 )
 if [ "$mode" = test ]; then
   # gnome-keyring: the real Secret Service the tests use (scripts/with-keyring.sh);
   # postgresql: the server's tests run on it too (scripts/with-postgres.sh);
-  # imagemagick: `import` grabs screenshots of the app window from the X display.
+  # imagemagick: `import` grabs screenshots of the app window from the X display;
+  # dbus-bin: dbus-monitor, which the e2e tests read desktop notifications with.
   apt_packages+=(xvfb xauth dbus dbus-bin dbus-x11 webkit2gtk-driver gnome-keyring postgresql imagemagick)
 fi
 

@@ -64,7 +64,7 @@ describe("the tray menu", () => {
         timeout: 10_000,
         timeoutMsg: "the tray's status item never said up to date",
       });
-      assert.deepEqual((await labels()).slice(1), ["Sync now", "Pause sync", "Open Quire", "Quit"]);
+      assert.deepEqual((await labels()).slice(1), ["Sync now", "Pause sync", "Show conflicts", "Open Quire", "Quit"]);
 
       await clickTrayItem(menu, "Pause sync");
       await browser.waitUntil(async () => (await status.getText()).startsWith("Sync paused"), {
