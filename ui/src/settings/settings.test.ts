@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import type { Preferences } from "../bindings/Preferences";
+import type { SetAside } from "../bindings/SetAside";
+import { renderAttention } from "../attention/attention-view";
+import { type SignIn, SettingsView } from "./settings-view";
+
+const signedOut: Preferences = { server: null, account: null, conflictPolicy: "merge", syncInterval: 60, vaultDir: null };
+
+function byTestId(root: HTMLElement, id: string): HTMLElement {
+  const found = root.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+  if (!found) throw new Error(`no ${id}`);
+  return found;
+}
+
+function input(root: HTMLElement, id: string): HTMLInputElement {
+  const found = byTestId(root, id);
+  if (!(found instanceof HTMLInputElement)) throw new Error(`${id} is not an input`);
+  return found;
+}
+
+function view(pane: HTMLElement, calls: string[], signIns: SignIn[]): SettingsView {
+  return new SettingsView(pane, {
+    setPreference: (key, value) => {
+      calls.push(`${key}=${value}`);
+      return Promise.resolve({ ...signedOut, syncInterval: Number(value) });
+    },
+    signIn: (request) => {
+      signIns.push(request);
+      return Promise.reject(new Error("the sync server refused the request (400): password too short"));
+    },
+    signOut: () => Promise.resolve(signedOut),
+    pause: () => calls.push("pause"),
+    resume: () => calls.push("resume"),
+  });
+}
+
+describe("settings", () => {
+  it("prefills the suggested server, sends the form once and forgets the password", async () => {
+    const pane = document.createElement("main");
+    const calls: string[] = [];
+    const signIns: SignIn[] = [];
+    view(pane, calls, signIns).show(signedOut, "local_only", "http://127.0.0.1:8787");
+    expect(input(pane, "server-url").value).toBe("http://127.0.0.1:8787");
+    input(pane, "username").value = "me";
+    input(pane, "password").value = "secret words";
+    byTestId(pane, "create-account").click();
+    expect(signIns).toEqual([{ server: "http://127.0.0.1:8787", username: "me", password: "secret words", createAccount: true }]);
+    expect(input(pane, "password").value).toBe("");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(byTestId(pane, "settings-message").textContent).toContain("password too short");
+  });
+
+  it("saves a changed interval and shows who is signed in", async () => {
+    const pane = document.createElement("main");
+    const calls: string[] = [];
+    view(pane, calls, []).show({ ...signedOut, server: "https://sync.example", account: "ada" }, "paused", null);
+    expect(byTestId(pane, "signed-in-as").textContent).toBe("Signed in as ada on https://sync.example");
+    const interval = input(pane, "sync-interval");
+    interval.value = "300";
+    interval.dispatchEvent(new Event("change"));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(calls).toEqual(["sync-interval=300"]);
+    expect(byTestId(pane, "settings-message").textContent).toBe("Sync interval saved.");
+    expect(byTestId(pane, "settings-pause").textContent).toBe("Resume sync");
+    byTestId(pane, "settings-pause").click();
+    expect(calls).toEqual(["sync-interval=300", "resume"]);
+  });
+});
+
+describe("needs attention", () => {
+  it("lists refused changes with the reason and their text, and dismisses one", () => {
+    const pane = document.createElement("main");
+    const item: SetAside = {
+      opId: "op1",
+      noteId: "n1",
+      kind: "update",
+      title: "Huge",
+      body: "lots of text",
+      reason: "the change is larger than the server accepts",
+      rejectedAt: 1,
+    };
+    const dismissed: string[] = [];
+    renderAttention(pane, [item], (id) => dismissed.push(id));
+    expect(byTestId(pane, "attention-reason").textContent).toBe(item.reason);
+    expect(pane.querySelector("pre")?.textContent).toBe("lots of text");
+    byTestId(pane, "dismiss-attention").click();
+    expect(dismissed).toEqual(["op1"]);
+  });
+});
