@@ -2,14 +2,12 @@
 // line; the app shows the badge, both texts side by side with the differing words marked;
 // the person takes both versions of the line and resolves; both devices end up equal.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { Note } from "../../ui/src/bindings/Note.ts";
 import { byTestId, launchApp, screenshot, type Browser } from "./support/app.ts";
-import { quireJsonWith } from "./support/cli.ts";
-import { SyncServer } from "./support/server.ts";
+import { deviceCli } from "./support/cli.ts";
+import { useSyncServer } from "./support/server.ts";
 
 const password = "long enough pw";
 
@@ -21,24 +19,13 @@ function marked(browser: Browser, side: string): Promise<string[]> {
 }
 
 describe("the conflict center", () => {
-  let root: string;
-  let server: SyncServer;
-
-  before(async () => {
-    root = await mkdtemp(path.join(tmpdir(), "quire-e2e-conflicts-"));
-    server = await SyncServer.start(root);
-  });
-
-  after(async () => {
-    await server.stop();
-    await rm(root, { recursive: true, force: true });
-  });
+  const fixture = useSyncServer("conflicts");
 
   it("shows both sides word by word, resolves per part, and both devices converge", async () => {
+    const { root, server } = fixture;
     const laptop = path.join(root, "laptop");
     const phone = path.join(root, "phone");
-    const cli = <T>(dataDir: string, args: string[], stdin?: string) =>
-      quireJsonWith<T>({ dataDir, password, ...(stdin === undefined ? {} : { stdin }) }, ...args);
+    const cli = deviceCli(password);
     await cli(laptop, ["account", "register", "--server", server.url, "--user", "cc"]);
     await cli(phone, ["account", "login", "--server", server.url, "--user", "cc"]);
     const note = await cli<Note>(laptop, ["note", "add", "--title", "Plan"], "intro\nwe meet on monday at noon\nend\n");

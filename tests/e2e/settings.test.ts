@@ -1,30 +1,18 @@
 // First run next to a local server (what `make run` sets up): the app offers an account on
 // it with the address filled in; creating one from the Settings form starts syncing.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { NoteSummary } from "../../ui/src/bindings/NoteSummary.ts";
 import { byTestId, launchApp, screenshot } from "./support/app.ts";
 import { quireJsonWith } from "./support/cli.ts";
-import { SyncServer } from "./support/server.ts";
+import { useSyncServer } from "./support/server.ts";
 
 describe("settings on first run", () => {
-  let root: string;
-  let server: SyncServer;
-
-  before(async () => {
-    root = await mkdtemp(path.join(tmpdir(), "quire-e2e-settings-"));
-    server = await SyncServer.start(root);
-  });
-
-  after(async () => {
-    await server.stop();
-    await rm(root, { recursive: true, force: true });
-  });
+  const fixture = useSyncServer("settings");
 
   it("offers an account on the suggested server, and a wrong password is a clear message", async () => {
+    const { root, server } = fixture;
     const app = await launchApp({
       dataDir: path.join(root, "laptop"),
       env: { QUIRE_SUGGESTED_SERVER: server.url },

@@ -3,15 +3,14 @@
 // goes away and the status line says so; "Sync now" drains the queue when it is back.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { Note } from "../../ui/src/bindings/Note.ts";
 import type { NoteSummary } from "../../ui/src/bindings/NoteSummary.ts";
 import { byTestId, launchApp, screenshot } from "./support/app.ts";
-import { quireJsonWith } from "./support/cli.ts";
-import { SyncServer } from "./support/server.ts";
+import { deviceCli } from "./support/cli.ts";
+import { useSyncServer } from "./support/server.ts";
 
 const password = "long enough pw";
 
@@ -33,26 +32,13 @@ function watchNotifications(): { calls: () => string; stop: () => void } {
 }
 
 describe("background sync in the app", () => {
-  let root: string;
-  let server: SyncServer;
-  let laptop: string;
-  let phone: string;
-
-  before(async () => {
-    root = await mkdtemp(path.join(tmpdir(), "quire-e2e-sync-"));
-    server = await SyncServer.start(root);
-    laptop = path.join(root, "laptop");
-    phone = path.join(root, "phone");
-  });
-
-  after(async () => {
-    await server.stop();
-    await rm(root, { recursive: true, force: true });
-  });
+  const fixture = useSyncServer("sync");
 
   it("notifies about a conflict, shows offline with the pending count, and Sync now drains the queue", async () => {
-    const cli = <T>(dataDir: string, args: string[], stdin?: string) =>
-      quireJsonWith<T>({ dataDir, password, ...(stdin === undefined ? {} : { stdin }) }, ...args);
+    const { root, server } = fixture;
+    const laptop = path.join(root, "laptop");
+    const phone = path.join(root, "phone");
+    const cli = deviceCli(password);
     await cli(laptop, ["account", "register", "--server", server.url, "--user", "e2e"]);
     await cli(phone, ["account", "login", "--server", server.url, "--user", "e2e"]);
     const note = await cli<Note>(laptop, ["note", "add", "--title", "Plan"], "1\n2\n3\n");

@@ -1,14 +1,12 @@
 // The real tray menu, clicked over D-Bus the way a desktop panel clicks it: it shows the
 // sync state, pauses and resumes sync, and "Sync now" runs a round.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { Note } from "../../ui/src/bindings/Note.ts";
 import { byTestId, launchApp, type Browser } from "./support/app.ts";
-import { quireJsonWith } from "./support/cli.ts";
-import { SyncServer } from "./support/server.ts";
+import { deviceCli } from "./support/cli.ts";
+import { useSyncServer } from "./support/server.ts";
 import { clickTrayItem, findTrayMenu, trayItems, type TrayMenu } from "./support/tray.ts";
 
 const password = "long enough pw";
@@ -29,24 +27,13 @@ async function waitForMenu(browser: Browser): Promise<TrayMenu> {
 }
 
 describe("the tray menu", () => {
-  let root: string;
-  let server: SyncServer;
-
-  before(async () => {
-    root = await mkdtemp(path.join(tmpdir(), "quire-e2e-tray-"));
-    server = await SyncServer.start(root);
-  });
-
-  after(async () => {
-    await server.stop();
-    await rm(root, { recursive: true, force: true });
-  });
+  const fixture = useSyncServer("tray");
 
   it("shows the state, pauses and resumes, and Sync now runs a round", async () => {
+    const { root, server } = fixture;
     const laptop = path.join(root, "laptop");
     const phone = path.join(root, "phone");
-    const cli = <T>(dataDir: string, args: string[], stdin?: string) =>
-      quireJsonWith<T>({ dataDir, password, ...(stdin === undefined ? {} : { stdin }) }, ...args);
+    const cli = deviceCli(password);
     await cli(laptop, ["account", "register", "--server", server.url, "--user", "tray"]);
     await cli(phone, ["account", "login", "--server", server.url, "--user", "tray"]);
 

@@ -102,7 +102,9 @@ async fn batches_the_server_finds_too_large_are_split_and_an_op_too_large_alone_
     let attention = a.store.attention().await.unwrap();
     assert_eq!(attention.len(), 1);
     assert!(
-        attention[0].reason.contains("larger than the server accepts"),
+        attention[0]
+            .reason
+            .contains("larger than the server accepts"),
         "{attention:?}"
     );
     assert_eq!(attention[0].note_id, too_big.id);

@@ -37,3 +37,9 @@ export async function quireJsonWith<T>(options: CliOptions, ...args: string[]): 
   const { stdout } = await run;
   return JSON.parse(stdout) as T;
 }
+
+/** `quire --json` for any device's data dir, with one account password for account commands. */
+export function deviceCli(password: string) {
+  return <T>(dataDir: string, args: string[], stdin?: string): Promise<T> =>
+    quireJsonWith<T>({ dataDir, password, ...(stdin === undefined ? {} : { stdin }) }, ...args);
+}

@@ -2,7 +2,10 @@
 // stopped and started again on the same port (a server that goes away and comes back).
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
+import { after, before } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { artifactsDir, freePort } from "./app.ts";
 
@@ -60,4 +63,36 @@ export class SyncServer {
       child.kill("SIGTERM");
     });
   }
+}
+
+export interface ServerFixture {
+  /** A temp dir for this suite: the server's database, and devices' data dirs. */
+  readonly root: string;
+  readonly server: SyncServer;
+}
+
+/** A fresh server for the suite it is called in, stopped and removed after it. */
+export function useSyncServer(name: string): ServerFixture {
+  let root: string | undefined;
+  let server: SyncServer | undefined;
+  before(async () => {
+    root = await mkdtemp(path.join(tmpdir(), `quire-e2e-${name}-`));
+    server = await SyncServer.start(root);
+  });
+  after(async () => {
+    await server?.stop();
+    if (root !== undefined) await rm(root, { recursive: true, force: true });
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the suite's server is not started (use it inside a test)");
+    return value;
+  };
+  return {
+    get root() {
+      return started(root);
+    },
+    get server() {
+      return started(server);
+    },
+  };
 }
