@@ -66,3 +66,23 @@ describe("the app started with a data dir it cannot use", () => {
     }
   });
 });
+
+describe("the app on a dark desktop", () => {
+  it("follows the system's dark preference", async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), "quire-e2e-dark-"));
+    const app = await launchApp({ dataDir, env: { GTK_THEME: "Adwaita:dark" } });
+    try {
+      const { browser } = app;
+      await byTestId(browser, "version").waitForExist({ timeout: 10_000 });
+      const colors = await browser.execute(() => ({
+        dark: window.matchMedia("(prefers-color-scheme: dark)").matches,
+        background: getComputedStyle(document.body).backgroundColor,
+      }));
+      assert.deepEqual(colors, { dark: true, background: "rgb(28, 30, 33)" });
+      await screenshot("main-window-dark");
+    } finally {
+      await app.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
