@@ -116,4 +116,40 @@ describe("note editor", () => {
     expect(state?.classList.contains("error")).toBe(true);
     expect(title.value).toBe("");
   });
+
+  it("asks once before deleting, saves typing first, and can be cancelled", async () => {
+    const pane = document.createElement("main");
+    const deleted: string[] = [];
+    const saves: string[] = [];
+    const editor = new NoteEditor(
+      pane,
+      (id, edit) => {
+        saves.push(edit.title);
+        return Promise.resolve(note(id, edit.title, edit.body));
+      },
+      () => undefined,
+      (n) => deleted.push(n.id),
+    );
+    await editor.open(note("n1", "Doomed"));
+    const click = (testId: string) => {
+      const button = pane.querySelector<HTMLButtonElement>(`[data-testid="${testId}"]`);
+      if (!button) throw new Error(`no ${testId}`);
+      button.click();
+    };
+    click("delete-note");
+    expect(pane.querySelector('[role="alert"]')?.textContent).toBe("Delete this note?");
+    click("cancel-delete");
+    expect(pane.querySelector('[data-testid="confirm-delete"]')).toBeNull();
+    expect(deleted).toEqual([]);
+
+    const title = pane.querySelector<HTMLInputElement>('[data-testid="note-title"]');
+    if (!title) throw new Error("no title field");
+    title.value = "Doomed, renamed";
+    title.dispatchEvent(new Event("input"));
+    click("delete-note");
+    click("confirm-delete");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(saves).toEqual(["Doomed, renamed"]);
+    expect(deleted).toEqual(["n1"]);
+  });
 });
