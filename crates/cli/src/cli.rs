@@ -39,6 +39,18 @@ pub enum Command {
     /// Read and change settings.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The vault folder (config vault-dir): notes as Markdown files any editor can change.
+    #[command(subcommand)]
+    Vault(VaultCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// One pass: take in what changed in the folder (also while nothing was running) and
+    /// write out what changed in the notes.
+    Scan,
+    /// Watch the folder in the foreground until Ctrl+C.
+    Run,
 }
 
 #[derive(Debug, Subcommand)]

@@ -24,6 +24,8 @@ pub enum CliError {
     SettingNotSet(SettingKey),
     #[error("{0} changes were refused by the server and need attention")]
     NeedsAttention(u64),
+    #[error("{0} files in the vault folder could not be taken in (see above)")]
+    VaultProblems(usize),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -40,6 +42,7 @@ impl CliError {
             Self::NothingToChange => "usage".to_owned(),
             Self::SettingNotSet(_) => "not_set".to_owned(),
             Self::NeedsAttention(_) => "needs_attention".to_owned(),
+            Self::VaultProblems(_) => "vault_problems".to_owned(),
         }
     }
 }

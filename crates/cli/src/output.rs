@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::error::CliError;
 
+#[derive(Clone)]
 pub struct Output {
     json: bool,
 }

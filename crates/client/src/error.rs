@@ -72,6 +72,9 @@ pub enum Error {
     #[error("the notes database holds a value it cannot read back ({0}); please report this")]
     Corrupt(String),
 
+    #[error("cannot use the vault folder {path}: {detail}")]
+    VaultDir { path: PathBuf, detail: String },
+
     #[error("cannot reach the sync server {server}: {detail}")]
     ServerUnreachable { server: String, detail: String },
     #[error("the sync server {server} refused the request ({status}): {detail}")]
@@ -130,6 +133,8 @@ pub enum ErrorCode {
     Server,
     /// The person must sign in (again).
     SignIn,
+    /// The vault folder cannot be read or written.
+    Vault,
 }
 
 impl Error {
@@ -138,6 +143,7 @@ impl Error {
             Self::NoDataDir | Self::RelativeDataDir(_) | Self::DataDirIo { .. } => {
                 ErrorCode::DataDir
             }
+            Self::VaultDir { .. } => ErrorCode::Vault,
             Self::KeyringUnavailable { .. }
             | Self::Keyring(_)
             | Self::UnknownCredentialsStore(_)

@@ -12,6 +12,7 @@
 //! - [`preferences`]: every setting a person can change, read at once for a settings screen.
 //! - [`service`]: the background sync task: when rounds run (timer, changes, network,
 //!   "Sync now", pause), backoff after failures, and the status and notices it publishes.
+//! - [`vault`]: the vault folder: notes mirrored as Markdown files, outside edits taken in.
 //! - [`clock`]: wall-clock time and fresh ids, the only non-determinism the store uses.
 //! - [`open`]: how every front end opens a device's store (data dir + credentials choice).
 //! - [`error`]: the crate's one error type.
@@ -29,6 +30,7 @@ pub mod paths;
 pub mod preferences;
 pub mod service;
 pub mod store;
+pub mod vault;
 
 pub use error::{Error, ErrorCode, Result};
 pub use open::{open_store, OpenedStore};

@@ -13,6 +13,7 @@
 //!   conflict with the differing words marked.
 //! - [`reconcile`]: what a device does when the server's version of a note meets its own.
 //! - [`settings`]: the settings a person can change (`quire config`), and their checks.
+//! - [`vault`]: the vault folder's file names and file format (front matter with the id).
 //! - [`protocol`]: the types client and server exchange over HTTP, versioned under `/v1`.
 
 pub mod backoff;
@@ -26,6 +27,7 @@ pub mod reconcile;
 pub mod settings;
 pub mod side_by_side;
 pub mod validate;
+pub mod vault;
 
 pub use ids::{DeviceId, NoteId, OpId, Version};
 pub use note::{Millis, Note, NoteFields};

@@ -6,6 +6,7 @@ mod conflicts;
 mod note;
 mod state;
 mod sync;
+mod vault;
 
 use quire_client::credentials::SecretStore;
 use quire_client::{open_store, Store};
@@ -19,19 +20,22 @@ pub async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
     if let Some(warning) = &opened.warning {
         out.warn(warning);
     }
-    let store = opened.store;
+    let store = std::sync::Arc::new(opened.store);
     let result = dispatch(cli.command, &store, opened.secrets.as_ref(), out).await;
-    store.close().await;
+    if let Ok(store) = std::sync::Arc::try_unwrap(store) {
+        store.close().await;
+    }
     result
 }
 
 async fn dispatch(
     command: Command,
-    store: &Store,
+    store: &std::sync::Arc<Store>,
     secrets: &dyn SecretStore,
     out: &Output,
 ) -> Result<(), CliError> {
     match command {
+        Command::Vault(command) => vault::run(command, std::sync::Arc::clone(store), out).await,
         Command::Account(command) => account::run(command, store, secrets, out).await,
         Command::Note(command) => note::run(command, store, out).await,
         Command::Sync => sync::run(store, secrets, out).await,

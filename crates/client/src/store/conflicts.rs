@@ -21,6 +21,8 @@ pub struct Conflict {
     pub theirs: NoteFields,
     pub theirs_version: Version,
     pub created_at: Millis,
+    /// "Theirs" is the note's file in the vault folder, not the server.
+    pub from_file: bool,
 }
 
 /// A conflict as the conflict center shows it: both titles, and the bodies as merged parts
@@ -78,7 +80,7 @@ impl Store {
     pub async fn conflicts(&self) -> Result<Vec<Conflict>> {
         let rows = sqlx::query(
             "SELECT note_id, base_body, mine_title, mine_body, theirs_title, theirs_body,
-                    theirs_version, created_at
+                    theirs_version, created_at, from_file
              FROM conflicts c WHERE resolved_at IS NULL AND created_at = (
                 SELECT max(created_at) FROM conflicts d
                 WHERE d.note_id = c.note_id AND d.resolved_at IS NULL)
@@ -103,6 +105,7 @@ impl Store {
                     ),
                     theirs_version: version_from_db(version)?,
                     created_at: Millis(row.try_get("created_at")?),
+                    from_file: row.try_get("from_file")?,
                 })
             })
             .collect()
@@ -137,16 +140,21 @@ impl Store {
         .bind(note_id.to_string())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM outbox WHERE note_id = ?")
-            .bind(note_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        if resolution != Resolution::Theirs {
+        // Version 0: the note never reached the server (a conflict with its own file); the
+        // resolution folds into its queued create instead of replacing it.
+        let on_server = conflict.theirs_version.0 > 0;
+        if on_server {
+            sqlx::query("DELETE FROM outbox WHERE note_id = ?")
+                .bind(note_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if resolution != Resolution::Theirs || conflict.from_file {
             self.enqueue(
                 &mut tx,
                 note_id,
                 OpPayload::Update(fields),
-                Some(conflict.theirs_version),
+                on_server.then_some(conflict.theirs_version),
                 now,
             )
             .await?;

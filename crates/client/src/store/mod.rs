@@ -15,6 +15,7 @@ mod notes;
 mod outbox;
 mod settings;
 mod sync;
+mod vault_index;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -34,6 +35,7 @@ pub use notes::{NoteEdit, NoteSummary};
 pub use outbox::QueuedOp;
 pub use settings::StoreStatus;
 pub use sync::{PushOutcome, RemoteOutcome, SetAside};
+pub use vault_index::VaultEntry;
 
 /// File name of the database inside the data dir.
 pub const DATABASE_FILE: &str = "quire.db";

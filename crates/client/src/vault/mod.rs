@@ -1,0 +1,300 @@
+//! The vault folder (PRODUCT.md, "Vault folder"): notes mirrored as Markdown files, and
+//! edits made there by any editor taken in as ordinary queued ops.
+//!
+//! One pass ([`sync_folder`]) compares the folder, the store and the index of what Quire last
+//! wrote or read ([`VaultEntry`]): files that differ from the index are outside edits (taken
+//! in, merged with app edits made meanwhile), notes that differ from it are app or sync
+//! edits (written out, atomically). Our own writes match the index, so they never come back
+//! as ops. [`watch`] runs passes when files change.
+
+mod files;
+pub mod watch;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use quire_core::merge::merge3;
+use quire_core::vault::{file_name_for, parse, render, safe_stem};
+use quire_core::{Note, NoteFields, NoteId};
+use serde::Serialize;
+
+use crate::store::{NoteEdit, VaultEntry};
+use crate::{Error, Result, Store};
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VaultReport {
+    /// Notes made from new files.
+    pub created: u64,
+    /// Notes changed from their files (edits and renames).
+    pub updated: u64,
+    /// Notes whose file was deleted.
+    pub deleted: u64,
+    /// Files edited both here and in the app that merged cleanly.
+    pub merged: u64,
+    /// Files edited both here and in the app that wait for a decision.
+    pub conflicts: u64,
+    /// Files written or removed to match the notes.
+    pub written: u64,
+    /// Files that could not be taken in, and why; nothing else was held up by them.
+    pub problems: Vec<VaultProblem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VaultProblem {
+    pub file: String,
+    pub reason: String,
+}
+
+impl VaultReport {
+    /// Whether the pass took in any change from the folder (the store has new ops).
+    pub fn took_changes(&self) -> bool {
+        self.created + self.updated + self.deleted + self.merged + self.conflicts > 0
+    }
+}
+
+/// The title a file stands for: the one in its front matter, unless the person renamed the
+/// file (its name is no longer what Quire would make of that title), then the file's name.
+fn title_of(file_name: &str, front_matter: Option<&str>) -> String {
+    let stem = file_name.strip_suffix(".md").unwrap_or(file_name);
+    match front_matter {
+        Some(title)
+            if stem == safe_stem(title) || stem.starts_with(&format!("{} (", safe_stem(title))) =>
+        {
+            title.to_owned()
+        }
+        _ => stem.to_owned(),
+    }
+}
+
+/// One pass over the folder in both directions.
+pub async fn sync_folder(store: &Store, dir: &Path) -> Result<VaultReport> {
+    let listing = files::list(dir)?;
+    let mut report = VaultReport::default();
+    let mut index = store.vault_index().await?;
+    let mut seen: HashSet<NoteId> = HashSet::new();
+    // Files taken in as new notes: rewritten with their id whatever else holds.
+    let mut rewrite: HashSet<NoteId> = HashSet::new();
+
+    // 1. The folder into the store.
+    for file in listing.files {
+        let text = match file.text {
+            Ok(text) => text,
+            Err(reason) => {
+                tracing::warn!(file = %file.name, %reason, "vault file skipped");
+                report.problems.push(VaultProblem {
+                    file: file.name,
+                    reason,
+                });
+                continue;
+            }
+        };
+        let parsed = parse(&text);
+        let title = title_of(&file.name, parsed.title.as_deref());
+        let from_file = NoteFields::new(title, parsed.body);
+        let known = match parsed.id {
+            Some(id) if !seen.contains(&id) => store.note(id).await.ok(),
+            _ => None,
+        };
+        let outcome = match known {
+            Some(note) => {
+                seen.insert(note.id);
+                take_in_edit(store, &note, index.get(&note.id), &file.name, &from_file).await
+            }
+            // A new file, or a copy of another note's file: a new note.
+            None => take_in_new(store, &file.name, &from_file).await,
+        };
+        match outcome {
+            Ok((id, change)) => {
+                seen.insert(id);
+                match change {
+                    Change::None => {}
+                    Change::Created => {
+                        report.created += 1;
+                        rewrite.insert(id);
+                    }
+                    Change::Updated => report.updated += 1,
+                    Change::Merged => report.merged += 1,
+                    Change::Conflict => report.conflicts += 1,
+                }
+                if change != Change::Conflict {
+                    // What the file holds now is what the index knows of it.
+                    let entry = VaultEntry {
+                        file_name: file.name.clone(),
+                        title: from_file.title.clone(),
+                        body: from_file.body.clone(),
+                    };
+                    store.set_vault_entry(id, &entry).await?;
+                    index.insert(id, entry);
+                }
+            }
+            Err(err @ (Error::Invalid(_) | Error::NoteDeleted(_))) => {
+                report.problems.push(VaultProblem {
+                    file: file.name,
+                    reason: err.to_string(),
+                });
+            }
+            Err(other) => return Err(other),
+        }
+    }
+
+    // 2. Files that are gone: their notes are deleted. (A folder that is gone altogether
+    //    failed in `files::list`, so this never empties the notes.)
+    for (id, entry) in &index {
+        if !seen.contains(id) && !listing.names.contains(&entry.file_name.to_lowercase()) {
+            if let Ok(note) = store.note(*id).await {
+                if !note.deleted {
+                    store.delete_note(*id).await?;
+                    report.deleted += 1;
+                }
+            }
+            store.remove_vault_entry(*id).await?;
+        }
+    }
+    let mut index = store.vault_index().await?;
+
+    // 3. The store out to the folder.
+    report.written += write_out(store, dir, &mut index, &listing.names, &rewrite).await?;
+    Ok(report)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    None,
+    Created,
+    Updated,
+    Merged,
+    Conflict,
+}
+
+async fn take_in_new(
+    store: &Store,
+    file_name: &str,
+    fields: &NoteFields,
+) -> Result<(NoteId, Change)> {
+    let note = store.create_note(fields.clone()).await?;
+    tracing::info!(file = %file_name, note = %note.id, "vault: new note from a file");
+    Ok((note.id, Change::Created))
+}
+
+/// A file of a known note: an outside edit when it differs from the index.
+async fn take_in_edit(
+    store: &Store,
+    note: &Note,
+    entry: Option<&VaultEntry>,
+    file_name: &str,
+    from_file: &NoteFields,
+) -> Result<(NoteId, Change)> {
+    let base = entry.map_or_else(
+        || NoteFields::new(&note.title, &note.body),
+        |e| NoteFields::new(&e.title, &e.body),
+    );
+    if *from_file == base {
+        return Ok((note.id, Change::None));
+    }
+    if note.deleted {
+        // Edited in the folder after it was deleted: the edit wins, as a new note.
+        let created = store.create_note(from_file.clone()).await?;
+        store.remove_vault_entry(note.id).await?;
+        return Ok((created.id, Change::Created));
+    }
+    let here = NoteFields::new(&note.title, &note.body);
+    if here == base {
+        let edit = NoteEdit {
+            title: Some(from_file.title.clone()),
+            body: Some(from_file.body.clone()),
+        };
+        store.update_note(note.id, edit).await?;
+        tracing::info!(file = %file_name, note = %note.id, "vault: outside edit taken in");
+        return Ok((note.id, Change::Updated));
+    }
+    // Changed in the app and in the file since the last pass: the usual merge rules.
+    let title = if from_file.title == base.title {
+        &here.title
+    } else {
+        &from_file.title
+    };
+    match merge3(&base.body, &here.body, &from_file.body).clean() {
+        Some(body) => {
+            let edit = NoteEdit {
+                title: Some(title.clone()),
+                body: Some(body),
+            };
+            store.update_note(note.id, edit).await?;
+            Ok((note.id, Change::Merged))
+        }
+        None => {
+            store
+                .record_file_conflict(note, &base.body, from_file)
+                .await?;
+            tracing::warn!(file = %file_name, note = %note.id, "vault: file and app edits conflict");
+            Ok((note.id, Change::Conflict))
+        }
+    }
+}
+
+/// Writes every note whose file is missing or out of date, and removes deleted notes'
+/// files. Returns how many files it wrote or removed.
+async fn write_out(
+    store: &Store,
+    dir: &Path,
+    index: &mut HashMap<NoteId, VaultEntry>,
+    on_disk: &HashSet<String>,
+    rewrite: &HashSet<NoteId>,
+) -> Result<u64> {
+    let notes = store.all_notes().await?;
+    let mut taken: HashSet<String> = index.values().map(|e| e.file_name.to_lowercase()).collect();
+    taken.extend(on_disk.iter().cloned());
+    let mut written = 0;
+    for note in notes {
+        let entry = index.get(&note.id).cloned();
+        if note.deleted {
+            if let Some(entry) = entry {
+                files::remove(dir, &entry.file_name)?;
+                store.remove_vault_entry(note.id).await?;
+                written += 1;
+            }
+            continue;
+        }
+        let wanted_name = match &entry {
+            Some(entry) if title_of(&entry.file_name, Some(&note.title)) == note.title => {
+                entry.file_name.clone()
+            }
+            _ => file_name_for(&note.title, &taken),
+        };
+        let fields_match = entry.as_ref().is_some_and(|e| {
+            e.title == note.title && e.body == note.body && e.file_name == wanted_name
+        });
+        if fields_match
+            && on_disk.contains(&wanted_name.to_lowercase())
+            && !rewrite.contains(&note.id)
+        {
+            continue;
+        }
+        files::write_atomically(dir, &wanted_name, &render(note.id, &note.title, &note.body))?;
+        if let Some(old) = entry.as_ref().filter(|e| e.file_name != wanted_name) {
+            files::remove(dir, &old.file_name)?;
+            taken.remove(&old.file_name.to_lowercase());
+        }
+        taken.insert(wanted_name.to_lowercase());
+        let entry = VaultEntry {
+            file_name: wanted_name,
+            title: note.title.clone(),
+            body: note.body.clone(),
+        };
+        store.set_vault_entry(note.id, &entry).await?;
+        index.insert(note.id, entry);
+        written += 1;
+    }
+    Ok(written)
+}
+
+/// The vault folder set for this device, if any.
+pub async fn vault_dir(store: &Store) -> Result<Option<PathBuf>> {
+    Ok(store
+        .setting(quire_core::settings::SettingKey::VaultDir)
+        .await?
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from))
+}

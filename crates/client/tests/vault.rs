@@ -1,0 +1,383 @@
+//! The vault folder with real files in temp dirs: passes in both directions, outside edits
+//! as ops, no echoes, merges and conflicts, bad files, and the notify watcher.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::device;
+use quire_client::store::NoteEdit;
+use quire_client::vault::{self, sync_folder};
+use quire_core::NoteFields;
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn notes_become_files_and_a_second_pass_changes_nothing() {
+    let d = device().await;
+    let folder = tempfile::tempdir().unwrap();
+    let plan = d
+        .store
+        .create_note(NoteFields::new("Plan", "step one\n"))
+        .await
+        .unwrap();
+    d.store
+        .create_note(NoteFields::new("../../etc/x", "not a path\n"))
+        .await
+        .unwrap();
+    d.store
+        .create_note(NoteFields::new("plan", "same name, other case\n"))
+        .await
+        .unwrap();
+
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(report.written, 3);
+    assert_eq!(names(folder.path()), ["Plan.md", "etc x.md", "plan (2).md"]);
+    let text = read(folder.path(), "Plan.md");
+    assert!(
+        text.starts_with(&format!(
+            "---\nquire-id: {}\ntitle: \"Plan\"\n---\n",
+            plan.id
+        )),
+        "{text}"
+    );
+    assert!(text.ends_with("step one\n"));
+
+    let pending = d.store.pending_count().await.unwrap();
+    let again = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(
+        again,
+        vault::VaultReport::default(),
+        "our own files are not changes"
+    );
+    assert_eq!(
+        d.store.pending_count().await.unwrap(),
+        pending,
+        "no echo ops"
+    );
+}
+
+#[tokio::test]
+async fn outside_creates_edits_renames_and_deletes_become_ops() {
+    let d = device().await;
+    let folder = tempfile::tempdir().unwrap();
+    let note = d
+        .store
+        .create_note(NoteFields::new("Plan", "one\n"))
+        .await
+        .unwrap();
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    let before = d.store.pending_ops(1000).await.unwrap().len();
+
+    // Another editor: a new file, an edit, a rename.
+    std::fs::write(folder.path().join("Ideas.md"), "written elsewhere\n").unwrap();
+    let edited = read(folder.path(), "Plan.md").replace("one\n", "one\ntwo\n");
+    std::fs::write(folder.path().join("Plan.md"), edited).unwrap();
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!((report.created, report.updated), (1, 1), "{report:?}");
+    assert_eq!(d.store.note(note.id).await.unwrap().body, "one\ntwo\n");
+    let ideas = d
+        .store
+        .list_notes()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|n| n.title == "Ideas")
+        .unwrap();
+    assert!(
+        read(folder.path(), "Ideas.md").contains(&format!("quire-id: {}", ideas.id)),
+        "the new file got its id"
+    );
+    assert!(
+        d.store.pending_ops(1000).await.unwrap().len() > before,
+        "outside changes are queued ops"
+    );
+
+    std::fs::rename(
+        folder.path().join("Plan.md"),
+        folder.path().join("Plan for May.md"),
+    )
+    .unwrap();
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(report.updated, 1, "{report:?}");
+    let renamed = d.store.note(note.id).await.unwrap();
+    assert_eq!(
+        (renamed.title.as_str(), renamed.body.as_str()),
+        ("Plan for May", "one\ntwo\n"),
+        "same note, new title"
+    );
+
+    std::fs::remove_file(folder.path().join("Plan for May.md")).unwrap();
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(report.deleted, 1);
+    assert!(d.store.note(note.id).await.unwrap().deleted);
+}
+
+#[tokio::test]
+async fn app_edits_are_written_out_and_renames_move_the_file() {
+    let d = device().await;
+    let folder = tempfile::tempdir().unwrap();
+    let note = d
+        .store
+        .create_note(NoteFields::new("Draft", "a\n"))
+        .await
+        .unwrap();
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    d.store
+        .update_note(
+            note.id,
+            NoteEdit {
+                title: Some("Final".into()),
+                body: Some("a\nb\n".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!((report.written, report.updated), (1, 0));
+    assert_eq!(names(folder.path()), ["Final.md"]);
+    assert!(read(folder.path(), "Final.md").ends_with("a\nb\n"));
+    d.store.delete_note(note.id).await.unwrap();
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    assert!(
+        names(folder.path()).is_empty(),
+        "a deleted note's file goes"
+    );
+}
+
+#[tokio::test]
+async fn a_file_edit_and_an_app_edit_merge_or_conflict_like_two_devices() {
+    let d = device().await;
+    let folder = tempfile::tempdir().unwrap();
+    let note = d
+        .store
+        .create_note(NoteFields::new("Plan", "1\n2\n3\n"))
+        .await
+        .unwrap();
+    sync_folder(&d.store, folder.path()).await.unwrap();
+
+    // Different lines: merged.
+    d.store
+        .update_note(
+            note.id,
+            NoteEdit {
+                title: None,
+                body: Some("1 app\n2\n3\n".into()),
+            },
+        )
+        .await
+        .unwrap();
+    // (Whole lines, so the id in the front matter is never touched.)
+    let file = read(folder.path(), "Plan.md").replace("\n3\n", "\n3 file\n");
+    std::fs::write(folder.path().join("Plan.md"), file).unwrap();
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(report.merged, 1, "{report:?}");
+    assert_eq!(
+        d.store.note(note.id).await.unwrap().body,
+        "1 app\n2\n3 file\n"
+    );
+    assert!(read(folder.path(), "Plan.md").ends_with("1 app\n2\n3 file\n"));
+
+    // The same line: a conflict; the app's text stays, the file's waits for a decision.
+    d.store
+        .update_note(
+            note.id,
+            NoteEdit {
+                title: None,
+                body: Some("1 app\n2 app\n3 file\n".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let file = read(folder.path(), "Plan.md").replace("\n2\n", "\n2 file\n");
+    std::fs::write(folder.path().join("Plan.md"), file).unwrap();
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(report.conflicts, 1, "{report:?}");
+    let conflict = d.store.conflict(note.id).await.unwrap();
+    assert_eq!(conflict.mine.body, "1 app\n2 app\n3 file\n");
+    assert_eq!(conflict.theirs.body, "1 app\n2 file\n3 file\n");
+    assert!(conflict.from_file);
+    assert!(
+        read(folder.path(), "Plan.md").ends_with("1 app\n2 app\n3 file\n"),
+        "the file shows the kept text"
+    );
+
+    // Taking the file's side is an edit like any other.
+    d.store
+        .resolve_conflict(note.id, quire_client::store::Resolution::Theirs)
+        .await
+        .unwrap();
+    assert_eq!(
+        d.store.note(note.id).await.unwrap().body,
+        "1 app\n2 file\n3 file\n"
+    );
+    let queued = d.store.pending_ops(100).await.unwrap();
+    assert_eq!(queued.len(), 1, "folded into the unsent create");
+}
+
+#[tokio::test]
+async fn bad_files_are_reported_and_hold_nothing_up() {
+    let d = device().await;
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(folder.path().join("Latin1.md"), b"caf\xe9\n").unwrap();
+    std::fs::write(folder.path().join("Huge.md"), vec![b'x'; 9 * 1024 * 1024]).unwrap();
+    std::fs::write(folder.path().join(".Plan.md.swp"), b"swap").unwrap();
+    std::fs::write(folder.path().join("Plan.md~"), b"backup").unwrap();
+    std::fs::write(folder.path().join("Good.md"), "fine\n").unwrap();
+
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(report.created, 1);
+    let mut problems: Vec<(String, String)> = report
+        .problems
+        .into_iter()
+        .map(|p| (p.file, p.reason))
+        .collect();
+    problems.sort();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert_eq!(problems[0].0, "Huge.md");
+    assert!(problems[0].1.contains("at most"), "{problems:?}");
+    assert_eq!(problems[1].0, "Latin1.md");
+    assert!(
+        problems[1].1.contains("not UTF-8 text (at byte 3)"),
+        "{problems:?}"
+    );
+    assert_eq!(
+        std::fs::read(folder.path().join("Latin1.md")).unwrap(),
+        b"caf\xe9\n",
+        "left as it was"
+    );
+    assert_eq!(
+        d.store.list_notes().await.unwrap().len(),
+        1,
+        "only the good file became a note"
+    );
+}
+
+#[tokio::test]
+async fn a_folder_that_disappears_is_an_error_and_deletes_nothing() {
+    let d = device().await;
+    let folder = tempfile::tempdir().unwrap();
+    let note = d
+        .store
+        .create_note(NoteFields::new("Keep", "me\n"))
+        .await
+        .unwrap();
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    let path = folder.path().to_path_buf();
+    drop(folder);
+    let err = sync_folder(&d.store, &path).await.unwrap_err();
+    assert!(
+        err.to_string().starts_with("cannot use the vault folder"),
+        "{err}"
+    );
+    assert!(!d.store.note(note.id).await.unwrap().deleted);
+}
+
+/// Waits up to 10 s for `check` to hold.
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn the_watcher_takes_in_editor_saves_and_never_echoes_its_own_writes() {
+    let common::Device {
+        dir: _dir,
+        store,
+        secrets: _secrets,
+    } = device().await;
+    let store = Arc::new(store);
+    let folder = tempfile::tempdir().unwrap();
+    let note = store
+        .create_note(NoteFields::new("Plan", "one\n"))
+        .await
+        .unwrap();
+    let passes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&passes);
+    let (watcher, _task) = vault::watch::spawn(
+        Arc::clone(&store),
+        folder.path().to_path_buf(),
+        move |pass| {
+            seen.lock().unwrap().push(match pass {
+                Ok(report) => Ok(report.clone()),
+                Err(err) => Err(err.to_string()),
+            });
+        },
+    );
+    eventually("the first pass", async || {
+        folder.path().join("Plan.md").exists()
+    })
+    .await;
+
+    // An editor's atomic save: write a temp file, rename it over the note's file.
+    let edited = read(folder.path(), "Plan.md").replace("one\n", "one\nfrom vim\n");
+    std::fs::write(folder.path().join(".Plan.md.tmp"), edited).unwrap();
+    std::fs::rename(
+        folder.path().join(".Plan.md.tmp"),
+        folder.path().join("Plan.md"),
+    )
+    .unwrap();
+    eventually("the edit", async || {
+        store.note(note.id).await.unwrap().body == "one\nfrom vim\n"
+    })
+    .await;
+
+    // A file made by another program.
+    std::fs::write(folder.path().join("New.md"), "hello\n").unwrap();
+    eventually("the new note", async || {
+        store.list_notes().await.unwrap().len() == 2
+    })
+    .await;
+
+    // An app edit goes out on a nudge; the write it makes comes back as no change.
+    store
+        .update_note(
+            note.id,
+            NoteEdit {
+                title: None,
+                body: Some("app text\n".into()),
+            },
+        )
+        .await
+        .unwrap();
+    watcher.nudge();
+    eventually("the file to follow", async || {
+        read(folder.path(), "Plan.md").ends_with("app text\n")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let ops = store.pending_ops(100).await.unwrap();
+    let plan_ops: Vec<_> = ops.iter().filter(|q| q.op.note_id == note.id).collect();
+    assert_eq!(
+        plan_ops.len(),
+        1,
+        "edits fold into the one unsent create; no echo: {plan_ops:?}"
+    );
+    assert_eq!(store.note(note.id).await.unwrap().body, "app text\n");
+    let passes = passes.lock().unwrap();
+    assert!(passes.iter().all(Result::is_ok), "{passes:?}");
+    let last = passes.last().unwrap().as_ref().unwrap();
+    assert!(
+        !last.took_changes(),
+        "the last pass found nothing new: {last:?}"
+    );
+}
