@@ -7,6 +7,7 @@
 //! - [`sync_events`]: the sync task's status to the window and tray, notices to the desktop.
 //! - [`tray`]: the tray icon and its menu.
 //! - [`notifications`]: desktop notifications.
+//! - [`vault_bridge`]: the vault folder watcher, nudged by edits and sync rounds.
 //! - [`logging`]: stderr and a rotating log file in the data dir.
 //!
 //! The shell owns the window, tray and notifications; everything a note or a sync does
@@ -19,6 +20,7 @@ pub mod notifications;
 pub mod state;
 pub mod sync_events;
 pub mod tray;
+pub mod vault_bridge;
 
 use std::process::ExitCode;
 
@@ -72,6 +74,7 @@ pub fn main() -> ExitCode {
             commands::conflicts::resolve_conflict,
             commands::attention::list_attention,
             commands::attention::dismiss_attention,
+            commands::attention::vault_problems,
             commands::settings::get_preferences,
             commands::settings::set_preference,
             commands::settings::sign_in,

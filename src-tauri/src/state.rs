@@ -15,11 +15,21 @@ use tokio::sync::OnceCell;
 
 use crate::error::CommandError;
 use crate::sync_events;
+use crate::vault_bridge::VaultState;
 
 pub struct Device {
     pub store: Arc<Store>,
     pub secrets: Arc<dyn SecretStore>,
     pub sync: SyncHandle,
+    pub vault: VaultState,
+}
+
+impl Device {
+    /// A note changed here: sync it soon, and write it to the vault folder.
+    pub fn changed_locally(&self) {
+        self.sync.local_change();
+        self.vault.nudge();
+    }
 }
 
 pub struct AppState {
@@ -53,14 +63,27 @@ impl AppState {
                 };
                 let (sync, _task) = service::spawn(target, ServiceConfig::default());
                 sync_events::forward(&self.app, &sync);
+                let vault = VaultState::default();
+                vault.start(&self.app, &store, &sync).await;
                 Ok::<_, quire_client::Error>(Device {
                     store,
                     secrets,
                     sync,
+                    vault,
                 })
             })
             .await
             .map_err(CommandError::from)
+    }
+
+    /// Starts or stops the vault watcher after the folder setting changed.
+    pub async fn restart_vault(&self) -> Result<(), CommandError> {
+        let device = self.device().await?;
+        device
+            .vault
+            .start(&self.app, &device.store, &device.sync)
+            .await;
+        Ok(())
     }
 
     pub async fn store(&self) -> Result<&Store, CommandError> {

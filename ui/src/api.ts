@@ -12,6 +12,7 @@ import type { OpId } from "./bindings/OpId";
 import type { Preferences } from "./bindings/Preferences";
 import type { SetAside } from "./bindings/SetAside";
 import type { SettingKey } from "./bindings/SettingKey";
+import type { VaultProblem } from "./bindings/VaultProblem";
 
 /** A failed command as the UI handles it: a stable code and a message fit to show. */
 export class ApiError extends Error {
@@ -146,4 +147,15 @@ export function signIn(request: {
 
 export function signOut(): Promise<Preferences> {
   return call<Preferences>("sign_out");
+}
+
+export function vaultProblems(): Promise<VaultProblem[]> {
+  return call<VaultProblem[]>("vault_problems");
+}
+
+/** Notes changed outside the window (a file in the vault folder). */
+export function onNotesChanged(handler: () => void): Promise<UnlistenFn> {
+  return listen("notes-changed", () => {
+    handler();
+  });
 }

@@ -73,6 +73,7 @@ export class App {
   async start(): Promise<void> {
     renderStatusLine(this.layout.statusLine, { kind: "loading" });
     await api.onSyncStatus((status) => { this.showSync(status); });
+    await api.onNotesChanged(() => void this.afterOutsideChange());
     await api.onNavigate((view) => {
       if (view === "conflicts") void this.showConflicts();
     });
@@ -131,6 +132,18 @@ export class App {
       this.notes = await api.listNotes();
       this.renderNotes();
       if (this.view === "conflicts") this.conflicts.show(await api.listConflicts());
+    } catch (reason) {
+      this.fail(reason);
+    }
+  }
+
+  /** A file in the vault folder changed notes: the list, and the open note if untouched here. */
+  private async afterOutsideChange(): Promise<void> {
+    await this.afterRound();
+    const id = this.view === "notes" ? this.editor.openId : undefined;
+    if (id === undefined || this.editor.hasUnsavedTyping) return;
+    try {
+      this.editor.reload(await api.getNote(id));
     } catch (reason) {
       this.fail(reason);
     }
@@ -196,11 +209,16 @@ export class App {
 
   private async showAttention(): Promise<void> {
     try {
-      const items = await api.listAttention();
+      const [items, files] = await Promise.all([api.listAttention(), api.vaultProblems()]);
       await this.switchTo("attention");
-      renderAttention(this.layout.editor, items, (id) => {
-        void this.attempt(api.dismissAttention(id)).then(() => this.showAttention());
-      });
+      renderAttention(
+        this.layout.editor,
+        items,
+        (id) => {
+          void this.attempt(api.dismissAttention(id)).then(() => this.showAttention());
+        },
+        files,
+      );
     } catch (reason) {
       this.fail(reason);
     }

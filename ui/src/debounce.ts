@@ -15,6 +15,11 @@ export class Debouncer {
     }, this.delayMs);
   }
 
+  /** Whether an action is scheduled and has not run yet. */
+  get pending(): boolean {
+    return this.timer !== undefined;
+  }
+
   /** Runs a scheduled action immediately and waits for it; does nothing if none is due. */
   async flush(): Promise<void> {
     if (this.timer === undefined) return;

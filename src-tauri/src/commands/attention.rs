@@ -1,6 +1,7 @@
 //! The "needs attention" list: changes the server refused, with its reasons.
 
 use quire_client::store::SetAside;
+use quire_client::vault::VaultProblem;
 use quire_core::OpId;
 use tauri::State;
 
@@ -22,4 +23,10 @@ pub async fn dismiss_attention(
     // The counts in the status line changed.
     device.sync.local_change();
     Ok(())
+}
+
+/// Files in the vault folder that the last pass could not take in, and why.
+#[tauri::command]
+pub async fn vault_problems(state: State<'_, AppState>) -> Result<Vec<VaultProblem>, CommandError> {
+    Ok(state.device().await?.vault.problems())
 }

@@ -34,6 +34,6 @@ pub async fn resolve_conflict(
         .store
         .resolve_conflict(id, Resolution::Text(body))
         .await?;
-    device.sync.local_change();
+    device.changed_locally();
     Ok(())
 }

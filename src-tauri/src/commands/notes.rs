@@ -23,7 +23,7 @@ pub async fn create_note(
 ) -> Result<Note, CommandError> {
     let device = state.device().await?;
     let note = device.store.create_note(NoteFields { title, body }).await?;
-    device.sync.local_change();
+    device.changed_locally();
     Ok(note)
 }
 
@@ -39,7 +39,7 @@ pub async fn update_note(
         .store
         .update_note(id, NoteEdit { title, body })
         .await?;
-    device.sync.local_change();
+    device.changed_locally();
     Ok(note)
 }
 
@@ -47,6 +47,6 @@ pub async fn update_note(
 pub async fn delete_note(state: State<'_, AppState>, id: NoteId) -> Result<(), CommandError> {
     let device = state.device().await?;
     device.store.delete_note(id).await?;
-    device.sync.local_change();
+    device.changed_locally();
     Ok(())
 }

@@ -22,6 +22,9 @@ pub async fn set_preference(
 ) -> Result<Preferences, CommandError> {
     let device = state.device().await?;
     device.store.set_setting(key, &value).await?;
+    if key == SettingKey::VaultDir {
+        state.restart_vault().await?;
+    }
     Ok(preferences(&device.store, device.secrets.as_ref()).await?)
 }
 

@@ -1,12 +1,26 @@
 import type { OpId } from "../bindings/OpId";
 import type { SetAside } from "../bindings/SetAside";
+import type { VaultProblem } from "../bindings/VaultProblem";
 import { el } from "../dom";
 
 /**
  * "Needs attention": changes the server refused, with its reason and the text that was
  * refused (select and copy it), until the person dismisses them.
  */
-export function renderAttention(pane: HTMLElement, items: SetAside[], dismiss: (id: OpId) => void): void {
+export function renderAttention(
+  pane: HTMLElement,
+  items: SetAside[],
+  dismiss: (id: OpId) => void,
+  vaultProblems: VaultProblem[] = [],
+): void {
+  const files = vaultProblems.map((problem) =>
+    el(
+      "li",
+      { class: "attention-item", "data-testid": "vault-problem" },
+      el("p", { class: "attention-what" }, problem.file === "" ? "The vault folder" : `Vault file “${problem.file}”`),
+      el("p", { class: "error" }, problem.reason),
+    ),
+  );
   const list = items.map((item) => {
     const button = el("button", { type: "button", "data-testid": "dismiss-attention" }, "Dismiss");
     button.addEventListener("click", () => { dismiss(item.opId); });
@@ -24,9 +38,9 @@ export function renderAttention(pane: HTMLElement, items: SetAside[], dismiss: (
       "section",
       { class: "view attention", "data-testid": "attention", "aria-labelledby": "attention-title" },
       el("h2", { class: "view-title", id: "attention-title" }, "Needs attention"),
-      items.length === 0
+      items.length + files.length === 0
         ? el("p", { class: "empty" }, "Nothing here: the server took every change.")
-        : el("ul", { class: "attention-list" }, ...list),
+        : el("ul", { class: "attention-list" }, ...list, ...files),
     ),
   );
 }

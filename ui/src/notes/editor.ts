@@ -50,6 +50,23 @@ export class NoteEditor {
     return this.note?.id;
   }
 
+  /** Typing that has not been saved yet (a reload now would throw it away). */
+  get hasUnsavedTyping(): boolean {
+    return this.autosave.pending;
+  }
+
+  /** Shows the note's text as the store now has it, keeping the cursor where it can. */
+  reload(note: Note): void {
+    if (this.note?.id !== note.id || this.autosave.pending) return;
+    const { selectionStart, selectionEnd } = this.body;
+    this.note = note;
+    if (this.title.value !== note.title) this.title.value = note.title;
+    if (this.body.value !== note.body) {
+      this.body.value = note.body;
+      this.body.setSelectionRange(selectionStart, selectionEnd);
+    }
+  }
+
   /** Shows `note`, first saving what was typed into the one open before. */
   async open(note: Note): Promise<void> {
     await this.autosave.flush();

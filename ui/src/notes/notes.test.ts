@@ -152,4 +152,18 @@ describe("note editor", () => {
     expect(saves).toEqual(["Doomed, renamed"]);
     expect(deleted).toEqual(["n1"]);
   });
+
+  it("shows a change made outside (the vault folder) unless typing is unsaved", async () => {
+    const { editor, pane, type } = setup();
+    await editor.open(note("n1", "Plan", "old"));
+    const body = () => pane.querySelector<HTMLTextAreaElement>('[data-testid="note-body"]')?.value;
+    editor.reload(note("n1", "Plan", "changed in another editor"));
+    expect(body()).toBe("changed in another editor");
+    type("note-body", "typing here");
+    expect(editor.hasUnsavedTyping).toBe(true);
+    editor.reload(note("n1", "Plan", "second outside change"));
+    expect(body()).toBe("typing here");
+    editor.reload(note("n2", "Other", "not the open note"));
+    expect(body()).toBe("typing here");
+  });
 });

@@ -41,7 +41,8 @@ pub struct VaultReport {
     pub problems: Vec<VaultProblem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct VaultProblem {
     pub file: String,
     pub reason: String,
