@@ -21,6 +21,7 @@ fn names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name != ".quire-vault")
         .collect();
     names.sort();
     names
@@ -380,4 +381,106 @@ async fn the_watcher_takes_in_editor_saves_and_never_echoes_its_own_writes() {
         !last.took_changes(),
         "the last pass found nothing new: {last:?}"
     );
+}
+
+#[tokio::test]
+async fn the_watcher_keeps_going_when_the_folder_goes_away_and_comes_back() {
+    let common::Device {
+        dir: _dir,
+        store,
+        secrets: _secrets,
+    } = device().await;
+    let store = Arc::new(store);
+    let root = tempfile::tempdir().unwrap();
+    let folder = root.path().join("Notes");
+    std::fs::create_dir(&folder).unwrap();
+    store
+        .create_note(NoteFields::new("Kept", "safe\n"))
+        .await
+        .unwrap();
+    let errors = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&errors);
+    let (_watcher, _task) = vault::watch::spawn(Arc::clone(&store), folder.clone(), move |pass| {
+        if let Err(err) = pass {
+            seen.lock().unwrap().push(err.to_string());
+        }
+    });
+    eventually("the first pass", async || folder.join("Kept.md").exists()).await;
+
+    std::fs::remove_dir_all(&folder).unwrap();
+    eventually("the error", async || !errors.lock().unwrap().is_empty()).await;
+    assert!(
+        errors.lock().unwrap()[0].starts_with("cannot use the vault folder"),
+        "{errors:?}"
+    );
+    assert_eq!(
+        store.list_notes().await.unwrap().len(),
+        1,
+        "nothing was deleted"
+    );
+
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("Back.md"), "the folder is back\n").unwrap();
+    for _ in 0..150 {
+        if store.list_notes().await.unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        store.list_notes().await.unwrap().len(),
+        2,
+        "watched again: {:?}",
+        errors.lock().unwrap()
+    );
+    assert!(
+        folder.join("Kept.md").exists(),
+        "the kept note was written again"
+    );
+}
+
+#[tokio::test]
+async fn every_file_gone_at_once_or_a_strange_folder_deletes_nothing() {
+    let d = device().await;
+    let folder = tempfile::tempdir().unwrap();
+    for title in ["One", "Two", "Three"] {
+        d.store
+            .create_note(NoteFields::new(title, "text\n"))
+            .await
+            .unwrap();
+    }
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    assert!(
+        folder.path().join(".quire-vault").exists(),
+        "the folder is marked as ours"
+    );
+
+    // `rm *.md`: more likely a mistake than three deletes.
+    for name in names(folder.path()) {
+        std::fs::remove_file(folder.path().join(name)).unwrap();
+    }
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(report.deleted, 0);
+    assert!(
+        report.problems[0].reason.contains("no note was deleted"),
+        "{report:?}"
+    );
+    assert_eq!(d.store.list_notes().await.unwrap().len(), 3);
+    assert_eq!(names(folder.path()).len(), 3, "written again");
+
+    // An old copy of the folder (no marker, older text): both kept, the person decides.
+    let copy = tempfile::tempdir().unwrap();
+    let one = std::fs::read_to_string(folder.path().join("One.md")).unwrap();
+    std::fs::write(
+        copy.path().join("One.md"),
+        one.replace("text\n", "older text\n"),
+    )
+    .unwrap();
+    let report = sync_folder(&d.store, copy.path()).await.unwrap();
+    assert_eq!(
+        (report.conflicts, report.deleted, report.updated),
+        (1, 0, 0),
+        "{report:?}"
+    );
+    assert_eq!(d.store.list_notes().await.unwrap().len(), 3);
 }

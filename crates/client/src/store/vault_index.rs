@@ -60,6 +60,14 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets what the folder held (it is not the folder the index describes).
+    pub async fn clear_vault_index(&self) -> Result<()> {
+        sqlx::query("DELETE FROM vault_files")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Every note, deleted ones too (their files go), oldest first.
     pub async fn all_notes(&self) -> Result<Vec<Note>> {
         let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM notes ORDER BY created_at, id")

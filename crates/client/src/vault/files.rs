@@ -98,3 +98,19 @@ pub fn remove(dir: &Path, name: &str) -> Result<()> {
         Err(err) => Err(folder_error(dir, format!("cannot remove {name}: {err}"))),
     }
 }
+
+/// The marker Quire keeps in a folder it mirrors into, naming the store. Without it (a new
+/// folder, or one that was removed and made again), the index says nothing about the files,
+/// and missing files must not be read as deleted notes.
+const MARKER: &str = ".quire-vault";
+
+pub fn is_ours(dir: &Path, store_id: &str) -> bool {
+    std::fs::read_to_string(dir.join(MARKER)).is_ok_and(|text| text.trim() == store_id)
+}
+
+pub fn mark_ours(dir: &Path, store_id: &str) -> Result<()> {
+    if is_ours(dir, store_id) {
+        return Ok(());
+    }
+    write_atomically(dir, MARKER, &format!("{store_id}\n"))
+}

@@ -73,6 +73,13 @@ fn title_of(file_name: &str, front_matter: Option<&str>) -> String {
 pub async fn sync_folder(store: &Store, dir: &Path) -> Result<VaultReport> {
     let listing = files::list(dir)?;
     let mut report = VaultReport::default();
+    let store_id = store.store_id().to_string();
+    let ours = files::is_ours(dir, &store_id);
+    if !ours {
+        // Not the folder the index describes (new, or removed and made again): start over,
+        // reading its files against the notes, and deleting nothing.
+        store.clear_vault_index().await?;
+    }
     let mut index = store.vault_index().await?;
     let mut seen: HashSet<NoteId> = HashSet::new();
     // Files taken in as new notes: rewritten with their id whatever else holds.
@@ -99,9 +106,18 @@ pub async fn sync_folder(store: &Store, dir: &Path) -> Result<VaultReport> {
             _ => None,
         };
         let outcome = match known {
-            Some(note) => {
+            Some(note) if ours || NoteFields::new(&note.title, &note.body) == from_file => {
                 seen.insert(note.id);
                 take_in_edit(store, &note, index.get(&note.id), &file.name, &from_file).await
+            }
+            // A file of a known note in a folder Quire does not know (an old copy, say):
+            // whether it is newer cannot be told, so the person decides.
+            Some(note) => {
+                seen.insert(note.id);
+                store
+                    .record_file_conflict(&note, &note.body, &from_file)
+                    .await
+                    .map(|()| (note.id, Change::Conflict))
             }
             // A new file, or a copy of another note's file: a new note.
             None => take_in_new(store, &file.name, &from_file).await,
@@ -119,16 +135,15 @@ pub async fn sync_folder(store: &Store, dir: &Path) -> Result<VaultReport> {
                     Change::Merged => report.merged += 1,
                     Change::Conflict => report.conflicts += 1,
                 }
-                if change != Change::Conflict {
-                    // What the file holds now is what the index knows of it.
-                    let entry = VaultEntry {
-                        file_name: file.name.clone(),
-                        title: from_file.title.clone(),
-                        body: from_file.body.clone(),
-                    };
-                    store.set_vault_entry(id, &entry).await?;
-                    index.insert(id, entry);
-                }
+                // What the file holds now is what the index knows of it (for a conflict too:
+                // the write-out below puts the kept text back in the file).
+                let entry = VaultEntry {
+                    file_name: file.name.clone(),
+                    title: from_file.title.clone(),
+                    body: from_file.body.clone(),
+                };
+                store.set_vault_entry(id, &entry).await?;
+                index.insert(id, entry);
             }
             Err(err @ (Error::Invalid(_) | Error::NoteDeleted(_))) => {
                 report.problems.push(VaultProblem {
@@ -141,8 +156,30 @@ pub async fn sync_folder(store: &Store, dir: &Path) -> Result<VaultReport> {
     }
 
     // 2. Files that are gone: their notes are deleted. (A folder that is gone altogether
-    //    failed in `files::list`, so this never empties the notes.)
+    //    failed in `files::list`, and one made again has no marker.) When every file went
+    //    at once, that is more likely a mistake than a wish: nothing is deleted.
+    let gone: Vec<NoteId> = index
+        .iter()
+        .filter(|(id, entry)| {
+            !seen.contains(id) && !listing.names.contains(&entry.file_name.to_lowercase())
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    if gone.len() > 1 && gone.len() == index.len() {
+        report.problems.push(VaultProblem {
+            file: String::new(),
+            reason: format!(
+                "all {} note files are gone from the folder; no note was deleted. Delete notes in \
+                 Quire, or set another vault folder",
+                gone.len()
+            ),
+        });
+        store.clear_vault_index().await?;
+    }
     for (id, entry) in &index {
+        if gone.len() == index.len() && gone.len() > 1 {
+            break;
+        }
         if !seen.contains(id) && !listing.names.contains(&entry.file_name.to_lowercase()) {
             if let Ok(note) = store.note(*id).await {
                 if !note.deleted {
@@ -156,7 +193,16 @@ pub async fn sync_folder(store: &Store, dir: &Path) -> Result<VaultReport> {
     let mut index = store.vault_index().await?;
 
     // 3. The store out to the folder.
-    report.written += write_out(store, dir, &mut index, &listing.names, &rewrite).await?;
+    files::mark_ours(dir, &store_id)?;
+    report.written += write_out(
+        store,
+        dir,
+        &mut index,
+        &listing.names,
+        &rewrite,
+        &mut report.problems,
+    )
+    .await?;
     Ok(report)
 }
 
@@ -243,6 +289,7 @@ async fn write_out(
     index: &mut HashMap<NoteId, VaultEntry>,
     on_disk: &HashSet<String>,
     rewrite: &HashSet<NoteId>,
+    problems: &mut Vec<VaultProblem>,
 ) -> Result<u64> {
     let notes = store.all_notes().await?;
     let mut taken: HashSet<String> = index.values().map(|e| e.file_name.to_lowercase()).collect();
@@ -252,9 +299,17 @@ async fn write_out(
         let entry = index.get(&note.id).cloned();
         if note.deleted {
             if let Some(entry) = entry {
-                files::remove(dir, &entry.file_name)?;
-                store.remove_vault_entry(note.id).await?;
-                written += 1;
+                // A file that cannot go stays listed, and is tried again next pass.
+                match files::remove(dir, &entry.file_name) {
+                    Ok(()) => {
+                        store.remove_vault_entry(note.id).await?;
+                        written += 1;
+                    }
+                    Err(err) => problems.push(VaultProblem {
+                        file: entry.file_name.clone(),
+                        reason: err.to_string(),
+                    }),
+                }
             }
             continue;
         }
@@ -273,9 +328,23 @@ async fn write_out(
         {
             continue;
         }
-        files::write_atomically(dir, &wanted_name, &render(note.id, &note.title, &note.body))?;
+        // A read-only folder or file: said, and tried again next pass; the note is safe.
+        if let Err(err) =
+            files::write_atomically(dir, &wanted_name, &render(note.id, &note.title, &note.body))
+        {
+            problems.push(VaultProblem {
+                file: wanted_name,
+                reason: err.to_string(),
+            });
+            continue;
+        }
         if let Some(old) = entry.as_ref().filter(|e| e.file_name != wanted_name) {
-            files::remove(dir, &old.file_name)?;
+            if let Err(err) = files::remove(dir, &old.file_name) {
+                problems.push(VaultProblem {
+                    file: old.file_name.clone(),
+                    reason: err.to_string(),
+                });
+            }
             taken.remove(&old.file_name.to_lowercase());
         }
         taken.insert(wanted_name.to_lowercase());

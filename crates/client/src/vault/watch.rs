@@ -60,8 +60,11 @@ pub fn spawn(
             }
             let result = sync_folder(&store, &dir).await;
             if result.is_err() {
-                // The folder may be gone; watch it again once it is back.
-                debouncer = None;
+                // The folder may be gone; watch it again once it is back. Stopping a
+                // debouncer joins its thread, so that happens off the async workers.
+                if let Some(old) = debouncer.take() {
+                    tokio::task::spawn_blocking(move || drop(old));
+                }
             }
             on_pass(&result);
             let wait = if debouncer.is_some() {
@@ -77,7 +80,9 @@ pub fn spawn(
             // One pass for everything that came meanwhile.
             while events.try_recv().is_ok() || nudges.try_recv().is_ok() {}
         }
-        drop(debouncer);
+        if let Some(old) = debouncer {
+            tokio::task::spawn_blocking(move || drop(old));
+        }
     });
     (VaultWatcher { nudge }, task)
 }
