@@ -21,7 +21,11 @@ pub async fn run(cli: Cli, out: &Output) -> Result<(), CliError> {
         out.warn(warning);
     }
     let store = std::sync::Arc::new(opened.store);
-    let result = dispatch(cli.command, &store, opened.secrets.as_ref(), out).await;
+    let changes_notes = cli.command.changes_notes();
+    let mut result = dispatch(cli.command, &store, opened.secrets.as_ref(), out).await;
+    if result.is_ok() && changes_notes {
+        result = vault::follow(&store, out).await;
+    }
     if let Ok(store) = std::sync::Arc::try_unwrap(store) {
         store.close().await;
     }

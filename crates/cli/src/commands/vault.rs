@@ -56,3 +56,21 @@ pub async fn run(command: VaultCommand, store: Arc<Store>, out: &Output) -> Resu
         }
     }
 }
+
+/// After a command that changed notes: the vault folder, when one is set, follows at once
+/// (and anything edited there meanwhile is taken in). Files it cannot take in are warned
+/// about; the command itself succeeded.
+pub async fn follow(store: &Store, out: &Output) -> Result<(), CliError> {
+    let Some(dir) = vault::vault_dir(store).await? else {
+        return Ok(());
+    };
+    match vault::sync_folder(store, &dir).await {
+        Ok(report) => {
+            for problem in &report.problems {
+                out.warn(&format!("vault: {}: {}", problem.file, problem.reason));
+            }
+        }
+        Err(err) => out.warn(&format!("vault: {err}")),
+    }
+    Ok(())
+}
