@@ -41,8 +41,9 @@ pub fn safe_stem(title: &str) -> String {
             stem.push(c);
         }
     }
+    // Not a leading `.` (hidden) or `~` (editors' lock files): such files are not read back.
     let trimmed = stem
-        .trim_start_matches(['.', ' '])
+        .trim_start_matches(['.', ' ', '~'])
         .trim_end_matches(['.', ' ']);
     let mut cut = String::new();
     for c in trimmed.chars() {
@@ -150,6 +151,8 @@ mod tests {
         assert_eq!(file_name_for("  .hidden. ", &none), "hidden.md");
         assert_eq!(file_name_for("", &none), "Untitled.md");
         assert_eq!(file_name_for("..", &none), "Untitled.md");
+        assert_eq!(file_name_for("~", &none), "Untitled.md");
+        assert_eq!(file_name_for("~/todo", &none), "todo.md");
         assert_eq!(
             file_name_for("tab\there\nnewline", &none),
             "tab here newline.md"
