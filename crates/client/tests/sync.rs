@@ -293,3 +293,22 @@ async fn a_server_that_is_down_keeps_the_queue_until_it_is_back() {
     assert_eq!(b.sync().await.pulled, 3);
     assert_eq!(b.store.list_notes().await.unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn a_note_deleted_on_both_devices_leaves_no_op_behind() {
+    let (_server, a, b) = two_devices().await;
+    let note = a
+        .store
+        .create_note(NoteFields::new("T", "x\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    b.sync().await;
+    a.store.delete_note(note.id).await.unwrap();
+    b.store.delete_note(note.id).await.unwrap();
+    a.sync().await;
+    let report = b.sync().await;
+    assert_eq!(report.pending, 0, "the second delete was already done");
+    assert_eq!(b.store.pending_count().await.unwrap(), 0);
+    assert!(b.store.note(note.id).await.unwrap().deleted);
+}

@@ -268,6 +268,10 @@ impl Store {
             Decision::KeepLocal => RemoteOutcome::Unchanged,
             Decision::TakeRemote => {
                 take_remote(&mut tx, remote).await?;
+                // Pending here only when both sides deleted it: the server has the delete.
+                if local.pending {
+                    drop_pending(&mut tx, remote.id).await?;
+                }
                 // Deleted here earlier, edited elsewhere since: the person hears it is back.
                 if local.deleted && !remote.deleted {
                     RemoteOutcome::DeleteUndone
