@@ -257,6 +257,8 @@ impl Pusher<'_> {
                     report.set_aside += 1;
                     true
                 }
+                // Nothing changed here: the op would go again as it is; the round moves on.
+                PushOutcome::Conflict(RemoteOutcome::Unchanged) => false,
                 PushOutcome::Conflict(outcome) => {
                     report.count(outcome);
                     true

@@ -144,8 +144,14 @@ async fn run(actions: Vec<Action>, policy: &str) {
     for d in &devices {
         d.sync().await;
     }
-    for d in &devices {
-        assert_eq!(d.store.pending_count().await.unwrap(), 0, "queue drained");
+    for (n, d) in devices.iter().enumerate() {
+        let queue = d.store.pending_ops(100).await.unwrap();
+        let attention = d.store.attention().await.unwrap();
+        assert!(
+            queue.is_empty(),
+            "device {n}: queue not drained: {queue:#?}; set aside: {attention:?}; last round: {:?}",
+            d.sync().await
+        );
         assert!(
             d.store.conflicts().await.unwrap().is_empty(),
             "conflicts settled"

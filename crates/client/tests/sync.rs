@@ -312,3 +312,37 @@ async fn a_note_deleted_on_both_devices_leaves_no_op_behind() {
     assert_eq!(b.store.pending_count().await.unwrap(), 0);
     assert!(b.store.note(note.id).await.unwrap().deleted);
 }
+
+#[tokio::test]
+async fn a_newer_server_text_during_an_open_conflict_updates_theirs_and_keeps_mine() {
+    let (_server, a, b) = two_devices().await;
+    let (note, report) = edited_on_both(&a, &b, "1\n2\n3\n", "1\na\n3\n", "1\nb\n3\n").await;
+    assert_eq!(report.conflicts, 1);
+    // A edits again while B has not decided yet.
+    a.store
+        .update_note(note, body("1\na again\n3\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    let report = b.sync().await;
+    assert_eq!((report.conflicts, report.pending), (0, 0));
+    assert_eq!(
+        body_on(&b, note).await,
+        "1\nb\n3\n",
+        "B's text stays while B decides"
+    );
+    let conflict = b.store.conflict(note).await.unwrap();
+    assert_eq!(
+        conflict.theirs.body, "1\na again\n3\n",
+        "the decision is against the newest text"
+    );
+
+    b.store
+        .resolve_conflict(note, Resolution::Mine)
+        .await
+        .unwrap();
+    let report = b.sync().await;
+    assert_eq!((report.pushed, report.pending, report.batches), (1, 0, 1));
+    a.sync().await;
+    assert_eq!(body_on(&a, note).await, "1\nb\n3\n");
+}

@@ -228,6 +228,33 @@ impl Store {
         .bind(&id)
         .fetch_optional(&mut *tx)
         .await?;
+        // A conflict is open: the person is deciding between their text and the server's.
+        // A newer server text replaces "theirs" in that decision; their text stays.
+        let open_conflict = sqlx::query(
+            "UPDATE conflicts SET theirs_title = ?, theirs_body = ?, theirs_version = ?
+             WHERE note_id = ? AND resolved_at IS NULL AND from_file = 0 AND theirs_version < ?",
+        )
+        .bind(&remote.title)
+        .bind(&remote.body)
+        .bind(version_to_db(remote.version)?)
+        .bind(&id)
+        .bind(version_to_db(remote.version)?)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if open_conflict {
+            set_version(&mut tx, remote.id, remote.version).await?;
+            set_base(
+                &mut tx,
+                remote.id,
+                remote.version,
+                &NoteFields::new(&remote.title, &remote.body),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(RemoteOutcome::Unchanged);
+        }
         let Some(local) = local else {
             take_remote(&mut tx, remote).await?;
             set_base(
