@@ -257,13 +257,13 @@ impl Pusher<'_> {
                     report.set_aside += 1;
                     true
                 }
-                // Nothing changed here: the op would go again as it is; the round moves on.
-                PushOutcome::Conflict(RemoteOutcome::Unchanged) => false,
+                // Nothing changed here (a conflict answer that changed nothing would send the
+                // op again as it is): the round moves on.
+                PushOutcome::Conflict(RemoteOutcome::Unchanged) | PushOutcome::Retry => false,
                 PushOutcome::Conflict(outcome) => {
                     report.count(outcome);
                     true
                 }
-                PushOutcome::Retry => false,
             },
         )
     }

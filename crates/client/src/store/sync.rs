@@ -76,6 +76,12 @@ async fn set_base(
     Ok(())
 }
 
+/// The server's note becomes the base: the last text this device knows the server had.
+async fn set_base_to(tx: &mut Transaction<'_, Sqlite>, remote: &NoteState) -> Result<()> {
+    let fields = NoteFields::new(&remote.title, &remote.body);
+    set_base(tx, remote.id, remote.version, &fields).await
+}
+
 async fn drop_pending(tx: &mut Transaction<'_, Sqlite>, note_id: NoteId) -> Result<()> {
     sqlx::query("DELETE FROM outbox WHERE note_id = ?")
         .bind(note_id.to_string())
@@ -245,25 +251,13 @@ impl Store {
             > 0;
         if open_conflict {
             set_version(&mut tx, remote.id, remote.version).await?;
-            set_base(
-                &mut tx,
-                remote.id,
-                remote.version,
-                &NoteFields::new(&remote.title, &remote.body),
-            )
-            .await?;
+            set_base_to(&mut tx, remote).await?;
             tx.commit().await?;
             return Ok(RemoteOutcome::Unchanged);
         }
         let Some(local) = local else {
             take_remote(&mut tx, remote).await?;
-            set_base(
-                &mut tx,
-                remote.id,
-                remote.version,
-                &NoteFields::new(&remote.title, &remote.body),
-            )
-            .await?;
+            set_base_to(&mut tx, remote).await?;
             tx.commit().await?;
             return Ok(RemoteOutcome::Updated);
         };
@@ -290,7 +284,6 @@ impl Store {
                 })
             })
             .transpose()?;
-        let remote_fields = NoteFields::new(&remote.title, &remote.body);
         let outcome = match reconcile(base.as_ref(), &local, remote, policy) {
             Decision::KeepLocal => RemoteOutcome::Unchanged,
             Decision::TakeRemote => {
@@ -366,7 +359,7 @@ impl Store {
             }
         };
         if outcome != RemoteOutcome::Unchanged {
-            set_base(&mut tx, remote.id, remote.version, &remote_fields).await?;
+            set_base_to(&mut tx, remote).await?;
         }
         tx.commit().await?;
         Ok(outcome)
