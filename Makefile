@@ -22,7 +22,7 @@ test: setup-test ui check test-rust test-ui e2e
 ## make bench: the performance figures, as a table (and JSON under $(BENCH_OUT)).
 BENCH_OUT ?= $(CARGO_TARGET_DIR)/quire-bench
 bench: setup-run ui
-	QUIRE_BENCH_OUT=$(BENCH_OUT) cargo bench --locked -p quire-client --bench save_enqueue
+	QUIRE_BENCH_OUT=$(BENCH_OUT) cargo bench --locked -p quire-client --bench save_enqueue --bench sync_figures
 
 setup-run:
 	bash scripts/setup.sh run
