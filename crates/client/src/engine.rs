@@ -165,6 +165,27 @@ async fn setting<T: std::str::FromStr>(store: &Store, key: SettingKey, fallback:
         .unwrap_or(fallback))
 }
 
+/// Counts what one push result did; whether the round moved.
+fn count(outcome: PushOutcome, report: &mut SyncReport) -> bool {
+    match outcome {
+        PushOutcome::Applied => {
+            report.pushed += 1;
+            true
+        }
+        PushOutcome::SetAside => {
+            report.set_aside += 1;
+            true
+        }
+        // Nothing changed here (a conflict answer that changed nothing would send the op
+        // again as it is): the round moves on.
+        PushOutcome::Conflict(RemoteOutcome::Unchanged) | PushOutcome::Retry => false,
+        PushOutcome::Conflict(outcome) => {
+            report.count(outcome);
+            true
+        }
+    }
+}
+
 /// Pushing the queue within one round.
 struct Pusher<'a> {
     store: &'a Store,
@@ -201,12 +222,17 @@ impl Pusher<'_> {
             Err(Error::TooLarge { detail, .. }) => return self.split(batch, &detail, report).await,
             Err(err) => return Err(err),
         };
+        // The batch's results are applied and acked in one local transaction.
+        let outcomes = self
+            .store
+            .apply_push_results(batch, &response.results, self.policy)
+            .await?;
         let mut progress = false;
-        for (queued, result) in batch.iter().zip(&response.results) {
+        for ((queued, result), outcome) in batch.iter().zip(&response.results).zip(outcomes) {
             if let PushResult::NeedFullText { .. } = result {
                 progress |= self.full_text.insert(queued.op.op_id);
             }
-            progress |= self.apply(queued, result, report).await?;
+            progress |= count(outcome, report);
         }
         Ok(progress)
     }
@@ -224,7 +250,11 @@ impl Pusher<'_> {
                 op_id: queued.op.op_id,
                 reason: format!("the change is larger than the server accepts: {detail}"),
             };
-            return self.apply(queued, &refused, report).await;
+            let outcome = self
+                .store
+                .apply_push_result(queued, &refused, self.policy)
+                .await?;
+            return Ok(count(outcome, report));
         }
         let half = batch.len() / 2;
         self.batch_size = u32::try_from(half).unwrap_or(u32::MAX).max(1);
@@ -235,37 +265,6 @@ impl Pusher<'_> {
         let first = Box::pin(self.send(&batch[..half], report)).await?;
         let second = Box::pin(self.send(&batch[half..], report)).await?;
         Ok(first || second)
-    }
-
-    async fn apply(
-        &self,
-        queued: &QueuedOp,
-        result: &PushResult,
-        report: &mut SyncReport,
-    ) -> Result<bool> {
-        Ok(
-            match self
-                .store
-                .apply_push_result(queued, result, self.policy)
-                .await?
-            {
-                PushOutcome::Applied => {
-                    report.pushed += 1;
-                    true
-                }
-                PushOutcome::SetAside => {
-                    report.set_aside += 1;
-                    true
-                }
-                // Nothing changed here (a conflict answer that changed nothing would send the
-                // op again as it is): the round moves on.
-                PushOutcome::Conflict(RemoteOutcome::Unchanged) | PushOutcome::Retry => false,
-                PushOutcome::Conflict(outcome) => {
-                    report.count(outcome);
-                    true
-                }
-            },
-        )
     }
 
     /// Pushes until the queue is empty, or until a pass makes no progress (then the rest

@@ -13,7 +13,7 @@ use super::{decode, version_from_db, version_to_db, Store};
 use crate::{clock, Error, Result};
 
 /// What one push result did here.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushOutcome {
     Applied,
     /// The server had a newer note; what was done about it.
@@ -143,9 +143,44 @@ async fn set_version(
 }
 
 impl Store {
-    /// Applies the server's answer to one pushed op.
+    /// Applies the server's answer to one pushed op, in its own transaction.
     pub async fn apply_push_result(
         &self,
+        queued: &QueuedOp,
+        result: &PushResult,
+        policy: ConflictPolicy,
+    ) -> Result<PushOutcome> {
+        let mut tx = self.begin_write().await?;
+        let outcome = self
+            .apply_push_result_in(&mut tx, queued, result, policy)
+            .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Applies the server's answers to a pushed batch, all in one transaction: one fsync
+    /// per batch, and the batch's results land together or not at all.
+    pub async fn apply_push_results(
+        &self,
+        batch: &[QueuedOp],
+        results: &[PushResult],
+        policy: ConflictPolicy,
+    ) -> Result<Vec<PushOutcome>> {
+        let mut tx = self.begin_write().await?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for (queued, result) in batch.iter().zip(results) {
+            outcomes.push(
+                self.apply_push_result_in(&mut tx, queued, result, policy)
+                    .await?,
+            );
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn apply_push_result_in(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
         queued: &QueuedOp,
         result: &PushResult,
         policy: ConflictPolicy,
@@ -153,22 +188,21 @@ impl Store {
         let op = &queued.op;
         match result {
             PushResult::Duplicate { original, .. } => {
-                Box::pin(self.apply_push_result(queued, original, policy)).await
+                Box::pin(self.apply_push_result_in(tx, queued, original, policy)).await
             }
             PushResult::Applied { version, .. } => {
-                let mut tx = self.begin_write().await?;
                 sqlx::query("DELETE FROM outbox WHERE op_id = ?")
                     .bind(op.op_id.to_string())
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
-                set_version(&mut tx, op.note_id, *version).await?;
+                set_version(tx, op.note_id, *version).await?;
                 // What the server now has: the op's text, or for a delete the note's last.
                 let fields = match op.payload.fields() {
                     Some(fields) => fields.clone(),
                     None => {
                         let row = sqlx::query("SELECT title, body FROM notes WHERE id = ?")
                             .bind(op.note_id.to_string())
-                            .fetch_one(&mut *tx)
+                            .fetch_one(&mut **tx)
                             .await?;
                         NoteFields::new(
                             row.try_get::<String, _>("title")?,
@@ -176,23 +210,21 @@ impl Store {
                         )
                     }
                 };
-                set_base(&mut tx, op.note_id, *version, &fields).await?;
-                rebase_pending(&mut tx, op.note_id, *version, false).await?;
-                tx.commit().await?;
+                set_base(tx, op.note_id, *version, &fields).await?;
+                rebase_pending(tx, op.note_id, *version, false).await?;
                 Ok(PushOutcome::Applied)
             }
             PushResult::Conflict { current, .. } => Ok(PushOutcome::Conflict(
-                self.apply_remote(current, policy).await?,
+                self.apply_remote_in(tx, current, policy).await?,
             )),
             PushResult::NeedFullText { .. } => {
                 sqlx::query("UPDATE outbox SET sent_at = NULL WHERE op_id = ?")
                     .bind(op.op_id.to_string())
-                    .execute(&self.pool)
+                    .execute(&mut **tx)
                     .await?;
                 Ok(PushOutcome::Retry)
             }
             PushResult::Rejected { reason, .. } => {
-                let mut tx = self.begin_write().await?;
                 let fields = op.payload.fields();
                 sqlx::query(
                     "INSERT OR REPLACE INTO attention
@@ -206,13 +238,12 @@ impl Store {
                 .bind(fields.map(|f| f.body.as_str()))
                 .bind(reason)
                 .bind(clock::now().0)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
                 sqlx::query("DELETE FROM outbox WHERE op_id = ?")
                     .bind(op.op_id.to_string())
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
-                tx.commit().await?;
                 tracing::warn!(op = %op.op_id, note = %op.note_id, %reason, "the server refused a change; set aside");
                 Ok(PushOutcome::SetAside)
             }
@@ -226,13 +257,24 @@ impl Store {
         policy: ConflictPolicy,
     ) -> Result<RemoteOutcome> {
         let mut tx = self.begin_write().await?;
+        let outcome = self.apply_remote_in(&mut tx, remote, policy).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn apply_remote_in(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        remote: &NoteState,
+        policy: ConflictPolicy,
+    ) -> Result<RemoteOutcome> {
         let id = remote.id.to_string();
         let local = sqlx::query(
             "SELECT title, body, deleted, EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id) AS pending
              FROM notes n WHERE id = ?",
         )
         .bind(&id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
         // A conflict is open: the person is deciding between their text and the server's.
         // A newer server text replaces "theirs" in that decision; their text stays.
@@ -245,20 +287,18 @@ impl Store {
         .bind(version_to_db(remote.version)?)
         .bind(&id)
         .bind(version_to_db(remote.version)?)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected()
             > 0;
         if open_conflict {
-            set_version(&mut tx, remote.id, remote.version).await?;
-            set_base_to(&mut tx, remote).await?;
-            tx.commit().await?;
+            set_version(tx, remote.id, remote.version).await?;
+            set_base_to(tx, remote).await?;
             return Ok(RemoteOutcome::Unchanged);
         }
         let Some(local) = local else {
-            take_remote(&mut tx, remote).await?;
-            set_base_to(&mut tx, remote).await?;
-            tx.commit().await?;
+            take_remote(tx, remote).await?;
+            set_base_to(tx, remote).await?;
             return Ok(RemoteOutcome::Updated);
         };
         let local = LocalNote {
@@ -271,7 +311,7 @@ impl Store {
         };
         let base = sqlx::query("SELECT version, title, body FROM bases WHERE note_id = ?")
             .bind(&id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
             .map(|row| -> Result<Base> {
                 let version: i64 = row.try_get("version")?;
@@ -287,10 +327,10 @@ impl Store {
         let outcome = match reconcile(base.as_ref(), &local, remote, policy) {
             Decision::KeepLocal => RemoteOutcome::Unchanged,
             Decision::TakeRemote => {
-                take_remote(&mut tx, remote).await?;
+                take_remote(tx, remote).await?;
                 // Pending here only when both sides deleted it: the server has the delete.
                 if local.pending {
-                    drop_pending(&mut tx, remote.id).await?;
+                    drop_pending(tx, remote.id).await?;
                 }
                 // Deleted here earlier, edited elsewhere since: the person hears it is back.
                 if local.deleted && !remote.deleted {
@@ -306,11 +346,11 @@ impl Store {
                     .bind(clock::now().0)
                     .bind(version_to_db(remote.version)?)
                     .bind(&id)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
-                drop_pending(&mut tx, remote.id).await?;
+                drop_pending(tx, remote.id).await?;
                 self.enqueue(
-                    &mut tx,
+                    tx,
                     remote.id,
                     OpPayload::Update(fields),
                     Some(remote.version),
@@ -334,34 +374,33 @@ impl Store {
                 .bind(&remote.body)
                 .bind(version_to_db(remote.version)?)
                 .bind(clock::now().0)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
                 // The local text stays; the person's resolution is pushed on top of the
                 // server's version, so the queued ops made on the old base go.
-                drop_pending(&mut tx, remote.id).await?;
-                set_version(&mut tx, remote.id, remote.version).await?;
+                drop_pending(tx, remote.id).await?;
+                set_version(tx, remote.id, remote.version).await?;
                 RemoteOutcome::Conflict
             }
             Decision::PushLastWriteWins => {
-                rebase_pending(&mut tx, remote.id, remote.version, true).await?;
-                set_version(&mut tx, remote.id, remote.version).await?;
+                rebase_pending(tx, remote.id, remote.version, true).await?;
+                set_version(tx, remote.id, remote.version).await?;
                 RemoteOutcome::Overwrite
             }
             Decision::ReviveLocalEdit => {
-                rebase_pending(&mut tx, remote.id, remote.version, false).await?;
-                set_version(&mut tx, remote.id, remote.version).await?;
+                rebase_pending(tx, remote.id, remote.version, false).await?;
+                set_version(tx, remote.id, remote.version).await?;
                 RemoteOutcome::Revived
             }
             Decision::UndoLocalDelete => {
-                drop_pending(&mut tx, remote.id).await?;
-                take_remote(&mut tx, remote).await?;
+                drop_pending(tx, remote.id).await?;
+                take_remote(tx, remote).await?;
                 RemoteOutcome::DeleteUndone
             }
         };
         if outcome != RemoteOutcome::Unchanged {
-            set_base_to(&mut tx, remote).await?;
+            set_base_to(tx, remote).await?;
         }
-        tx.commit().await?;
         Ok(outcome)
     }
 
