@@ -63,10 +63,16 @@ pub async fn push(
             )));
         }
     }
-    let mut results = Vec::with_capacity(request.ops.len());
-    for op in &request.ops {
-        results.push(apply_op(&state, &account.id, op).await?);
-    }
+    // The batch runs to its end even when the client goes away mid-request: a transaction
+    // cut off by a dropped connection would hold the database for the next request.
+    let work = tokio::spawn(async move {
+        let mut results = Vec::with_capacity(request.ops.len());
+        for op in &request.ops {
+            results.push(apply_op(&state, &account.id, op).await?);
+        }
+        Ok::<_, ApiError>(results)
+    });
+    let results = work.await.map_err(|_| ApiError::internal())??;
     Ok(Json(PushResponse { results }))
 }
 
