@@ -310,12 +310,11 @@ pub async fn sync_once(store: &Store, api: &ApiClient, token: &Secret) -> Result
     let mut since = store.pull_cursor().await?;
     loop {
         let page = api.pull(token, since, PULL_PAGE, store.device_id()).await?;
-        for change in &page.changes {
-            let outcome = store.apply_remote(&change.note, policy).await?;
+        let notes: Vec<_> = page.changes.into_iter().map(|change| change.note).collect();
+        for outcome in store.apply_pull_page(&notes, page.next, policy).await? {
             report.count(outcome);
         }
         since = page.next;
-        store.set_pull_cursor(since).await?;
         if !page.more {
             break;
         }

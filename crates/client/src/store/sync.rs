@@ -422,6 +422,31 @@ impl Store {
             .map_or(Ok(0), |v| decode(&v, "pull cursor"))
     }
 
+    /// Applies one pulled page and moves the cursor past it, in one transaction: the page's
+    /// changes and the cursor land together.
+    pub async fn apply_pull_page(
+        &self,
+        notes: &[NoteState],
+        next: u64,
+        policy: ConflictPolicy,
+    ) -> Result<Vec<RemoteOutcome>> {
+        let mut tx = self.begin_write().await?;
+        let mut outcomes = Vec::with_capacity(notes.len());
+        for note in notes {
+            outcomes.push(self.apply_remote_in(&mut tx, note, policy).await?);
+        }
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?, ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(PULL_CURSOR)
+        .bind(next.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
     pub async fn set_pull_cursor(&self, cursor: u64) -> Result<()> {
         self.set_state(PULL_CURSOR, &cursor.to_string()).await
     }
