@@ -175,19 +175,15 @@ pub async fn sync_folder(store: &Store, dir: &Path) -> Result<VaultReport> {
             ),
         });
         store.clear_vault_index().await?;
-    }
-    for (id, entry) in &index {
-        if gone.len() == index.len() && gone.len() > 1 {
-            break;
-        }
-        if !seen.contains(id) && !listing.names.contains(&entry.file_name.to_lowercase()) {
-            if let Ok(note) = store.note(*id).await {
+    } else {
+        for id in gone {
+            if let Ok(note) = store.note(id).await {
                 if !note.deleted {
-                    store.delete_note(*id).await?;
+                    store.delete_note(id).await?;
                     report.deleted += 1;
                 }
             }
-            store.remove_vault_entry(*id).await?;
+            store.remove_vault_entry(id).await?;
         }
     }
     let mut index = store.vault_index().await?;
