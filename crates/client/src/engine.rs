@@ -157,14 +157,6 @@ fn to_push_op(queued: &QueuedOp, base_body: Option<&str>) -> PushOp {
     }
 }
 
-async fn setting<T: std::str::FromStr>(store: &Store, key: SettingKey, fallback: T) -> Result<T> {
-    Ok(store
-        .setting(key)
-        .await?
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(fallback))
-}
-
 /// Counts what one push result did; whether the round moved.
 fn count(outcome: PushOutcome, report: &mut SyncReport) -> bool {
     match outcome {
@@ -294,15 +286,16 @@ impl Pusher<'_> {
 /// Runs one full round against the signed-in server.
 pub async fn sync_once(store: &Store, api: &ApiClient, token: &Secret) -> Result<SyncReport> {
     let wire_before = api.wire_bytes();
-    let policy: ConflictPolicy =
-        setting(store, SettingKey::ConflictPolicy, ConflictPolicy::Merge).await?;
+    let policy: ConflictPolicy = store
+        .setting_as(SettingKey::ConflictPolicy, ConflictPolicy::Merge)
+        .await?;
     let mut report = SyncReport::default();
     let mut pusher = Pusher {
         store,
         api,
         token,
         policy,
-        batch_size: setting(store, SettingKey::BatchSize, 100).await?,
+        batch_size: store.setting_as(SettingKey::BatchSize, 100).await?,
         full_text: HashSet::new(),
     };
     pusher.push_all(&mut report).await?;

@@ -22,28 +22,16 @@ pub struct Preferences {
     pub vault_dir: Option<String>,
 }
 
-async fn or_default<T: std::str::FromStr>(
-    store: &Store,
-    key: SettingKey,
-    fallback: T,
-) -> Result<T> {
-    Ok(store
-        .setting(key)
-        .await?
-        .or_else(|| key.default_value().map(str::to_owned))
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(fallback))
-}
-
 pub async fn preferences(store: &Store, secrets: &dyn SecretStore) -> Result<Preferences> {
     Ok(Preferences {
         server: store.setting(SettingKey::Server).await?,
         account: account::signed_in(store, secrets)
             .await?
             .map(|who| who.username),
-        conflict_policy: or_default(store, SettingKey::ConflictPolicy, ConflictPolicy::Merge)
+        conflict_policy: store
+            .setting_as(SettingKey::ConflictPolicy, ConflictPolicy::Merge)
             .await?,
-        sync_interval: or_default(store, SettingKey::SyncInterval, 60).await?,
+        sync_interval: store.setting_as(SettingKey::SyncInterval, 60).await?,
         vault_dir: store.setting(SettingKey::VaultDir).await?,
     })
 }

@@ -56,13 +56,11 @@ impl SyncTarget for StoreTarget {
     }
 
     async fn interval(&self) -> Duration {
+        // A store that cannot be read now is tried again at the next round.
         let secs = self
             .store
-            .setting(SettingKey::SyncInterval)
+            .setting_as(SettingKey::SyncInterval, 60)
             .await
-            .ok()
-            .flatten()
-            .and_then(|value| value.parse().ok())
             .unwrap_or(60);
         Duration::from_secs(secs)
     }

@@ -56,6 +56,20 @@ impl Store {
         Ok(stored.or_else(|| key.default_value().map(str::to_owned)))
     }
 
+    /// A setting's value (or default) parsed as `T`; `fallback` when it has none or does not
+    /// parse (settings are checked when set, so that is only ever an old or damaged value).
+    pub async fn setting_as<T: std::str::FromStr>(
+        &self,
+        key: SettingKey,
+        fallback: T,
+    ) -> Result<T> {
+        Ok(self
+            .setting(key)
+            .await?
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(fallback))
+    }
+
     /// Checks, normalises and stores a setting; returns the value as stored.
     pub async fn set_setting(&self, key: SettingKey, value: &str) -> Result<String> {
         let value = key.parse_value(value)?;
