@@ -1,11 +1,13 @@
-//! A loopback TCP proxy that counts the bytes crossing it: the honest "bytes on the wire"
-//! figure, headers included.
+//! A loopback TCP proxy in front of the server: it counts the bytes crossing it (the honest
+//! "bytes on the wire" figure, headers included) and can refuse connections or cut them
+//! mid-request or mid-response.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Default)]
@@ -25,62 +27,7 @@ impl Counts {
     }
 }
 
-pub struct CountingProxy {
-    pub url: String,
-    pub counts: Arc<Counts>,
-}
-
-/// Forwards every connection on a new loopback port to `target` (an http://host:port URL).
-pub async fn counting_proxy(target: &str) -> CountingProxy {
-    let target = target
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let counts = Arc::new(Counts::default());
-    let shared = Arc::clone(&counts);
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let target = target.clone();
-            let counts = Arc::clone(&shared);
-            tokio::spawn(async move {
-                let Ok(server) = TcpStream::connect(&target).await else {
-                    return;
-                };
-                let (client_read, client_write) = client.into_split();
-                let (server_read, server_write) = server.into_split();
-                let up = pump(client_read, server_write, Arc::clone(&counts), true);
-                let down = pump(server_read, client_write, counts, false);
-                tokio::join!(up, down);
-            });
-        }
-    });
-    CountingProxy { url, counts }
-}
-
-async fn pump(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    counts: Arc<Counts>,
-    up: bool,
-) {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match from.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        let counter = if up { &counts.up } else { &counts.down };
-        counter.fetch_add(n as u64, Ordering::SeqCst);
-        if to.write_all(&buf[..n]).await.is_err() {
-            break;
-        }
-    }
-    let _ = to.shutdown().await;
-}
-
-/// What the fault proxy does to the next connections.
+/// What the proxy does to the next connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     Pass,
@@ -92,31 +39,39 @@ pub enum Fault {
     CutResponseAfter(u64),
 }
 
-pub struct FaultProxy {
+pub struct Proxy {
     pub url: String,
-    fault: Arc<std::sync::Mutex<Fault>>,
+    pub counts: Arc<Counts>,
+    fault: Arc<Mutex<Fault>>,
 }
 
-impl FaultProxy {
+impl Proxy {
     pub fn set(&self, fault: Fault) {
         *self.fault.lock().unwrap() = fault;
     }
 }
 
-/// A loopback proxy to `target` that applies the fault set at the time each connection opens.
-pub async fn fault_proxy(target: &str) -> FaultProxy {
+/// A proxy that passes everything and counts it.
+pub async fn counting_proxy(target: &str) -> Proxy {
+    fault_proxy(target).await
+}
+
+/// A proxy to `target` (an http://host:port URL) that applies the fault set at the time each
+/// connection opens (none until `set`).
+pub async fn fault_proxy(target: &str) -> Proxy {
     let target = target
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .to_owned();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let fault = Arc::new(std::sync::Mutex::new(Fault::Pass));
-    let shared = Arc::clone(&fault);
+    let counts = Arc::new(Counts::default());
+    let fault = Arc::new(Mutex::new(Fault::Pass));
+    let (shared_counts, shared_fault) = (Arc::clone(&counts), Arc::clone(&fault));
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
-            let fault = *shared.lock().unwrap();
-            let target = target.clone();
+            let fault = *shared_fault.lock().unwrap();
+            let (target, counts) = (target.clone(), Arc::clone(&shared_counts));
             tokio::spawn(async move {
                 if fault == Fault::Refuse {
                     return;
@@ -133,18 +88,20 @@ pub async fn fault_proxy(target: &str) -> FaultProxy {
                 let (server_read, server_write) = server.into_split();
                 // The first side to be cut ends the whole connection.
                 tokio::select! {
-                    () = pump_limited(client_read, server_write, up_limit) => {}
-                    () = pump_limited(server_read, client_write, down_limit) => {}
+                    () = pump(client_read, server_write, &counts.up, up_limit) => {}
+                    () = pump(server_read, client_write, &counts.down, down_limit) => {}
                 }
             });
         }
     });
-    FaultProxy { url, fault }
+    Proxy { url, counts, fault }
 }
 
-async fn pump_limited(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
+/// Copies one direction, counting what it forwards; returns when cut after `limit` bytes.
+async fn pump(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    counter: &AtomicU64,
     limit: Option<u64>,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
@@ -162,13 +119,14 @@ async fn pump_limited(
         if allowed > 0 && to.write_all(&buf[..allowed]).await.is_err() {
             break;
         }
+        counter.fetch_add(allowed as u64, Ordering::SeqCst);
         sent += allowed as u64;
         if allowed < n {
-            // Cut: this side stops here; the caller drops both halves.
+            // Cut: the caller drops both halves.
             return;
         }
     }
     let _ = to.shutdown().await;
-    // Wait for the other direction to finish too (the select ends the connection on return).
+    // This direction is done; the connection lasts until the other one is too.
     std::future::pending::<()>().await;
 }
