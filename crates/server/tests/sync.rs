@@ -18,6 +18,7 @@ on_both_backends!(
     an_edit_brings_a_deleted_note_back,
     patches_apply_against_their_base_only,
     one_invalid_op_never_blocks_the_others,
+    ops_of_one_batch_build_on_each_other,
     accounts_never_see_each_others_notes,
     pull_pages_through_the_change_log,
     a_device_is_not_sent_back_its_own_changes,
@@ -272,6 +273,49 @@ async fn one_invalid_op_never_blocks_the_others(backend: Backend) {
         .map(|n| n.title)
         .collect();
     assert_eq!(titles, ["A", "C"]);
+    server.stop().await;
+}
+
+/// A batch is one transaction on the server: later ops see what earlier ones wrote, a
+/// replay inside the batch is found, and every applied op gets its own place in the log.
+async fn ops_of_one_batch_build_on_each_other(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.account("jo").await;
+    let note = new_note();
+    let create = create_op(note, "Draft", "one");
+    let results = server
+        .push(
+            &token,
+            vec![
+                create.clone(),
+                update_op(note, 1, "Draft", "one two"),
+                create,
+                update_op(note, 1, "Draft", "stale"),
+                update_op(note, 2, "Final", "one two three"),
+            ],
+        )
+        .await
+        .results;
+    assert_eq!(applied_version(&results[0]), 1);
+    assert_eq!(applied_version(&results[1]), 2);
+    assert!(matches!(results[2], PushResult::Duplicate { .. }));
+    assert!(matches!(results[3], PushResult::Conflict { .. }));
+    assert_eq!(applied_version(&results[4]), 3);
+    let first = server.pull(&token, 0, 10).await;
+    assert_eq!(first.changes.len(), 1, "one note, at its last version");
+    assert_eq!(first.changes[0].note.body, "one two three");
+
+    let other = new_note();
+    server
+        .push(&token, vec![create_op(other, "Next", "")])
+        .await;
+    let later = server.pull(&token, first.next, 10).await;
+    assert_eq!(later.changes.len(), 1);
+    assert_eq!(
+        later.changes[0].seq,
+        first.next + 1,
+        "the next batch's change comes right after the last one in the log"
+    );
     server.stop().await;
 }
 
