@@ -1,5 +1,5 @@
-//! Sync through a loopback proxy that refuses connections or cuts them mid-request and
-//! mid-response, at many points. After each fault and a clean round: every change is on the
+//! Sync through a loopback proxy that refuses connections, cuts them mid-request and
+//! mid-response at many points, slows them down, or drops what they carry. After each fault and a clean round: every change is on the
 //! server and on a second device exactly once, no op is left, versions are contiguous.
 #![allow(
     clippy::unwrap_used,
@@ -18,6 +18,8 @@ use quire_client::store::NoteEdit;
 use quire_core::{NoteFields, NoteId};
 
 /// id → (title, body, deleted, version) as a device has it.
+const FAULTY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn state(device: &Device, ids: &[NoteId]) -> BTreeMap<NoteId, (String, String, bool, u64)> {
     let mut out = BTreeMap::new();
     for id in ids {
@@ -79,7 +81,8 @@ async fn scenario(fault: Fault) -> Outcome {
         );
     }
     proxy.set(fault);
-    let failed = a.try_sync().await.is_err();
+    // Requests give up after 2 s here (60 s in the app), so dropped packets end the round.
+    let failed = a.try_sync_within(FAULTY_TIMEOUT).await.is_err();
     proxy.set(Fault::Pass);
     let report = a.sync().await;
     assert_eq!(
@@ -114,7 +117,14 @@ async fn scenario(fault: Fault) -> Outcome {
 
 #[tokio::test]
 async fn no_change_is_lost_or_applied_twice_whatever_the_network_does() {
-    let mut faults = vec![Fault::Refuse];
+    let mut faults = vec![
+        Fault::Refuse,
+        Fault::DropRequest,
+        Fault::DropResponse,
+        // A slow link the round survives, and one slower than the requests wait.
+        Fault::Delay(40),
+        Fault::Delay(2_500),
+    ];
     for bytes in [0, 1, 40, 120, 300, 700, 1500, 4000] {
         faults.push(Fault::CutRequestAfter(bytes));
         faults.push(Fault::CutResponseAfter(bytes));
@@ -122,6 +132,28 @@ async fn no_change_is_lost_or_applied_twice_whatever_the_network_does() {
     let (mut failed, mut lost, mut duplicated) = (0, 0, 0);
     for fault in &faults {
         let outcome = scenario(*fault).await;
+        println!(
+            "{fault:?}: round {}, {} lost, {} duplicated",
+            if outcome.failed {
+                "broken"
+            } else {
+                "completed"
+            },
+            outcome.lost,
+            outcome.duplicated
+        );
+        let must_break = matches!(
+            fault,
+            Fault::Refuse | Fault::DropRequest | Fault::DropResponse | Fault::Delay(2_500)
+        );
+        assert!(
+            outcome.failed || !must_break,
+            "{fault:?} cannot let a round complete"
+        );
+        assert!(
+            !outcome.failed || *fault != Fault::Delay(40),
+            "a slow link is not a broken one"
+        );
         failed += usize::from(outcome.failed);
         lost += outcome.lost;
         duplicated += outcome.duplicated;

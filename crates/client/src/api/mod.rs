@@ -40,9 +40,14 @@ struct Answer {
 impl ApiClient {
     /// A client for `server` (an already checked base URL, see `check_server_url`).
     pub fn new(server: &str) -> Result<Self> {
+        Self::with_timeout(server, REQUEST_TIMEOUT)
+    }
+
+    /// A client that gives a request up after `timeout` (tests of lost packets use seconds).
+    pub fn with_timeout(server: &str, timeout: Duration) -> Result<Self> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("quire/", env!("CARGO_PKG_VERSION")))
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(timeout)
             .connect_timeout(Duration::from_secs(10))
             // Unpacked in `wire`, so the compressed size can be counted.
             .no_gzip()

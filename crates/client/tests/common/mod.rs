@@ -126,6 +126,13 @@ impl Device {
         let (api, token) = account::session(&self.store, &self.secrets).await?;
         sync_once(&self.store, &api, &token).await
     }
+
+    /// A round whose requests give up after `timeout`, as they would on a dead link.
+    pub async fn try_sync_within(&self, timeout: std::time::Duration) -> Result<SyncReport, Error> {
+        let (api, token) = account::session(&self.store, &self.secrets).await?;
+        let api = quire_client::api::ApiClient::with_timeout(api.server(), timeout)?;
+        sync_once(&self.store, &api, &token).await
+    }
 }
 
 /// Random letters and digits: text that compression cannot shrink much.

@@ -1,10 +1,11 @@
 //! A loopback TCP proxy in front of the server: it counts the bytes crossing it (the honest
-//! "bytes on the wire" figure, headers included) and can refuse connections or cut them
-//! mid-request or mid-response.
+//! "bytes on the wire" figure, headers included) and can refuse connections, cut them
+//! mid-request or mid-response, slow them down, or swallow what they carry.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -37,6 +38,23 @@ pub enum Fault {
     CutRequestAfter(u64),
     /// Forward this many bytes of the response, then cut the connection.
     CutResponseAfter(u64),
+    /// Forward everything, each read held back this many milliseconds: a slow link.
+    Delay(u64),
+    /// Accept and read the request, but never pass it on or answer: packets dropped on
+    /// the way out. The connection stays open until the client gives up.
+    DropRequest,
+    /// Pass the request to the server, then drop every byte of its answer: the server has
+    /// done the work and the client never hears of it.
+    DropResponse,
+}
+
+/// How one direction of a connection is treated.
+#[derive(Clone, Copy)]
+enum Flow {
+    Forward,
+    CutAfter(u64),
+    Slow(Duration),
+    Swallow,
 }
 
 pub struct Proxy {
@@ -73,23 +91,31 @@ pub async fn fault_proxy(target: &str) -> Proxy {
             let fault = *shared_fault.lock().unwrap();
             let (target, counts) = (target.clone(), Arc::clone(&shared_counts));
             tokio::spawn(async move {
-                if fault == Fault::Refuse {
-                    return;
-                }
+                let (up, down) = match fault {
+                    Fault::Refuse => return,
+                    Fault::DropRequest => {
+                        let (mut client_read, _client_write) = client.into_split();
+                        swallow(&mut client_read).await;
+                        return;
+                    }
+                    Fault::CutRequestAfter(n) => (Flow::CutAfter(n), Flow::Forward),
+                    Fault::CutResponseAfter(n) => (Flow::Forward, Flow::CutAfter(n)),
+                    Fault::Delay(ms) => {
+                        let slow = Flow::Slow(Duration::from_millis(ms));
+                        (slow, slow)
+                    }
+                    Fault::DropResponse => (Flow::Forward, Flow::Swallow),
+                    Fault::Pass => (Flow::Forward, Flow::Forward),
+                };
                 let Ok(server) = TcpStream::connect(&target).await else {
                     return;
-                };
-                let (up_limit, down_limit) = match fault {
-                    Fault::CutRequestAfter(n) => (Some(n), None),
-                    Fault::CutResponseAfter(n) => (None, Some(n)),
-                    Fault::Pass | Fault::Refuse => (None, None),
                 };
                 let (client_read, client_write) = client.into_split();
                 let (server_read, server_write) = server.into_split();
                 // The first side to be cut ends the whole connection.
                 tokio::select! {
-                    () = pump(client_read, server_write, &counts.up, up_limit) => {}
-                    () = pump(server_read, client_write, &counts.down, down_limit) => {}
+                    () = pump(client_read, server_write, &counts.up, up) => {}
+                    () = pump(server_read, client_write, &counts.down, down) => {}
                 }
             });
         }
@@ -97,13 +123,18 @@ pub async fn fault_proxy(target: &str) -> Proxy {
     Proxy { url, counts, fault }
 }
 
-/// Copies one direction, counting what it forwards; returns when cut after `limit` bytes.
-async fn pump(
-    mut from: OwnedReadHalf,
-    mut to: OwnedWriteHalf,
-    counter: &AtomicU64,
-    limit: Option<u64>,
-) {
+/// Reads and forgets everything until the other end closes.
+async fn swallow(from: &mut OwnedReadHalf) {
+    let mut buf = vec![0u8; 16 * 1024];
+    while let Ok(1..) = from.read(&mut buf).await {}
+}
+
+/// Copies one direction, counting what it forwards; returns when cut.
+async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, counter: &AtomicU64, flow: Flow) {
+    if let Flow::Swallow = flow {
+        swallow(&mut from).await;
+        std::future::pending::<()>().await;
+    }
     let mut buf = vec![0u8; 16 * 1024];
     let mut sent = 0u64;
     loop {
@@ -111,11 +142,15 @@ async fn pump(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        let allowed = limit.map_or(n, |limit| {
-            usize::try_from(limit.saturating_sub(sent))
+        if let Flow::Slow(delay) = flow {
+            tokio::time::sleep(delay).await;
+        }
+        let allowed = match flow {
+            Flow::CutAfter(limit) => usize::try_from(limit.saturating_sub(sent))
                 .unwrap_or(usize::MAX)
-                .min(n)
-        });
+                .min(n),
+            Flow::Forward | Flow::Slow(_) | Flow::Swallow => n,
+        };
         if allowed > 0 && to.write_all(&buf[..allowed]).await.is_err() {
             break;
         }
