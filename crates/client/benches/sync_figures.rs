@@ -1,162 +1,125 @@
-//! Sync figures for `make bench` (issue 9's table, part of it so far): pushing 10,000 queued
-//! notes to a local server, the first sync of those into a fresh device, and the HTTP body
-//! bytes of a round that carries a one-line edit of a 1 MB note. A real server (in process,
-//! SQLite on disk) over loopback HTTP; release build.
+//! Sync figures for `make bench`: pushing 10,000 queued notes to a local server, the first
+//! sync of those into a fresh device, the first sync of 100,000 notes (push, then pull into
+//! a fresh device), and the bytes a one-line edit of a 1 MB note puts on the wire. A real
+//! server (in process, SQLite on disk) over loopback HTTP; release build.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+#[path = "../tests/common/proxy.rs"]
+mod proxy;
+mod support;
 
-use quire_client::account::{self, AccountRequest};
-use quire_client::credentials::{FileStore, CREDENTIALS_FILE};
-use quire_client::engine::{sync_once, SyncReport};
+use std::time::Instant;
+
 use quire_client::store::NoteEdit;
-use quire_client::Store;
 use quire_core::NoteFields;
+use support::{Device, Row};
 
 const NOTES: usize = 10_000;
+const MANY_NOTES: usize = 100_000;
 
-struct Device {
-    _dir: tempfile::TempDir,
-    store: Store,
-    secrets: FileStore,
-}
-
-async fn device() -> Device {
-    let dir = tempfile::tempdir_in(std::env::temp_dir()).unwrap();
-    let secrets = FileStore::new(dir.path().join(CREDENTIALS_FILE));
-    let store = Store::open(dir.path(), &secrets).await.unwrap();
-    Device {
-        _dir: dir,
-        store,
-        secrets,
-    }
-}
-
-async fn sign_in(device: &Device, server: &str, create: bool) {
-    let request = AccountRequest {
-        server,
-        username: "bench",
-        password: "long enough pw".to_owned(),
-        insecure_http: false,
-    };
-    if create {
-        account::register(&device.store, &device.secrets, request)
-            .await
-            .unwrap();
-    } else {
-        account::login(&device.store, &device.secrets, request)
-            .await
-            .unwrap();
-    }
-}
-
-async fn sync(device: &Device) -> SyncReport {
-    let (api, token) = account::session(&device.store, &device.secrets)
-        .await
-        .unwrap();
-    sync_once(&device.store, &api, &token).await.unwrap()
-}
-
-async fn figures(server_dir: &Path) -> Vec<(String, String, String)> {
-    let db = quire_server::Db::connect(&format!("sqlite://{}", server_dir.join("s.db").display()))
-        .await
-        .unwrap();
-    let state = quire_server::AppState::new(
-        db,
-        quire_server::Limits::default(),
-        Duration::from_secs(600),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = quire_server::spawn(listener, state).unwrap();
-    let url = server.url();
-
-    let a = device().await;
-    sign_in(&a, &url, true).await;
-    for i in 0..NOTES {
-        let fields = NoteFields::new(
-            format!("note {i}"),
-            format!("# Note {i}\n\nSome text of an ordinary note.\n"),
-        );
-        a.store.create_note(fields).await.unwrap();
-    }
+/// Seconds the push of `count` queued notes took, and seconds a fresh device's first sync
+/// of them took.
+async fn push_then_first_sync(server: &str, user: &str, count: usize) -> (f64, f64) {
+    let writer = Device::new().await;
+    writer.sign_in(server, user, true).await;
+    writer.fill(count).await;
     let started = Instant::now();
-    let pushed = sync(&a).await;
+    let pushed = writer.sync().await;
     let push_secs = started.elapsed().as_secs_f64();
-    assert_eq!(pushed.pushed, NOTES as u64);
+    assert_eq!(pushed.pushed, count as u64);
+    assert_eq!(pushed.pending, 0);
 
-    let b = device().await;
-    sign_in(&b, &url, false).await;
+    let reader = Device::new().await;
+    reader.sign_in(server, user, false).await;
     let started = Instant::now();
-    let pulled = sync(&b).await;
+    let pulled = reader.sync().await;
     let pull_secs = started.elapsed().as_secs_f64();
-    assert_eq!(pulled.pulled, NOTES as u64);
+    assert_eq!(pulled.pulled, count as u64);
+    assert_eq!(reader.store.list_notes().await.unwrap().len(), count);
+    (push_secs, pull_secs)
+}
 
+/// Bytes crossing a counting proxy (headers included) and HTTP body bytes, for the round
+/// that carries a one-line edit of a 1 MB note.
+async fn one_line_edit(server: &str) -> ((u64, u64), (u64, u64)) {
+    let proxy = proxy::counting_proxy(server).await;
+    let device = Device::new().await;
+    device.sign_in(&proxy.url, "editor", true).await;
     let lines: Vec<String> = (0..13_000)
         .map(|i| format!("{i:05} a line of a long note, with some words in it to fill the width\n"))
         .collect();
-    let big = a
+    let big = device
         .store
         .create_note(NoteFields::new("Big", lines.concat()))
         .await
         .unwrap();
-    sync(&a).await;
+    device.sync().await;
     let mut edited = lines;
     edited[6_500] = "06500 this line was changed\n".to_owned();
     let edit = NoteEdit {
         title: None,
         body: Some(edited.concat()),
     };
-    a.store.update_note(big.id, edit).await.unwrap();
-    let round = sync(&a).await;
+    device.store.update_note(big.id, edit).await.unwrap();
+    let before = proxy.counts.total();
+    let round = device.sync().await;
+    let after = proxy.counts.total();
+    assert_eq!(round.pushed, 1);
+    (
+        (after.0 - before.0, after.1 - before.1),
+        (round.bytes_sent, round.bytes_received),
+    )
+}
+
+#[allow(clippy::cast_precision_loss)]
+async fn figures() -> Vec<Row> {
+    let server_dir = support::disk_dir("quire-bench-server-");
+    let server = support::start_server(&format!(
+        "sqlite://{}",
+        server_dir.path().join("s.db").display()
+    ))
+    .await;
+    let url = server.url();
+
+    let (push_secs, pull_secs) = push_then_first_sync(&url, "ten-thousand", NOTES).await;
+    let (many_push, many_pull) = push_then_first_sync(&url, "hundred-thousand", MANY_NOTES).await;
+    let ((up, down), (sent, received)) = one_line_edit(&url).await;
     server.stop().await.unwrap();
 
-    #[allow(clippy::cast_precision_loss)]
-    let rate = NOTES as f64 / push_secs;
+    let many_total = many_push + many_pull;
     vec![
-        (
-            format!("push {NOTES} queued notes to a local server"),
-            format!("{rate:.0} notes/s ({push_secs:.2} s)"),
-            "report notes/s".to_owned(),
-        ),
-        (
-            format!("first sync of {NOTES} notes into a fresh device"),
-            format!("{pull_secs:.2} s"),
-            "report s".to_owned(),
-        ),
-        (
-            "HTTP body bytes, one-line edit of a 1 MB note".to_owned(),
-            format!(
-                "{} B ({} sent, {} received)",
-                round.bytes_sent + round.bytes_received,
-                round.bytes_sent,
-                round.bytes_received
+        Row {
+            figure: format!("push {NOTES} queued notes to a local server"),
+            measured: format!("{:.0} notes/s ({push_secs:.2} s)", NOTES as f64 / push_secs),
+            target: "report notes/s".into(),
+            met: None,
+        },
+        Row {
+            figure: format!("first sync of {NOTES} notes into a fresh device"),
+            measured: format!("{pull_secs:.2} s"),
+            target: "report s".into(),
+            met: None,
+        },
+        Row {
+            figure: format!("first sync of {MANY_NOTES} notes (push, then pull)"),
+            measured: format!("{many_total:.1} s ({many_push:.1} s push + {many_pull:.1} s pull)"),
+            target: "< 30 s".into(),
+            met: Some(many_total < 30.0),
+        },
+        Row {
+            figure: "bytes on the wire, one-line edit of a 1 MB note".into(),
+            measured: format!(
+                "{} B ({up} up + {down} down, headers included; bodies {sent} + {received} B)",
+                up + down
             ),
-            "≤ 4 KB".to_owned(),
-        ),
+            target: "≤ 4 KB".into(),
+            met: Some(up + down <= 4_096),
+        },
     ]
 }
 
 fn main() {
-    let server_dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let rows = runtime.block_on(figures(server_dir.path()));
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    println!("\nsync figures ({cores} cores, release build)");
-    println!("| figure | measured | target |\n|---|---|---|");
-    for (figure, measured, target) in &rows {
-        println!("| {figure} | {measured} | {target} |");
-    }
-    if let Ok(out) = std::env::var("QUIRE_BENCH_OUT") {
-        std::fs::create_dir_all(&out).unwrap();
-        let json: Vec<_> = rows
-            .iter()
-            .map(|(figure, measured, target)| serde_json::json!({"figure": figure, "measured": measured, "target": target, "cores": cores}))
-            .collect();
-        std::fs::write(
-            Path::new(&out).join("sync.json"),
-            serde_json::to_string_pretty(&json).unwrap(),
-        )
-        .unwrap();
-    }
+    let rows = runtime.block_on(figures());
+    support::report("sync", &rows);
 }

@@ -87,6 +87,23 @@ impl Db {
     }
 }
 
+/// `$first, $first+1, ...`: `count` placeholders for an `IN (...)` list.
+pub fn in_list(count: usize, first: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, $2), ($3, $4)`: `rows` tuples of `columns` placeholders for a multi-row insert,
+/// numbered from `first` in order of use (which is how both engines read them).
+pub fn values_list(rows: usize, columns: usize, first: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", in_list(columns, first + row * columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A database URL fit for logs and messages: no password.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -102,6 +119,14 @@ fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::redact;
+    use super::{in_list, values_list};
+
+    #[test]
+    fn placeholders_are_numbered_in_order_of_use() {
+        assert_eq!(in_list(3, 2), "$2, $3, $4");
+        assert_eq!(values_list(2, 3, 1), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values_list(1, 2, 5), "($5, $6)");
+    }
 
     #[test]
     fn passwords_never_reach_messages() {

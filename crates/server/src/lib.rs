@@ -4,7 +4,8 @@
 //! - [`config`]: command-line and environment settings, including request limits.
 //! - [`db`]: SQLite or PostgreSQL through one set of queries, with migrations per engine.
 //! - [`accounts`]: register, log in, log out, and the bearer-token check.
-//! - [`sync`]: push (idempotent, per-op transactions) and pull (cursor over the change log).
+//! - [`sync`]: push (idempotent, one transaction per batch, see `push_batch`) and pull
+//!   (cursor over the change log).
 //! - [`problem`]: every error as `application/problem+json`.
 //! - [`openapi`]: the OpenAPI 3 document, generated from the handlers and protocol types.
 //! - [`routes`]: the HTTP API under `/v1` and its middleware (compression, limits, timeouts).
@@ -20,6 +21,7 @@ pub mod config;
 pub mod db;
 pub mod openapi;
 pub mod problem;
+mod push_batch;
 pub mod routes;
 pub mod sync;
 

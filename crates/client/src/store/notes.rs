@@ -66,7 +66,36 @@ impl Store {
     /// Creates a note and queues its `create` op.
     pub async fn create_note(&self, fields: NoteFields) -> Result<Note> {
         let fields = validate_fields(fields, &self.limits)?;
+        let mut tx = self.begin_write().await?;
+        let note = self.insert_new_note(&mut tx, fields, clock::now()).await?;
+        tx.commit().await?;
+        Ok(note)
+    }
+
+    /// Creates many notes (an import) in one durable transaction: all of them with their
+    /// ops, or none if any is invalid.
+    pub async fn create_notes(&self, many: Vec<NoteFields>) -> Result<Vec<Note>> {
+        let many = many
+            .into_iter()
+            .map(|fields| validate_fields(fields, &self.limits))
+            .collect::<Result<Vec<_>, _>>()?;
         let now = clock::now();
+        let mut tx = self.begin_write().await?;
+        let mut created = Vec::with_capacity(many.len());
+        for fields in many {
+            created.push(self.insert_new_note(&mut tx, fields, now).await?);
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// A new note and its `create` op, in the caller's transaction.
+    async fn insert_new_note(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        fields: NoteFields,
+        now: Millis,
+    ) -> Result<Note> {
         let note = Note {
             id: clock::new_note_id(),
             title: fields.title.clone(),
@@ -76,7 +105,6 @@ impl Store {
             deleted: false,
             version: None,
         };
-        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO notes (id, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
         )
@@ -85,11 +113,10 @@ impl Store {
         .bind(&note.body)
         .bind(now.0)
         .bind(now.0)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        self.enqueue(&mut tx, note.id, OpPayload::Create(fields), None, now)
+        self.enqueue(tx, note.id, OpPayload::Create(fields), None, now)
             .await?;
-        tx.commit().await?;
         Ok(note)
     }
 

@@ -209,6 +209,42 @@ async fn unknown_ids_and_bad_text_are_clear_errors_that_store_nothing() {
 }
 
 #[tokio::test]
+async fn an_import_stores_every_note_with_its_op_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let refused = store
+        .create_notes(vec![
+            NoteFields::new("One", "1"),
+            NoteFields::new("", "no title"),
+        ])
+        .await;
+    assert!(matches!(
+        refused,
+        Err(Error::Invalid(ValidationError::EmptyTitle))
+    ));
+    assert!(store.list_notes().await.unwrap().is_empty());
+
+    let created = store
+        .create_notes(
+            (0..3)
+                .map(|i| NoteFields::new(format!("n{i}"), "x"))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let queued: Vec<_> = store
+        .pending_ops(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|queued| queued.op.note_id)
+        .collect();
+    let ids: Vec<_> = created.iter().map(|note| note.id).collect();
+    assert_eq!(queued, ids, "one create op per note, in order");
+    assert_eq!(store.list_notes().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
 async fn notes_device_and_settings_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
