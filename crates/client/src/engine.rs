@@ -263,8 +263,11 @@ impl Pusher<'_> {
     /// waits for the next round).
     async fn push_all(&mut self, report: &mut SyncReport) -> Result<()> {
         // Each pass either empties a batch from the queue or rebases it on a newer version;
-        // a note that keeps changing on the server cannot hold the round forever.
-        for _ in 0..1000 {
+        // a note that keeps changing on the server cannot hold the round forever. Enough
+        // passes for the whole queue, plus room for rebases.
+        let queued = self.store.pending_count().await?;
+        let passes = queued / u64::from(self.batch_size.max(1)) + 1000;
+        for _ in 0..passes {
             // One op per note per batch: a later op of the same note could not know the
             // version the earlier one will make; it goes in the next pass, rebased on it.
             let mut notes = HashSet::new();

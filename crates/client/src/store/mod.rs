@@ -9,6 +9,7 @@
 //! `db-key/<store id>`; the store id is in `store.json` beside the database (not a secret).
 //! A database whose key is missing or wrong is never replaced: opening fails, clearly.
 
+mod bulk;
 mod conflicts;
 mod meta;
 mod notes;

@@ -145,12 +145,16 @@ impl Store {
     /// them (the server may already have them).
     pub async fn mark_sent(&self, op_ids: &[OpId], at: Millis) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for op_id in op_ids {
-            sqlx::query("UPDATE outbox SET sent_at = ? WHERE op_id = ? AND sent_at IS NULL")
-                .bind(at.0)
-                .bind(op_id.to_string())
-                .execute(&mut *tx)
-                .await?;
+        for chunk in op_ids.chunks(500) {
+            let sql = format!(
+                "UPDATE outbox SET sent_at = ? WHERE sent_at IS NULL AND op_id IN ({})",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(at.0);
+            for op_id in chunk {
+                query = query.bind(op_id.to_string());
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -7,6 +7,7 @@ use quire_core::settings::ConflictPolicy;
 use quire_core::{Millis, NoteFields, NoteId, OpId, OpPayload, Version};
 use sqlx::{Row, Sqlite, Transaction};
 
+use super::bulk;
 use super::outbox::QueuedOp;
 use super::settings::LAST_SYNC_AT;
 use super::{decode, version_from_db, version_to_db, Store};
@@ -167,6 +168,11 @@ impl Store {
         policy: ConflictPolicy,
     ) -> Result<Vec<PushOutcome>> {
         let mut tx = self.begin_write().await?;
+        if let Some(applied) = bulk::plainly_applied(batch, results) {
+            bulk::apply_applied(&mut tx, &applied).await?;
+            tx.commit().await?;
+            return Ok(vec![PushOutcome::Applied; applied.len()]);
+        }
         let mut outcomes = Vec::with_capacity(batch.len());
         for (queued, result) in batch.iter().zip(results) {
             outcomes.push(
@@ -431,9 +437,17 @@ impl Store {
         policy: ConflictPolicy,
     ) -> Result<Vec<RemoteOutcome>> {
         let mut tx = self.begin_write().await?;
+        // Notes never seen here (all of them, on a first sync) have nothing to reconcile.
+        let known = bulk::known_notes(&mut tx, notes).await?;
+        let unknown: Vec<&NoteState> = notes.iter().filter(|n| !known.contains(&n.id)).collect();
+        bulk::insert_new(&mut tx, &unknown).await?;
         let mut outcomes = Vec::with_capacity(notes.len());
         for note in notes {
-            outcomes.push(self.apply_remote_in(&mut tx, note, policy).await?);
+            outcomes.push(if known.contains(&note.id) {
+                self.apply_remote_in(&mut tx, note, policy).await?
+            } else {
+                RemoteOutcome::Updated
+            });
         }
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES (?, ?)

@@ -1,0 +1,198 @@
+//! The common cases of a sync round written with multi-row statements: a pushed batch the
+//! server applied whole, and pulled notes this device has never seen (a first sync). sqlx
+//! runs each statement on the connection's own thread, so the hand-offs, not SQLite, are
+//! what a statement per note costs; these paths take a few per batch or page instead.
+
+use std::collections::HashSet;
+
+use quire_core::protocol::{NoteState, PushResult};
+use quire_core::{NoteFields, NoteId, Version};
+use sqlx::{Sqlite, Transaction};
+
+use super::outbox::QueuedOp;
+use super::{decode, version_to_db};
+use crate::Result;
+
+/// Rows per statement: far inside SQLite's limit on bound values.
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// `(?, ?), (?, ?)`: `rows` tuples of `columns` placeholders.
+fn values_list(rows: usize, columns: usize) -> String {
+    let tuple = format!("({})", vec!["?"; columns].join(", "));
+    vec![tuple; rows].join(", ")
+}
+
+/// An op the server applied, with the version it made and the text it now has.
+pub(super) struct Applied<'a> {
+    pub op: &'a QueuedOp,
+    pub version: Version,
+    pub fields: &'a NoteFields,
+}
+
+/// The batch as applied ops, when the server applied every op (now or before) and each
+/// carries its note's text and touches a different note: the case a bulk write can take.
+pub(super) fn plainly_applied<'a>(
+    batch: &'a [QueuedOp],
+    results: &'a [PushResult],
+) -> Option<Vec<Applied<'a>>> {
+    let mut notes = HashSet::with_capacity(batch.len());
+    batch
+        .iter()
+        .zip(results)
+        .map(|(op, result)| {
+            let version = match result {
+                PushResult::Applied { version, .. } => *version,
+                PushResult::Duplicate { original, .. } => match **original {
+                    PushResult::Applied { version, .. } => version,
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            let fields = op.op.payload.fields()?;
+            notes.insert(op.op.note_id).then_some(Applied {
+                op,
+                version,
+                fields,
+            })
+        })
+        .collect()
+}
+
+/// What applying each op one by one does (see `apply_push_result_in`), for many at once:
+/// the ops leave the queue, the notes take their versions and bases, and ops queued later
+/// for those notes are rebased on the new versions.
+pub(super) async fn apply_applied(
+    tx: &mut Transaction<'static, Sqlite>,
+    applied: &[Applied<'_>],
+) -> Result<()> {
+    for chunk in applied.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "DELETE FROM outbox WHERE op_id IN ({})",
+            vec!["?"; chunk.len()].join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for a in chunk {
+            query = query.bind(a.op.op.op_id.to_string());
+        }
+        query.execute(&mut **tx).await?;
+
+        let versions = values_list(chunk.len(), 2);
+        let sql = format!(
+            "WITH v(id, version) AS (VALUES {versions})
+             UPDATE notes SET version = (SELECT v.version FROM v WHERE v.id = notes.id)
+             WHERE id IN (SELECT id FROM v)"
+        );
+        let mut query = sqlx::query(&sql);
+        for a in chunk {
+            query = query
+                .bind(a.op.op.note_id.to_string())
+                .bind(version_to_db(a.version)?);
+        }
+        query.execute(&mut **tx).await?;
+
+        let sql = format!(
+            "WITH v(id, version) AS (VALUES {versions})
+             UPDATE outbox SET base_version = (SELECT v.version FROM v WHERE v.id = outbox.note_id),
+                sent_at = NULL
+             WHERE note_id IN (SELECT id FROM v)"
+        );
+        let mut query = sqlx::query(&sql);
+        for a in chunk {
+            query = query
+                .bind(a.op.op.note_id.to_string())
+                .bind(version_to_db(a.version)?);
+        }
+        query.execute(&mut **tx).await?;
+
+        let sql = format!(
+            "INSERT INTO bases (note_id, version, title, body) VALUES {}
+             ON CONFLICT (note_id) DO UPDATE SET
+                version = excluded.version, title = excluded.title, body = excluded.body",
+            values_list(chunk.len(), 4)
+        );
+        let mut query = sqlx::query(&sql);
+        for a in chunk {
+            query = query
+                .bind(a.op.op.note_id.to_string())
+                .bind(version_to_db(a.version)?)
+                .bind(&a.fields.title)
+                .bind(&a.fields.body);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Which of these notes this device has (alive or as a tombstone).
+pub(super) async fn known_notes(
+    tx: &mut Transaction<'static, Sqlite>,
+    notes: &[NoteState],
+) -> Result<HashSet<NoteId>> {
+    let mut known = HashSet::new();
+    for chunk in notes.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT id FROM notes WHERE id IN ({})",
+            vec!["?"; chunk.len()].join(", ")
+        );
+        let mut query = sqlx::query_scalar::<_, String>(&sql);
+        for note in chunk {
+            query = query.bind(note.id.to_string());
+        }
+        for id in query.fetch_all(&mut **tx).await? {
+            known.insert(decode(&id, "note id")?);
+        }
+    }
+    Ok(known)
+}
+
+/// Notes this device has never seen, taken as the server has them, each with its base.
+pub(super) async fn insert_new(
+    tx: &mut Transaction<'static, Sqlite>,
+    notes: &[&NoteState],
+) -> Result<()> {
+    for chunk in notes.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO notes (id, title, body, created_at, updated_at, deleted, version)
+             VALUES {}",
+            values_list(chunk.len(), 7)
+        );
+        let mut query = sqlx::query(&sql);
+        for note in chunk {
+            query = query
+                .bind(note.id.to_string())
+                .bind(&note.title)
+                .bind(&note.body)
+                .bind(note.updated_at.0)
+                .bind(note.updated_at.0)
+                .bind(note.deleted)
+                .bind(version_to_db(note.version)?);
+        }
+        query.execute(&mut **tx).await?;
+
+        let sql = format!(
+            "INSERT INTO bases (note_id, version, title, body) VALUES {}",
+            values_list(chunk.len(), 4)
+        );
+        let mut query = sqlx::query(&sql);
+        for note in chunk {
+            query = query
+                .bind(note.id.to_string())
+                .bind(version_to_db(note.version)?)
+                .bind(&note.title)
+                .bind(&note.body);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_list;
+
+    #[test]
+    fn placeholder_tuples() {
+        assert_eq!(values_list(2, 3), "(?, ?, ?), (?, ?, ?)");
+        assert_eq!(values_list(1, 1), "(?)");
+    }
+}
