@@ -244,6 +244,23 @@ async fn five_thousand_queued_ops_go_in_batches() {
 }
 
 #[tokio::test]
+async fn a_round_drains_a_queue_of_more_than_a_thousand_batches() {
+    let (_server, a, b) = two_devices().await;
+    a.store
+        .set_setting(SettingKey::BatchSize, "2")
+        .await
+        .unwrap();
+    let notes = (0..2_100)
+        .map(|n| NoteFields::new(format!("n{n}"), ""))
+        .collect();
+    a.store.create_notes(notes).await.unwrap();
+    let report = a.sync().await;
+    assert_eq!((report.pushed, report.pending), (2_100, 0));
+    assert_eq!(report.batches, 1_050);
+    assert_eq!(b.sync().await.pulled, 2_100);
+}
+
+#[tokio::test]
 async fn a_signed_out_session_keeps_the_queue_and_says_sign_in() {
     let (_server, a, _b) = two_devices().await;
     a.store
