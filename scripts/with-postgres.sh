@@ -31,8 +31,9 @@ trap cleanup EXIT
 
 as_postgres "$bindir/initdb" -D "$cluster/data" -U postgres -A trust --no-sync >/dev/null
 # fsync off: a test cluster need not survive a power cut, and it makes the suite faster.
+# (make bench sets QUIRE_PG_FSYNC=on: its figures are for a durable database.)
 as_postgres "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/log" -w -t 60 \
-  -o "-p $port -k $cluster -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" \
+  -o "-p $port -k $cluster -c listen_addresses=127.0.0.1 -c fsync=${QUIRE_PG_FSYNC:-off} -c max_connections=300" \
   start >/dev/null || { cat "$cluster/log" >&2; exit 1; }
 
 export QUIRE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
