@@ -24,6 +24,6 @@ export default tseslint.config(
     },
   },
   { files: ["ui/src/**"], languageOptions: { globals: globals.browser } },
-  { files: ["tests/**", "*.config.*"], languageOptions: { globals: globals.node } },
+  { files: ["tests/**", "scripts/**", "*.config.*"], languageOptions: { globals: globals.node } },
   { files: ["eslint.config.js"], ...tseslint.configs.disableTypeChecked },
 );

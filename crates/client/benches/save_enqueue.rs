@@ -9,6 +9,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+
+mod support;
 use quire_client::credentials::{FileStore, CREDENTIALS_FILE};
 use quire_client::store::NoteEdit;
 use quire_client::Store;
@@ -46,11 +48,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    // Under /var/tmp: a real disk, where fsync costs what it costs on a laptop.
-    let dir = tempfile::Builder::new()
-        .prefix("quire-bench-")
-        .tempdir_in("/var/tmp")
-        .unwrap();
+    let dir = support::disk_dir("quire-bench-");
     let store = open(&runtime, dir.path());
 
     let mut criterion = Criterion::default().configure_from_args().sample_size(30);
@@ -119,34 +117,14 @@ fn main() {
         percentile(&timings, 0.99),
         timings[timings.len() - 1],
     );
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-
-    println!();
-    println!("| figure ({cores} cores, {TIMED_SAVES} saves) | p50 | p99 | max | target |");
-    println!("|---|---|---|---|---|");
-    println!(
-        "| save + enqueue (durable) | {} | {} | {} | p50 <= 1 ms, p99 <= 5 ms |",
-        ms(p50),
-        ms(p99),
-        ms(max)
+    support::report(
+        "save_enqueue",
+        &[support::Row {
+            figure: format!("save + enqueue (durable) p50 / p99, {TIMED_SAVES} saves"),
+            measured: format!("{} / {} (max {})", ms(p50), ms(p99), ms(max)),
+            target: "≤ 1 ms / ≤ 5 ms".into(),
+            met: Some(p50 <= Duration::from_millis(1) && p99 <= Duration::from_millis(5)),
+        }],
     );
-
-    let json = serde_json::json!({
-        "figure": "save + enqueue (durable)",
-        "cores": cores,
-        "saves": TIMED_SAVES,
-        "p50_ms": p50.as_secs_f64() * 1000.0,
-        "p99_ms": p99.as_secs_f64() * 1000.0,
-        "max_ms": max.as_secs_f64() * 1000.0,
-        "target": {"p50_ms": 1.0, "p99_ms": 5.0},
-    });
-    let out_dir = std::env::var_os("QUIRE_BENCH_OUT").map_or_else(
-        || std::env::temp_dir().join("quire-bench"),
-        std::path::PathBuf::from,
-    );
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let out = out_dir.join("save_enqueue.json");
-    std::fs::write(&out, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
-    println!("\nwritten to {}", out.display());
     runtime.block_on(store.close());
 }

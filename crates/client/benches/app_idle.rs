@@ -1,0 +1,175 @@
+//! The desktop app at rest, for `make bench`: a store of 10,000 notes, signed in to a local
+//! server and up to date; the release `quire-app` (`QUIRE_APP_BIN`) is started on it under
+//! the display `make bench` provides, left 20 s to load and finish its first round, then
+//! watched for 30 s: CPU time used and resident memory, of quire-app itself and together
+//! with the WebKit processes it starts (which draw the window).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Device, Row};
+
+const NOTES: usize = 10_000;
+const SETTLE: Duration = Duration::from_secs(20);
+const WATCH: Duration = Duration::from_secs(30);
+
+/// A process and every process below it.
+fn tree(root: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Some(ppid) = stat_fields(pid).and_then(|f| f.get(1).and_then(|p| p.parse().ok())) {
+            parents.push((pid, ppid));
+        }
+    }
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
+        i += 1;
+    }
+    found
+}
+
+/// The fields of /proc/PID/stat after the command name (state is index 0, ppid 1).
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    Some(after_name.split(' ').map(str::to_owned).collect())
+}
+
+/// User + system CPU time of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    stat_fields(pid).map_or(0, |f| {
+        f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0)
+    })
+}
+
+fn rss_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn clock_ticks_per_second() -> u64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100)
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+#[allow(
+    clippy::cast_precision_loss,
+    clippy::disallowed_methods,
+    reason = "the main thread only watches another process; the server runs on the runtime's workers"
+)]
+fn measure(app_bin: &str, data_dir: &std::path::Path) -> Vec<Row> {
+    let mut app = Command::new(app_bin)
+        .env("QUIRE_DATA_DIR", data_dir)
+        .env("QUIRE_CREDENTIALS", "file")
+        .env("QUIRE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start quire-app");
+    let pid = app.id();
+    std::thread::sleep(SETTLE);
+    assert!(app.try_wait().unwrap().is_none(), "quire-app exited early");
+    let pids = tree(pid);
+    let before: Vec<u64> = pids.iter().map(|p| cpu_ticks(*p)).collect();
+    let started = Instant::now();
+    std::thread::sleep(WATCH);
+    let secs = started.elapsed().as_secs_f64();
+    let used: Vec<u64> = pids
+        .iter()
+        .zip(&before)
+        .map(|(p, b)| cpu_ticks(*p).saturating_sub(*b))
+        .collect();
+    let rss: Vec<u64> = pids.iter().map(|p| rss_bytes(*p)).collect();
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    let _ = app.wait();
+
+    let ticks = clock_ticks_per_second() as f64;
+    let percent = |t: u64| t as f64 / ticks / secs * 100.0;
+    let (app_cpu, all_cpu) = (percent(used[0]), percent(used.iter().sum()));
+    let (app_rss, all_rss) = (rss[0], rss.iter().sum::<u64>());
+    vec![
+        Row {
+            figure: format!("quire-app idle CPU over {} s", WATCH.as_secs()),
+            measured: format!(
+                "{app_cpu:.2} % (with its {} WebKit processes {all_cpu:.2} %)",
+                pids.len() - 1
+            ),
+            target: "~0 %".into(),
+            met: Some(all_cpu < 1.0),
+        },
+        Row {
+            figure: format!("quire-app RSS with {NOTES} notes"),
+            measured: format!(
+                "{:.0} MB (with its WebKit processes {:.0} MB)",
+                mb(app_rss),
+                mb(all_rss)
+            ),
+            target: "≤ 150 MB".into(),
+            met: Some(mb(app_rss) <= 150.0),
+        },
+    ]
+}
+
+fn main() {
+    let Ok(app_bin) = std::env::var("QUIRE_APP_BIN") else {
+        support::report(
+            "app",
+            &[Row {
+                figure: "quire-app idle CPU and RSS".into(),
+                measured: "not run: QUIRE_APP_BIN unset (run through make bench)".into(),
+                target: "~0 %, ≤ 150 MB".into(),
+                met: Some(false),
+            }],
+        );
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server_dir = support::disk_dir("quire-bench-app-server-");
+    let (server, data_dir) = runtime.block_on(async {
+        let db = format!("sqlite://{}", server_dir.path().join("s.db").display());
+        let server = support::start_server(&db).await;
+        let device = Device::new().await;
+        device.sign_in(&server.url(), "idle", true).await;
+        device.fill(NOTES).await;
+        let report = device.sync().await;
+        assert_eq!(report.pending, 0);
+        // The app opens the store itself.
+        let Device { dir, store, .. } = device;
+        store.close().await;
+        (server, dir)
+    });
+    let rows = measure(&app_bin, data_dir.path());
+    runtime.block_on(server.stop()).unwrap();
+    support::report("app", &rows);
+}
