@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Note } from "../bindings/Note";
 import type { NoteSummary } from "../bindings/NoteSummary";
 import { AUTOSAVE_DELAY_MS, NoteEditor } from "./editor";
-import { filterNotes, renderNoteList } from "./note-list";
+import { filterNotes, listKeyboardNavigation, renderNoteList, WINDOWED_ABOVE } from "./note-list";
 
 const note = (id: string, title: string, body = ""): Note => ({
   id,
@@ -33,6 +33,66 @@ describe("note list", () => {
     expect(buttons[1]?.getAttribute("aria-description")).toBe("changed on two devices");
     buttons[0]?.click();
     expect(opened).toEqual(["a"]);
+  });
+
+  it("renders a long list only around the view, and follows scrolling and the arrow keys", () => {
+    const scroller = document.createElement("div");
+    const list = document.createElement("ul");
+    scroller.append(list);
+    document.body.append(scroller);
+    // jsdom lays nothing out: the scroll position is ours to set.
+    let scrollTop = 0;
+    Object.defineProperty(scroller, "scrollTop", {
+      get: () => scrollTop,
+      set: (value: number) => { scrollTop = value; },
+    });
+    const notes: NoteSummary[] = Array.from({ length: 10_000 }, (_, i) => ({
+      id: `n${String(i)}`,
+      title: `Note ${String(i)}`,
+      updatedAt: i,
+      pending: false,
+      conflict: false,
+    }));
+    renderNoteList(list, notes, undefined, () => undefined);
+    listKeyboardNavigation(list);
+    const rendered = () => [...list.querySelectorAll<HTMLButtonElement>('[data-testid="note-item"]')];
+    expect(rendered().length).toBeLessThan(200);
+    expect(rendered()[0]?.textContent).toBe("Note 0");
+    expect(list.firstElementChild?.getAttribute("aria-setsize")).toBe("10000");
+    expect(list.style.paddingBottom).not.toBe("");
+
+    scrollTop = 5_000 * 32;
+    scroller.dispatchEvent(new Event("scroll"));
+    const titles = rendered().map((b) => b.textContent);
+    expect(titles).toContain("Note 5000");
+    expect(titles).not.toContain("Note 0");
+    expect(list.style.paddingTop).not.toBe("");
+
+    // Down from the last rendered row brings the next one in and moves focus to it.
+    const lastShown = rendered().at(-1);
+    lastShown?.focus();
+    const lastIndex = Number(lastShown?.dataset.index);
+    lastShown?.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowDown", bubbles: true }));
+    expect((document.activeElement as HTMLElement).dataset.index).toBe(String(lastIndex + 1));
+
+    // A refresh (a sync round) keeps the focused row focused.
+    renderNoteList(list, [...notes], undefined, () => undefined);
+    expect((document.activeElement as HTMLElement).dataset.index).toBe(String(lastIndex + 1));
+    scroller.remove();
+  });
+
+  it("renders a short list whole", () => {
+    const list = document.createElement("ul");
+    const notes: NoteSummary[] = Array.from({ length: WINDOWED_ABOVE }, (_, i) => ({
+      id: `n${String(i)}`,
+      title: `Note ${String(i)}`,
+      updatedAt: i,
+      pending: false,
+      conflict: false,
+    }));
+    renderNoteList(list, notes, undefined, () => undefined);
+    expect(list.querySelectorAll('[data-testid="note-item"]').length).toBe(WINDOWED_ABOVE);
+    expect(list.style.paddingTop).toBe("");
   });
 
   it("filters by every word of the search, in any case, and by state", () => {
