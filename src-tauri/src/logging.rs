@@ -7,7 +7,8 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
 
-const LOG_DIR: &str = "logs";
+/// The logs folder, inside the data dir.
+pub const LOG_DIR: &str = "logs";
 const KEEP_FILES: usize = 7;
 
 /// Starts logging; keep the guard alive for as long as logs should reach the file.

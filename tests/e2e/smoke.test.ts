@@ -1,10 +1,11 @@
 // The real app window, driven through tauri-driver under Xvfb (see tests/e2e/run.sh).
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { byTestId, launchApp, screenshot, type RunningApp } from "./support/app.ts";
+import { appBinary, byTestId, launchApp, screenshot, type RunningApp } from "./support/app.ts";
 
 describe("the app window", () => {
   let dataDir: string;
@@ -47,6 +48,24 @@ describe("the app window", () => {
     assert.equal(await dataDirLabel.getText(), dataDir);
     assert.match(await byTestId(browser, "version").getText(), /^Quire \d+\.\d+\.\d+/);
     await screenshot("main-window");
+  });
+
+  it("has an About box with the version the binary reports", async () => {
+    const { browser } = app;
+    // One version for the workspace: what `quire-app --version` prints is what the window says.
+    const printed = execFileSync(appBinary(), ["--version"], { encoding: "utf8" }).trim();
+    const version = printed.replace(/^quire-app /, "");
+    assert.match(version, /^\d+\.\d+\.\d+/);
+    assert.equal(await byTestId(browser, "version").getText(), `Quire ${version}`);
+    await byTestId(browser, "version").click();
+    const about = byTestId(browser, "about");
+    await about.waitForDisplayed({ timeout: 5_000 });
+    assert.equal(await byTestId(browser, "about-version").getText(), version);
+    assert.equal(await byTestId(browser, "about-data-dir").getText(), dataDir);
+    assert.equal(await byTestId(browser, "about-log-dir").getText(), path.join(dataDir, "logs"));
+    await screenshot("about");
+    await browser.keys("Escape");
+    await about.waitForExist({ reverse: true, timeout: 5_000 });
   });
 });
 

@@ -12,6 +12,7 @@ import { type Layout, setNavCount } from "./layout";
 import { NoteEditor } from "./notes/editor";
 import { filterNotes, listKeyboardNavigation, type NoteFilter, renderNoteList } from "./notes/note-list";
 import { SettingsView } from "./settings/settings-view";
+import { openAbout } from "./about";
 import { describeSync, renderStatusLine, type SyncControls } from "./status-line";
 
 type View = "notes" | "conflicts" | "attention" | "settings";
@@ -110,7 +111,11 @@ export class App {
     this.sync = sync;
     setNavCount(this.layout.nav.conflicts, "Conflicts", sync.conflicts);
     setNavCount(this.layout.nav.attention, "Needs attention", sync.needsAttention);
-    renderStatusLine(this.layout.statusLine, { kind: "ready", info, sync }, { ...this.controls, setUp: () => void this.showSettings() });
+    renderStatusLine(this.layout.statusLine, { kind: "ready", info, sync }, {
+      ...this.controls,
+      setUp: () => void this.showSettings(),
+      about: () => { openAbout(info); },
+    });
     // Only the text ticks, so focus stays on the buttons.
     const text = this.layout.statusLine.querySelector('[data-testid="status-text"]');
     if (this.countdown !== null) clearInterval(this.countdown);

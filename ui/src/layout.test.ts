@@ -1,7 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { ApiError } from "./api";
 import type { SyncStatus } from "./bindings/SyncStatus";
 import { buildLayout } from "./layout";
+import { openAbout } from "./about";
 import { describeSync, renderStatusLine } from "./status-line";
 
 function byTestId(root: HTMLElement, id: string): HTMLElement {
@@ -34,7 +35,13 @@ describe("layout", () => {
 });
 
 describe("status line", () => {
-  const info = { version: "1.2.3", dataDir: "/home/me/.local/share/quire", suggestedServer: null };
+  const info = {
+    version: "1.2.3",
+    license: "MIT",
+    dataDir: "/home/me/.local/share/quire",
+    logDir: "/home/me/.local/share/quire/logs",
+    suggestedServer: null,
+  };
 
   it("shows sync state, pending count, data dir and version", () => {
     const { statusLine } = buildLayout();
@@ -44,6 +51,36 @@ describe("status line", () => {
     );
     expect(byTestId(statusLine, "data-dir").textContent).toBe("/home/me/.local/share/quire");
     expect(byTestId(statusLine, "version").textContent).toBe("Quire 1.2.3");
+  });
+
+  // jsdom has no modal dialogs: these do what WebKit does, as far as the About box needs
+  // (the e2e suite opens the real one).
+  beforeAll(() => {
+    HTMLDialogElement.prototype.showModal = function (this: HTMLDialogElement) {
+      this.setAttribute("open", "");
+    };
+    HTMLDialogElement.prototype.close = function (this: HTMLDialogElement) {
+      this.removeAttribute("open");
+      this.dispatchEvent(new Event("close"));
+    };
+  });
+
+  it("opens the About box from the version, with version, licence and folders", () => {
+    const { statusLine } = buildLayout();
+    const controls = { syncNow: () => undefined, pause: () => undefined, resume: () => undefined };
+    renderStatusLine(statusLine, { kind: "ready", info, sync: localStatus }, {
+      ...controls,
+      about: () => { openAbout(info); },
+    });
+    byTestId(statusLine, "version").click();
+    const about = byTestId(document.body, "about") as HTMLDialogElement;
+    expect(about.open).toBe(true);
+    expect(byTestId(about, "about-version").textContent).toBe("1.2.3");
+    expect(byTestId(about, "about-license").textContent).toBe("MIT");
+    expect(byTestId(about, "about-log-dir").textContent).toBe("/home/me/.local/share/quire/logs");
+    expect(document.activeElement).toBe(byTestId(about, "about-close"));
+    byTestId(about, "about-close").click();
+    expect(document.querySelector("dialog.about")).toBeNull();
   });
 
   it("words the state and counts for people", () => {

@@ -17,6 +17,8 @@ export interface SyncControls {
   resume: () => void;
   /** Opens the settings to sign in, when nothing is set up yet. */
   setUp?: () => void;
+  /** Opens the About box. */
+  about?: () => void;
 }
 
 const stateLabels: Record<SyncState, string> = {
@@ -82,6 +84,18 @@ function syncButtons(status: SyncStatus, controls: SyncControls): HTMLElement[] 
   return [syncNow, pause];
 }
 
+function aboutButton(version: string, about?: () => void): HTMLElement {
+  const label = `Quire ${version}`;
+  if (!about) return el("span", { class: "version", "data-testid": "version" }, label);
+  const button = el(
+    "button",
+    { type: "button", class: "version link-button", "data-testid": "version", title: "About Quire" },
+    label,
+  );
+  button.addEventListener("click", about);
+  return button;
+}
+
 export function renderStatusLine(target: HTMLElement, view: StatusView, controls?: SyncControls, now = Date.now()): void {
   switch (view.kind) {
     case "loading":
@@ -104,7 +118,7 @@ export function renderStatusLine(target: HTMLElement, view: StatusView, controls
           { class: "data-dir", title: view.info.dataDir },
           el("span", { "data-testid": "data-dir" }, view.info.dataDir),
         ),
-        el("span", { class: "version", "data-testid": "version" }, `Quire ${view.info.version}`),
+        aboutButton(view.info.version, controls?.about),
       );
       break;
     }
