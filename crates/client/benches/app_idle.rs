@@ -1,8 +1,9 @@
 //! The desktop app at rest, for `make bench`: a store of 10,000 notes, signed in to a local
 //! server and up to date; the release `quire-app` (`QUIRE_APP_BIN`) is started on it under
 //! the display `make bench` provides, left 20 s to load and finish its first round, then
-//! watched for 30 s: CPU time used and resident memory, of quire-app itself and together
-//! with the WebKit processes it starts (which draw the window).
+//! watched for 30 s: CPU time used and resident memory, of quire-app itself and of the
+//! WebKit processes it starts (which draw the window). Then once more on an empty store, for
+//! what the notes themselves cost.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod support;
@@ -83,12 +84,36 @@ fn mb(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
+/// What one run of the app used.
+struct Sample {
+    /// CPU over the watch, in % of one core: quire-app, and with its WebKit processes.
+    cpu: (f64, f64),
+    /// Resident bytes: quire-app, its anonymous (own) part, its WebKit processes together.
+    rss: u64,
+    rss_anon: u64,
+    webkit_rss: u64,
+    webkit_processes: usize,
+}
+
+fn rss_anon_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("RssAnon:"))
+                .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Starts the app on `data_dir`, lets it settle, watches it for `watch`, and stops it.
 #[allow(
     clippy::cast_precision_loss,
     clippy::disallowed_methods,
     reason = "the main thread only watches another process; the server runs on the runtime's workers"
 )]
-fn measure(app_bin: &str, data_dir: &std::path::Path) -> Vec<Row> {
+fn sample(app_bin: &str, data_dir: &std::path::Path, watch: Duration) -> Sample {
     let mut app = Command::new(app_bin)
         .env("QUIRE_DATA_DIR", data_dir)
         .env("QUIRE_CREDENTIALS", "file")
@@ -103,7 +128,7 @@ fn measure(app_bin: &str, data_dir: &std::path::Path) -> Vec<Row> {
     let pids = tree(pid);
     let before: Vec<u64> = pids.iter().map(|p| cpu_ticks(*p)).collect();
     let started = Instant::now();
-    std::thread::sleep(WATCH);
+    std::thread::sleep(watch);
     let secs = started.elapsed().as_secs_f64();
     let used: Vec<u64> = pids
         .iter()
@@ -111,32 +136,53 @@ fn measure(app_bin: &str, data_dir: &std::path::Path) -> Vec<Row> {
         .map(|(p, b)| cpu_ticks(*p).saturating_sub(*b))
         .collect();
     let rss: Vec<u64> = pids.iter().map(|p| rss_bytes(*p)).collect();
+    let rss_anon = rss_anon_bytes(pid);
     let _ = Command::new("kill").arg(pid.to_string()).status();
     let _ = app.wait();
 
     let ticks = clock_ticks_per_second() as f64;
-    let percent = |t: u64| t as f64 / ticks / secs * 100.0;
-    let (app_cpu, all_cpu) = (percent(used[0]), percent(used.iter().sum()));
-    let (app_rss, all_rss) = (rss[0], rss.iter().sum::<u64>());
+    let percent = |t: u64| t as f64 / ticks / secs.max(0.001) * 100.0;
+    Sample {
+        cpu: (percent(used[0]), percent(used.iter().sum())),
+        rss: rss[0],
+        rss_anon,
+        webkit_rss: rss[1..].iter().sum(),
+        webkit_processes: pids.len() - 1,
+    }
+}
+
+fn rows(full: &Sample, empty: &Sample) -> Vec<Row> {
     vec![
         Row {
-            figure: format!("quire-app idle CPU over {} s", WATCH.as_secs()),
+            figure: format!("quire-app idle CPU over {} s, {NOTES} notes", WATCH.as_secs()),
             measured: format!(
-                "{app_cpu:.2} % (with its {} WebKit processes {all_cpu:.2} %)",
-                pids.len() - 1
+                "{:.2} % (with its {} WebKit processes {:.2} %)",
+                full.cpu.0, full.webkit_processes, full.cpu.1
             ),
             target: "~0 %".into(),
-            met: Some(all_cpu < 1.0),
+            met: Some(full.cpu.1 < 1.0),
         },
         Row {
             figure: format!("quire-app RSS with {NOTES} notes"),
             measured: format!(
-                "{:.0} MB (with its WebKit processes {:.0} MB)",
-                mb(app_rss),
-                mb(all_rss)
+                "{:.0} MB, of which {:.0} MB its own heap and {:.0} MB mapped libraries (WebKitGTK, GTK, Mesa); {:.0} MB with no notes",
+                mb(full.rss),
+                mb(full.rss_anon),
+                mb(full.rss - full.rss_anon),
+                mb(empty.rss)
             ),
             target: "≤ 150 MB".into(),
-            met: Some(mb(app_rss) <= 150.0),
+            met: Some(mb(full.rss) <= 150.0),
+        },
+        Row {
+            figure: format!("its WebKit processes' RSS with {NOTES} notes"),
+            measured: format!(
+                "{:.0} MB ({:.0} MB with no notes)",
+                mb(full.webkit_rss),
+                mb(empty.webkit_rss)
+            ),
+            target: "report MB".into(),
+            met: None,
         },
     ]
 }
@@ -169,7 +215,10 @@ fn main() {
         store.close().await;
         (server, dir)
     });
-    let rows = measure(&app_bin, data_dir.path());
+    let full = sample(&app_bin, data_dir.path(), WATCH);
     runtime.block_on(server.stop()).unwrap();
-    support::report("app", &rows);
+    // The same app on an empty store: what the notes themselves cost.
+    let empty_dir = support::disk_dir("quire-bench-app-empty-");
+    let empty = sample(&app_bin, empty_dir.path(), Duration::from_secs(1));
+    support::report("app", &rows(&full, &empty));
 }
