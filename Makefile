@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR ?= /var/tmp/quire-target
 CARGO_FLAGS := --workspace --all-targets --locked --features quire-app/custom-protocol
 APP_BIN := $(CARGO_TARGET_DIR)/debug/quire-app
 
-.PHONY: run test bench setup-run setup-test ui app check fmt-check clippy test-rust bindings-check \
+.PHONY: run test bench deb test-package setup-run setup-test ui app check fmt-check clippy test-rust bindings-check \
 	test-ui typecheck lint-ui e2e fmt
 
 ## make run: install what is missing, build, start a local sync server and the desktop app.
@@ -31,6 +31,21 @@ bench: setup-test ui
 		scripts/with-postgres.sh xvfb-run --auto-servernum --server-args="-screen 0 1280x800x24" \
 		dbus-run-session -- cargo bench --locked -p quire-client $(BENCHES)
 	node --import tsx scripts/bench-table.ts $(BENCH_OUT)
+
+## make deb: release .debs in $(DEB_OUT): the desktop app (Tauri's bundler: desktop entry,
+## icons, Depends) and quire-cli and quire-server (cargo-deb; the server with its systemd unit).
+DEB_OUT ?= $(CARGO_TARGET_DIR)/debs
+deb: setup-test ui
+	rm -rf $(DEB_OUT)
+	mkdir -p $(DEB_OUT)
+	npm run --silent tauri -- build --bundles deb --ci
+	cp $(CARGO_TARGET_DIR)/release/bundle/deb/*.deb $(DEB_OUT)/
+	cargo deb --locked -p quire-cli --output $(DEB_OUT)
+	cargo deb --locked -p quire-server --output $(DEB_OUT)
+
+## make test-package: install the .debs into this machine, check them, remove them again.
+test-package: deb
+	scripts/test-package.sh $(DEB_OUT)
 
 setup-run:
 	bash scripts/setup.sh run

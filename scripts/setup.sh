@@ -4,7 +4,7 @@
 #
 #   scripts/setup.sh run    what `make run` needs: build libraries, Rust components, npm packages
 #   scripts/setup.sh test   all of the above, plus the e2e stack (Xvfb, D-Bus, WebKitWebDriver,
-#                           tauri-driver)
+#                           tauri-driver) and the packaging tools (cargo-deb, desktop-file-utils)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +30,9 @@ if [ "$mode" = test ]; then
   # postgresql: the server's tests run on it too (scripts/with-postgres.sh);
   # imagemagick: `import` grabs screenshots of the app window from the X display;
   # dbus-bin: dbus-monitor, which the e2e tests read desktop notifications with.
-  apt_packages+=(xvfb xauth dbus dbus-bin dbus-x11 webkit2gtk-driver gnome-keyring postgresql imagemagick)
+  # desktop-file-utils: `make test-package` validates the app's desktop entry.
+  apt_packages+=(xvfb xauth dbus dbus-bin dbus-x11 webkit2gtk-driver gnome-keyring postgresql imagemagick
+    desktop-file-utils)
 fi
 
 missing=()
@@ -76,6 +78,11 @@ if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null; then
   log "installing tauri-driver (cargo install)"
   # Its own target dir: the workspace's shared one is for Quire's crates.
   CARGO_TARGET_DIR="${TMPDIR:-/tmp}/quire-tauri-driver-build" cargo install tauri-driver --locked
+fi
+
+if [ "$mode" = test ] && ! command -v cargo-deb >/dev/null; then
+  log "installing cargo-deb (cargo install)"
+  CARGO_TARGET_DIR="${TMPDIR:-/tmp}/quire-cargo-deb-build" cargo install cargo-deb --locked
 fi
 
 log "ready ($mode)"
