@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR ?= /var/tmp/quire-target
 CARGO_FLAGS := --workspace --all-targets --locked --features quire-app/custom-protocol
 APP_BIN := $(CARGO_TARGET_DIR)/debug/quire-app
 
-.PHONY: run test bench deb test-package setup-run setup-test ui app check fmt-check clippy test-rust bindings-check \
+.PHONY: run test bench deb test-package icons setup-run setup-test ui app check fmt-check clippy test-rust bindings-check \
 	test-ui typecheck lint-ui e2e fmt
 
 ## make run: install what is missing, build, start a local sync server and the desktop app.
@@ -42,6 +42,10 @@ deb: setup-test ui
 	cp $(CARGO_TARGET_DIR)/release/bundle/deb/*.deb $(DEB_OUT)/
 	cargo deb --locked -p quire-cli --output $(DEB_OUT)
 	cargo deb --locked -p quire-server --output $(DEB_OUT)
+
+## make icons: the app's icons in every size, from the one source image.
+icons:
+	npm run --silent tauri -- icon src-tauri/icons/quire.svg -o src-tauri/icons/app --png 16,24,32,48,64,128,256,512
 
 ## make test-package: install the .debs into this machine, check them, remove them again.
 test-package: deb
