@@ -57,13 +57,14 @@ fn cpu_ticks(pid: u32) -> u64 {
     })
 }
 
-fn rss_bytes(pid: u32) -> u64 {
+/// A `kB` line of /proc/PID/status (`VmRSS`, `RssAnon`), in bytes.
+fn status_bytes(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
                 .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
@@ -95,18 +96,6 @@ struct Sample {
     webkit_processes: usize,
 }
 
-fn rss_anon_bytes(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("RssAnon:"))
-                .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
 /// Starts the app on `data_dir`, lets it settle, watches it for `watch`, and stops it.
 #[allow(
     clippy::cast_precision_loss,
@@ -135,8 +124,8 @@ fn sample(app_bin: &str, data_dir: &std::path::Path, watch: Duration) -> Sample 
         .zip(&before)
         .map(|(p, b)| cpu_ticks(*p).saturating_sub(*b))
         .collect();
-    let rss: Vec<u64> = pids.iter().map(|p| rss_bytes(*p)).collect();
-    let rss_anon = rss_anon_bytes(pid);
+    let rss: Vec<u64> = pids.iter().map(|p| status_bytes(*p, "VmRSS")).collect();
+    let rss_anon = status_bytes(pid, "RssAnon");
     let _ = Command::new("kill").arg(pid.to_string()).status();
     let _ = app.wait();
 

@@ -14,6 +14,15 @@ const note = (id: string, title: string, body = ""): Note => ({
   version: null,
 });
 
+const manyNotes = (count: number): NoteSummary[] =>
+  Array.from({ length: count }, (_, i) => ({
+    id: `n${String(i)}`,
+    title: `Note ${String(i)}`,
+    updatedAt: i,
+    pending: false,
+    conflict: false,
+  }));
+
 describe("note list", () => {
   it("marks the open note and pending ones, and opens on click", () => {
     const list = document.createElement("ul");
@@ -46,13 +55,7 @@ describe("note list", () => {
       get: () => scrollTop,
       set: (value: number) => { scrollTop = value; },
     });
-    const notes: NoteSummary[] = Array.from({ length: 10_000 }, (_, i) => ({
-      id: `n${String(i)}`,
-      title: `Note ${String(i)}`,
-      updatedAt: i,
-      pending: false,
-      conflict: false,
-    }));
+    const notes = manyNotes(10_000);
     renderNoteList(list, notes, undefined, () => undefined);
     listKeyboardNavigation(list);
     const rendered = () => [...list.querySelectorAll<HTMLButtonElement>('[data-testid="note-item"]')];
@@ -83,13 +86,7 @@ describe("note list", () => {
 
   it("renders a short list whole", () => {
     const list = document.createElement("ul");
-    const notes: NoteSummary[] = Array.from({ length: WINDOWED_ABOVE }, (_, i) => ({
-      id: `n${String(i)}`,
-      title: `Note ${String(i)}`,
-      updatedAt: i,
-      pending: false,
-      conflict: false,
-    }));
+    const notes = manyNotes(WINDOWED_ABOVE);
     renderNoteList(list, notes, undefined, () => undefined);
     expect(list.querySelectorAll('[data-testid="note-item"]').length).toBe(WINDOWED_ABOVE);
     expect(list.style.paddingTop).toBe("");

@@ -76,33 +76,28 @@ pub(super) async fn apply_applied(
         }
         query.execute(&mut **tx).await?;
 
-        let versions = values_list(chunk.len(), 2);
-        let sql = format!(
-            "WITH v(id, version) AS (VALUES {versions})
-             UPDATE notes SET version = (SELECT v.version FROM v WHERE v.id = notes.id)
-             WHERE id IN (SELECT id FROM v)"
+        // Each applied note with its new version, as a table `v` the updates join.
+        let versions = format!(
+            "WITH v(id, version) AS (VALUES {})",
+            values_list(chunk.len(), 2)
         );
-        let mut query = sqlx::query(&sql);
-        for a in chunk {
-            query = query
-                .bind(a.op.op.note_id.to_string())
-                .bind(version_to_db(a.version)?);
-        }
-        query.execute(&mut **tx).await?;
-
-        let sql = format!(
-            "WITH v(id, version) AS (VALUES {versions})
-             UPDATE outbox SET base_version = (SELECT v.version FROM v WHERE v.id = outbox.note_id),
+        for update in [
+            "UPDATE notes SET version = (SELECT v.version FROM v WHERE v.id = notes.id)
+             WHERE id IN (SELECT id FROM v)",
+            // Ops queued later for these notes were made on top of the new versions.
+            "UPDATE outbox SET base_version = (SELECT v.version FROM v WHERE v.id = outbox.note_id),
                 sent_at = NULL
-             WHERE note_id IN (SELECT id FROM v)"
-        );
-        let mut query = sqlx::query(&sql);
-        for a in chunk {
-            query = query
-                .bind(a.op.op.note_id.to_string())
-                .bind(version_to_db(a.version)?);
+             WHERE note_id IN (SELECT id FROM v)",
+        ] {
+            let sql = format!("{versions} {update}");
+            let mut query = sqlx::query(&sql);
+            for a in chunk {
+                query = query
+                    .bind(a.op.op.note_id.to_string())
+                    .bind(version_to_db(a.version)?);
+            }
+            query.execute(&mut **tx).await?;
         }
-        query.execute(&mut **tx).await?;
 
         let sql = format!(
             "INSERT INTO bases (note_id, version, title, body) VALUES {}
