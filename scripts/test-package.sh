@@ -22,8 +22,12 @@ done
 version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)"
 [ -n "$version" ] || fail "no workspace version in Cargo.toml"
 app_deb="$(ls "$dir"/Quire_"$version"_*.deb)"
-cli_deb="$(ls "$dir"/quire-cli_"$version"*_*.deb)"
-server_deb="$(ls "$dir"/quire-server_"$version"*_*.deb)"
+cli_deb="$(ls "$dir"/quire-cli_"$version"_*.deb)"
+server_deb="$(ls "$dir"/quire-server_"$version"_*.deb)"
+
+for deb in "$app_deb" "$cli_deb" "$server_deb"; do
+  [ "$(dpkg-deb -f "$deb" Version)" = "$version" ] || fail "$deb is not version $version"
+done
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/quire-package.XXXXXX")"
 server_pid=""
