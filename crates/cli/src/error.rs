@@ -26,6 +26,8 @@ pub enum CliError {
     NeedsAttention(u64),
     #[error("{0} files in the vault folder could not be taken in (see above)")]
     VaultProblems(usize),
+    #[error("{0} changes wait until you decide their notes' conflicts: quire conflicts list")]
+    ConflictsToDecide(u64),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -43,6 +45,7 @@ impl CliError {
             Self::SettingNotSet(_) => "not_set".to_owned(),
             Self::NeedsAttention(_) => "needs_attention".to_owned(),
             Self::VaultProblems(_) => "vault_problems".to_owned(),
+            Self::ConflictsToDecide(_) => "conflicts".to_owned(),
         }
     }
 }

@@ -738,13 +738,30 @@ fn conflicts_are_listed_shown_and_resolved_from_the_command_line() {
     let out = phone.run(&["conflicts", "resolve", id], b"");
     assert_eq!(out.status.code(), Some(2), "--take or --file is required");
 
+    // Writing on in the undecided note: the change waits for the decision, and sync says so.
+    phone.ok_with_stdin(
+        &["note", "edit", id, "--file", "-"],
+        b"1
+phone, more
+3
+",
+    );
+    let err = phone.fails(&["sync"]);
+    assert!(
+        err.contains("1 changes wait until you decide their notes' conflicts"),
+        "{err}"
+    );
+
     phone.ok(&["conflicts", "resolve", id, "--take", "mine"]);
     assert_eq!(phone.ok(&["conflicts", "list"]).trim(), "no conflicts");
     let err = phone.fails(&["conflicts", "show", id]);
     assert!(err.contains("has no open conflict"), "{err}");
     phone.ok(&["sync"]);
     laptop.ok(&["sync"]);
-    assert_eq!(laptop.json(&["note", "show", id])["body"], "1\nphone\n3\n");
+    assert_eq!(
+        laptop.json(&["note", "show", id])["body"],
+        "1\nphone, more\n3\n"
+    );
 }
 
 #[test]

@@ -48,9 +48,12 @@ pub struct SyncReport {
     /// Push requests sent.
     #[ts(type = "number")]
     pub batches: u64,
-    /// Ops still queued after the round (0 when fully pushed).
+    /// Ops still queued after the round that could have gone (0 when fully pushed).
     #[ts(type = "number")]
     pub pending: u64,
+    /// Changes to notes in conflict, kept here until the person decides.
+    #[ts(type = "number")]
+    pub held: u64,
     /// Request body bytes sent, as they went on the wire (compressed).
     #[ts(type = "number")]
     pub bytes_sent: u64,
@@ -273,7 +276,7 @@ impl Pusher<'_> {
             let mut notes = HashSet::new();
             let batch: Vec<QueuedOp> = self
                 .store
-                .pending_ops(self.batch_size)
+                .pushable_ops(self.batch_size)
                 .await?
                 .into_iter()
                 .filter(|queued| notes.insert(queued.op.note_id))
@@ -318,7 +321,8 @@ pub async fn sync_once(store: &Store, api: &ApiClient, token: &Secret) -> Result
 
     // Merges and revived notes queued ops of their own.
     pusher.push_all(&mut report).await?;
-    report.pending = store.pending_count().await?;
+    report.held = store.held_count().await?;
+    report.pending = store.pending_count().await?.saturating_sub(report.held);
     let wire = api.wire_bytes() - wire_before;
     report.bytes_sent = wire.sent;
     report.bytes_received = wire.received;

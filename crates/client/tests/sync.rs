@@ -363,3 +363,68 @@ async fn a_newer_server_text_during_an_open_conflict_updates_theirs_and_keeps_mi
     a.sync().await;
     assert_eq!(body_on(&a, note).await, "1\nb\n3\n");
 }
+
+/// Found by the convergence property test: B kept writing in a note whose conflict it had
+/// not decided yet. Those edits used to go to the server on the old version (overwriting
+/// A's text there without anyone deciding), and "keep mine" afterwards was pushed on a
+/// version the server had moved past: a conflict on every round, forever.
+#[tokio::test]
+async fn edits_during_an_open_conflict_wait_for_the_decision_and_go_with_it() {
+    let (_server, a, b) = two_devices().await;
+    let (note, report) = edited_on_both(&a, &b, "1\n2\n3\n", "1\na\n3\n", "1\nb\n3\n").await;
+    assert_eq!(report.conflicts, 1);
+
+    b.store
+        .update_note(note, body("1\nb, more\n3\n"))
+        .await
+        .unwrap();
+    let report = b.sync().await;
+    assert_eq!(
+        (report.pushed, report.held, report.pending),
+        (0, 1, 0),
+        "held, not pushed"
+    );
+    a.sync().await;
+    assert_eq!(
+        body_on(&a, note).await,
+        "1\na\n3\n",
+        "the server keeps A's text while B decides"
+    );
+    let conflict = b.store.conflict(note).await.unwrap();
+    assert_eq!(
+        conflict.mine.body, "1\nb, more\n3\n",
+        "mine is B's text as it is now"
+    );
+
+    b.store
+        .resolve_conflict(note, Resolution::Mine)
+        .await
+        .unwrap();
+    let report = b.sync().await;
+    assert_eq!((report.pushed, report.held, report.pending), (1, 0, 0));
+    a.sync().await;
+    for device in [&a, &b] {
+        assert_eq!(body_on(device, note).await, "1\nb, more\n3\n");
+    }
+}
+
+#[tokio::test]
+async fn taking_theirs_after_writing_more_drops_the_held_edits_and_both_agree() {
+    let (_server, a, b) = two_devices().await;
+    let (note, _) = edited_on_both(&a, &b, "1\n2\n3\n", "1\na\n3\n", "1\nb\n3\n").await;
+    b.store
+        .update_note(note, body("1\nb, more\n3\n"))
+        .await
+        .unwrap();
+    b.sync().await;
+    b.store
+        .resolve_conflict(note, Resolution::Theirs)
+        .await
+        .unwrap();
+    let report = b.sync().await;
+    assert_eq!((report.held, report.pending), (0, 0));
+    a.sync().await;
+    for device in [&a, &b] {
+        assert_eq!(body_on(device, note).await, "1\na\n3\n");
+    }
+}

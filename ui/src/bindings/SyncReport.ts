@@ -34,9 +34,13 @@ setAside: number,
  */
 batches: number, 
 /**
- * Ops still queued after the round (0 when fully pushed).
+ * Ops still queued after the round that could have gone (0 when fully pushed).
  */
 pending: number, 
+/**
+ * Changes to notes in conflict, kept here until the person decides.
+ */
+held: number, 
 /**
  * Request body bytes sent, as they went on the wire (compressed).
  */

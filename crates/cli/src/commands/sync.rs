@@ -24,6 +24,9 @@ pub async fn run(store: &Store, secrets: &dyn SecretStore, out: &Output) -> Resu
     if report.set_aside > 0 {
         return Err(CliError::NeedsAttention(report.set_aside));
     }
+    if report.held > 0 {
+        return Err(CliError::ConflictsToDecide(report.held));
+    }
     if report.pending > 0 {
         return Err(quire_client::Error::ServerProtocol {
             server: api.server().to_owned(),

@@ -79,12 +79,15 @@ impl Store {
     /// Open conflicts, newest first; one per note (its latest).
     pub async fn conflicts(&self) -> Result<Vec<Conflict>> {
         let rows = sqlx::query(
-            "SELECT note_id, base_body, mine_title, mine_body, theirs_title, theirs_body,
-                    theirs_version, created_at, from_file
-             FROM conflicts c WHERE resolved_at IS NULL AND created_at = (
+            // "Mine" is the note as it is here now: the person may have kept writing
+            // since the conflict was found.
+            "SELECT c.note_id, c.base_body, n.title AS mine_title, n.body AS mine_body,
+                    c.theirs_title, c.theirs_body, c.theirs_version, c.created_at, c.from_file
+             FROM conflicts c JOIN notes n ON n.id = c.note_id
+             WHERE c.resolved_at IS NULL AND c.created_at = (
                 SELECT max(created_at) FROM conflicts d
                 WHERE d.note_id = c.note_id AND d.resolved_at IS NULL)
-             ORDER BY created_at DESC",
+             ORDER BY c.created_at DESC",
         )
         .fetch_all(&self.pool)
         .await?;

@@ -134,6 +134,32 @@ impl Store {
         rows.iter().map(op_from_row).collect()
     }
 
+    /// The first `limit` ops that may go to the server now, oldest first: ops of a note
+    /// with an open conflict wait for the person's decision (the resolution replaces them),
+    /// so the server never moves past the text they are deciding against.
+    pub async fn pushable_ops(&self, limit: u32) -> Result<Vec<QueuedOp>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OP_COLUMNS} FROM outbox
+             WHERE note_id NOT IN (SELECT note_id FROM conflicts WHERE resolved_at IS NULL)
+             ORDER BY seq LIMIT ?"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(op_from_row).collect()
+    }
+
+    /// Queued ops that wait for a conflict on their note to be decided.
+    pub async fn held_count(&self) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM outbox
+             WHERE note_id IN (SELECT note_id FROM conflicts WHERE resolved_at IS NULL)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     pub async fn pending_count(&self) -> Result<u64> {
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
             .fetch_one(&self.pool)
