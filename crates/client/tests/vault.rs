@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::device;
 use quire_client::store::NoteEdit;
 use quire_client::vault::{self, sync_folder};
-use quire_core::NoteFields;
+use quire_core::{Note, NoteFields};
 
 fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap()
@@ -25,6 +25,19 @@ fn names(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// A device with one note, mirrored into a new folder.
+async fn note_in_folder(title: &str, body: &str) -> (common::Device, tempfile::TempDir, Note) {
+    let d = device().await;
+    let folder = tempfile::tempdir().unwrap();
+    let note = d
+        .store
+        .create_note(NoteFields::new(title, body))
+        .await
+        .unwrap();
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    (d, folder, note)
 }
 
 #[tokio::test]
@@ -74,14 +87,7 @@ async fn notes_become_files_and_a_second_pass_changes_nothing() {
 
 #[tokio::test]
 async fn outside_creates_edits_renames_and_deletes_become_ops() {
-    let d = device().await;
-    let folder = tempfile::tempdir().unwrap();
-    let note = d
-        .store
-        .create_note(NoteFields::new("Plan", "one\n"))
-        .await
-        .unwrap();
-    sync_folder(&d.store, folder.path()).await.unwrap();
+    let (d, folder, note) = note_in_folder("Plan", "one\n").await;
     let before = d.store.pending_ops(1000).await.unwrap().len();
 
     // Another editor: a new file, an edit, a rename.
@@ -130,14 +136,7 @@ async fn outside_creates_edits_renames_and_deletes_become_ops() {
 
 #[tokio::test]
 async fn app_edits_are_written_out_and_renames_move_the_file() {
-    let d = device().await;
-    let folder = tempfile::tempdir().unwrap();
-    let note = d
-        .store
-        .create_note(NoteFields::new("Draft", "a\n"))
-        .await
-        .unwrap();
-    sync_folder(&d.store, folder.path()).await.unwrap();
+    let (d, folder, note) = note_in_folder("Draft", "a\n").await;
     d.store
         .update_note(
             note.id,
@@ -162,14 +161,7 @@ async fn app_edits_are_written_out_and_renames_move_the_file() {
 
 #[tokio::test]
 async fn a_file_edit_and_an_app_edit_merge_or_conflict_like_two_devices() {
-    let d = device().await;
-    let folder = tempfile::tempdir().unwrap();
-    let note = d
-        .store
-        .create_note(NoteFields::new("Plan", "1\n2\n3\n"))
-        .await
-        .unwrap();
-    sync_folder(&d.store, folder.path()).await.unwrap();
+    let (d, folder, note) = note_in_folder("Plan", "1\n2\n3\n").await;
 
     // Different lines: merged.
     d.store
@@ -270,14 +262,7 @@ async fn bad_files_are_reported_and_hold_nothing_up() {
 
 #[tokio::test]
 async fn a_folder_that_disappears_is_an_error_and_deletes_nothing() {
-    let d = device().await;
-    let folder = tempfile::tempdir().unwrap();
-    let note = d
-        .store
-        .create_note(NoteFields::new("Keep", "me\n"))
-        .await
-        .unwrap();
-    sync_folder(&d.store, folder.path()).await.unwrap();
+    let (d, folder, note) = note_in_folder("Keep", "me\n").await;
     let path = folder.path().to_path_buf();
     drop(folder);
     let err = sync_folder(&d.store, &path).await.unwrap_err();
