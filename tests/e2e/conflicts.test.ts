@@ -2,11 +2,10 @@
 // line; the app shows the badge, both texts side by side with the differing words marked;
 // the person takes both versions of the line and resolves; both devices end up equal.
 import assert from "node:assert/strict";
-import path from "node:path";
 import { describe, it } from "node:test";
 import type { Note } from "../../ui/src/bindings/Note.ts";
 import { byTestId, launchApp, screenshot, type Browser } from "./support/app.ts";
-import { deviceCli } from "./support/cli.ts";
+import { conflictingEdits, twoDevices } from "./support/cli.ts";
 import { useSyncServer } from "./support/server.ts";
 
 const password = "long enough pw";
@@ -23,17 +22,15 @@ describe("the conflict center", () => {
 
   it("shows both sides word by word, resolves per part, and both devices converge", async () => {
     const { root, server } = fixture;
-    const laptop = path.join(root, "laptop");
-    const phone = path.join(root, "phone");
-    const cli = deviceCli(password);
-    await cli(laptop, ["account", "register", "--server", server.url, "--user", "cc"]);
-    await cli(phone, ["account", "login", "--server", server.url, "--user", "cc"]);
-    const note = await cli<Note>(laptop, ["note", "add", "--title", "Plan"], "intro\nwe meet on monday at noon\nend\n");
-    await cli(laptop, ["sync"]);
-    await cli(phone, ["sync"]);
-    await cli(phone, ["note", "edit", note.id, "--file", "-"], "intro\nwe meet on tuesday at noon\nend\n");
-    await cli(phone, ["sync"]);
-    await cli(laptop, ["note", "edit", note.id, "--file", "-"], "intro\nwe meet on monday at three\nend\n");
+    const devices = await twoDevices(root, server.url, "cc", password);
+    const { laptop, phone, cli } = devices;
+    const note = await conflictingEdits(
+      devices,
+      "Plan",
+      "intro\nwe meet on monday at noon\nend\n",
+      "intro\nwe meet on tuesday at noon\nend\n",
+      "intro\nwe meet on monday at three\nend\n",
+    );
 
     const app = await launchApp({ dataDir: laptop });
     try {

@@ -8,15 +8,9 @@ import { Key } from "webdriverio";
 import type { Note } from "../../ui/src/bindings/Note.ts";
 import type { NoteSummary } from "../../ui/src/bindings/NoteSummary.ts";
 import { quireJson } from "./support/cli.ts";
-import { byTestId, launchApp, screenshot, type Browser } from "./support/app.ts";
+import { byTestId, launchApp, noteTitles, screenshot } from "./support/app.ts";
 
 /** The titles in the note list, top to bottom. */
-function noteTitles(browser: Browser): Promise<string[]> {
-  return browser.execute(() =>
-    Array.from(document.querySelectorAll('[data-testid="note-item"] .note-title'), (el) => el.textContent),
-  );
-}
-
 describe("notes shared by the app and the CLI", () => {
   let dataDir: string;
 

@@ -6,10 +6,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
-import type { Note } from "../../ui/src/bindings/Note.ts";
 import type { NoteSummary } from "../../ui/src/bindings/NoteSummary.ts";
 import { byTestId, launchApp, screenshot } from "./support/app.ts";
-import { deviceCli } from "./support/cli.ts";
+import { conflictingEdits, twoDevices } from "./support/cli.ts";
 import { useSyncServer } from "./support/server.ts";
 
 const password = "long enough pw";
@@ -36,18 +35,10 @@ describe("background sync in the app", () => {
 
   it("notifies about a conflict, shows offline with the pending count, and Sync now drains the queue", async () => {
     const { root, server } = fixture;
-    const laptop = path.join(root, "laptop");
-    const phone = path.join(root, "phone");
-    const cli = deviceCli(password);
-    await cli(laptop, ["account", "register", "--server", server.url, "--user", "e2e"]);
-    await cli(phone, ["account", "login", "--server", server.url, "--user", "e2e"]);
-    const note = await cli<Note>(laptop, ["note", "add", "--title", "Plan"], "1\n2\n3\n");
-    await cli(laptop, ["sync"]);
-    await cli(phone, ["sync"]);
+    const devices = await twoDevices(root, server.url, "e2e", password);
+    const { laptop, phone, cli } = devices;
     // Both devices change line 2 while apart; the phone's change reaches the server first.
-    await cli(phone, ["note", "edit", note.id, "--file", "-"], "1\nphone\n3\n");
-    await cli(phone, ["sync"]);
-    await cli(laptop, ["note", "edit", note.id, "--file", "-"], "1\nlaptop\n3\n");
+    await conflictingEdits(devices, "Plan", "1\n2\n3\n", "1\nphone\n3\n", "1\nlaptop\n3\n");
 
     const notifications = watchNotifications();
     const app = await launchApp({ dataDir: laptop });

@@ -1,11 +1,10 @@
 // The real tray menu, clicked over D-Bus the way a desktop panel clicks it: it shows the
 // sync state, pauses and resumes sync, and "Sync now" runs a round.
 import assert from "node:assert/strict";
-import path from "node:path";
 import { describe, it } from "node:test";
 import type { Note } from "../../ui/src/bindings/Note.ts";
-import { byTestId, launchApp, type Browser } from "./support/app.ts";
-import { deviceCli } from "./support/cli.ts";
+import { byTestId, launchApp, noteTitles, type Browser } from "./support/app.ts";
+import { twoDevices } from "./support/cli.ts";
 import { useSyncServer } from "./support/server.ts";
 import { clickTrayItem, findTrayMenu, trayItems, type TrayMenu } from "./support/tray.ts";
 
@@ -31,11 +30,7 @@ describe("the tray menu", () => {
 
   it("shows the state, pauses and resumes, and Sync now runs a round", async () => {
     const { root, server } = fixture;
-    const laptop = path.join(root, "laptop");
-    const phone = path.join(root, "phone");
-    const cli = deviceCli(password);
-    await cli(laptop, ["account", "register", "--server", server.url, "--user", "tray"]);
-    await cli(phone, ["account", "login", "--server", server.url, "--user", "tray"]);
+    const { laptop, phone, cli } = await twoDevices(root, server.url, "tray", password);
 
     const app = await launchApp({ dataDir: laptop });
     try {
@@ -68,10 +63,7 @@ describe("the tray menu", () => {
       await cli(phone, ["sync"]);
       await clickTrayItem(menu, "Sync now");
       await browser.waitUntil(
-        async () =>
-          (await browser.execute(() =>
-            Array.from(document.querySelectorAll('[data-testid="note-item"] .note-title'), (el) => el.textContent),
-          )).includes("From the phone"),
+        async () => (await noteTitles(browser)).includes("From the phone"),
         { timeout: 15_000, timeoutMsg: "Sync now from the tray brought nothing" },
       );
 

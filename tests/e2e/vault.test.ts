@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Note } from "../../ui/src/bindings/Note.ts";
-import { byTestId, launchApp, screenshot } from "./support/app.ts";
+import { byTestId, launchApp, noteTitles, screenshot } from "./support/app.ts";
 import { deviceCli } from "./support/cli.ts";
 
 describe("the vault folder in the app", () => {
@@ -40,10 +40,7 @@ describe("the vault folder in the app", () => {
 
       await writeFile(path.join(folder, "From another editor.md"), "written outside\n");
       await browser.waitUntil(
-        async () =>
-          (await browser.execute(() =>
-            Array.from(document.querySelectorAll('[data-testid="note-item"] .note-title'), (el) => el.textContent),
-          )).includes("From another editor"),
+        async () => (await noteTitles(browser)).includes("From another editor"),
         { timeout: 15_000, timeoutMsg: "the new file never showed as a note" },
       );
 

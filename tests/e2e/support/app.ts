@@ -119,6 +119,13 @@ export async function launchApp(options: LaunchOptions): Promise<RunningApp> {
 }
 
 /** Finds an element by its data-testid, the only way specs select elements. */
+/** The titles in the note list, top to bottom. */
+export function noteTitles(browser: Browser): Promise<string[]> {
+  return browser.execute(() =>
+    Array.from(document.querySelectorAll('[data-testid="note-item"] .note-title'), (el) => el.textContent),
+  );
+}
+
 export function byTestId(browser: Browser, id: string): ReturnType<Browser["$"]> {
   return browser.$(`[data-testid="${id}"]`);
 }

@@ -2,6 +2,7 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
+import type { Note } from "../../../ui/src/bindings/Note.ts";
 
 const repoRoot = path.resolve(import.meta.dirname, "..", "..", "..");
 
@@ -42,4 +43,39 @@ export async function quireJsonWith<T>(options: CliOptions, ...args: string[]): 
 export function deviceCli(password: string) {
   return <T>(dataDir: string, args: string[], stdin?: string): Promise<T> =>
     quireJsonWith<T>({ dataDir, password, ...(stdin === undefined ? {} : { stdin }) }, ...args);
+}
+
+/** Two devices of one new account: their data dirs, and the CLI that works on either. */
+export interface TwoDevices {
+  laptop: string;
+  phone: string;
+  cli: ReturnType<typeof deviceCli>;
+}
+
+/** Registers `user` on `serverUrl` from a laptop data dir under `root` and signs a phone in too. */
+export async function twoDevices(root: string, serverUrl: string, user: string, password: string): Promise<TwoDevices> {
+  const devices = { laptop: path.join(root, "laptop"), phone: path.join(root, "phone"), cli: deviceCli(password) };
+  await devices.cli(devices.laptop, ["account", "register", "--server", serverUrl, "--user", user]);
+  await devices.cli(devices.phone, ["account", "login", "--server", serverUrl, "--user", user]);
+  return devices;
+}
+
+/**
+ * A note both devices have, then changed on the same line by each while apart: the phone's
+ * change reaches the server first, the laptop's waits in its queue (a conflict to come).
+ */
+export async function conflictingEdits(
+  { laptop, phone, cli }: TwoDevices,
+  title: string,
+  base: string,
+  onPhone: string,
+  onLaptop: string,
+): Promise<Note> {
+  const note = await cli<Note>(laptop, ["note", "add", "--title", title], base);
+  await cli(laptop, ["sync"]);
+  await cli(phone, ["sync"]);
+  await cli(phone, ["note", "edit", note.id, "--file", "-"], onPhone);
+  await cli(phone, ["sync"]);
+  await cli(laptop, ["note", "edit", note.id, "--file", "-"], onLaptop);
+  return note;
 }
