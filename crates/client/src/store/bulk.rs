@@ -58,9 +58,9 @@ pub(super) fn plainly_applied<'a>(
         .collect()
 }
 
-/// What applying each op one by one does (see `apply_push_result_in`), for many at once:
-/// the ops leave the queue, the notes take their versions and bases, and ops queued later
-/// for those notes are rebased on the new versions.
+/// What an applied op does here, for one op or a whole batch at once: the ops leave the
+/// queue, the notes take their versions and bases, and ops queued later for those notes
+/// are rebased on the new versions. Each op must be of a different note.
 pub(super) async fn apply_applied(
     tx: &mut Transaction<'static, Sqlite>,
     applied: &[Applied<'_>],

@@ -1,6 +1,8 @@
 //! Applying what the server said to the store: push results and pulled changes, each in one
 //! transaction, following `quire_core::reconcile` where both sides changed a note.
 
+use std::borrow::Cow;
+
 use quire_core::protocol::{NoteState, PushResult};
 use quire_core::reconcile::{reconcile, Base, Decision, LocalNote};
 use quire_core::settings::ConflictPolicy;
@@ -197,27 +199,26 @@ impl Store {
                 Box::pin(self.apply_push_result_in(tx, queued, original, policy)).await
             }
             PushResult::Applied { version, .. } => {
-                sqlx::query("DELETE FROM outbox WHERE op_id = ?")
-                    .bind(op.op_id.to_string())
-                    .execute(&mut **tx)
-                    .await?;
-                set_version(tx, op.note_id, *version).await?;
                 // What the server now has: the op's text, or for a delete the note's last.
                 let fields = match op.payload.fields() {
-                    Some(fields) => fields.clone(),
+                    Some(fields) => Cow::Borrowed(fields),
                     None => {
                         let row = sqlx::query("SELECT title, body FROM notes WHERE id = ?")
                             .bind(op.note_id.to_string())
                             .fetch_one(&mut **tx)
                             .await?;
-                        NoteFields::new(
+                        Cow::Owned(NoteFields::new(
                             row.try_get::<String, _>("title")?,
                             row.try_get::<String, _>("body")?,
-                        )
+                        ))
                     }
                 };
-                set_base(tx, op.note_id, *version, &fields).await?;
-                rebase_pending(tx, op.note_id, *version, false).await?;
+                let applied = bulk::Applied {
+                    op: queued,
+                    version: *version,
+                    fields: &fields,
+                };
+                bulk::apply_applied(tx, &[applied]).await?;
                 Ok(PushOutcome::Applied)
             }
             PushResult::Conflict { current, .. } => Ok(PushOutcome::Conflict(
