@@ -41,7 +41,7 @@ pub async fn apply(
         notes: current_notes(tx, account_id, ops).await?,
         seq,
         history: Vec::new(),
-        changed: Vec::new(),
+        changed: HashMap::new(),
         applied: Vec::new(),
     };
     let results = ops.iter().map(|op| batch.judge(op, limits)).collect();
@@ -118,9 +118,8 @@ async fn current_notes(
     Ok(found)
 }
 
-/// A note as a batch leaves it, with its place in the change log.
+/// A changed note's place in the change log, and the device that made its last change.
 struct Changed {
-    note: NoteState,
     seq: i64,
     device_id: String,
 }
@@ -134,8 +133,9 @@ struct Batch {
     seq: i64,
     /// Texts replaced by last-write-wins ops, kept in history.
     history: Vec<NoteState>,
-    /// Notes this batch changed, in order of first change.
-    changed: Vec<Changed>,
+    /// Notes this batch changed (their text is in `notes`); a later op of the batch on
+    /// the same note takes its place.
+    changed: HashMap<NoteId, Changed>,
     /// Applied ops and their answers, to remember for replays.
     applied: Vec<(OpId, PushResult)>,
 }
@@ -171,16 +171,13 @@ impl Batch {
                     updated_at: server_time,
                 };
                 self.seq += 1;
-                let changed = Changed {
-                    note: note.clone(),
-                    seq: self.seq,
-                    device_id: op.device_id.to_string(),
-                };
-                // One row per note: a later op of the batch on the same note replaces it.
-                match self.changed.iter_mut().find(|c| c.note.id == op.note_id) {
-                    Some(earlier) => *earlier = changed,
-                    None => self.changed.push(changed),
-                }
+                self.changed.insert(
+                    op.note_id,
+                    Changed {
+                        seq: self.seq,
+                        device_id: op.device_id.to_string(),
+                    },
+                );
                 self.notes.insert(op.note_id, note);
                 let result = PushResult::Applied {
                     op_id: op.op_id,
@@ -214,14 +211,20 @@ impl Batch {
                     .bind(account_id)
                     .bind(old.id.to_string())
                     .bind(db_version(old.version)?)
-                    .bind(old.title.clone())
-                    .bind(old.body.clone())
+                    .bind(old.title.as_str())
+                    .bind(old.body.as_str())
                     .bind(i64::from(old.deleted))
                     .bind(replaced_at.0);
             }
             query.execute(&mut **tx).await?;
         }
-        for chunk in self.changed.chunks(ROWS_PER_STATEMENT) {
+        // Every changed note is in `notes`, as the batch left it.
+        let changed = self
+            .changed
+            .iter()
+            .map(|(id, changed)| Ok((self.notes.get(id).ok_or_else(ApiError::internal)?, changed)))
+            .collect::<Result<Vec<(&NoteState, &Changed)>, ApiError>>()?;
+        for chunk in changed.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO notes
                     (account_id, id, title, body, version, deleted, updated_at, change_seq,
@@ -234,18 +237,17 @@ impl Batch {
                 values_list(chunk.len(), 9, 1)
             );
             let mut query = sqlx::query(&sql);
-            for changed in chunk {
-                let note = &changed.note;
+            for (note, changed) in chunk {
                 query = query
                     .bind(account_id)
                     .bind(note.id.to_string())
-                    .bind(note.title.clone())
-                    .bind(note.body.clone())
+                    .bind(note.title.as_str())
+                    .bind(note.body.as_str())
                     .bind(db_version(note.version)?)
                     .bind(i64::from(note.deleted))
                     .bind(note.updated_at.0)
                     .bind(changed.seq)
-                    .bind(changed.device_id.clone());
+                    .bind(changed.device_id.as_str());
             }
             query.execute(&mut **tx).await?;
         }
