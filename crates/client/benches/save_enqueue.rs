@@ -74,13 +74,7 @@ fn main() {
         b.iter(|| {
             i += 1;
             runtime
-                .block_on(store.update_note(
-                    note.id,
-                    NoteEdit {
-                        title: None,
-                        body: Some(body(i)),
-                    },
-                ))
+                .block_on(store.update_note(note.id, NoteEdit::body(body(i))))
                 .unwrap()
         });
     });
@@ -100,13 +94,7 @@ fn main() {
                 .unwrap();
         } else {
             runtime
-                .block_on(store.update_note(
-                    note.id,
-                    NoteEdit {
-                        title: None,
-                        body: Some(body(n)),
-                    },
-                ))
+                .block_on(store.update_note(note.id, NoteEdit::body(body(n))))
                 .unwrap();
         }
         timings.push(started.elapsed());

@@ -56,10 +56,7 @@ async fn one_line_edit(server: &str) -> ((u64, u64), (u64, u64)) {
     device.sync().await;
     let mut edited = lines;
     edited[6_500] = "06500 this line was changed\n".to_owned();
-    let edit = NoteEdit {
-        title: None,
-        body: Some(edited.concat()),
-    };
+    let edit = NoteEdit::body(edited.concat());
     device.store.update_note(big.id, edit).await.unwrap();
     let before = proxy.counts.total();
     let round = device.sync().await;

@@ -426,10 +426,7 @@ mod tests {
             .await
             .unwrap();
         let edited = format!("{long}one more line\n");
-        let edit = NoteEdit {
-            title: None,
-            body: Some(edited.clone()),
-        };
+        let edit = NoteEdit::body(edited.clone());
         store.update_note(note.id, edit).await.unwrap();
         let report = sync_once(&store, &api, &token).await.unwrap();
         assert_eq!((report.pushed, report.set_aside, report.pending), (1, 0, 0));

@@ -96,10 +96,7 @@ async fn run(actions: Vec<Action>, policy: &str) {
                 let at = at % (lines.len() + 1);
                 lines.insert(at, &marker);
                 let body = lines.join("\n") + "\n";
-                let edit = NoteEdit {
-                    title: None,
-                    body: Some(body),
-                };
+                let edit = NoteEdit::body(body);
                 if devices[device].store.update_note(id, edit).await.is_ok() {
                     markers.push((marker, id));
                 }

@@ -64,10 +64,7 @@ async fn scenario(fault: Fault) -> Outcome {
     a.sync().await;
     // The round that meets the fault: edits, creates and a delete, in one batch.
     for id in &ids[..2] {
-        let edit = NoteEdit {
-            title: None,
-            body: Some("v1\nv2\n".into()),
-        };
+        let edit = NoteEdit::body("v1\nv2\n");
         a.store.update_note(*id, edit).await.unwrap();
     }
     a.store.delete_note(ids[2]).await.unwrap();

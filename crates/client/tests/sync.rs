@@ -10,13 +10,6 @@ use quire_client::store::{NoteEdit, Resolution};
 use quire_core::settings::SettingKey;
 use quire_core::{NoteFields, NoteId};
 
-fn body(text: &str) -> NoteEdit {
-    NoteEdit {
-        title: None,
-        body: Some(text.to_owned()),
-    }
-}
-
 /// A note both devices have, then edited on both while offline; A syncs first, then B.
 /// Returns the note and B's report of the round that met A's change.
 async fn edited_on_both(
@@ -33,8 +26,14 @@ async fn edited_on_both(
         .unwrap();
     a.sync().await;
     b.sync().await;
-    a.store.update_note(note.id, body(on_a)).await.unwrap();
-    b.store.update_note(note.id, body(on_b)).await.unwrap();
+    a.store
+        .update_note(note.id, NoteEdit::body(on_a))
+        .await
+        .unwrap();
+    b.store
+        .update_note(note.id, NoteEdit::body(on_b))
+        .await
+        .unwrap();
     a.sync().await;
     (note.id, b.sync().await)
 }
@@ -65,7 +64,7 @@ async fn a_note_travels_from_one_device_to_the_other_and_back() {
     );
 
     b.store
-        .update_note(note.id, body("one\ntwo\n"))
+        .update_note(note.id, NoteEdit::body("one\ntwo\n"))
         .await
         .unwrap();
     b.sync().await;
@@ -152,7 +151,7 @@ async fn an_edit_beats_a_delete() {
 
     a.store.delete_note(note.id).await.unwrap();
     b.store
-        .update_note(note.id, body("still needed\n"))
+        .update_note(note.id, NoteEdit::body("still needed\n"))
         .await
         .unwrap();
     a.sync().await;
@@ -180,7 +179,10 @@ async fn create_edit_delete_offline_replays_in_order() {
         .create_note(NoteFields::new("short-lived", ""))
         .await
         .unwrap();
-    a.store.update_note(note.id, body("edited")).await.unwrap();
+    a.store
+        .update_note(note.id, NoteEdit::body("edited"))
+        .await
+        .unwrap();
     a.store.delete_note(note.id).await.unwrap();
     let report = a.sync().await;
     assert_eq!(report.pending, 0);
@@ -337,7 +339,7 @@ async fn a_newer_server_text_during_an_open_conflict_updates_theirs_and_keeps_mi
     assert_eq!(report.conflicts, 1);
     // A edits again while B has not decided yet.
     a.store
-        .update_note(note, body("1\na again\n3\n"))
+        .update_note(note, NoteEdit::body("1\na again\n3\n"))
         .await
         .unwrap();
     a.sync().await;
@@ -375,7 +377,7 @@ async fn edits_during_an_open_conflict_wait_for_the_decision_and_go_with_it() {
     assert_eq!(report.conflicts, 1);
 
     b.store
-        .update_note(note, body("1\nb, more\n3\n"))
+        .update_note(note, NoteEdit::body("1\nb, more\n3\n"))
         .await
         .unwrap();
     let report = b.sync().await;
@@ -413,7 +415,7 @@ async fn taking_theirs_after_writing_more_drops_the_held_edits_and_both_agree() 
     let (_server, a, b) = two_devices().await;
     let (note, _) = edited_on_both(&a, &b, "1\n2\n3\n", "1\na\n3\n", "1\nb\n3\n").await;
     b.store
-        .update_note(note, body("1\nb, more\n3\n"))
+        .update_note(note, NoteEdit::body("1\nb, more\n3\n"))
         .await
         .unwrap();
     b.sync().await;

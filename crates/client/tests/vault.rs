@@ -165,13 +165,7 @@ async fn a_file_edit_and_an_app_edit_merge_or_conflict_like_two_devices() {
 
     // Different lines: merged.
     d.store
-        .update_note(
-            note.id,
-            NoteEdit {
-                title: None,
-                body: Some("1 app\n2\n3\n".into()),
-            },
-        )
+        .update_note(note.id, NoteEdit::body("1 app\n2\n3\n"))
         .await
         .unwrap();
     // (Whole lines, so the id in the front matter is never touched.)
@@ -187,13 +181,7 @@ async fn a_file_edit_and_an_app_edit_merge_or_conflict_like_two_devices() {
 
     // The same line: a conflict; the app's text stays, the file's waits for a decision.
     d.store
-        .update_note(
-            note.id,
-            NoteEdit {
-                title: None,
-                body: Some("1 app\n2 app\n3 file\n".into()),
-            },
-        )
+        .update_note(note.id, NoteEdit::body("1 app\n2 app\n3 file\n"))
         .await
         .unwrap();
     let file = read(folder.path(), "Plan.md").replace("\n2\n", "\n2 file\n");
@@ -336,13 +324,7 @@ async fn the_watcher_takes_in_editor_saves_and_never_echoes_its_own_writes() {
 
     // An app edit goes out on a nudge; the write it makes comes back as no change.
     store
-        .update_note(
-            note.id,
-            NoteEdit {
-                title: None,
-                body: Some("app text\n".into()),
-            },
-        )
+        .update_note(note.id, NoteEdit::body("app text\n"))
         .await
         .unwrap();
     watcher.nudge();

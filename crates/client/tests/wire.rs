@@ -40,13 +40,7 @@ async fn a_one_line_edit_of_a_large_note_costs_a_few_kilobytes_on_the_wire() {
     edited[6_500] = "06500 this line was changed on device A\n".to_owned();
     let edited = edited.concat();
     a.store
-        .update_note(
-            note.id,
-            NoteEdit {
-                title: None,
-                body: Some(edited.clone()),
-            },
-        )
+        .update_note(note.id, NoteEdit::body(edited.clone()))
         .await
         .unwrap();
     let (up_before, down_before) = proxy.counts.total();

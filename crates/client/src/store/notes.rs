@@ -31,6 +31,16 @@ pub struct NoteEdit {
     pub body: Option<String>,
 }
 
+impl NoteEdit {
+    /// A new text, the title left as it is.
+    pub fn body(text: impl Into<String>) -> Self {
+        Self {
+            title: None,
+            body: Some(text.into()),
+        }
+    }
+}
+
 const NOTE_COLUMNS: &str = "id, title, body, created_at, updated_at, deleted, version";
 
 fn note_from_row(row: &SqliteRow) -> Result<Note> {

@@ -68,10 +68,7 @@ async fn unsent_edits_fold_into_one_op_and_sent_ones_do_not() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
     let note = store.create_note(NoteFields::new("a", "1")).await.unwrap();
-    let edit = |body: &str| NoteEdit {
-        title: None,
-        body: Some(body.to_owned()),
-    };
+    let edit = |body: &str| NoteEdit::body(body);
     store.update_note(note.id, edit("2")).await.unwrap();
     store.update_note(note.id, edit("3")).await.unwrap();
     let queue = store.pending_ops(10).await.unwrap();
@@ -312,13 +309,7 @@ async fn no_note_text_is_in_any_file_in_plain_text() {
         .await
         .unwrap();
     store
-        .update_note(
-            note.id,
-            NoteEdit {
-                title: None,
-                body: Some(format!("{marker} again")),
-            },
-        )
+        .update_note(note.id, NoteEdit::body(format!("{marker} again")))
         .await
         .unwrap();
 
