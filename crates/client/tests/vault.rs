@@ -248,6 +248,196 @@ async fn bad_files_are_reported_and_hold_nothing_up() {
     );
 }
 
+/// Edits the note in the app, runs a pass, and a second one that must change nothing: no
+/// file written, no op queued, the same problems told. Returns the first pass's report.
+async fn edit_and_pass_twice(d: &common::Device, folder: &Path, note: &Note) -> vault::VaultReport {
+    d.store
+        .update_note(note.id, NoteEdit::body("edited in the app\n"))
+        .await
+        .unwrap();
+    let report = sync_folder(&d.store, folder).await.unwrap();
+    let files = names(folder);
+    let pending = d.store.pending_count().await.unwrap();
+    let again = sync_folder(&d.store, folder).await.unwrap();
+    assert_eq!(
+        again,
+        vault::VaultReport {
+            problems: report.problems.clone(),
+            ..vault::VaultReport::default()
+        },
+        "the second pass changes nothing and says the same"
+    );
+    assert_eq!(names(folder), files, "no new file on the second pass");
+    assert_eq!(
+        d.store.pending_count().await.unwrap(),
+        pending,
+        "no echo ops"
+    );
+    let kept = d.store.note(note.id).await.unwrap();
+    assert!(!kept.deleted, "the note stays");
+    assert_eq!(kept.body, "edited in the app\n");
+    report
+}
+
+/// The one problem in `report`, about `file`, says the note's text went to `beside`.
+fn assert_told_beside(report: &vault::VaultReport, file: &str, why: &str, beside: &str) {
+    assert_eq!(report.problems.len(), 1, "{report:?}");
+    let problem = &report.problems[0];
+    assert_eq!(problem.file, file);
+    for words in [
+        why,
+        "left it as it is",
+        &format!("'{beside}'"),
+        "both texts are kept",
+    ] {
+        assert!(problem.reason.contains(words), "{words:?} in {problem:?}");
+    }
+}
+
+/// The note's text, with its id, is in `name`.
+fn assert_note_in(folder: &Path, name: &str, note: &Note) {
+    let text = read(folder, name);
+    assert!(text.contains(&format!("quire-id: {}", note.id)), "{text}");
+    assert!(text.ends_with("edited in the app\n"), "{text}");
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_utf8_is_never_written_over_and_the_note_goes_beside_it() {
+    let (d, folder, note) = note_in_folder("Groceries", "milk\n").await;
+    // Saved in Latin-1 by another editor: the front matter (and the id) is still there.
+    let mut bytes = read(folder.path(), "Groceries.md")
+        .replace("milk\n", "")
+        .into_bytes();
+    bytes.extend_from_slice(b"caf\xe9\n");
+    std::fs::write(folder.path().join("Groceries.md"), &bytes).unwrap();
+
+    let report = edit_and_pass_twice(&d, folder.path(), &note).await;
+    assert_eq!(
+        std::fs::read(folder.path().join("Groceries.md")).unwrap(),
+        bytes,
+        "byte for byte as it was"
+    );
+    assert_eq!(names(folder.path()), ["Groceries (2).md", "Groceries.md"]);
+    assert_note_in(folder.path(), "Groceries (2).md", &note);
+    assert_told_beside(
+        &report,
+        "Groceries.md",
+        "not UTF-8 text",
+        "Groceries (2).md",
+    );
+}
+
+#[tokio::test]
+async fn a_file_over_the_size_limit_is_never_written_over_and_the_note_goes_beside_it() {
+    let (d, folder, note) = note_in_folder("Log", "short\n").await;
+    // No front matter at all: it is the note's file by its name.
+    let huge = vec![b'x'; 9 * 1024 * 1024];
+    std::fs::write(folder.path().join("Log.md"), &huge).unwrap();
+
+    let report = edit_and_pass_twice(&d, folder.path(), &note).await;
+    assert!(
+        std::fs::read(folder.path().join("Log.md")).unwrap() == huge,
+        "the large file was changed"
+    );
+    assert_eq!(names(folder.path()), ["Log (2).md", "Log.md"]);
+    assert_note_in(folder.path(), "Log (2).md", &note);
+    assert_told_beside(&report, "Log.md", "notes are at most", "Log (2).md");
+}
+
+#[cfg(unix)]
+fn assert_link(path: &Path, target: &Path) {
+    let meta = std::fs::symlink_metadata(path).unwrap();
+    assert!(
+        meta.file_type().is_symlink(),
+        "{} is still a link",
+        path.display()
+    );
+    assert_eq!(std::fs::read_link(path).unwrap(), target);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symlink_named_like_a_note_is_never_replaced_or_written_through() {
+    let (d, folder, note) = note_in_folder("Plan", "one\n").await;
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("shared.md");
+    std::fs::write(&target, "kept outside\n").unwrap();
+    let link = folder.path().join("Plan.md");
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+
+    let report = edit_and_pass_twice(&d, folder.path(), &note).await;
+    assert_link(&link, &target);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept outside\n");
+    assert_eq!(names(folder.path()), ["Plan (2).md", "Plan.md"]);
+    assert_note_in(folder.path(), "Plan (2).md", &note);
+    assert_told_beside(&report, "Plan.md", "symbolic link", "Plan (2).md");
+    assert_eq!(
+        d.store.list_notes().await.unwrap().len(),
+        1,
+        "the link was not read as a note"
+    );
+
+    // Deleting the note removes its own file, never the link.
+    d.store.delete_note(note.id).await.unwrap();
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(names(folder.path()), ["Plan.md"]);
+    assert_link(&link, &target);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept outside\n");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_dangling_symlink_named_like_a_note_is_never_replaced_or_written_through() {
+    let (d, folder, note) = note_in_folder("Plan", "one\n").await;
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("not yet.md");
+    let link = folder.path().join("Plan.md");
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+
+    let report = edit_and_pass_twice(&d, folder.path(), &note).await;
+    assert_link(&link, &target);
+    assert!(!target.exists(), "nothing was written through the link");
+    assert_note_in(folder.path(), "Plan (2).md", &note);
+    assert_told_beside(&report, "Plan.md", "symbolic link", "Plan (2).md");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_note_never_takes_a_symlinks_name_and_linked_files_are_not_read() {
+    let d = device().await;
+    let folder = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.md"), "private\n").unwrap();
+    let link = folder.path().join("Ideas.md");
+    std::os::unix::fs::symlink(outside.path().join("secret.md"), &link).unwrap();
+    let dir_link = folder.path().join("Shelf.md");
+    std::os::unix::fs::symlink(outside.path(), &dir_link).unwrap();
+    d.store
+        .create_note(NoteFields::new("Ideas", "mine\n"))
+        .await
+        .unwrap();
+
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(report.created, 0, "a link is not taken in: {report:?}");
+    assert_link(&link, &outside.path().join("secret.md"));
+    assert_link(&dir_link, outside.path());
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("secret.md")).unwrap(),
+        "private\n"
+    );
+    assert!(read(folder.path(), "Ideas (2).md").ends_with("mine\n"));
+    let told: Vec<&str> = report.problems.iter().map(|p| p.file.as_str()).collect();
+    assert_eq!(
+        told,
+        ["Ideas.md", "Shelf.md"],
+        "each link told once: {report:?}"
+    );
+    let again = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!((again.written, again.problems), (0, report.problems));
+}
+
 #[tokio::test]
 async fn a_folder_that_disappears_is_an_error_and_deletes_nothing() {
     let (d, folder, note) = note_in_folder("Keep", "me\n").await;

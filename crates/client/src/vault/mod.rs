@@ -6,6 +6,11 @@
 //! in, merged with app edits made meanwhile), notes that differ from it are app or sync
 //! edits (written out, atomically). Our own writes match the index, so they never come back
 //! as ops. [`watch`] runs passes when files change.
+//!
+//! A file Quire cannot read (not UTF-8, too large) and a symlink are *held*: never written
+//! over, renamed over or removed, since they may hold the only copy of an outside edit (or
+//! lead outside the folder). A note that changed while its file is held is written beside
+//! it, to a free name, and the report says where: both texts are kept.
 
 mod files;
 pub mod watch;
@@ -72,6 +77,7 @@ fn title_of(file_name: &str, front_matter: Option<&str>) -> String {
 /// One pass over the folder in both directions.
 pub async fn sync_folder(store: &Store, dir: &Path) -> Result<VaultReport> {
     let listing = files::list(dir)?;
+    let held_names = listing.held_names();
     let mut report = VaultReport::default();
     let store_id = store.store_id().to_string();
     let ours = files::is_ours(dir, &store_id);
@@ -85,20 +91,12 @@ pub async fn sync_folder(store: &Store, dir: &Path) -> Result<VaultReport> {
     // Files taken in as new notes: rewritten with their id whatever else holds.
     let mut rewrite: HashSet<NoteId> = HashSet::new();
 
-    // 1. The folder into the store.
+    // 1. The folder into the store. Held files are not read; they are told about at the end.
+    for file in &listing.held {
+        tracing::warn!(file = %file.name, reason = %file.why, "vault file left as it is");
+    }
     for file in listing.files {
-        let text = match file.text {
-            Ok(text) => text,
-            Err(reason) => {
-                tracing::warn!(file = %file.name, %reason, "vault file skipped");
-                report.problems.push(VaultProblem {
-                    file: file.name,
-                    reason,
-                });
-                continue;
-            }
-        };
-        let parsed = parse(&text);
+        let parsed = parse(&file.text);
         let title = title_of(&file.name, parsed.title.as_deref());
         let from_file = NoteFields::new(title, parsed.body);
         let known = match parsed.id {
@@ -156,8 +154,9 @@ pub async fn sync_folder(store: &Store, dir: &Path) -> Result<VaultReport> {
     }
 
     // 2. Files that are gone: their notes are deleted. (A folder that is gone altogether
-    //    failed in `files::list`, and one made again has no marker.) When every file went
-    //    at once, that is more likely a mistake than a wish: nothing is deleted.
+    //    failed in `files::list`, and one made again has no marker; a held file is there.)
+    //    When every file went at once, that is more likely a mistake than a wish: nothing
+    //    is deleted.
     let gone: Vec<NoteId> = index
         .iter()
         .filter(|(id, entry)| {
@@ -190,15 +189,15 @@ pub async fn sync_folder(store: &Store, dir: &Path) -> Result<VaultReport> {
 
     // 3. The store out to the folder.
     files::mark_ours(dir, &store_id)?;
-    report.written += write_out(
-        store,
+    let folder = Folder {
         dir,
-        &mut index,
-        &listing.names,
-        &rewrite,
-        &mut report.problems,
-    )
-    .await?;
+        on_disk: &listing.names,
+        held: &held_names,
+    };
+    report.written += write_out(store, &folder, &mut index, &rewrite, &mut report.problems).await?;
+    report
+        .problems
+        .extend(listing.held.iter().map(|file| held_problem(file, &index)));
     Ok(report)
 }
 
@@ -277,65 +276,90 @@ async fn take_in_edit(
     }
 }
 
+/// The folder as this pass found it.
+struct Folder<'a> {
+    dir: &'a Path,
+    /// Every note file name present, lower-cased.
+    on_disk: &'a HashSet<String>,
+    /// The files Quire must leave as they are (unreadable, symlinks), lower-cased.
+    held: &'a HashSet<String>,
+}
+
+impl Folder<'_> {
+    fn holds(&self, file_name: &str) -> bool {
+        self.held.contains(&file_name.to_lowercase())
+    }
+}
+
 /// Writes every note whose file is missing or out of date, and removes deleted notes'
-/// files. Returns how many files it wrote or removed.
+/// files. A held file is never written over, renamed over or removed: a changed note whose
+/// file it is goes to a free name beside it. Returns how many files it wrote or removed.
 async fn write_out(
     store: &Store,
-    dir: &Path,
+    folder: &Folder<'_>,
     index: &mut HashMap<NoteId, VaultEntry>,
-    on_disk: &HashSet<String>,
     rewrite: &HashSet<NoteId>,
     problems: &mut Vec<VaultProblem>,
 ) -> Result<u64> {
     let notes = store.all_notes().await?;
     let mut taken: HashSet<String> = index.values().map(|e| e.file_name.to_lowercase()).collect();
-    taken.extend(on_disk.iter().cloned());
+    taken.extend(folder.on_disk.iter().cloned());
     let mut written = 0;
     for note in notes {
         let entry = index.get(&note.id).cloned();
         if note.deleted {
             if let Some(entry) = entry {
-                // A file that cannot go stays listed, and is tried again next pass.
-                match files::remove(dir, &entry.file_name) {
-                    Ok(()) => {
-                        store.remove_vault_entry(note.id).await?;
-                        written += 1;
-                    }
-                    Err(err) => problems.push(VaultProblem {
-                        file: entry.file_name.clone(),
-                        reason: err.to_string(),
-                    }),
-                }
+                written += remove_deleted(store, folder, note.id, &entry, problems).await?;
             }
             continue;
         }
+        let held = entry.as_ref().filter(|e| folder.holds(&e.file_name));
+        if held.is_some_and(|e| e.title == note.title && e.body == note.body) {
+            // The file changed outside and cannot be read, the note has nothing new: both
+            // stay as they are (the file is reported).
+            continue;
+        }
         let wanted_name = match &entry {
-            Some(entry) if title_of(&entry.file_name, Some(&note.title)) == note.title => {
+            Some(entry)
+                if held.is_none()
+                    && title_of(&entry.file_name, Some(&note.title)) == note.title =>
+            {
                 entry.file_name.clone()
             }
+            // New, renamed, or its file is held: a free name (never a held one, as held
+            // files are on disk).
             _ => file_name_for(&note.title, &taken),
         };
         let fields_match = entry.as_ref().is_some_and(|e| {
             e.title == note.title && e.body == note.body && e.file_name == wanted_name
         });
         if fields_match
-            && on_disk.contains(&wanted_name.to_lowercase())
+            && folder.on_disk.contains(&wanted_name.to_lowercase())
             && !rewrite.contains(&note.id)
         {
             continue;
         }
         // A read-only folder or file: said, and tried again next pass; the note is safe.
-        if let Err(err) =
-            files::write_atomically(dir, &wanted_name, &render(note.id, &note.title, &note.body))
-        {
+        if let Err(err) = files::write_atomically(
+            folder.dir,
+            &wanted_name,
+            &render(note.id, &note.title, &note.body),
+        ) {
             problems.push(VaultProblem {
                 file: wanted_name,
                 reason: err.to_string(),
             });
             continue;
         }
-        if let Some(old) = entry.as_ref().filter(|e| e.file_name != wanted_name) {
-            if let Err(err) = files::remove(dir, &old.file_name) {
+        if let Some(held) = held {
+            tracing::warn!(file = %held.file_name, note = %note.id, beside = %wanted_name,
+                "vault: the note's file is left as it is; the note went beside it");
+        }
+        if let Some(old) = entry
+            .as_ref()
+            .filter(|e| e.file_name != wanted_name && !folder.holds(&e.file_name))
+        {
+            if let Err(err) = files::remove(folder.dir, &old.file_name) {
                 problems.push(VaultProblem {
                     file: old.file_name.clone(),
                     reason: err.to_string(),
@@ -354,6 +378,71 @@ async fn write_out(
         written += 1;
     }
     Ok(written)
+}
+
+/// A deleted note's file goes. A held one stays (it may hold the only copy of an outside
+/// edit) and is no longer the note's file. Returns how many files were removed.
+async fn remove_deleted(
+    store: &Store,
+    folder: &Folder<'_>,
+    id: NoteId,
+    entry: &VaultEntry,
+    problems: &mut Vec<VaultProblem>,
+) -> Result<u64> {
+    if folder.holds(&entry.file_name) {
+        store.remove_vault_entry(id).await?;
+        return Ok(0);
+    }
+    // A file that cannot go stays listed, and is tried again next pass.
+    match files::remove(folder.dir, &entry.file_name) {
+        Ok(()) => {
+            store.remove_vault_entry(id).await?;
+            Ok(1)
+        }
+        Err(err) => {
+            problems.push(VaultProblem {
+                file: entry.file_name.clone(),
+                reason: err.to_string(),
+            });
+            Ok(0)
+        }
+    }
+}
+
+/// What to tell the person about a file left as it is: why, and where the note it stands
+/// for went instead. Worked out from the index after the pass, so every pass says the same
+/// until something changes (the app notifies when the problems change).
+fn held_problem(file: &files::Held, index: &HashMap<NoteId, VaultEntry>) -> VaultProblem {
+    let reason = match note_beside(file, index) {
+        Some(beside) => format!(
+            "{}, so Quire left it as it is and keeps the note in '{beside}': both texts are \
+             kept",
+            file.why
+        ),
+        None => format!("{}, so Quire left it as it is", file.why),
+    };
+    VaultProblem {
+        file: file.name.clone(),
+        reason,
+    }
+}
+
+/// The file now holding the note a held file stands for, when that is another file: the
+/// note its front matter names, or else (a link, an unreadable file) the note that would
+/// have been written to its name.
+fn note_beside<'a>(file: &files::Held, index: &'a HashMap<NoteId, VaultEntry>) -> Option<&'a str> {
+    let name = file.name.to_lowercase();
+    let is_here = |entry: &VaultEntry| entry.file_name.to_lowercase() == name;
+    let entry = match file.why.id() {
+        Some(id) => index.get(&id).filter(|entry| !is_here(entry)),
+        // Still some note's file (that note has not changed since): nothing went beside it.
+        None if index.values().any(is_here) => None,
+        None => index
+            .values()
+            .filter(|entry| file_name_for(&entry.title, &HashSet::new()).to_lowercase() == name)
+            .min_by(|a, b| a.file_name.cmp(&b.file_name)),
+    };
+    entry.map(|entry| entry.file_name.as_str())
 }
 
 /// The vault folder set for this device, if any.
