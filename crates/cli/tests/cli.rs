@@ -667,6 +667,49 @@ fn account_errors_are_one_clear_line() {
 }
 
 #[test]
+fn config_set_server_withdraws_the_plain_http_permission() {
+    let server = LocalServer::start();
+    // Reaches the local server but is not a loopback address, so plain HTTP to it needs
+    // --insecure-http (Linux and macOS deliver connections to 0.0.0.0 to this machine).
+    let elsewhere = server.url.replace("127.0.0.1", "0.0.0.0");
+    let device = Device::new();
+    let register = [
+        "account", "register", "--server", &elsewhere, "--user", "hal",
+    ];
+    let out = device.account(&register, Some("long enough pw"));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--insecure-http"), "{}", stderr(&out));
+    let out = device.account(
+        &[&register[..], &["--insecure-http"]].concat(),
+        Some("long enough pw"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    device.ok(&["sync"]);
+
+    // The same server, written differently, keeps the permission.
+    device.ok(&["config", "set", "server", &format!("{elsewhere}/")]);
+    device.ok(&["sync"]);
+
+    // Another server withdraws it, also when the first one is set back afterwards.
+    device.ok(&["config", "set", "server", &server.url]);
+    device.ok(&["config", "set", "server", &elsewhere]);
+    let err = device.fails(&["sync"]);
+    assert!(
+        err.contains("plain http://") && err.contains("--insecure-http"),
+        "{err}"
+    );
+
+    // Signing in again with the flag gives it back.
+    let login = ["account", "login", "--server", &elsewhere, "--user", "hal"];
+    let out = device.account(
+        &[&login[..], &["--insecure-http"]].concat(),
+        Some("long enough pw"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    device.ok(&["sync"]);
+}
+
+#[test]
 fn quire_sync_carries_notes_between_two_devices() {
     let server = LocalServer::start();
     let url = server.url.as_str();

@@ -2,7 +2,7 @@
 //! store's settings, the token into the credentials store, never into a file in the clear.
 
 use quire_core::protocol::Credentials;
-use quire_core::settings::{check_server_url, SettingKey};
+use quire_core::settings::{check_server_url, ServerUrl, SettingKey};
 
 use crate::api::ApiClient;
 use crate::credentials::{Secret, SecretStore};
@@ -10,6 +10,10 @@ use crate::{Error, Result, Store};
 
 /// Settings that are engine state, not `quire config` keys.
 pub(crate) const ACCOUNT_NAME: &str = "state.account";
+/// The server URL the person allowed plain `http://` to, if any. It names the URL rather
+/// than being a yes/no, so the permission never carries over to another `server` value,
+/// whether it was set with `quire config`, the app's settings, or by editing the store;
+/// `Store::set_setting` also removes it when `server` changes.
 pub(crate) const INSECURE_HTTP: &str = "state.insecure-http";
 
 fn token_name(store: &Store) -> String {
@@ -71,11 +75,13 @@ async fn sign_in(
 ) -> Result<SignedIn> {
     let session = api.login(&credentials).await?;
     secrets.set(&token_name(store), &Secret::new(session.token))?;
-    store.set_setting(SettingKey::Server, api.server()).await?;
+    let server = store.set_setting(SettingKey::Server, api.server()).await?;
     store.set_state(ACCOUNT_NAME, &credentials.username).await?;
-    store
-        .set_state(INSECURE_HTTP, if insecure_http { "1" } else { "0" })
-        .await?;
+    if insecure_http {
+        store.set_state(INSECURE_HTTP, &server).await?;
+    } else {
+        store.clear_state(INSECURE_HTTP).await?;
+    }
     tracing::info!(server = api.server(), username = %credentials.username, "signed in");
     Ok(SignedIn {
         server: api.server().to_owned(),
@@ -84,14 +90,12 @@ async fn sign_in(
 }
 
 /// Signs this device out: the server revokes the token, and the device forgets it. When the
-/// server cannot be reached the device still forgets it; the outcome says so.
+/// server cannot be reached the device still forgets it; the outcome says so. A stored server
+/// the plain-HTTP rule refuses is not sent the token at all: the error says how to allow it.
 pub async fn logout(store: &Store, secrets: &dyn SecretStore) -> Result<LogoutOutcome> {
     let name = token_name(store);
     let token = secrets.get(&name)?.ok_or(Error::NotSignedIn)?;
-    let server = store
-        .setting(SettingKey::Server)
-        .await?
-        .ok_or(Error::NotSignedIn)?;
+    let server = stored_server(store).await?;
     let revoked = match ApiClient::new(&server)?.logout(&token).await {
         // Already expired or revoked counts: signing out has happened either way.
         Ok(()) | Err(Error::SignInNeeded(_)) => true,
@@ -100,7 +104,10 @@ pub async fn logout(store: &Store, secrets: &dyn SecretStore) -> Result<LogoutOu
     };
     secrets.delete(&name)?;
     store.clear_state(ACCOUNT_NAME).await?;
-    Ok(LogoutOutcome { server, revoked })
+    Ok(LogoutOutcome {
+        server: server.to_string(),
+        revoked,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -112,14 +119,21 @@ pub struct LogoutOutcome {
 
 /// The signed-in server and token, for the sync engine.
 pub async fn session(store: &Store, secrets: &dyn SecretStore) -> Result<(ApiClient, Secret)> {
+    let server = stored_server(store).await?;
+    let token = secrets.get(&token_name(store))?.ok_or(Error::NotSignedIn)?;
+    Ok((ApiClient::new(&server)?, token))
+}
+
+/// The stored server, checked again as at sign-in before a token goes to it: the stored text
+/// may have been changed since, and plain HTTP to another machine needs the permission given
+/// for this very URL.
+async fn stored_server(store: &Store) -> Result<ServerUrl> {
     let server = store
         .setting(SettingKey::Server)
         .await?
         .ok_or(Error::NotSignedIn)?;
-    let insecure = store.state(INSECURE_HTTP).await?.as_deref() == Some("1");
-    let server = check_server_url(&server, insecure)?;
-    let token = secrets.get(&token_name(store))?.ok_or(Error::NotSignedIn)?;
-    Ok((ApiClient::new(&server)?, token))
+    let allowed = store.state(INSECURE_HTTP).await?.as_deref() == Some(server.as_str());
+    Ok(check_server_url(&server, allowed)?)
 }
 
 /// Who this device is signed in as, if anyone.

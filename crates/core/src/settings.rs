@@ -7,6 +7,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::server_url::normalise_setting;
+pub use crate::server_url::{check_server_url, ServerUrl};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "kebab-case")]
 #[ts(export)]
@@ -60,16 +63,7 @@ impl SettingKey {
             expected,
         };
         match self {
-            Self::Server => {
-                let rest = value
-                    .strip_prefix("https://")
-                    .or_else(|| value.strip_prefix("http://"))
-                    .ok_or_else(|| invalid("an http:// or https:// URL"))?;
-                if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
-                    return Err(invalid("an http:// or https:// URL with a host"));
-                }
-                Ok(value.trim_end_matches('/').to_owned())
-            }
+            Self::Server => normalise_setting(value),
             Self::ConflictPolicy => value
                 .parse::<ConflictPolicy>()
                 .map(|policy| policy.to_string())
@@ -146,9 +140,15 @@ impl FromStr for ConflictPolicy {
 pub enum SettingError {
     #[error(
         "{0} is plain http:// to another machine, which would send your password and notes \
-         unencrypted; use https://, or pass --insecure-http if you really mean it"
+         unencrypted; use https://, or sign in with --insecure-http if you really mean it"
     )]
     InsecureHttp(String),
+    #[error(
+        "a server URL cannot contain @ (a user name or password before the host would be sent \
+         along); give just the address, e.g. https://sync.example.com, and sign in with your \
+         user name and password"
+    )]
+    CredentialsInServerUrl,
     #[error("unknown setting {0:?}; the settings are server, conflict-policy, sync-interval, batch-size, vault-dir")]
     UnknownKey(String),
     #[error("{value:?} is not a valid {key}: expected {expected}")]
@@ -216,69 +216,5 @@ mod tests {
             let err = key.parse_value(input).unwrap_err();
             assert!(err.to_string().contains("expected"), "{key} {input}: {err}");
         }
-    }
-}
-
-/// A sync server address a device may talk to.
-///
-/// `https://` always; `http://` only to this machine (127.0.0.0/8, `::1`, `localhost`)
-/// unless the person explicitly allowed plain HTTP, since tokens and notes would otherwise
-/// cross the network in the clear.
-pub fn check_server_url(url: &str, allow_insecure_http: bool) -> Result<String, SettingError> {
-    let url = SettingKey::Server.parse_value(url)?;
-    if let Some(rest) = url.strip_prefix("http://") {
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host_port = authority.rsplit('@').next().unwrap_or_default();
-        let host = if let Some(v6) = host_port.strip_prefix('[') {
-            v6.split(']').next().unwrap_or_default()
-        } else {
-            host_port.split(':').next().unwrap_or_default()
-        };
-        let loopback = host.eq_ignore_ascii_case("localhost")
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        if !loopback && !allow_insecure_http {
-            return Err(SettingError::InsecureHttp(url));
-        }
-    }
-    Ok(url)
-}
-
-#[cfg(test)]
-mod server_url_tests {
-    use super::*;
-
-    #[test]
-    fn plain_http_is_for_this_machine_only() {
-        for ok in [
-            "https://sync.example.com",
-            "http://127.0.0.1:8787",
-            "http://127.8.9.1",
-            "http://localhost:8787/",
-            "http://[::1]:8787",
-        ] {
-            assert!(check_server_url(ok, false).is_ok(), "{ok}");
-        }
-        for refused in [
-            "http://sync.example.com",
-            "http://192.168.1.10:8787",
-            "http://127.0.0.1.example.com",
-            "http://user@10.0.0.1",
-            "http://[fe80::1]:8787",
-        ] {
-            assert!(
-                matches!(
-                    check_server_url(refused, false),
-                    Err(SettingError::InsecureHttp(_))
-                ),
-                "{refused}"
-            );
-            assert!(
-                check_server_url(refused, true).is_ok(),
-                "{refused} with the flag"
-            );
-        }
-        assert!(check_server_url("ftp://x", true).is_err());
     }
 }

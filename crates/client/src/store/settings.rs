@@ -7,6 +7,7 @@ use sqlx::SqlitePool;
 use uuid::Uuid;
 
 use super::{decode, Store};
+use crate::account::INSECURE_HTTP;
 use crate::Result;
 
 /// What `quire status` and the app's status line show about the store.
@@ -40,6 +41,10 @@ pub(super) async fn ensure_device(pool: &SqlitePool) -> Result<DeviceId> {
         .bind(Uuid::now_v7().to_string())
         .execute(pool)
         .await?;
+    device_id(pool).await
+}
+
+async fn device_id(pool: &SqlitePool) -> Result<DeviceId> {
     let id: String = sqlx::query_scalar("SELECT device_id FROM device WHERE id = 1")
         .fetch_one(pool)
         .await?;
@@ -47,6 +52,12 @@ pub(super) async fn ensure_device(pool: &SqlitePool) -> Result<DeviceId> {
 }
 
 impl Store {
+    /// The id this store's changes carry. Read each time: a store found restored or copied
+    /// takes a new one, perhaps in another process on the same data dir.
+    pub async fn device_id(&self) -> Result<DeviceId> {
+        device_id(&self.pool).await
+    }
+
     /// A setting's value: what was set, else its default, else `None`.
     pub async fn setting(&self, key: SettingKey) -> Result<Option<String>> {
         let stored: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
@@ -71,16 +82,30 @@ impl Store {
     }
 
     /// Checks, normalises and stores a setting; returns the value as stored.
+    ///
+    /// A different `server` also withdraws the permission for plain HTTP to another machine:
+    /// it was given for one server, and has to be given again (by signing in) for the next.
     pub async fn set_setting(&self, key: SettingKey, value: &str) -> Result<String> {
         let value = key.parse_value(value)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES (?, ?)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
         .bind(key.name())
         .bind(&value)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if key == SettingKey::Server {
+            // The permission holds the URL it was given for; setting that same URL again
+            // keeps it.
+            sqlx::query("DELETE FROM settings WHERE key = ? AND value IS NOT ?")
+                .bind(INSECURE_HTTP)
+                .bind(&value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(value)
     }
 
@@ -126,7 +151,7 @@ impl Store {
             .await?;
         let last_sync_at = self.state(LAST_SYNC_AT).await?;
         Ok(StoreStatus {
-            device_id: self.device_id,
+            device_id: self.device_id().await?,
             notes: u64::try_from(notes).unwrap_or(0),
             pending_ops: u64::try_from(pending_ops).unwrap_or(0),
             open_conflicts: u64::try_from(open_conflicts).unwrap_or(0),

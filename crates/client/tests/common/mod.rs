@@ -130,7 +130,7 @@ impl Device {
     /// A round whose requests give up after `timeout`, as they would on a dead link.
     pub async fn try_sync_within(&self, timeout: std::time::Duration) -> Result<SyncReport, Error> {
         let (api, token) = account::session(&self.store, &self.secrets).await?;
-        let api = quire_client::api::ApiClient::with_timeout(api.server(), timeout)?;
+        let api = quire_client::api::ApiClient::with_timeout(api.server_url(), timeout)?;
         sync_once(&self.store, &api, &token).await
     }
 }
