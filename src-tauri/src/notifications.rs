@@ -13,6 +13,7 @@ pub fn title(kind: NoticeKind) -> &'static str {
         NoticeKind::NeedsAttention => "Quire: changes need attention",
         NoticeKind::SignIn => "Quire: sign in to sync",
         NoticeKind::Failing => "Quire: sync is failing",
+        NoticeKind::CaughtUp => "Quire: caught up after a restore",
     }
 }
 

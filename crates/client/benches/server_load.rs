@@ -12,7 +12,8 @@ use std::time::Instant;
 use quire_client::api::ApiClient;
 use quire_client::credentials::Secret;
 use quire_core::protocol::{Credentials, PushOp, PushRequest, PushResult};
-use quire_core::{DeviceId, NoteId, OpId, OpKind, Version};
+use quire_core::settings::check_server_url;
+use quire_core::{DeviceId, NoteId, OpId, OpKind, TextHash, Version};
 use support::Row;
 use uuid::Uuid;
 
@@ -20,7 +21,12 @@ const CLIENTS: usize = 50;
 const NOTES_PER_CLIENT: usize = 100;
 const BATCHES_PER_CLIENT: usize = 20;
 
+fn text(round: usize) -> String {
+    format!("# A note\n\nIts text, edit number {round}.\n")
+}
+
 fn op(note: NoteId, device: DeviceId, round: usize) -> PushOp {
+    let title = format!("note {note}");
     PushOp {
         op_id: OpId(Uuid::now_v7()),
         note_id: note,
@@ -29,8 +35,9 @@ fn op(note: NoteId, device: DeviceId, round: usize) -> PushOp {
         } else {
             OpKind::Update
         },
-        title: Some(format!("note {note}")),
-        body: Some(format!("# A note\n\nIts text, edit number {round}.\n")),
+        base_hash: (round > 0).then(|| TextHash::of(&title, &text(round - 1))),
+        title: Some(title),
+        body: Some(text(round)),
         patch: None,
         base_version: (round > 0).then_some(Version(round as u64)),
         device_id: device,
@@ -63,7 +70,7 @@ async fn client(api: ApiClient, token: Secret) -> usize {
 /// Applied ops per second with `CLIENTS` clients pushing at once to a server on `db_url`.
 async fn throughput(db_url: &str) -> (f64, usize) {
     let server = support::start_server(db_url).await;
-    let url = server.url();
+    let url = check_server_url(&server.url(), false).unwrap();
     let mut sessions = Vec::new();
     for i in 0..CLIENTS {
         let api = ApiClient::new(&url).unwrap();

@@ -7,9 +7,9 @@
 use std::collections::HashSet;
 
 use quire_core::patch::Patch;
-use quire_core::protocol::{PushOp, PushRequest, PushResult};
+use quire_core::protocol::{PullResponse, PushOp, PushRequest, PushResult};
 use quire_core::settings::{ConflictPolicy, SettingKey};
-use quire_core::{OpId, OpKind, OpPayload};
+use quire_core::{NoteFields, OpId, OpKind, OpPayload, TextHash};
 use serde::Serialize;
 
 use crate::api::ApiClient;
@@ -60,6 +60,9 @@ pub struct SyncReport {
     /// Response body bytes received, as they came over the wire (compressed).
     #[ts(type = "number")]
     pub bytes_received: u64,
+    /// The server or this store was restored from a backup (or the store copied): the
+    /// round pulled everything again and reconciled it with what is here.
+    pub caught_up: bool,
 }
 
 impl SyncReport {
@@ -92,6 +95,15 @@ impl SyncReport {
                     notes(self.revived),
                     if self.revived == 1 { "is" } else { "are" }
                 ),
+            });
+        }
+        if self.caught_up {
+            notices.push(Notice {
+                kind: NoticeKind::CaughtUp,
+                text: "This device or the server was restored from a backup (or this data \
+                       folder was copied): Quire fetched every note again and kept what \
+                       only this device had"
+                    .to_owned(),
             });
         }
         if self.set_aside > 0 {
@@ -127,9 +139,10 @@ impl SyncReport {
     }
 }
 
-/// The op as the server gets it: an update carries a patch against its base instead of
-/// the whole text when the base is known here and the patch is smaller.
-fn to_push_op(queued: &QueuedOp, base_body: Option<&str>) -> PushOp {
+/// The op as the server gets it: bound to the hash of its base text when the base is known
+/// here, and, for an update, carrying a patch against that base instead of the whole text
+/// when `patch` allows it and the patch is smaller.
+fn to_push_op(queued: &QueuedOp, base: Option<&NoteFields>, patch_allowed: bool) -> PushOp {
     let op = &queued.op;
     let lww = queued.lww && op.payload.kind() != OpKind::Create;
     let (title, mut body, mut patch) = match &op.payload {
@@ -138,8 +151,10 @@ fn to_push_op(queued: &QueuedOp, base_body: Option<&str>) -> PushOp {
         }
         OpPayload::Delete => (None, None, None),
     };
-    if let (OpPayload::Update(fields), Some(base), false) = (&op.payload, base_body, lww) {
-        let diff = Patch::between(base, &fields.body);
+    if let (OpPayload::Update(fields), Some(base), false, true) =
+        (&op.payload, base, lww, patch_allowed)
+    {
+        let diff = Patch::between(&base.body, &fields.body);
         let diff_size = serde_json::to_vec(&diff).map_or(usize::MAX, |json| json.len());
         if diff_size < fields.body.len() {
             body = None;
@@ -154,6 +169,7 @@ fn to_push_op(queued: &QueuedOp, base_body: Option<&str>) -> PushOp {
         body,
         patch,
         base_version: op.base_version,
+        base_hash: base.map(|base| TextHash::of(&base.title, &base.body)),
         device_id: op.device_id,
         clock: op.clock,
         lww,
@@ -194,13 +210,28 @@ struct Pusher<'a> {
 
 impl Pusher<'_> {
     async fn push_op(&self, queued: &QueuedOp) -> Result<PushOp> {
-        let base = match (&queued.op.payload, queued.op.base_version) {
-            (OpPayload::Update(_), Some(version)) if !self.full_text.contains(&queued.op.op_id) => {
-                self.store.base_body(queued.op.note_id, version).await?
-            }
-            _ => None,
+        let base = match queued.op.base_version {
+            Some(version) => self.store.base_fields(queued.op.note_id, version).await?,
+            None => None,
         };
-        Ok(to_push_op(queued, base.as_deref()))
+        let patch_allowed = !self.full_text.contains(&queued.op.op_id);
+        Ok(to_push_op(queued, base.as_ref(), patch_allowed))
+    }
+
+    /// Fetches the notes a conflict answer left out (the server sends each note's text once
+    /// per response, and only so much text in all).
+    async fn complete(&self, results: &mut [PushResult]) -> Result<()> {
+        for result in results {
+            if let PushResult::Conflict {
+                note_id,
+                current: current @ None,
+                ..
+            } = result
+            {
+                *current = Some(self.api.note(self.token, *note_id).await?);
+            }
+        }
+        Ok(())
     }
 
     /// Sends one batch and applies its results; whether anything moved.
@@ -212,11 +243,22 @@ impl Pusher<'_> {
             ops.push(self.push_op(queued).await?);
         }
         report.batches += 1;
-        let response = match self.api.push(self.token, &PushRequest { ops }).await {
+        let mut response = match self.api.push(self.token, &PushRequest { ops }).await {
             Ok(response) => response,
             Err(Error::TooLarge { detail, .. }) => return self.split(batch, &detail, report).await,
             Err(err) => return Err(err),
         };
+        if response.results.len() != batch.len() {
+            return Err(Error::ServerProtocol {
+                server: self.api.server().to_owned(),
+                detail: format!(
+                    "{} results for a push of {} ops",
+                    response.results.len(),
+                    batch.len()
+                ),
+            });
+        }
+        self.complete(&mut response.results).await?;
         // The batch's results are applied and acked in one local transaction.
         let outcomes = self
             .store
@@ -289,6 +331,32 @@ impl Pusher<'_> {
     }
 }
 
+/// Whether this page shows that the cursor or the store cannot be trusted, so the round must
+/// pull everything again: a cursor beyond the server's change counter (the server was
+/// restored from an older backup), or changes "this device" made that its store lacks (the
+/// store was restored from a backup, or copied to a second machine, which then takes a new
+/// device id so that the two stop hiding each other's changes).
+async fn caught_up_instead(store: &Store, since: u64, page: &PullResponse) -> Result<bool> {
+    if since > page.head {
+        tracing::warn!(
+            since,
+            head = page.head,
+            "the server has fewer changes than this device saw: it was restored from a backup; \
+             pulling everything again"
+        );
+        return Ok(true);
+    }
+    if store.lacks_own_changes(&page.own).await? {
+        tracing::warn!(
+            "this store lacks changes it made: it was restored from a backup or copied; \
+             pulling everything again as a new device"
+        );
+        store.start_new_device().await?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
 /// Runs one full round against the signed-in server.
 pub async fn sync_once(store: &Store, api: &ApiClient, token: &Secret) -> Result<SyncReport> {
     let wire_before = api.wire_bytes();
@@ -307,8 +375,17 @@ pub async fn sync_once(store: &Store, api: &ApiClient, token: &Secret) -> Result
     pusher.push_all(&mut report).await?;
 
     let mut since = store.pull_cursor().await?;
+    let mut device = Some(store.device_id().await?);
     loop {
-        let page = api.pull(token, since, PULL_PAGE, store.device_id()).await?;
+        let page = api.pull(token, since, PULL_PAGE, device).await?;
+        if device.is_some() && caught_up_instead(store, since, &page).await? {
+            // Everything again, in full: what this device holds is reconciled note by note
+            // (its queue is kept), and what it lacks comes back.
+            report.caught_up = true;
+            since = 0;
+            device = None;
+            continue;
+        }
         let notes: Vec<_> = page.changes.into_iter().map(|change| change.note).collect();
         for outcome in store.apply_pull_page(&notes, page.next, policy).await? {
             report.count(outcome);
@@ -383,10 +460,12 @@ mod tests {
     use crate::credentials::FileStore;
     use crate::store::NoteEdit;
 
-    /// When the base kept here is not what the server has at that version, the server
-    /// cannot apply the patch; the op goes again with its whole text and nothing is lost.
+    /// The issue's case: this device's base is another text of the same length as the
+    /// server's at the same version (a restored server, a damaged base). A patch checked by
+    /// length alone turned the server's text into one nobody wrote; bound to the base's hash,
+    /// the op is a conflict, nothing changes on the server, and the person decides.
     #[tokio::test]
-    async fn a_patch_the_server_cannot_apply_goes_again_as_full_text() {
+    async fn an_edit_on_a_base_the_server_does_not_have_is_never_applied_to_its_text() {
         let server_dir = tempfile::tempdir().unwrap();
         let db = quire_server::Db::connect(&format!(
             "sqlite://{}",
@@ -414,28 +493,51 @@ mod tests {
         account::register(&store, &secrets, request).await.unwrap();
         let (api, token) = account::session(&store, &secrets).await.unwrap();
 
-        let long = "a line that repeats\n".repeat(200);
+        let servers = "- [ ] eggs\n- [ ] milk\n";
         let note = store
-            .create_note(NoteFields::new("T", &long))
+            .create_note(NoteFields::new("List", servers))
             .await
             .unwrap();
         sync_once(&store, &api, &token).await.unwrap();
-        // The kept base drifts from the server's text (its last line is gone).
-        sqlx::query("UPDATE bases SET body = substr(body, 1, length(body) - 20)")
-            .execute(&store.pool)
-            .await
-            .unwrap();
-        let edited = format!("{long}one more line\n");
-        let edit = NoteEdit::body(edited.clone());
+        // Here, version 1 is another text of the same length.
+        let ours = "- [ ] milk\n- [ ] eggs\n";
+        for table in ["bases", "notes"] {
+            sqlx::query(&format!("UPDATE {table} SET body = ?"))
+                .bind(ours)
+                .execute(&store.pool)
+                .await
+                .unwrap();
+        }
+        // The person deletes the milk line.
+        let edit = NoteEdit::body("- [ ] eggs\n".to_owned());
         store.update_note(note.id, edit).await.unwrap();
         let report = sync_once(&store, &api, &token).await.unwrap();
-        assert_eq!((report.pushed, report.set_aside, report.pending), (1, 0, 0));
+        assert_eq!((report.pushed, report.conflicts), (0, 1), "{report:?}");
 
-        let pulled = api
-            .pull(&token, 0, 10, quire_core::DeviceId(uuid::Uuid::nil()))
+        let server_note = api.note(&token, note.id).await.unwrap();
+        assert_eq!(
+            (server_note.body.as_str(), server_note.version.0),
+            (servers, 1)
+        );
+        assert_eq!(store.note(note.id).await.unwrap().body, "- [ ] eggs\n");
+        let conflict = store.conflict(note.id).await.unwrap();
+        assert_eq!(conflict.theirs.body, servers);
+        assert_eq!(
+            conflict.base, None,
+            "a base the server never had is not shown"
+        );
+
+        // The person keeps their text: it goes on top of the server's, by decision.
+        store
+            .resolve_conflict(note.id, crate::store::Resolution::Mine)
             .await
             .unwrap();
-        assert_eq!(pulled.changes[0].note.body, edited);
+        let report = sync_once(&store, &api, &token).await.unwrap();
+        assert_eq!((report.pushed, report.pending), (1, 0), "{report:?}");
+        assert_eq!(
+            api.note(&token, note.id).await.unwrap().body,
+            "- [ ] eggs\n"
+        );
         server.stop().await.unwrap();
     }
 }

@@ -93,6 +93,8 @@ pub enum Error {
     },
     #[error("the sync server {server} refused a request as too large: {detail}")]
     TooLarge { server: String, detail: String },
+    #[error("your account on {server} is full, so nothing more was synced (your changes stay queued here): {detail}")]
+    StorageFull { server: String, detail: String },
     #[error("sign in again: {0} (quire account login)")]
     SignInNeeded(String),
     #[error("not signed in to a sync server; run: quire account login --server URL --user NAME")]
@@ -164,6 +166,7 @@ impl Error {
             Self::ServerRefused { .. }
             | Self::ServerBusy { .. }
             | Self::TooLarge { .. }
+            | Self::StorageFull { .. }
             | Self::ServerProtocol { .. } => ErrorCode::Server,
             Self::SignInNeeded(_) | Self::NotSignedIn => ErrorCode::SignIn,
         }

@@ -11,8 +11,11 @@
 //! - [`merge`]: three-way line merge (diff3 style) of two edits of one base text.
 //! - [`side_by_side`]: the conflict center's view: merged parts, and both sides of each
 //!   conflict with the differing words marked.
+//! - [`text_hash`]: the hash that binds a change to the exact text it was made on.
 //! - [`reconcile`]: what a device does when the server's version of a note meets its own.
 //! - [`settings`]: the settings a person can change (`quire config`), and their checks.
+//! - [`server_url`]: the sync server's address, parsed and normalised once, and the rule
+//!   that plain `http://` goes only to this machine unless the person allowed it.
 //! - [`vault`]: the vault folder's file names and file format (front matter with the id).
 //! - [`protocol`]: the types client and server exchange over HTTP, versioned under `/v1`.
 
@@ -24,11 +27,14 @@ pub mod op;
 pub mod patch;
 pub mod protocol;
 pub mod reconcile;
+pub mod server_url;
 pub mod settings;
 pub mod side_by_side;
+pub mod text_hash;
 pub mod validate;
 pub mod vault;
 
 pub use ids::{DeviceId, NoteId, OpId, Version};
 pub use note::{Millis, Note, NoteFields};
 pub use op::{Op, OpKind, OpPayload};
+pub use text_hash::TextHash;

@@ -8,6 +8,7 @@ use crate::ids::{DeviceId, NoteId, OpId, Version};
 use crate::note::Millis;
 use crate::op::OpKind;
 use crate::patch::Patch;
+use crate::text_hash::TextHash;
 
 /// The path prefix every protocol endpoint lives under.
 pub const API_PREFIX: &str = "/v1";
@@ -63,6 +64,11 @@ pub struct Session {
 /// `body` (the full text) or `patch` (against the text at `base_version`); delete carries
 /// neither. A wrong combination is not a malformed request but a `rejected` op, so one bad
 /// op never fails its batch.
+///
+/// An update or delete is bound to its exact base: `base_version` and `base_hash`, the
+/// [`TextHash`] of the text it was made on. Unless both match the server's note, the op is
+/// answered `conflict` (with the server's note) and changes nothing; a last-write-wins op
+/// applies anyway, and the text it replaces is kept in the note's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushOp {
@@ -77,6 +83,8 @@ pub struct PushOp {
     pub patch: Option<Patch>,
     #[serde(default)]
     pub base_version: Option<Version>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_hash: Option<TextHash>,
     pub device_id: DeviceId,
     pub clock: u64,
     /// Last write wins: apply whatever the base, the server's receipt time decides.
@@ -160,8 +168,18 @@ pub enum PushResult {
         #[schema(no_recursion)]
         original: Box<PushResult>,
     },
-    /// `base_version` is not the note's current version; here is the current note.
-    Conflict { op_id: OpId, current: NoteState },
+    /// The op's base is not the note's current text (`base_version` or `base_hash` differ):
+    /// nothing changed. `current` is the server's note, sent once per note and version in a
+    /// response and only while the response stays under the server's size limit; when it
+    /// is missing, fetch `GET /v1/notes/{id}`.
+    Conflict {
+        op_id: OpId,
+        note_id: NoteId,
+        /// The note's current version on the server.
+        version: Version,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        current: Option<NoteState>,
+    },
     /// A patch was sent against a base the server cannot apply it to: send the full text.
     NeedFullText {
         op_id: OpId,
@@ -198,14 +216,29 @@ pub struct Change {
     pub note: NoteState,
 }
 
+/// A note's id and version, without its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NoteVersion {
+    pub id: NoteId,
+    pub version: Version,
+}
+
 /// Answer of `GET /v1/sync/pull`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PullResponse {
     pub changes: Vec<Change>,
+    /// Changes in this page that the asking `device` made itself: without their text (it
+    /// has it), so that it can check it really does. A device whose store lacks one of
+    /// these was restored from a backup or copied: it must catch up in full.
+    #[serde(default)]
+    pub own: Vec<NoteVersion>,
     /// Cursor to pass as `since` next time.
     pub next: u64,
     /// Whether more changes are waiting after `next`.
     pub more: bool,
+    /// The account's change counter now. A `since` beyond it means the server lost
+    /// changes (it was restored from a backup): pull again from 0.
+    pub head: u64,
 }
 
 /// Stable problem `type`s (RFC 9457) the server answers with.
@@ -215,6 +248,10 @@ pub mod problem {
     pub const NOT_FOUND: &str = "https://quire.app/problems/not-found";
     pub const METHOD_NOT_ALLOWED: &str = "https://quire.app/problems/method-not-allowed";
     pub const TOO_LARGE: &str = "https://quire.app/problems/too-large";
+    /// The account's storage is full: nothing was stored; delete or shorten notes.
+    pub const QUOTA_EXCEEDED: &str = "https://quire.app/problems/quota-exceeded";
+    /// The server is busy (e.g. too many password checks at once): retry after `Retry-After`.
+    pub const UNAVAILABLE: &str = "https://quire.app/problems/unavailable";
     pub const CONFLICT: &str = "https://quire.app/problems/conflict";
     pub const RATE_LIMITED: &str = "https://quire.app/problems/rate-limited";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "https://quire.app/problems/unsupported-media-type";
@@ -303,6 +340,7 @@ mod tests {
             body: body.map(str::to_owned),
             patch: None,
             base_version: None,
+            base_hash: None,
             device_id: DeviceId(uuid::Uuid::nil()),
             clock: 1,
             lww: false,

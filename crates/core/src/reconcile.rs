@@ -74,14 +74,33 @@ fn merge_title(base: &str, ours: &str, theirs: &str) -> Option<String> {
     }
 }
 
+/// Whether `base` can be a version of the server's note: a base at the server's version
+/// must be the server's text, and a base newer than the server's note cannot be. When it
+/// is not, the server is not where this device left it (it was restored from an older
+/// backup, or the base was damaged) and the base proves nothing about who changed what.
+pub fn base_in_history(base: &Base, remote: &NoteState) -> bool {
+    base.version < remote.version
+        || (base.version == remote.version && same_text(&base.fields, remote))
+}
+
+/// Whether two texts are the same note text (titles as the server keeps them: trimmed).
+fn same_text(fields: &NoteFields, remote: &NoteState) -> bool {
+    fields.title.trim() == remote.title.trim() && fields.body == remote.body
+}
+
 pub fn reconcile(
     base: Option<&Base>,
     local: &LocalNote,
     remote: &NoteState,
     policy: ConflictPolicy,
 ) -> Decision {
-    if base.is_some_and(|b| b.version >= remote.version) {
-        return Decision::KeepLocal;
+    if let Some(base) = base {
+        if !base_in_history(base, remote) {
+            return diverged(local, remote);
+        }
+        if base.version == remote.version {
+            return Decision::KeepLocal;
+        }
     }
     if !local.pending {
         return Decision::TakeRemote;
@@ -96,8 +115,30 @@ pub fn reconcile(
         return Decision::PushLastWriteWins;
     }
     // A note created on two devices with one id has no base: merge against nothing.
+    merge_from(base.map(|b| &b.fields), local, remote)
+}
+
+/// The device's base is not in the server's history, so it cannot tell whose change is
+/// whose: nothing is merged against it and nothing either side wrote is dropped. Equal
+/// texts settle it; an edit beats a delete as always; different texts go to the person.
+fn diverged(local: &LocalNote, remote: &NoteState) -> Decision {
+    match (local.deleted, remote.deleted) {
+        (true, false) if local.pending => Decision::UndoLocalDelete,
+        (true, _) => Decision::TakeRemote,
+        // The text here goes back on top of the server's tombstone.
+        (false, true) => Decision::Merged {
+            fields: local.fields.clone(),
+        },
+        (false, false) if same_text(&local.fields, remote) => Decision::TakeRemote,
+        // Never settled by last-write-wins: this is no ordinary concurrent edit.
+        (false, false) => merge_from(None, local, remote),
+    }
+}
+
+/// A three-way merge of the local and remote texts from `base` (nothing, when `None`).
+fn merge_from(base: Option<&NoteFields>, local: &LocalNote, remote: &NoteState) -> Decision {
     let empty = NoteFields::new("", "");
-    let base_fields = base.map_or(&empty, |b| &b.fields);
+    let base_fields = base.unwrap_or(&empty);
     let title = merge_title(&base_fields.title, &local.fields.title, &remote.title);
     let body = merge3(&base_fields.body, &local.fields.body, &remote.body);
     match (title, body.clean()) {
@@ -164,14 +205,73 @@ mod tests {
     }
 
     #[test]
-    fn an_old_change_from_the_server_is_ignored() {
+    fn a_change_this_device_knows_already_is_ignored() {
         let d = reconcile(
-            Some(&base("t", "a\n", 3)),
+            Some(&base("t", "known\n", 3)),
             &local("t", "mine\n", true),
-            &remote("t", "old\n", 3),
+            &remote("t", "known\n", 3),
             MERGE,
         );
         assert_eq!(d, Decision::KeepLocal);
+    }
+
+    /// The case: the server was restored to version 1 and another device made a
+    /// new version 2; this device's base is its own, lost, version 2.
+    #[test]
+    fn a_base_the_server_does_not_have_merges_nothing_and_keeps_both_texts() {
+        let lost_base = base("List", "- [ ] milk\n- [ ] eggs\n", 2);
+        let theirs = remote("List", "- [x] milk\n- [ ] eggs\n", 2);
+        for policy in [MERGE, ConflictPolicy::Lww] {
+            let d = reconcile(
+                Some(&lost_base),
+                &local("List", "- [ ] milk\n- [ ] eggs\n- [ ] tea\n", true),
+                &theirs,
+                policy,
+            );
+            assert!(matches!(d, Decision::Conflict { .. }), "{d:?}");
+            // Even with nothing queued here, this device's text is not dropped.
+            let d = reconcile(
+                Some(&lost_base),
+                &local("List", "- [ ] milk\n- [ ] eggs\n", false),
+                &theirs,
+                policy,
+            );
+            assert!(matches!(d, Decision::Conflict { .. }), "{d:?}");
+        }
+        assert!(!base_in_history(&lost_base, &theirs));
+    }
+
+    #[test]
+    fn a_server_behind_this_device_gets_its_text_back_or_a_decision() {
+        let ahead = base("t", "v3\n", 3);
+        // The server lost versions 2 and 3 and nobody wrote since: same text, nothing to do.
+        assert_eq!(
+            reconcile(
+                Some(&ahead),
+                &local("t", "v1\n", false),
+                &remote("t", "v1\n", 1),
+                MERGE
+            ),
+            Decision::TakeRemote
+        );
+        let d = reconcile(
+            Some(&ahead),
+            &local("t", "v3\n", false),
+            &remote("t", "v1\n", 1),
+            MERGE,
+        );
+        assert!(matches!(d, Decision::Conflict { .. }), "{d:?}");
+        // Deleted there: the text here goes back.
+        let mut tombstone = remote("t", "v1\n", 1);
+        tombstone.deleted = true;
+        assert_eq!(
+            reconcile(Some(&ahead), &local("t", "v3\n", false), &tombstone, MERGE),
+            Decision::Merged {
+                fields: NoteFields::new("t", "v3\n")
+            }
+        );
+        // Equal texts at the base's version are simply known.
+        assert!(base_in_history(&base("t ", "x", 2), &remote("t", "x", 2)));
     }
 
     #[test]

@@ -48,4 +48,9 @@ bytesSent: number,
 /**
  * Response body bytes received, as they came over the wire (compressed).
  */
-bytesReceived: number, };
+bytesReceived: number, 
+/**
+ * The server or this store was restored from a backup (or the store copied): the
+ * round pulled everything again and reconciled it with what is here.
+ */
+caughtUp: boolean, };

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quire_core::protocol::{
-    Account, Credentials, Health, Problem, PullResponse, PushRequest, PushResponse, Session,
-    API_PREFIX,
+    problem, Account, Credentials, Health, NoteState, Problem, PullResponse, PushRequest,
+    PushResponse, Session, API_PREFIX,
 };
 use reqwest::header::{HeaderMap, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -17,7 +17,8 @@ use serde::Serialize;
 
 pub use wire::WireBytes;
 
-use quire_core::DeviceId;
+use quire_core::settings::ServerUrl;
+use quire_core::{DeviceId, NoteId};
 
 use crate::credentials::Secret;
 use crate::{Error, Result};
@@ -27,7 +28,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct ApiClient {
-    server: String,
+    server: ServerUrl,
     http: reqwest::Client,
     wire: Arc<wire::WireCounters>,
 }
@@ -38,13 +39,14 @@ struct Answer {
 }
 
 impl ApiClient {
-    /// A client for `server` (an already checked base URL, see `check_server_url`).
-    pub fn new(server: &str) -> Result<Self> {
+    /// A client for `server`. Only a checked URL will do (see `check_server_url`): requests go
+    /// to exactly the host that was checked against the plain-HTTP rule.
+    pub fn new(server: &ServerUrl) -> Result<Self> {
         Self::with_timeout(server, REQUEST_TIMEOUT)
     }
 
     /// A client that gives a request up after `timeout` (tests of lost packets use seconds).
-    pub fn with_timeout(server: &str, timeout: Duration) -> Result<Self> {
+    pub fn with_timeout(server: &ServerUrl, timeout: Duration) -> Result<Self> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("quire/", env!("CARGO_PKG_VERSION")))
             .timeout(timeout)
@@ -54,11 +56,11 @@ impl ApiClient {
             .no_zstd()
             .build()
             .map_err(|err| Error::ServerUnreachable {
-                server: server.to_owned(),
+                server: server.to_string(),
                 detail: err.to_string(),
             })?;
         Ok(Self {
-            server: server.trim_end_matches('/').to_owned(),
+            server: server.clone(),
             http,
             wire: Arc::default(),
         })
@@ -70,6 +72,11 @@ impl ApiClient {
     }
 
     pub fn server(&self) -> &str {
+        self.server.as_str()
+    }
+
+    /// The checked URL this client talks to, to make another client for the same server.
+    pub fn server_url(&self) -> &ServerUrl {
         &self.server
     }
 
@@ -91,7 +98,7 @@ impl ApiClient {
         value: &T,
     ) -> Result<RequestBuilder> {
         let json = serde_json::to_vec(value).map_err(|err| Error::ServerProtocol {
-            server: self.server.clone(),
+            server: self.server.to_string(),
             detail: format!("cannot encode the request: {err}"),
         })?;
         let outgoing = wire::encode(json);
@@ -106,7 +113,7 @@ impl ApiClient {
 
     async fn send(&self, request: RequestBuilder) -> Result<Answer> {
         let unreachable = |err: &reqwest::Error| Error::ServerUnreachable {
-            server: self.server.clone(),
+            server: self.server.to_string(),
             detail: describe_transport_error(err),
         };
         let response = request.send().await.map_err(|err| unreachable(&err))?;
@@ -118,7 +125,7 @@ impl ApiClient {
             .get(CONTENT_ENCODING)
             .and_then(|value| value.to_str().ok());
         let body = wire::decode(encoding, &packed).map_err(|detail| Error::ServerProtocol {
-            server: self.server.clone(),
+            server: self.server.to_string(),
             detail,
         })?;
         if status.is_success() {
@@ -130,13 +137,20 @@ impl ApiClient {
     /// The error for a non-success answer. Problem bodies carry a sentence for people;
     /// anything else gets the status text.
     fn refusal(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
-        let detail = match serde_json::from_slice::<Problem>(body) {
-            Ok(problem) => problem.detail.unwrap_or(problem.title),
-            Err(_) => status.canonical_reason().unwrap_or("error").to_owned(),
+        let (kind, detail) = match serde_json::from_slice::<Problem>(body) {
+            Ok(problem) => (problem.kind, problem.detail.unwrap_or(problem.title)),
+            Err(_) => (
+                String::new(),
+                status.canonical_reason().unwrap_or("error").to_owned(),
+            ),
         };
-        let server = self.server.clone();
+        let server = self.server.to_string();
         match status {
             StatusCode::UNAUTHORIZED => Error::SignInNeeded(detail),
+            // Not a batch to split: the account is full whatever the batch's size.
+            StatusCode::PAYLOAD_TOO_LARGE if kind == problem::QUOTA_EXCEEDED => {
+                Error::StorageFull { server, detail }
+            }
             StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge { server, detail },
             StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => Error::ServerBusy {
                 server,
@@ -160,7 +174,7 @@ impl ApiClient {
 
     fn json<T: DeserializeOwned>(&self, answer: &Answer) -> Result<T> {
         serde_json::from_slice(&answer.body).map_err(|err| Error::ServerProtocol {
-            server: self.server.clone(),
+            server: self.server.to_string(),
             detail: err.to_string(),
         })
     }
@@ -183,7 +197,7 @@ impl ApiClient {
         match self.send(request).await {
             // A 401 here is a wrong password, not an expired session.
             Err(Error::SignInNeeded(detail)) => Err(Error::ServerRefused {
-                server: self.server.clone(),
+                server: self.server.to_string(),
                 status: 401,
                 detail,
             }),
@@ -206,22 +220,31 @@ impl ApiClient {
         self.json(&answer)
     }
 
-    /// Changes after `since`, leaving out those `device` made itself (it has them already).
+    /// Changes after `since`; those `device` made itself come without their text (it has
+    /// them already).
     pub async fn pull(
         &self,
         token: &Secret,
         since: u64,
         limit: u32,
-        device: DeviceId,
+        device: Option<DeviceId>,
     ) -> Result<PullResponse> {
+        let mut query = vec![("since", since.to_string()), ("limit", limit.to_string())];
+        if let Some(device) = device {
+            query.push(("device", device.to_string()));
+        }
         let request = self
             .request(Method::GET, "/sync/pull", Some(token))
-            .query(&[
-                ("since", since.to_string()),
-                ("limit", limit.to_string()),
-                ("device", device.to_string()),
-            ]);
+            .query(&query);
         let answer = self.send(request).await?;
+        self.json(&answer)
+    }
+
+    /// A note as the server has it now.
+    pub async fn note(&self, token: &Secret, id: NoteId) -> Result<NoteState> {
+        let answer = self
+            .send(self.request(Method::GET, &format!("/notes/{id}"), Some(token)))
+            .await?;
         self.json(&answer)
     }
 }

@@ -121,6 +121,8 @@ pub enum NoticeKind {
     SignIn,
     /// Sync fails for a reason that will not pass by itself.
     Failing,
+    /// A restored or copied store, or a restored server, was caught up in full.
+    CaughtUp,
 }
 
 #[cfg(test)]

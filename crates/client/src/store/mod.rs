@@ -23,7 +23,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use quire_core::validate::Limits;
-use quire_core::{DeviceId, Version};
+use quire_core::Version;
 use rand::RngCore;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -50,7 +50,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Store {
     pub(crate) pool: SqlitePool,
     store_id: uuid::Uuid,
-    device_id: DeviceId,
     limits: Limits,
     path: PathBuf,
 }
@@ -96,7 +95,6 @@ impl Store {
         Ok(Self {
             pool,
             store_id: meta.store_id,
-            device_id,
             limits: Limits::default(),
             path,
         })
@@ -105,10 +103,6 @@ impl Store {
     /// Names this store's secrets in the credentials store.
     pub fn store_id(&self) -> uuid::Uuid {
         self.store_id
-    }
-
-    pub fn device_id(&self) -> DeviceId {
-        self.device_id
     }
 
     pub fn path(&self) -> &Path {

@@ -192,13 +192,14 @@ impl Store {
         base_version: Option<Version>,
         now: Millis,
     ) -> Result<()> {
+        let (device_id, clock) = outbox::next_stamp(tx).await?;
         let op = Op {
             op_id: clock::new_op_id(),
             note_id,
             payload,
             base_version,
-            device_id: self.device_id,
-            clock: outbox::next_clock(tx).await?,
+            device_id,
+            clock,
         };
         outbox::push_or_fold(tx, &op, now).await
     }

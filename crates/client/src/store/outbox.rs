@@ -63,12 +63,14 @@ pub(super) fn op_from_row(row: &SqliteRow) -> Result<QueuedOp> {
     })
 }
 
-/// The device's next logical clock value, taken inside the caller's transaction.
-pub(super) async fn next_clock(tx: &mut Transaction<'_, Sqlite>) -> Result<u64> {
-    let clock: i64 = sqlx::query_scalar("UPDATE device SET clock = clock + 1 RETURNING clock")
-        .fetch_one(&mut **tx)
-        .await?;
-    from_db(clock, "clock")
+/// The device's id and next logical clock value, taken inside the caller's transaction.
+/// The id is read each time: another process on this data dir may have renewed it.
+pub(super) async fn next_stamp(tx: &mut Transaction<'_, Sqlite>) -> Result<(DeviceId, u64)> {
+    let (device, clock): (String, i64) =
+        sqlx::query_as("UPDATE device SET clock = clock + 1 RETURNING device_id, clock")
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok((decode(&device, "device id")?, from_db(clock, "clock")?))
 }
 
 /// Appends `op`, or folds it into the note's last op when that one is unsent and foldable.

@@ -3,10 +3,10 @@
 
 use std::borrow::Cow;
 
-use quire_core::protocol::{NoteState, PushResult};
-use quire_core::reconcile::{reconcile, Base, Decision, LocalNote};
+use quire_core::protocol::{NoteState, NoteVersion, PushResult};
+use quire_core::reconcile::{base_in_history, reconcile, Base, Decision, LocalNote};
 use quire_core::settings::ConflictPolicy;
-use quire_core::{Millis, NoteFields, NoteId, OpId, OpPayload, Version};
+use quire_core::{DeviceId, Millis, NoteFields, NoteId, OpId, OpPayload, Version};
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::bulk;
@@ -221,9 +221,15 @@ impl Store {
                 bulk::apply_applied(tx, &[applied]).await?;
                 Ok(PushOutcome::Applied)
             }
-            PushResult::Conflict { current, .. } => Ok(PushOutcome::Conflict(
+            PushResult::Conflict {
+                current: Some(current),
+                ..
+            } => Ok(PushOutcome::Conflict(
                 self.apply_remote_in(tx, current, policy).await?,
             )),
+            // The engine fetches a note the server left out of its answer; should it still
+            // be missing, the op simply goes again.
+            PushResult::Conflict { current: None, .. } => Ok(PushOutcome::Retry),
             PushResult::NeedFullText { .. } => {
                 sqlx::query("UPDATE outbox SET sent_at = NULL WHERE op_id = ?")
                     .bind(op.op_id.to_string())
@@ -374,7 +380,13 @@ impl Store {
                 )
                 .bind(uuid::Uuid::now_v7().to_string())
                 .bind(&id)
-                .bind(base.as_ref().map(|b| b.fields.body.as_str()))
+                // A base the server never had would make the conflict center merge
+                // against a text neither side is built on.
+                .bind(
+                    base.as_ref()
+                        .filter(|b| base_in_history(b, remote))
+                        .map(|b| b.fields.body.as_str()),
+                )
                 .bind(&local.fields.title)
                 .bind(&local.fields.body)
                 .bind(&remote.title)
@@ -411,16 +423,72 @@ impl Store {
         Ok(outcome)
     }
 
-    /// The body the server had at `version` of a note, when that is the base kept here:
-    /// what a patch for an op made on that version is computed against.
-    pub async fn base_body(&self, note_id: NoteId, version: Version) -> Result<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT body FROM bases WHERE note_id = ? AND version = ?")
-                .bind(note_id.to_string())
-                .bind(version_to_db(version)?)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+    /// The text the server had at `version` of a note, when that is the base kept here:
+    /// what an op made on that version is bound to, and a patch is computed against.
+    pub async fn base_fields(
+        &self,
+        note_id: NoteId,
+        version: Version,
+    ) -> Result<Option<NoteFields>> {
+        let row = sqlx::query("SELECT title, body FROM bases WHERE note_id = ? AND version = ?")
+            .bind(note_id.to_string())
+            .bind(version_to_db(version)?)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(NoteFields::new(
+                row.try_get::<String, _>("title")?,
+                row.try_get::<String, _>("body")?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// Whether the server has changes this device made that its store does not hold: the
+    /// store was restored from a backup, or is a copy of another device's data dir. A note
+    /// with an op that went out unanswered does not count (the server may have applied it;
+    /// the next push settles that).
+    pub async fn lacks_own_changes(&self, own: &[NoteVersion]) -> Result<bool> {
+        for change in own {
+            let row: Option<(Option<i64>, bool)> = sqlx::query_as(
+                "SELECT n.version, EXISTS (SELECT 1 FROM outbox o
+                    WHERE o.note_id = n.id AND o.sent_at IS NOT NULL)
+                 FROM notes n WHERE n.id = ?",
+            )
+            .bind(change.id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+            let holds = match row {
+                Some((_, true)) => true,
+                Some((Some(version), false)) => version_from_db(version)? >= change.version,
+                Some((None, false)) | None => false,
+            };
+            if !holds {
+                tracing::warn!(note = %change.id, version = %change.version.0,
+                    "the server has a change this device made that its store lacks");
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Gives this store a new device id (its queued ops too). A restored or copied store
+    /// must stop calling the changes made under its old id its own: another copy may be
+    /// making them, and the server leaves a device's own changes out of its pulls.
+    pub async fn start_new_device(&self) -> Result<DeviceId> {
+        let device = DeviceId(uuid::Uuid::now_v7());
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE device SET device_id = ? WHERE id = 1")
+            .bind(device.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE outbox SET device_id = ?")
+            .bind(device.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::warn!(%device, "this store continues as a new device");
+        Ok(device)
     }
 
     pub async fn pull_cursor(&self) -> Result<u64> {

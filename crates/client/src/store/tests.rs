@@ -56,7 +56,7 @@ async fn a_new_note_is_stored_with_its_create_op() {
     let queue = store.pending_ops(10).await.unwrap();
     assert_eq!(queue.len(), 1);
     assert_eq!(queue[0].op.note_id, note.id);
-    assert_eq!(queue[0].op.device_id, store.device_id());
+    assert_eq!(queue[0].op.device_id, store.device_id().await.unwrap());
     assert_eq!(
         queue[0].op.payload,
         OpPayload::Create(NoteFields::new("Groceries", "- milk"))
@@ -245,7 +245,7 @@ async fn an_import_stores_every_note_with_its_op_or_none() {
 async fn notes_device_and_settings_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
-    let device = store.device_id();
+    let device = store.device_id().await.unwrap();
     let note = store
         .create_note(NoteFields::new("kept", "text"))
         .await
@@ -257,7 +257,7 @@ async fn notes_device_and_settings_survive_reopening() {
     store.close().await;
 
     let store = open(dir.path()).await;
-    assert_eq!(store.device_id(), device);
+    assert_eq!(store.device_id().await.unwrap(), device);
     assert_eq!(store.note(note.id).await.unwrap().body, "text");
     assert_eq!(
         store
