@@ -1,11 +1,12 @@
 //! Accounts and sessions: register, log in, log out, and the bearer-token check every
 //! sync request passes.
+//!
+//! Register and login validate their input before anything else (a bad name is 400 on both
+//! engines, stored nowhere, and never logged at length), then count the attempt against the
+//! client's limits (`attempts`), and only then hash a password, in one of a bounded number
+//! of slots (`passwords`).
 
-use std::net::SocketAddr;
-
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::Json;
@@ -15,13 +16,10 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use crate::attempts::{self, Scope, LOGIN_WINDOW_MS, REGISTER_WINDOW_MS};
+use crate::client_addr::{limit_key, ClientAddr};
 use crate::problem::{ApiError, ApiJson};
 use crate::{now, AppState};
-
-/// Failed logins allowed per account name, and per address, in [`FAILURE_WINDOW_MS`].
-const MAX_FAILURES_PER_ACCOUNT: i64 = 10;
-const MAX_FAILURES_PER_ADDRESS: i64 = 50;
-const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
 
 const MAX_USERNAME_BYTES: usize = 64;
 const MIN_PASSWORD_CHARS: usize = 8;
@@ -38,6 +36,8 @@ fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// A username is short and plain: it keys rate limits and appears in logs, and PostgreSQL
+/// refuses a NUL in text, so nothing else may reach a query.
 fn check_username(name: &str) -> Result<(), ApiError> {
     let ok = !name.is_empty()
         && name.len() <= MAX_USERNAME_BYTES
@@ -53,44 +53,13 @@ fn check_username(name: &str) -> Result<(), ApiError> {
     }
 }
 
-async fn hash_password(password: String) -> Result<String, ApiError> {
-    // Argon2id is deliberately slow: keep it off the async worker threads.
-    tokio::task::spawn_blocking(move || {
-        let mut salt = [0u8; 16];
-        rand::rng().fill_bytes(&mut salt);
-        let salt = SaltString::encode_b64(&salt).map_err(|_| ApiError::internal())?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|_| ApiError::internal())
-    })
-    .await
-    .map_err(|_| ApiError::internal())?
-}
-
-/// A hash of a random password, made once, to check unknown usernames against.
-async fn dummy_hash() -> Result<String, ApiError> {
-    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    DUMMY
-        .get_or_try_init(|| async {
-            let mut random = [0u8; 16];
-            rand::rng().fill_bytes(&mut random);
-            hash_password(hex::encode(random)).await
-        })
-        .await
-        .cloned()
-}
-
-async fn verify_password(password: String, stored: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored).is_ok_and(|hash| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &hash)
-                .is_ok()
-        })
-    })
-    .await
-    .unwrap_or(false)
+fn check_password_size(password: &str) -> Result<(), ApiError> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "a password is at most {MAX_PASSWORD_BYTES} bytes"
+        )));
+    }
+    Ok(())
 }
 
 /// Create an account.
@@ -101,10 +70,14 @@ async fn verify_password(password: String, stored: String) -> bool {
         (status = 201, description = "The account exists", body = Account),
         (status = 400, description = "Unusable name or password", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than an account's name and password need", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password checks at once; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn register(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
     check_username(&creds.username)?;
@@ -115,7 +88,39 @@ pub async fn register(
             "a password is at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)"
         )));
     }
-    let hash = hash_password(creds.password).await?;
+    let now = now();
+    let attempt = attempts::record(
+        &state.db,
+        &[Scope {
+            key: format!("register:{}", limit_key(client)),
+            limit: state.limits.max_registrations_per_hour,
+            window_ms: REGISTER_WINDOW_MS,
+        }],
+        now,
+        "too many accounts were made from this address; try again later",
+    )
+    .await
+    .inspect_err(|err| {
+        if err.status == StatusCode::TOO_MANY_REQUESTS {
+            tracing::info!(%client, "registration refused: too many from this address");
+        }
+    })?;
+    // A taken name needs no hash to refuse (the insert below still settles a race).
+    let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM accounts WHERE username = $1")
+        .bind(&creds.username)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    if taken.is_some() {
+        return Err(name_taken());
+    }
+    let hash = match state.hashes.hash(creds.password).await {
+        Ok(hash) => hash,
+        Err(err) => {
+            // Never hashed: it should not use up the address's registrations.
+            attempt.take_back(&state.db).await?;
+            return Err(err);
+        }
+    };
     let inserted = sqlx::query(
         "INSERT INTO accounts (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (username) DO NOTHING",
@@ -123,18 +128,14 @@ pub async fn register(
     .bind(uuid::Uuid::now_v7().to_string())
     .bind(&creds.username)
     .bind(hash)
-    .bind(now().0)
+    .bind(now.0)
     .execute(&state.db.pool)
     .await?
     .rows_affected();
     if inserted == 0 {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            problem::CONFLICT,
-            "that username is taken",
-        ));
+        return Err(name_taken());
     }
-    tracing::info!(username = %creds.username, "account registered");
+    tracing::info!(username = %creds.username, %client, "account registered");
     Ok((
         StatusCode::CREATED,
         Json(Account {
@@ -143,13 +144,11 @@ pub async fn register(
     ))
 }
 
-async fn recent_failures(state: &AppState, scope: &str, since: i64) -> Result<i64, ApiError> {
-    Ok(
-        sqlx::query_scalar("SELECT count(*) FROM login_failures WHERE scope = $1 AND at > $2")
-            .bind(scope)
-            .bind(since)
-            .fetch_one(&state.db.pool)
-            .await?,
+fn name_taken() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        problem::CONFLICT,
+        "that username is taken",
     )
 }
 
@@ -159,64 +158,84 @@ async fn recent_failures(state: &AppState, scope: &str, since: i64) -> Result<i6
     request_body = Credentials,
     responses(
         (status = 201, description = "Signed in", body = Session),
+        (status = 400, description = "Not a username or password this server could hold", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong username or password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed logins; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than a name and password need", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins for this account from this address, or from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password checks at once; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<(StatusCode, Json<Session>), ApiError> {
+    // A name no account can have is not a failed login: nothing to count or store.
+    check_username(&creds.username)?;
+    check_password_size(&creds.password)?;
     let now = now();
-    let user_scope = format!("user:{}", creds.username);
-    let addr_scope = format!("addr:{}", peer.ip());
-    let since = now.0 - FAILURE_WINDOW_MS;
-    if recent_failures(&state, &user_scope, since).await? >= MAX_FAILURES_PER_ACCOUNT
-        || recent_failures(&state, &addr_scope, since).await? >= MAX_FAILURES_PER_ADDRESS
-    {
-        let mut err = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            problem::RATE_LIMITED,
-            "too many failed logins; wait a few minutes and try again",
-        );
-        err.retry_after = Some(60);
-        return Err(err);
-    }
+    let address = limit_key(client);
+    let account_scope = format!("login:{address} {}", creds.username);
+    let attempt = attempts::record(
+        &state.db,
+        &[
+            Scope {
+                key: account_scope.clone(),
+                limit: state.limits.max_failed_logins,
+                window_ms: LOGIN_WINDOW_MS,
+            },
+            Scope {
+                key: format!("login:{address}"),
+                limit: state.limits.max_failed_logins_per_address,
+                window_ms: LOGIN_WINDOW_MS,
+            },
+        ],
+        now,
+        "too many failed logins; wait a few minutes and try again",
+    )
+    .await
+    .inspect_err(|err| {
+        if err.status == StatusCode::TOO_MANY_REQUESTS {
+            tracing::info!(username = %creds.username, %client, "login refused: too many failures");
+        }
+    })?;
 
     let row = sqlx::query("SELECT id, password_hash FROM accounts WHERE username = $1")
         .bind(&creds.username)
         .fetch_optional(&state.db.pool)
         .await?;
-    let account_id = match row {
+    let verified = match row {
         Some(row) => {
             let id: String = row.try_get("id")?;
             let hash: String = row.try_get("password_hash")?;
-            verify_password(creds.password, hash).await.then_some(id)
+            state
+                .hashes
+                .verify(creds.password, hash)
+                .await
+                .map(|ok| ok.then_some(id))
         }
-        None => {
+        None => match state.hashes.dummy().await {
             // Spend the same time as for a real account, so response times do not tell
             // which usernames exist.
-            verify_password(creds.password, dummy_hash().await?).await;
-            None
-        }
+            Ok(dummy) => state
+                .hashes
+                .verify(creds.password, dummy)
+                .await
+                .map(|_| None),
+            Err(err) => Err(err),
+        },
     };
-    let Some(account_id) = account_id else {
-        for scope in [&user_scope, &addr_scope] {
-            sqlx::query("INSERT INTO login_failures (scope, at) VALUES ($1, $2)")
-                .bind(scope)
-                .bind(now.0)
-                .execute(&state.db.pool)
-                .await?;
-            // Failures older than the window no longer count; keep the table small.
-            sqlx::query("DELETE FROM login_failures WHERE scope = $1 AND at <= $2")
-                .bind(scope)
-                .bind(since)
-                .execute(&state.db.pool)
-                .await?;
+    let account_id = match verified {
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            tracing::info!(username = %creds.username, %client, "failed login");
+            return Err(ApiError::unauthorized("wrong username or password"));
         }
-        tracing::info!(username = %creds.username, "failed login");
-        return Err(ApiError::unauthorized("wrong username or password"));
+        Err(err) => {
+            // The password was never checked (busy, or a failure): not a failed login.
+            attempt.take_back(&state.db).await?;
+            return Err(err);
+        }
     };
 
     let mut token_bytes = [0u8; 32];
@@ -233,10 +252,10 @@ pub async fn login(
     .bind(expires_at.0)
     .execute(&state.db.pool)
     .await?;
-    sqlx::query("DELETE FROM login_failures WHERE scope = $1")
-        .bind(&user_scope)
-        .execute(&state.db.pool)
-        .await?;
+    // The owner is in: their earlier failures from here are moot, and this attempt does not
+    // count against the address either.
+    attempt.take_back(&state.db).await?;
+    attempts::clear(&state.db, &account_scope).await?;
     Ok((StatusCode::CREATED, Json(Session { token, expires_at })))
 }
 

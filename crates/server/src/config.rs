@@ -1,3 +1,7 @@
+//! Settings, from the command line or the environment (`quire-server --help` lists them):
+//! where to listen and store, TLS, and the limits that keep one client from exhausting the
+//! server.
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,9 +40,22 @@ pub struct Config {
     /// How long a login stays valid, in days.
     #[arg(long, env = "QUIRE_SERVER_TOKEN_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub token_days: u32,
+    /// A reverse proxy in front of the server (an address or a network like 10.0.0.0/8;
+    /// repeat the flag or separate with commas). Only from these peers is X-Forwarded-For
+    /// believed, which login and registration limits are keyed by; without it, every client
+    /// of a proxy on this host looks like 127.0.0.1 and shares one limit.
+    #[arg(
+        long = "trusted-proxy",
+        env = "QUIRE_SERVER_TRUSTED_PROXIES",
+        value_name = "ADDR[/PREFIX]",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<crate::TrustedProxy>,
 }
 
-/// What one request may carry. Over a limit: 413 (or 400), and nothing is stored.
+/// What one request may carry, how much work a stranger can cause, and how long the server
+/// keeps what it needs only for a while. Over a request limit: 413 (or 400), and nothing is
+/// stored; over a rate limit: 429; with every password-hash slot taken too long: 503.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
 pub struct Limits {
     /// Largest request body, in bytes, after decompression.
@@ -50,6 +67,42 @@ pub struct Limits {
     /// Largest note text, in bytes.
     #[arg(long, env = "QUIRE_SERVER_MAX_NOTE", default_value_t = 8 * 1024 * 1024)]
     pub max_note_bytes: usize,
+    /// Bytes of notes and replaced texts one account may hold; a push beyond it is refused
+    /// (413) and stores nothing.
+    #[arg(long, env = "QUIRE_SERVER_MAX_ACCOUNT_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub max_account_bytes: u64,
+    /// Note text one push may make (after patches are applied), in bytes.
+    #[arg(long, env = "QUIRE_SERVER_MAX_PUSH_TEXT", default_value_t = 64 * 1024 * 1024)]
+    pub max_push_text_bytes: usize,
+    /// Note text one response (a pull page, a push's conflict answers) carries, in bytes;
+    /// a single note larger than this still goes, alone.
+    #[arg(long, env = "QUIRE_SERVER_MAX_RESPONSE", default_value_t = 16 * 1024 * 1024)]
+    pub max_response_bytes: usize,
+    /// Replaced texts (last write wins) kept per note.
+    #[arg(long, env = "QUIRE_SERVER_MAX_HISTORY", default_value_t = 20)]
+    pub max_history_per_note: u32,
+    /// Password hashes (argon2id, 19 MiB each) computed at once; more logins and
+    /// registrations wait for a slot.
+    #[arg(long, env = "QUIRE_SERVER_MAX_HASHES", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub max_concurrent_hashes: u32,
+    /// How long a login or registration waits for a hash slot before it is answered 503
+    /// with Retry-After, in milliseconds.
+    #[arg(long, env = "QUIRE_SERVER_HASH_WAIT_MS", default_value_t = 10_000)]
+    pub hash_wait_ms: u64,
+    /// Failed logins allowed per account name from one address in 15 minutes; more are
+    /// answered 429 without checking the password. A success clears them.
+    #[arg(long, env = "QUIRE_SERVER_MAX_FAILED_LOGINS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_failed_logins: u32,
+    /// Failed logins allowed from one address (any account) in 15 minutes.
+    #[arg(long, env = "QUIRE_SERVER_MAX_FAILED_LOGINS_PER_ADDRESS", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_failed_logins_per_address: u32,
+    /// Registrations allowed from one address in an hour.
+    #[arg(long, env = "QUIRE_SERVER_MAX_REGISTRATIONS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_registrations_per_hour: u32,
+    /// Days the answer to each pushed op is kept, so that a replay of it is recognised; an
+    /// op replayed later is judged again, which cannot apply it twice.
+    #[arg(long, env = "QUIRE_SERVER_OP_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub op_retention_days: u32,
 }
 
 impl Default for Limits {
@@ -58,6 +111,16 @@ impl Default for Limits {
             max_body_bytes: 32 * 1024 * 1024,
             max_batch_ops: 1000,
             max_note_bytes: 8 * 1024 * 1024,
+            max_account_bytes: 1024 * 1024 * 1024,
+            max_push_text_bytes: 64 * 1024 * 1024,
+            max_response_bytes: 16 * 1024 * 1024,
+            max_history_per_note: 20,
+            max_concurrent_hashes: 4,
+            hash_wait_ms: 10_000,
+            max_failed_logins: 10,
+            max_failed_logins_per_address: 50,
+            max_registrations_per_hour: 20,
+            op_retention_days: 90,
         }
     }
 }
@@ -90,5 +153,44 @@ impl Config {
             source,
         })?;
         Ok(format!("sqlite://{}", dir.join("server.db").display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use clap::Parser;
+
+    use super::{Config, Limits};
+
+    #[test]
+    fn trusted_proxies_repeat_or_come_as_a_list() {
+        let config = Config::try_parse_from([
+            "quire-server",
+            "--trusted-proxy",
+            "10.0.0.0/8,127.0.0.1",
+            "--trusted-proxy",
+            "::1",
+        ])
+        .unwrap();
+        let proxies: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+        let err = Config::try_parse_from(["quire-server", "--trusted-proxy", "proxy.local"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not an IP address"), "{err}");
+    }
+
+    #[test]
+    fn the_command_line_defaults_are_the_library_defaults() {
+        let config = Config::try_parse_from(["quire-server"]).unwrap();
+        assert_eq!(config.limits, Limits::default());
+        assert!(config.trusted_proxies.is_empty());
+        assert!(Config::try_parse_from(["quire-server", "--max-concurrent-hashes", "0"]).is_err());
     }
 }

@@ -4,23 +4,34 @@
 //! - [`config`]: command-line and environment settings, including request limits.
 //! - [`db`]: SQLite or PostgreSQL through one set of queries, with migrations per engine.
 //! - [`accounts`]: register, log in, log out, and the bearer-token check.
+//! - `passwords`: argon2id hashing, a bounded number at once (503 beyond the wait).
+//! - `attempts`: login and registration attempts, counted before a password is checked,
+//!   per address and per account name and address (429 beyond a limit).
+//! - [`client_addr`]: the client's address, from X-Forwarded-For only via `--trusted-proxy`.
+//! - [`prune`]: removes dead sessions, old attempts and old op answers in the background.
 //! - [`sync`]: push (idempotent, one transaction per batch, see `push_batch`) and pull
 //!   (cursor over the change log).
 //! - [`problem`]: every error as `application/problem+json`.
 //! - [`openapi`]: the OpenAPI 3 document, generated from the handlers and protocol types.
 //! - [`routes`]: the HTTP API under `/v1` and its middleware (compression, limits, timeouts).
-//! - [`run`]: serve a bound listener until a shutdown signal, finishing in-flight requests;
-//!   [`spawn`] does so on a task, for tests and the app's embedded server.
+//! - [`run`]: serve a bound listener until a shutdown signal, finishing in-flight requests,
+//!   with pruning running beside it; [`spawn`] does so on a task, for tests and the app's
+//!   embedded server.
 //!
 //! `run` takes the listener rather than an address so tests bind port 0 and learn the port.
-//! Instances keep no state of their own beyond the database, so several can share one
-//! PostgreSQL.
+//! Instances keep no state of their own beyond the database (rate limits included), so
+//! several can share one PostgreSQL; only the bound on concurrent password hashes is per
+//! process, as the memory it protects is.
 
 pub mod accounts;
+mod attempts;
+pub mod client_addr;
 pub mod config;
 pub mod db;
 pub mod openapi;
+mod passwords;
 pub mod problem;
+pub mod prune;
 mod push_batch;
 pub mod routes;
 pub mod sync;
@@ -28,11 +39,13 @@ pub mod sync;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use quire_core::Millis;
 use tokio::net::TcpListener;
 
+pub use client_addr::TrustedProxy;
 pub use config::{Config, Limits};
 pub use db::Db;
 
@@ -82,15 +95,28 @@ pub struct AppState {
     pub db: Db,
     pub limits: Limits,
     pub token_ttl: Duration,
+    /// Peers whose X-Forwarded-For is believed (see [`client_addr`]); none by default.
+    pub trusted_proxies: Arc<[TrustedProxy]>,
+    /// Shared by every request: the bound on password hashes running at once.
+    pub(crate) hashes: passwords::HashSlots,
 }
 
 impl AppState {
     pub fn new(db: Db, limits: Limits, token_ttl: Duration) -> Self {
         Self {
+            hashes: passwords::HashSlots::new(&limits),
             db,
             limits,
             token_ttl,
+            trusted_proxies: Arc::new([]),
         }
+    }
+
+    /// Believes X-Forwarded-For from these peers (the reverse proxies in front).
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, proxies: Vec<TrustedProxy>) -> Self {
+        self.trusted_proxies = proxies.into();
+        self
     }
 }
 
@@ -107,6 +133,7 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
+    let _pruner = prune::spawn(state.db.clone(), state.limits);
     let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -137,6 +164,7 @@ pub async fn run_tls(
         on_shutdown.graceful_shutdown(Some(SHUTDOWN_GRACE));
     });
     let listener = listener.into_std().map_err(Error::Serve)?;
+    let _pruner = prune::spawn(state.db.clone(), state.limits);
     let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum_server::from_tcp_rustls(listener, config)
         .handle(handle)

@@ -26,7 +26,16 @@ async fn main() -> ExitCode {
 
 async fn serve(config: Config) -> Result<(), quire_server::Error> {
     let db = quire_server::Db::connect(&config.db_url()?).await?;
-    let state = quire_server::AppState::new(db, config.limits, config.token_ttl());
+    let state = quire_server::AppState::new(db, config.limits, config.token_ttl())
+        .with_trusted_proxies(config.trusted_proxies.clone());
+    if !config.trusted_proxies.is_empty() {
+        let proxies: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        tracing::info!("believing X-Forwarded-For from {}", proxies.join(", "));
+    }
     let listener =
         TcpListener::bind(config.listen)
             .await

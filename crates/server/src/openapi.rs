@@ -17,6 +17,7 @@ use crate::{accounts, routes, sync};
         accounts::logout,
         sync::push,
         sync::pull,
+        sync::note,
     ),
     modifiers(&BearerAuth)
 )]

@@ -13,7 +13,7 @@ pub struct ApiError {
     pub status: StatusCode,
     pub kind: &'static str,
     pub detail: String,
-    /// Seconds, for 429 answers.
+    /// Seconds, for 429 and 503 answers (Retry-After).
     pub retry_after: Option<u64>,
 }
 
@@ -37,6 +37,20 @@ impl ApiError {
 
     pub fn too_large(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, problem::TOO_LARGE, detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, problem::NOT_FOUND, detail)
+    }
+
+    /// The account's storage quota would be exceeded: 413, with its own problem type so a
+    /// client tells the person instead of splitting its batch.
+    pub fn quota_exceeded(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            problem::QUOTA_EXCEEDED,
+            detail,
+        )
     }
 
     pub fn internal() -> Self {
@@ -139,4 +153,28 @@ pub async fn method_not_allowed() -> ApiError {
         problem::METHOD_NOT_ALLOWED,
         "this endpoint does not take that method",
     )
+}
+
+/// The decompression layer answers a `Content-Encoding` it does not know with an empty 415;
+/// answer it as a problem like every other error, keeping its `Accept-Encoding`, which
+/// names the encodings this server reads (RFC 7694).
+pub async fn problem_for_bare_unsupported_media_type(response: Response) -> Response {
+    if response.status() != StatusCode::UNSUPPORTED_MEDIA_TYPE
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let accept = response.headers().get(header::ACCEPT_ENCODING).cloned();
+    let mut problem = ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        problem::UNSUPPORTED_MEDIA_TYPE,
+        "send the body uncompressed, or with Content-Encoding gzip or zstd",
+    )
+    .into_response();
+    if let Some(accept) = accept {
+        problem
+            .headers_mut()
+            .insert(header::ACCEPT_ENCODING, accept);
+    }
+    problem
 }

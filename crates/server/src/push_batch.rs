@@ -1,65 +1,95 @@
-//! A pushed batch: judged in memory, written in one transaction.
+//! A pushed batch: judged op by op against the notes' current state, written in one
+//! transaction.
 //!
 //! The transaction first takes the account's change counter (`accounts.change_seq`). That
 //! row lock orders every write of an account, so (1) a replayed op id is found before
 //! anything else happens, and (2) changes commit in the order of their sequence numbers, so
 //! a pull cursor can never step over a change that commits later.
 //!
-//! The batch reads what it needs up front (earlier answers for its op ids, the current state
-//! of its notes: two queries), judges each op in order against that state as the earlier ops
-//! left it, and writes the outcome with a few multi-row statements. Each op is judged on its
-//! own: a refused or conflicting op writes nothing and the others go on. A handful of
-//! statements per batch rather than several per op is what lets a server take thousands of
-//! ops a second (`make bench`). Only applied ops are remembered for replays: an op that
-//! changed nothing can safely be judged again.
+//! The batch reads what it needs up front (earlier answers for its op ids, and each touched
+//! note's version, hash and size: two queries) and writes the outcome with a few multi-row
+//! statements, which is what lets a server take thousands of ops a second (`make bench`).
+//! Each op is judged on its own: a refused or conflicting op writes nothing and the others
+//! go on. Only applied ops are remembered for replays: an op that changed nothing can
+//! safely be judged again.
+//!
+//! What a stranger with an account can make a push cost is bounded (PRODUCT.md, "Limits"):
+//! note texts are read only when an op needs one (a patch's base, a conflict answer), a
+//! batch may make at most `max_batch_text_bytes` of new text, a response carries each
+//! note's text at most once and at most `max_response_bytes` of text in all, a note keeps
+//! at most `max_history_per_note` replaced texts (and a batch replaces each note's text at
+//! most once), and the account's notes and history stay within `max_account_bytes`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use quire_core::protocol::{NewText, NoteState, PushChange, PushOp, PushResult};
 use quire_core::validate::{validate_fields, Limits as FieldLimits};
-use quire_core::{NoteFields, NoteId, OpId, Version};
+use quire_core::{Millis, NoteFields, NoteId, OpId, TextHash, Version};
 use sqlx::{Any, Row, Transaction};
 
 use crate::db::{in_list, values_list};
 use crate::now;
 use crate::problem::ApiError;
-use crate::sync::note_from_row;
 
 /// Rows per multi-row statement: well inside both engines' limits on bound values.
 const ROWS_PER_STATEMENT: usize = 500;
 
+/// What one push may make the server compute, hold and store.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    pub fields: FieldLimits,
+    /// New text (after patches) one batch may make, in bytes.
+    pub max_batch_text_bytes: usize,
+    /// Note text one response may carry in conflict answers, in bytes.
+    pub max_response_bytes: usize,
+    /// Bytes of notes and history one account may hold.
+    pub max_account_bytes: u64,
+    /// Replaced texts kept per note, newest first.
+    pub max_history_per_note: u32,
+}
+
 /// Judges `ops` in order and writes what they change into `tx`; one result per op.
 pub async fn apply(
     tx: &mut Transaction<'static, Any>,
-    limits: &FieldLimits,
+    limits: &BatchLimits,
     account_id: &str,
     ops: &[PushOp],
 ) -> Result<Vec<PushResult>, ApiError> {
-    let seq = take_change_seq(tx, account_id).await?;
+    let (seq, stored_bytes) = take_change_seq(tx, account_id).await?;
     let mut batch = Batch {
+        account_id,
+        limits,
         replays: earlier_results(tx, account_id, ops).await?,
         notes: current_notes(tx, account_id, ops).await?,
         seq,
-        history: Vec::new(),
-        changed: HashMap::new(),
+        stored_bytes,
+        made_text_bytes: 0,
+        response_text_bytes: 0,
+        sent_texts: HashSet::new(),
         applied: Vec::new(),
     };
-    let results = ops.iter().map(|op| batch.judge(op, limits)).collect();
-    batch.write(tx, account_id).await?;
+    let mut results = Vec::with_capacity(ops.len());
+    for op in ops {
+        results.push(batch.judge(tx, op).await?);
+    }
+    batch.write(tx).await?;
     Ok(results)
 }
 
-/// Takes the account row's lock (a no-op update) and reads its change counter.
+/// Takes the account row's lock (a no-op update) and reads its change counter and the bytes
+/// it holds.
 async fn take_change_seq(
     tx: &mut Transaction<'static, Any>,
     account_id: &str,
-) -> Result<i64, ApiError> {
-    Ok(sqlx::query_scalar(
-        "UPDATE accounts SET change_seq = change_seq WHERE id = $1 RETURNING change_seq",
+) -> Result<(i64, i64), ApiError> {
+    let row = sqlx::query(
+        "UPDATE accounts SET change_seq = change_seq WHERE id = $1
+         RETURNING change_seq, stored_bytes",
     )
     .bind(account_id)
     .fetch_one(&mut **tx)
-    .await?)
+    .await?;
+    Ok((row.try_get("change_seq")?, row.try_get("stored_bytes")?))
 }
 
 /// The answers given before to any of these op ids.
@@ -90,19 +120,46 @@ async fn earlier_results(
     Ok(found)
 }
 
-/// The notes these ops touch, as the server has them now.
+/// A note's text: still only in the database, or made by an op of this batch.
+enum Body {
+    Stored,
+    New(String),
+}
+
+/// A touched note as the ops judged so far left it.
+struct Slot {
+    title: String,
+    body: Body,
+    version: Version,
+    deleted: bool,
+    updated_at: Millis,
+    /// `None` for a row written before hashes were kept: computed when first needed.
+    hash: Option<TextHash>,
+    /// Bytes of title and body.
+    size: i64,
+    /// Bytes of title and body before this batch (0 for a note it creates).
+    size_before: i64,
+    /// The change-log place and device of this batch's last change, if it changed it.
+    changed: Option<(i64, String)>,
+    /// The text from before this batch goes to history (a last-write-wins op replaced it).
+    keep_history: bool,
+    /// An op of this batch gave the note a new text (a body only read stays unwritten).
+    text_written: bool,
+}
+
+/// The notes these ops touch, as the server has them now, without their texts.
 async fn current_notes(
     tx: &mut Transaction<'static, Any>,
     account_id: &str,
     ops: &[PushOp],
-) -> Result<HashMap<NoteId, NoteState>, ApiError> {
+) -> Result<HashMap<NoteId, Slot>, ApiError> {
     let mut ids: Vec<NoteId> = ops.iter().map(|op| op.note_id).collect();
     ids.sort_unstable();
     ids.dedup();
     let mut found = HashMap::new();
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "SELECT id, title, body, version, deleted, updated_at FROM notes
+            "SELECT id, title, version, deleted, updated_at, text_hash, size FROM notes
              WHERE account_id = $1 AND id IN ({})",
             in_list(chunk.len(), 2)
         );
@@ -111,145 +168,431 @@ async fn current_notes(
             query = query.bind(id.to_string());
         }
         for row in query.fetch_all(&mut **tx).await? {
-            let note = note_from_row(&row)?;
-            found.insert(note.id, note);
+            let id: String = row.try_get("id")?;
+            let version: i64 = row.try_get("version")?;
+            let deleted: i64 = row.try_get("deleted")?;
+            let hash: Option<String> = row.try_get("text_hash")?;
+            let size: i64 = row.try_get("size")?;
+            found.insert(
+                id.parse().map_err(|_| ApiError::internal())?,
+                Slot {
+                    title: row.try_get("title")?,
+                    body: Body::Stored,
+                    version: Version(u64::try_from(version).map_err(|_| ApiError::internal())?),
+                    deleted: deleted != 0,
+                    updated_at: Millis(row.try_get("updated_at")?),
+                    hash: hash.and_then(|h| h.parse().ok()),
+                    size,
+                    size_before: size,
+                    changed: None,
+                    keep_history: false,
+                    text_written: false,
+                },
+            );
         }
     }
     Ok(found)
 }
 
-/// A changed note's place in the change log, and the device that made its last change.
-struct Changed {
-    seq: i64,
-    device_id: String,
+async fn stored_body(
+    tx: &mut Transaction<'static, Any>,
+    account_id: &str,
+    note_id: NoteId,
+) -> Result<String, ApiError> {
+    Ok(
+        sqlx::query_scalar("SELECT body FROM notes WHERE account_id = $1 AND id = $2")
+            .bind(account_id)
+            .bind(note_id.to_string())
+            .fetch_one(&mut **tx)
+            .await?,
+    )
 }
 
-struct Batch {
+/// What an op does to its note, once judged.
+enum Outcome {
+    /// The note's new text (`None`: a delete, which keeps the text as the tombstone's).
+    Write {
+        fields: Option<NoteFields>,
+        /// The base was not the current text (a last-write-wins op): keep what it replaces.
+        replaces_unseen: bool,
+    },
+    Answer(PushResult),
+}
+
+struct Batch<'a> {
+    account_id: &'a str,
+    limits: &'a BatchLimits,
     /// Answers to remember, by op id: earlier batches' and this one's.
     replays: HashMap<OpId, PushResult>,
-    /// Each touched note as the ops judged so far left it.
-    notes: HashMap<NoteId, NoteState>,
+    notes: HashMap<NoteId, Slot>,
     /// The last change sequence number handed out.
     seq: i64,
-    /// Texts replaced by last-write-wins ops, kept in history.
-    history: Vec<NoteState>,
-    /// Notes this batch changed (their text is in `notes`); a later op of the batch on
-    /// the same note takes its place.
-    changed: HashMap<NoteId, Changed>,
+    /// Bytes the account held before this batch.
+    stored_bytes: i64,
+    made_text_bytes: usize,
+    response_text_bytes: usize,
+    /// Notes (and versions) whose text this response already carries.
+    sent_texts: HashSet<(NoteId, Version)>,
     /// Applied ops and their answers, to remember for replays.
     applied: Vec<(OpId, PushResult)>,
 }
 
-impl Batch {
-    fn judge(&mut self, op: &PushOp, limits: &FieldLimits) -> PushResult {
+impl Batch<'_> {
+    async fn judge(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        op: &PushOp,
+    ) -> Result<PushResult, ApiError> {
         if let Some(original) = self.replays.get(&op.op_id) {
-            return PushResult::Duplicate {
+            return Ok(PushResult::Duplicate {
                 op_id: op.op_id,
                 original: Box::new(original.clone()),
-            };
+            });
         }
-        let current = self.notes.get(&op.note_id).cloned();
-        let version = Version(current.as_ref().map_or(0, |n| n.version.0) + 1);
-        match decide(op, current, limits) {
-            // Nothing changed, so there is nothing to replay: a conflicting or refused op
-            // sent again (say, rebased on the newer version) is simply judged again.
-            Outcome::Answer(result) => result,
-            Outcome::Write {
-                title,
-                body,
-                deleted,
-                overwritten,
-            } => {
-                let server_time = now();
-                self.history.extend(overwritten);
-                let note = NoteState {
-                    id: op.note_id,
-                    title,
-                    body,
-                    version,
-                    deleted,
-                    updated_at: server_time,
+        let outcome = self.decide(tx, op).await?;
+        let Outcome::Write {
+            fields,
+            replaces_unseen,
+        } = outcome
+        else {
+            let Outcome::Answer(result) = outcome else {
+                return Err(ApiError::internal());
+            };
+            return Ok(result);
+        };
+        let server_time = now();
+        self.seq += 1;
+        let changed = (self.seq, op.device_id.to_string());
+        let version = match self.notes.get_mut(&op.note_id) {
+            Some(slot) => {
+                // Only the text from before the batch is kept: a text an earlier op of this
+                // batch made was the same device's, and is superseded by its own next op.
+                // A delete keeps its text as the tombstone's; an equal text loses nothing.
+                let same_text = match (&fields, slot.hash) {
+                    (Some(new), Some(old)) => TextHash::of(&new.title, &new.body) == old,
+                    _ => false,
                 };
-                self.seq += 1;
-                self.changed.insert(
-                    op.note_id,
-                    Changed {
-                        seq: self.seq,
-                        device_id: op.device_id.to_string(),
-                    },
-                );
-                self.notes.insert(op.note_id, note);
-                let result = PushResult::Applied {
-                    op_id: op.op_id,
-                    version,
-                    server_time,
-                };
-                self.replays.insert(op.op_id, result.clone());
-                self.applied.push((op.op_id, result.clone()));
-                result
+                slot.keep_history |=
+                    replaces_unseen && slot.changed.is_none() && fields.is_some() && !same_text;
+                slot.version = Version(slot.version.0 + 1);
+                slot.updated_at = server_time;
+                slot.changed = Some(changed);
+                match fields {
+                    Some(fields) => {
+                        slot.set_text(fields);
+                        slot.deleted = false;
+                    }
+                    None => slot.deleted = true,
+                }
+                slot.version
             }
+            None => {
+                let fields = fields.ok_or_else(ApiError::internal)?;
+                let mut slot = Slot {
+                    title: String::new(),
+                    body: Body::Stored,
+                    version: Version(1),
+                    deleted: false,
+                    updated_at: server_time,
+                    hash: None,
+                    size: 0,
+                    size_before: 0,
+                    changed: Some(changed),
+                    keep_history: false,
+                    text_written: false,
+                };
+                slot.set_text(fields);
+                self.notes.insert(op.note_id, slot);
+                Version(1)
+            }
+        };
+        let result = PushResult::Applied {
+            op_id: op.op_id,
+            version,
+            server_time,
+        };
+        self.replays.insert(op.op_id, result.clone());
+        self.applied.push((op.op_id, result.clone()));
+        Ok(result)
+    }
+
+    fn rejected(op: &PushOp, reason: impl Into<String>) -> Outcome {
+        Outcome::Answer(PushResult::Rejected {
+            op_id: op.op_id,
+            reason: reason.into(),
+        })
+    }
+
+    async fn decide(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        op: &PushOp,
+    ) -> Result<Outcome, ApiError> {
+        let change = match op.change() {
+            Ok(change) => change,
+            Err(reason) => return Ok(Self::rejected(op, reason)),
+        };
+        let exists = self.notes.contains_key(&op.note_id);
+        let (title, text) = match (change, exists) {
+            (PushChange::Create { .. }, true) => {
+                return Ok(Self::rejected(op, "a note with this id already exists"))
+            }
+            (PushChange::Create { title, body }, false) => {
+                return self.made(op, NoteFields::new(title, body), false);
+            }
+            (PushChange::Update { .. } | PushChange::Delete, false) => {
+                return Ok(Self::rejected(op, "no note with this id in this account"))
+            }
+            (PushChange::Delete, true) => {
+                return Ok(if op.lww || self.base_matches(tx, op).await? {
+                    Outcome::Write {
+                        fields: None,
+                        replaces_unseen: false,
+                    }
+                } else {
+                    Outcome::Answer(self.conflict(tx, op).await?)
+                });
+            }
+            (PushChange::Update { title, text }, true) => (title, text),
+        };
+        let base_matches = self.base_matches(tx, op).await?;
+        if !op.lww && !base_matches {
+            return Ok(Outcome::Answer(self.conflict(tx, op).await?));
+        }
+        let body = match text {
+            NewText::Full(body) => body.to_owned(),
+            // A patch applies only to its exact base.
+            NewText::Patch(_) if !base_matches => return Ok(self.need_full_text(op)),
+            NewText::Patch(patch) => match patch.apply(self.body(tx, op.note_id).await?) {
+                Ok(body) => body,
+                // Cannot happen for a patch made on this exact text; the full text settles
+                // it, and nothing the person wrote is refused over it.
+                Err(_) => return Ok(self.need_full_text(op)),
+            },
+        };
+        self.made(op, NoteFields::new(title, body), !base_matches)
+    }
+
+    /// Checks a new text and counts it against the batch's bound.
+    fn made(
+        &mut self,
+        op: &PushOp,
+        fields: NoteFields,
+        replaces_unseen: bool,
+    ) -> Result<Outcome, ApiError> {
+        let fields = match validate_fields(fields, &self.limits.fields) {
+            Ok(fields) => fields,
+            Err(err) => return Ok(Self::rejected(op, err.to_string())),
+        };
+        self.made_text_bytes += fields.title.len() + fields.body.len();
+        if self.made_text_bytes > self.limits.max_batch_text_bytes {
+            return Err(ApiError::too_large(format!(
+                "this push makes more than {} bytes of note text; send fewer ops at once",
+                self.limits.max_batch_text_bytes
+            )));
+        }
+        Ok(Outcome::Write {
+            fields: Some(fields),
+            replaces_unseen,
+        })
+    }
+
+    fn need_full_text(&self, op: &PushOp) -> Outcome {
+        let version = self
+            .notes
+            .get(&op.note_id)
+            .map_or(Version(0), |s| s.version);
+        Outcome::Answer(PushResult::NeedFullText {
+            op_id: op.op_id,
+            current_version: version,
+        })
+    }
+
+    /// Whether the op was made on the note's current text: its version and its hash.
+    async fn base_matches(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        op: &PushOp,
+    ) -> Result<bool, ApiError> {
+        let Some(slot) = self.notes.get(&op.note_id) else {
+            return Ok(false);
+        };
+        if op.base_version != Some(slot.version) {
+            return Ok(false);
+        }
+        let Some(base_hash) = op.base_hash else {
+            return Ok(false);
+        };
+        Ok(self.hash(tx, op.note_id).await? == base_hash)
+    }
+
+    async fn hash(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        note_id: NoteId,
+    ) -> Result<TextHash, ApiError> {
+        if let Some(hash) = self.notes.get(&note_id).and_then(|slot| slot.hash) {
+            return Ok(hash);
+        }
+        let body = self.body(tx, note_id).await?.to_owned();
+        let slot = self
+            .notes
+            .get_mut(&note_id)
+            .ok_or_else(ApiError::internal)?;
+        let hash = TextHash::of(&slot.title, &body);
+        slot.hash = Some(hash);
+        Ok(hash)
+    }
+
+    /// The note's body, read from the database the first time it is needed.
+    async fn body(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        note_id: NoteId,
+    ) -> Result<&str, ApiError> {
+        let slot = self
+            .notes
+            .get_mut(&note_id)
+            .ok_or_else(ApiError::internal)?;
+        if let Body::Stored = slot.body {
+            let body = stored_body(tx, self.account_id, note_id).await?;
+            slot.body = Body::New(body);
+        }
+        match &slot.body {
+            Body::New(body) => Ok(body),
+            Body::Stored => Err(ApiError::internal()),
         }
     }
 
-    /// Writes the batch's changes: history, notes, remembered answers, the counter.
-    async fn write(
-        self,
+    /// A conflict answer; the note's text goes with it once per response, within the
+    /// response's bound.
+    async fn conflict(
+        &mut self,
         tx: &mut Transaction<'static, Any>,
-        account_id: &str,
-    ) -> Result<(), ApiError> {
-        let replaced_at = now();
-        for chunk in self.history.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO note_history
-                    (account_id, note_id, version, title, body, deleted, replaced_at)
-                 VALUES {}",
-                values_list(chunk.len(), 7, 1)
-            );
-            let mut query = sqlx::query(&sql);
-            for old in chunk {
-                query = query
-                    .bind(account_id)
-                    .bind(old.id.to_string())
-                    .bind(db_version(old.version)?)
-                    .bind(old.title.as_str())
-                    .bind(old.body.as_str())
-                    .bind(i64::from(old.deleted))
-                    .bind(replaced_at.0);
+        op: &PushOp,
+    ) -> Result<PushResult, ApiError> {
+        let slot = self.notes.get(&op.note_id).ok_or_else(ApiError::internal)?;
+        let version = slot.version;
+        let size = usize::try_from(slot.size).unwrap_or(usize::MAX);
+        let fits = self.response_text_bytes.saturating_add(size) <= self.limits.max_response_bytes;
+        let current = if fits && self.sent_texts.insert((op.note_id, version)) {
+            self.response_text_bytes += size;
+            let body = self.body(tx, op.note_id).await?.to_owned();
+            let slot = self.notes.get(&op.note_id).ok_or_else(ApiError::internal)?;
+            Some(NoteState {
+                id: op.note_id,
+                title: slot.title.clone(),
+                body,
+                version,
+                deleted: slot.deleted,
+                updated_at: slot.updated_at,
+            })
+        } else {
+            None
+        };
+        Ok(PushResult::Conflict {
+            op_id: op.op_id,
+            note_id: op.note_id,
+            version,
+            current,
+        })
+    }
+
+    /// Writes the batch's changes: history, notes, remembered answers, the counters.
+    async fn write(self, tx: &mut Transaction<'static, Any>) -> Result<(), ApiError> {
+        let account_id = self.account_id;
+        let written_at = now();
+        // Before anything is written: what the notes grow by, plus the replaced texts
+        // history will keep (before older entries make room).
+        let mut grown: i64 = 0;
+        let mut to_history: i64 = 0;
+        for slot in self.notes.values().filter(|s| s.changed.is_some()) {
+            grown += slot.size - slot.size_before;
+            if slot.keep_history {
+                to_history += slot.size_before;
             }
-            query.execute(&mut **tx).await?;
         }
-        // Every changed note is in `notes`, as the batch left it.
-        let changed = self
-            .changed
+        let max = i64::try_from(self.limits.max_account_bytes).unwrap_or(i64::MAX);
+        let asked = grown + to_history;
+        if asked > 0 && self.stored_bytes.saturating_add(asked) > max {
+            return Err(ApiError::quota_exceeded(format!(
+                "this account holds {} of its {} bytes, and this push adds {asked}; \
+                 nothing was stored: delete or shorten notes to make room",
+                self.stored_bytes, max
+            )));
+        }
+        let mut ids: Vec<&NoteId> = self.notes.keys().collect();
+        ids.sort_unstable();
+        for id in ids.iter().filter(|id| self.notes[**id].keep_history) {
+            grown += keep_in_history(tx, account_id, **id, written_at, self.limits).await?;
+        }
+        // Notes with a new text, in one statement per chunk.
+        let with_text: Vec<(&NoteId, &Slot, &str, &(i64, String))> = ids
             .iter()
-            .map(|(id, changed)| Ok((self.notes.get(id).ok_or_else(ApiError::internal)?, changed)))
-            .collect::<Result<Vec<(&NoteState, &Changed)>, ApiError>>()?;
-        for chunk in changed.chunks(ROWS_PER_STATEMENT) {
+            .filter_map(|id| {
+                let slot = &self.notes[*id];
+                match (&slot.body, &slot.changed) {
+                    (Body::New(body), Some(changed)) if slot.text_written => {
+                        Some((*id, slot, body.as_str(), changed))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        for chunk in with_text.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO notes
                     (account_id, id, title, body, version, deleted, updated_at, change_seq,
-                     device_id)
+                     device_id, text_hash, size)
                  VALUES {}
                  ON CONFLICT (account_id, id) DO UPDATE SET
                     title = excluded.title, body = excluded.body, version = excluded.version,
                     deleted = excluded.deleted, updated_at = excluded.updated_at,
-                    change_seq = excluded.change_seq, device_id = excluded.device_id",
-                values_list(chunk.len(), 9, 1)
+                    change_seq = excluded.change_seq, device_id = excluded.device_id,
+                    text_hash = excluded.text_hash, size = excluded.size",
+                values_list(chunk.len(), 11, 1)
             );
             let mut query = sqlx::query(&sql);
-            for (note, changed) in chunk {
+            for (id, slot, body, (seq, device)) in chunk {
                 query = query
                     .bind(account_id)
-                    .bind(note.id.to_string())
-                    .bind(note.title.as_str())
-                    .bind(note.body.as_str())
-                    .bind(db_version(note.version)?)
-                    .bind(i64::from(note.deleted))
-                    .bind(note.updated_at.0)
-                    .bind(changed.seq)
-                    .bind(changed.device_id.as_str());
+                    .bind(id.to_string())
+                    .bind(slot.title.as_str())
+                    .bind(*body)
+                    .bind(db_version(slot.version)?)
+                    .bind(i64::from(slot.deleted))
+                    .bind(slot.updated_at.0)
+                    .bind(*seq)
+                    .bind(device.as_str())
+                    .bind(slot.hash.map(TextHash::to_hex))
+                    .bind(slot.size);
             }
             query.execute(&mut **tx).await?;
+        }
+        // Notes whose text stayed as it was (deletes): their text is not rewritten.
+        for id in &ids {
+            let slot = &self.notes[*id];
+            let Some((seq, device)) = &slot.changed else {
+                continue;
+            };
+            if slot.text_written {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE notes SET version = $1, deleted = $2, updated_at = $3, change_seq = $4,
+                    device_id = $5, text_hash = coalesce($6, text_hash)
+                 WHERE account_id = $7 AND id = $8",
+            )
+            .bind(db_version(slot.version)?)
+            .bind(i64::from(slot.deleted))
+            .bind(slot.updated_at.0)
+            .bind(*seq)
+            .bind(device.as_str())
+            .bind(slot.hash.map(TextHash::to_hex))
+            .bind(account_id)
+            .bind(id.to_string())
+            .execute(&mut **tx)
+            .await?;
         }
         for chunk in self.applied.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
@@ -262,113 +605,86 @@ impl Batch {
                     .bind(account_id)
                     .bind(op_id.to_string())
                     .bind(serde_json::to_string(result).map_err(|_| ApiError::internal())?)
-                    .bind(replaced_at.0);
+                    .bind(written_at.0);
             }
             query.execute(&mut **tx).await?;
         }
-        if !self.changed.is_empty() {
-            sqlx::query("UPDATE accounts SET change_seq = $2 WHERE id = $1")
-                .bind(account_id)
-                .bind(self.seq)
-                .execute(&mut **tx)
-                .await?;
+        if !self.applied.is_empty() {
+            sqlx::query(
+                "UPDATE accounts SET change_seq = $2, stored_bytes = stored_bytes + $3
+                 WHERE id = $1",
+            )
+            .bind(account_id)
+            .bind(self.seq)
+            .bind(grown)
+            .execute(&mut **tx)
+            .await?;
         }
         Ok(())
     }
 }
 
+impl Slot {
+    fn set_text(&mut self, fields: NoteFields) {
+        self.hash = Some(TextHash::of(&fields.title, &fields.body));
+        self.size = i64::try_from(fields.title.len() + fields.body.len()).unwrap_or(i64::MAX);
+        self.title = fields.title;
+        self.body = Body::New(fields.body);
+        self.text_written = true;
+    }
+}
+
+/// Copies the note's stored text into its history, then drops the oldest entries beyond
+/// the per-note bound. Returns the change in the account's stored bytes.
+async fn keep_in_history(
+    tx: &mut Transaction<'static, Any>,
+    account_id: &str,
+    note_id: NoteId,
+    at: Millis,
+    limits: &BatchLimits,
+) -> Result<i64, ApiError> {
+    let id = note_id.to_string();
+    let kept = sqlx::query(
+        "INSERT INTO note_history
+            (account_id, note_id, version, title, body, deleted, replaced_at, size)
+         SELECT account_id, id, version, title, body, deleted, CAST($3 AS BIGINT), size FROM notes
+         WHERE account_id = $1 AND id = $2
+         ON CONFLICT (account_id, note_id, version) DO NOTHING
+         RETURNING size",
+    )
+    .bind(account_id)
+    .bind(&id)
+    .bind(at.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let added: i64 = match kept {
+        Some(row) => row.try_get("size")?,
+        None => 0,
+    };
+    // The oldest entries beyond the bound: below the bound-th newest version.
+    let keep = i64::from(limits.max_history_per_note.max(1)) - 1;
+    let cutoff = "(SELECT version FROM note_history WHERE account_id = $1 AND note_id = $2
+                   ORDER BY version DESC LIMIT 1 OFFSET $3)";
+    let dropped: i64 = sqlx::query_scalar(&format!(
+        "SELECT CAST(coalesce(sum(size), 0) AS BIGINT) FROM note_history
+         WHERE account_id = $1 AND note_id = $2 AND version < {cutoff}"
+    ))
+    .bind(account_id)
+    .bind(&id)
+    .bind(keep)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query(&format!(
+        "DELETE FROM note_history WHERE account_id = $1 AND note_id = $2 AND version < {cutoff}"
+    ))
+    .bind(account_id)
+    .bind(&id)
+    .bind(keep)
+    .execute(&mut **tx)
+    .await?;
+    Ok(added - dropped)
+}
+
 fn db_version(version: Version) -> Result<i64, ApiError> {
     i64::try_from(version.0).map_err(|_| ApiError::internal())
-}
-
-/// What an op does to the note, decided before anything is written.
-enum Outcome {
-    Write {
-        title: String,
-        body: String,
-        deleted: bool,
-        /// The current text, when a last-write-wins op replaces one it never saw.
-        overwritten: Option<NoteState>,
-    },
-    Answer(PushResult),
-}
-
-fn rejected(op: &PushOp, reason: impl Into<String>) -> Outcome {
-    Outcome::Answer(PushResult::Rejected {
-        op_id: op.op_id,
-        reason: reason.into(),
-    })
-}
-
-fn decide(op: &PushOp, current: Option<NoteState>, limits: &FieldLimits) -> Outcome {
-    let change = match op.change() {
-        Ok(change) => change,
-        Err(reason) => return rejected(op, reason),
-    };
-    let base_matches = |note: &NoteState| op.base_version == Some(note.version);
-    match (change, current) {
-        (PushChange::Create { .. }, Some(_)) => rejected(op, "a note with this id already exists"),
-        (PushChange::Create { title, body }, None) => {
-            match validate_fields(NoteFields::new(title, body), limits) {
-                Ok(fields) => Outcome::Write {
-                    title: fields.title,
-                    body: fields.body,
-                    deleted: false,
-                    overwritten: None,
-                },
-                Err(err) => rejected(op, err.to_string()),
-            }
-        }
-        (PushChange::Update { .. } | PushChange::Delete, None) => {
-            rejected(op, "no note with this id in this account")
-        }
-        (_, Some(note)) if !op.lww && !base_matches(&note) => {
-            Outcome::Answer(PushResult::Conflict {
-                op_id: op.op_id,
-                current: note,
-            })
-        }
-        (
-            PushChange::Update {
-                text: NewText::Patch(_),
-                ..
-            },
-            Some(note),
-        ) if !base_matches(&note) => Outcome::Answer(PushResult::NeedFullText {
-            op_id: op.op_id,
-            current_version: note.version,
-        }),
-        (PushChange::Update { title, text }, Some(note)) => {
-            let body = match text {
-                NewText::Full(body) => body.to_owned(),
-                NewText::Patch(patch) => match patch.apply(&note.body) {
-                    Ok(body) => body,
-                    // The device's idea of the base text differs from ours: the full text
-                    // settles it, and nothing the person wrote is refused over it.
-                    Err(_) => {
-                        return Outcome::Answer(PushResult::NeedFullText {
-                            op_id: op.op_id,
-                            current_version: note.version,
-                        })
-                    }
-                },
-            };
-            match validate_fields(NoteFields::new(title, body), limits) {
-                // An edit of a deleted note brings it back: the edit wins.
-                Ok(fields) => Outcome::Write {
-                    title: fields.title,
-                    body: fields.body,
-                    deleted: false,
-                    overwritten: (!base_matches(&note)).then_some(note),
-                },
-                Err(err) => rejected(op, err.to_string()),
-            }
-        }
-        (PushChange::Delete, Some(note)) => Outcome::Write {
-            title: note.title.clone(),
-            body: note.body.clone(),
-            deleted: true,
-            overwritten: (!base_matches(&note)).then_some(note),
-        },
-    }
 }

@@ -1,19 +1,22 @@
-//! `POST /v1/sync/push` and `GET /v1/sync/pull`.
+//! `POST /v1/sync/push`, `GET /v1/sync/pull` and `GET /v1/notes/{id}`.
 //!
 //! How a batch is judged and written is in [`crate::push_batch`].
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::Json;
-use quire_core::protocol::{Change, NoteState, Problem, PullResponse, PushRequest, PushResponse};
+use futures_util::TryStreamExt;
+use quire_core::protocol::{
+    Change, NoteState, NoteVersion, Problem, PullResponse, PushRequest, PushResponse,
+};
 use quire_core::validate::Limits as FieldLimits;
-use quire_core::{DeviceId, Millis, Version};
+use quire_core::{DeviceId, Millis, NoteId, Version};
 use serde::Deserialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::accounts::AuthedAccount;
 use crate::problem::{ApiError, ApiJson};
-use crate::push_batch;
+use crate::push_batch::{self, BatchLimits};
 use crate::AppState;
 
 const DEFAULT_PULL_LIMIT: u32 = 500;
@@ -28,7 +31,8 @@ const MAX_PULL_LIMIT: u32 = 1000;
         (status = 200, description = "One result per op", body = PushResponse),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Sign in again", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Over a limit; nothing stored", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over a limit (request, batch, note, the text a push makes, or the account's storage: type quota-exceeded); nothing stored", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON, or a content encoding other than gzip or zstd", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn push(
@@ -59,9 +63,15 @@ pub async fn push(
     // The batch runs to its end even when the client goes away mid-request: a transaction
     // cut off by a dropped connection would hold the database for the next request.
     let work = tokio::spawn(async move {
-        let limits = FieldLimits {
-            max_body_bytes: limits.max_note_bytes,
-            ..FieldLimits::default()
+        let limits = BatchLimits {
+            fields: FieldLimits {
+                max_body_bytes: limits.max_note_bytes,
+                ..FieldLimits::default()
+            },
+            max_batch_text_bytes: limits.max_push_text_bytes,
+            max_response_bytes: limits.max_response_bytes,
+            max_account_bytes: limits.max_account_bytes,
+            max_history_per_note: limits.max_history_per_note,
         };
         let mut tx = state.db.begin_write().await?;
         let results = push_batch::apply(&mut tx, &limits, &account.id, &request.ops).await?;
@@ -72,17 +82,33 @@ pub async fn push(
     Ok(Json(PushResponse { results }))
 }
 
-pub(crate) fn note_from_row(row: &AnyRow) -> Result<NoteState, ApiError> {
+fn note_id_and_version(row: &AnyRow) -> Result<(NoteId, Version), ApiError> {
     let id: String = row.try_get("id")?;
     let version: i64 = row.try_get("version")?;
+    Ok((
+        id.parse().map_err(|_| ApiError::internal())?,
+        Version(u64::try_from(version).map_err(|_| ApiError::internal())?),
+    ))
+}
+
+/// A note row's fields but its body (left empty).
+fn note_from_row_without_body(row: &AnyRow) -> Result<NoteState, ApiError> {
+    let (id, version) = note_id_and_version(row)?;
     let deleted: i64 = row.try_get("deleted")?;
     Ok(NoteState {
-        id: id.parse().map_err(|_| ApiError::internal())?,
+        id,
         title: row.try_get("title")?,
-        body: row.try_get("body")?,
-        version: Version(u64::try_from(version).map_err(|_| ApiError::internal())?),
+        body: String::new(),
+        version,
         deleted: deleted != 0,
         updated_at: Millis(row.try_get("updated_at")?),
+    })
+}
+
+pub(crate) fn note_from_row(row: &AnyRow) -> Result<NoteState, ApiError> {
+    Ok(NoteState {
+        body: row.try_get("body")?,
+        ..note_from_row_without_body(row)?
     })
 }
 
@@ -125,34 +151,89 @@ pub async fn pull(
             "limit is 1 to {MAX_PULL_LIMIT}"
         )));
     }
-    let rows = sqlx::query(
-        "SELECT id, title, body, version, deleted, updated_at, change_seq, device_id FROM notes
-         WHERE account_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3",
+    let own_device = query.device.map(|device| device.to_string());
+    let head: i64 = sqlx::query_scalar("SELECT change_seq FROM accounts WHERE id = $1")
+        .bind(&account.id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    // Rows are read one by one and the page ends once it holds `max_response_bytes` of
+    // text (always at least one change), so a page of large notes neither fills the
+    // server's memory nor outgrows what a client will read. The asking device's own
+    // changes come without their text.
+    let mut rows = sqlx::query(
+        "SELECT id, title, version, deleted, updated_at, change_seq, device_id, size,
+            CASE WHEN device_id = $3 THEN NULL ELSE body END AS body
+         FROM notes WHERE account_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $4",
     )
     .bind(&account.id)
     .bind(since)
+    .bind(own_device.as_deref().unwrap_or(""))
     .bind(i64::from(limit) + 1)
-    .fetch_all(&state.db.pool)
-    .await?;
-    let more = rows.len() > limit as usize;
-    let own_device = query.device.map(|device| device.to_string());
-    let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
-    let mut next = query.since;
-    for row in rows.iter().take(limit as usize) {
-        let seq: i64 = row.try_get("change_seq")?;
-        next = u64::try_from(seq).map_err(|_| ApiError::internal())?;
-        let made_by: Option<String> = row.try_get("device_id")?;
-        if made_by.is_some() && made_by == own_device {
-            continue;
+    .fetch(&state.db.pool);
+    let mut page = PullResponse {
+        changes: Vec::new(),
+        own: Vec::new(),
+        next: query.since,
+        more: false,
+        head: u64::try_from(head).map_err(|_| ApiError::internal())?,
+    };
+    let (mut count, mut text_bytes) = (0u32, 0usize);
+    while let Some(row) = rows.try_next().await? {
+        let size = usize::try_from(row.try_get::<i64, _>("size")?).unwrap_or(usize::MAX);
+        let body: Option<String> = row.try_get("body")?;
+        let weight = if body.is_some() { size } else { 0 };
+        let full = count > 0 && text_bytes.saturating_add(weight) > state.limits.max_response_bytes;
+        if count == limit || full {
+            page.more = true;
+            break;
         }
-        changes.push(Change {
-            seq: next,
-            note: note_from_row(row)?,
-        });
+        count += 1;
+        text_bytes += weight;
+        let seq: i64 = row.try_get("change_seq")?;
+        page.next = u64::try_from(seq).map_err(|_| ApiError::internal())?;
+        let (id, version) = note_id_and_version(&row)?;
+        match body {
+            Some(body) => page.changes.push(Change {
+                seq: page.next,
+                note: NoteState {
+                    body,
+                    ..note_from_row_without_body(&row)?
+                },
+            }),
+            None => page.own.push(NoteVersion { id, version }),
+        }
     }
-    Ok(Json(PullResponse {
-        changes,
-        next,
-        more,
-    }))
+    Ok(Json(page))
+}
+
+/// A note as the server has it now.
+#[utoipa::path(
+    get, path = "/v1/notes/{id}", tag = "sync",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The note's id")),
+    responses(
+        (status = 200, description = "The note", body = NoteState),
+        (status = 400, description = "Not a note id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Sign in again", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such note in this account", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn note(
+    State(state): State<AppState>,
+    account: AuthedAccount,
+    Path(id): Path<String>,
+) -> Result<Json<NoteState>, ApiError> {
+    let id: NoteId = id
+        .parse()
+        .map_err(|_| ApiError::bad_request("that is not a note id"))?;
+    let row = sqlx::query(
+        "SELECT id, title, body, version, deleted, updated_at FROM notes
+         WHERE account_id = $1 AND id = $2",
+    )
+    .bind(&account.id)
+    .bind(id.to_string())
+    .fetch_optional(&state.db.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found("no such note in this account"))?;
+    Ok(Json(note_from_row(&row)?))
 }

@@ -7,7 +7,7 @@ mod common;
 
 use std::io::Write;
 
-use common::{create_op, delete_op, new_note, update_op, Backend, TestServer, PASSWORD};
+use common::{at, create_op, delete_op, new_note, update_op, Backend, TestServer, PASSWORD};
 use quire_core::patch::{Edit, Patch};
 use quire_core::protocol::PushRequest;
 use quire_core::{NoteId, OpId};
@@ -18,11 +18,14 @@ use sha2::{Digest, Sha256};
 
 on_both_backends!(every_bad_request_is_refused_cleanly);
 
-const LIMITS: Limits = Limits {
-    max_body_bytes: 64 * 1024,
-    max_batch_ops: 10,
-    max_note_bytes: 16 * 1024,
-};
+fn limits() -> Limits {
+    Limits {
+        max_body_bytes: 64 * 1024,
+        max_batch_ops: 10,
+        max_note_bytes: 16 * 1024,
+        ..Limits::default()
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 enum Expect {
@@ -85,7 +88,7 @@ async fn stored(server: &TestServer) -> Vec<i64> {
 }
 
 async fn every_bad_request_is_refused_cleanly(backend: Backend) {
-    let server = TestServer::start_with(backend, LIMITS).await;
+    let server = TestServer::start_with(backend, limits()).await;
     let alice = server.account("alice").await;
     let bob = server.account("bob").await;
     let alices_note = new_note();
@@ -158,12 +161,18 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
     let ok_push = || push_bytes(vec![create_op(new_note(), "fine", "fine")]);
     let big_text = "x".repeat(20 * 1024);
     let bomb = vec![b' '; 8 * 1024 * 1024];
-    let mut patch_op = update_op(alices_note, 1, "Alice's", "");
+    let alices_base = at(1, "Alice's", "private text");
+    let mut patch_op = update_op(alices_note, alices_base, "Alice's", "");
     patch_op.body = None;
     patch_op.patch = Some(Patch(vec![Edit::Keep(2), Edit::Insert("?".into())]));
     let mut huge_patch = patch_op.clone();
     huge_patch.op_id = OpId(common::new_id());
     huge_patch.patch = Some(Patch(vec![Edit::Keep(12), Edit::Insert(big_text.clone())]));
+    // The right version and length, another text: the length check alone let this in.
+    let mut same_length_patch = patch_op.clone();
+    same_length_patch.op_id = OpId(common::new_id());
+    same_length_patch.base_hash = Some(quire_core::TextHash::of("Alice's", "public texts"));
+    same_length_patch.patch = Some(Patch(vec![Edit::Delete(7), Edit::Keep(5)]));
     let mut stale_patch = patch_op.clone();
     stale_patch.op_id = OpId(common::new_id());
     stale_patch.base_version = Some(quire_core::Version(7));
@@ -264,6 +273,24 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
             vec![
                 ("content-type", "application/json"),
                 ("content-encoding", "zstd"),
+            ],
+        ),
+        with_headers(
+            push("unknown content encoding", ok_push(), Expect::Problem(415)),
+            vec![
+                ("content-type", "application/json"),
+                ("content-encoding", "br"),
+            ],
+        ),
+        with_headers(
+            push(
+                "two content encodings",
+                gzip(&ok_push()),
+                Expect::Problem(415),
+            ),
+            vec![
+                ("content-type", "application/json"),
+                ("content-encoding", "gzip, zstd"),
             ],
         ),
         with_headers(
@@ -379,6 +406,30 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
             Expect::Problem(400),
         ),
         post(
+            "register: NUL in name",
+            "/accounts",
+            json_bytes(&json!({"username": "car\0ol", "password": PASSWORD})),
+            Expect::Problem(400),
+        ),
+        post(
+            "register: body over the auth limit",
+            "/accounts",
+            json_bytes(&json!({"username": "n".repeat(20_000), "password": PASSWORD})),
+            Expect::Problem(413),
+        ),
+        with_headers(
+            post(
+                "register: gzip bomb",
+                "/accounts",
+                gzip(&bomb),
+                Expect::Problem(413),
+            ),
+            vec![
+                ("content-type", "application/json"),
+                ("content-encoding", "GZIP"),
+            ],
+        ),
+        post(
             "register: short password",
             "/accounts",
             json_bytes(&json!({"username": "carol", "password": "short"})),
@@ -401,6 +452,30 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
             "/sessions",
             json_bytes(&json!({"username": "alice"})),
             Expect::Problem(400),
+        ),
+        post(
+            "login: NUL in name",
+            "/sessions",
+            json_bytes(&json!({"username": "ali\0ce", "password": PASSWORD})),
+            Expect::Problem(400),
+        ),
+        post(
+            "login: huge name",
+            "/sessions",
+            json_bytes(&json!({"username": "n".repeat(10_000), "password": PASSWORD})),
+            Expect::Problem(400),
+        ),
+        post(
+            "login: spaces in name",
+            "/sessions",
+            json_bytes(&json!({"username": "alice smith", "password": PASSWORD})),
+            Expect::Problem(400),
+        ),
+        post(
+            "login: body over the auth limit",
+            "/sessions",
+            json_bytes(&json!({"username": "alice", "password": "p".repeat(20_000)})),
+            Expect::Problem(413),
         ),
         post(
             "login: wrong password",
@@ -430,13 +505,13 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
         // Bad ops inside good requests: answered per op, nothing stored.
         push(
             "another account's note",
-            push_bytes(vec![update_op(alices_note, 1, "x", "y")]),
+            push_bytes(vec![update_op(alices_note, alices_base, "x", "y")]),
             Expect::Op("rejected"),
         )
         .pipe(|c| with_token(c, Some(bob.clone()))),
         push(
             "another account's delete",
-            push_bytes(vec![delete_op(alices_note, 1)]),
+            push_bytes(vec![delete_op(alices_note, alices_base)]),
             Expect::Op("rejected"),
         )
         .pipe(|c| with_token(c, Some(bob.clone()))),
@@ -461,13 +536,33 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
             Expect::Op("need_full_text"),
         ),
         push(
+            "patch against a same-length text that is not the base",
+            push_bytes(vec![same_length_patch]),
+            Expect::Op("conflict"),
+        ),
+        push(
+            "full text on a base of the right version and another text",
+            push_bytes(vec![update_op(
+                alices_note,
+                at(1, "Alice's", "privy txt"),
+                "Alice's",
+                "defaced",
+            )]),
+            Expect::Op("conflict"),
+        ),
+        push(
             "stale base version",
-            push_bytes(vec![update_op(alices_note, 9, "x", "y")]),
+            push_bytes(vec![update_op(alices_note, at(9, "x", "y"), "x", "y")]),
             Expect::Op("conflict"),
         ),
         push(
             "update of a note nobody made",
-            push_bytes(vec![update_op(NoteId(common::new_id()), 1, "x", "y")]),
+            push_bytes(vec![update_op(
+                NoteId(common::new_id()),
+                alices_base,
+                "x",
+                "y",
+            )]),
             Expect::Op("rejected"),
         ),
         push(
@@ -478,7 +573,7 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
         push(
             "op with the wrong fields",
             push_bytes(vec![{
-                let mut op = delete_op(alices_note, 1);
+                let mut op = delete_op(alices_note, alices_base);
                 op.body = Some("a delete with text".into());
                 op.op_id = OpId(common::new_id());
                 op

@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use common::{create_op, new_note, update_op, Backend, TestServer};
+use common::{at, create_op, new_note, update_op, Backend, TestServer};
 use quire_core::protocol::PushResult;
 use quire_core::NoteId;
 use quire_server::Limits;
@@ -54,6 +54,7 @@ async fn contend(servers: Vec<TestServer>) {
                 other => panic!("own note: {other:?}"),
             };
             let mut applied_on_shared = Vec::new();
+            let mut own_text = String::new();
             for edit in 0..EDITS_PER_CLIENT {
                 // Own note: never contended, always applies.
                 let results = server
@@ -61,7 +62,7 @@ async fn contend(servers: Vec<TestServer>) {
                         &token,
                         vec![update_op(
                             own,
-                            own_version,
+                            at(own_version, &format!("client {i}"), &own_text),
                             &format!("client {i}"),
                             &format!("edit {edit}"),
                         )],
@@ -72,8 +73,9 @@ async fn contend(servers: Vec<TestServer>) {
                     PushResult::Applied { version, .. } => version.0,
                     other => panic!("own note edit: {other:?}"),
                 };
+                own_text = format!("edit {edit}");
                 // Shared note: retry on conflict from the version the server reports.
-                let mut base = 1;
+                let mut base = at(1, "shared", "start");
                 loop {
                     let body = format!("client {i} edit {edit}");
                     let results = server
@@ -85,7 +87,10 @@ async fn contend(servers: Vec<TestServer>) {
                             applied_on_shared.push((version.0, body));
                             break;
                         }
-                        PushResult::Conflict { current, .. } => base = current.version.0,
+                        PushResult::Conflict {
+                            current: Some(current),
+                            ..
+                        } => base = at(current.version.0, &current.title, &current.body),
                         other => panic!("shared edit: {other:?}"),
                     }
                 }

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use quire_core::protocol::{NoteState, PullResponse, PushOp, PushRequest, PushResponse};
-use quire_core::{DeviceId, NoteId, OpId, OpKind, Version};
+use quire_core::{DeviceId, NoteId, OpId, OpKind, TextHash, Version};
 use quire_server::{AppState, Db, Limits};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -94,10 +94,25 @@ impl TestServer {
         server
     }
 
+    /// A server that believes X-Forwarded-For from these peers (as if behind a reverse
+    /// proxy on loopback): tests then speak for clients at other addresses.
+    pub async fn start_behind_proxy(backend: Backend, limits: Limits, proxies: &[&str]) -> Self {
+        let (url, dir) = fresh_database(backend).await;
+        let mut server = Self::start_on_with(&url, limits, proxies).await;
+        server.temp_dir = dir;
+        server
+    }
+
     /// Another instance on the same database.
     pub async fn start_on(db_url: &str, limits: Limits) -> Self {
+        Self::start_on_with(db_url, limits, &[]).await
+    }
+
+    async fn start_on_with(db_url: &str, limits: Limits, proxies: &[&str]) -> Self {
         let db = Db::connect(db_url).await.unwrap();
-        let state = AppState::new(db.clone(), limits, Duration::from_secs(3600));
+        let proxies = proxies.iter().map(|p| p.parse().unwrap()).collect();
+        let state = AppState::new(db.clone(), limits, Duration::from_secs(3600))
+            .with_trusted_proxies(proxies);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let running = quire_server::spawn(listener, state).unwrap();
         Self {
@@ -206,7 +221,22 @@ pub fn new_id() -> Uuid {
     Uuid::now_v7()
 }
 
-fn op(note: NoteId, kind: OpKind, base: Option<u64>) -> PushOp {
+/// The exact text an update or delete is made on: its version and the hash of its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Base {
+    pub version: u64,
+    pub hash: TextHash,
+}
+
+/// The base "version `version`, with this title and body".
+pub fn at(version: u64, title: &str, body: &str) -> Base {
+    Base {
+        version,
+        hash: TextHash::of(title, body),
+    }
+}
+
+fn op(note: NoteId, kind: OpKind, base: Option<Base>) -> PushOp {
     PushOp {
         op_id: OpId(new_id()),
         note_id: note,
@@ -214,7 +244,8 @@ fn op(note: NoteId, kind: OpKind, base: Option<u64>) -> PushOp {
         title: None,
         body: None,
         patch: None,
-        base_version: base.map(Version),
+        base_version: base.map(|b| Version(b.version)),
+        base_hash: base.map(|b| b.hash),
         device_id: DeviceId(Uuid::nil()),
         clock: 1,
         lww: false,
@@ -229,7 +260,7 @@ pub fn create_op(note: NoteId, title: &str, body: &str) -> PushOp {
     }
 }
 
-pub fn update_op(note: NoteId, base: u64, title: &str, body: &str) -> PushOp {
+pub fn update_op(note: NoteId, base: Base, title: &str, body: &str) -> PushOp {
     PushOp {
         title: Some(title.to_owned()),
         body: Some(body.to_owned()),
@@ -237,7 +268,7 @@ pub fn update_op(note: NoteId, base: u64, title: &str, body: &str) -> PushOp {
     }
 }
 
-pub fn delete_op(note: NoteId, base: u64) -> PushOp {
+pub fn delete_op(note: NoteId, base: Base) -> PushOp {
     op(note, OpKind::Delete, Some(base))
 }
 
