@@ -62,8 +62,14 @@ fn start_server() -> Server {
             .next()
             .expect("the server ended before listening")
             .unwrap();
+        // `... listening on http://127.0.0.1:PORT addr=...`, perhaps with colour codes.
         if let Some(at) = line.find("listening on ") {
-            break line[at + "listening on ".len()..].trim().to_owned();
+            let rest = &line[at + "listening on ".len()..];
+            let url: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '.'))
+                .collect();
+            break url;
         }
     };
     // Keep draining its log so it never blocks on a full pipe.

@@ -2,6 +2,7 @@
 //! transaction, following `quire_core::reconcile` where both sides changed a note.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use quire_core::protocol::{NoteState, NoteVersion, PushResult};
 use quire_core::reconcile::{base_in_history, reconcile, Base, Decision, LocalNote};
@@ -449,24 +450,35 @@ impl Store {
     /// with an op that went out unanswered does not count (the server may have applied it;
     /// the next push settles that).
     pub async fn lacks_own_changes(&self, own: &[NoteVersion]) -> Result<bool> {
-        for change in own {
-            let row: Option<(Option<i64>, bool)> = sqlx::query_as(
-                "SELECT n.version, EXISTS (SELECT 1 FROM outbox o
-                    WHERE o.note_id = n.id AND o.sent_at IS NOT NULL)
-                 FROM notes n WHERE n.id = ?",
-            )
-            .bind(change.id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-            let holds = match row {
-                Some((_, true)) => true,
-                Some((Some(version), false)) => version_from_db(version)? >= change.version,
-                Some((None, false)) | None => false,
-            };
-            if !holds {
-                tracing::warn!(note = %change.id, version = %change.version.0,
-                    "the server has a change this device made that its store lacks");
-                return Ok(true);
+        // Rows per statement: far inside SQLite's limit on bound values.
+        for chunk in own.chunks(500) {
+            let sql = format!(
+                "SELECT n.id, n.version, EXISTS (SELECT 1 FROM outbox o
+                    WHERE o.note_id = n.id AND o.sent_at IS NOT NULL) AS sent
+                 FROM notes n WHERE n.id IN ({})",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query_as::<_, (String, Option<i64>, bool)>(&sql);
+            for change in chunk {
+                query = query.bind(change.id.to_string());
+            }
+            let held: HashMap<String, (Option<i64>, bool)> = query
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(|(id, version, sent)| (id, (version, sent)))
+                .collect();
+            for change in chunk {
+                let holds = match held.get(&change.id.to_string()) {
+                    Some((_, true)) => true,
+                    Some((Some(version), false)) => version_from_db(*version)? >= change.version,
+                    Some((None, false)) | None => false,
+                };
+                if !holds {
+                    tracing::warn!(note = %change.id, version = %change.version.0,
+                        "the server has a change this device made that its store lacks");
+                    return Ok(true);
+                }
             }
         }
         Ok(false)
