@@ -430,3 +430,33 @@ async fn taking_theirs_after_writing_more_drops_the_held_edits_and_both_agree() 
         assert_eq!(body_on(device, note).await, "1\na\n3\n");
     }
 }
+
+#[tokio::test]
+async fn a_full_account_keeps_the_queue_and_says_so() {
+    let server = common::server_with(quire_server::Limits {
+        max_account_bytes: 50_000,
+        ..quire_server::Limits::default()
+    })
+    .await;
+    let a = common::device().await;
+    a.register(&server, "owner").await;
+    a.store
+        .create_note(NoteFields::new("Big", "b".repeat(60_000)))
+        .await
+        .unwrap();
+    let err = a.try_sync().await.unwrap_err();
+    assert!(
+        matches!(err, quire_client::Error::StorageFull { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("is full"), "{err}");
+    assert_eq!(
+        a.store.pending_count().await.unwrap(),
+        1,
+        "the change waits"
+    );
+    assert!(
+        a.store.attention().await.unwrap().is_empty(),
+        "nothing set aside"
+    );
+}
