@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use quire_core::patch::Patch;
 use quire_core::protocol::{PullResponse, PushOp, PushRequest, PushResult};
 use quire_core::settings::{ConflictPolicy, SettingKey};
-use quire_core::{NoteFields, OpId, OpKind, OpPayload, TextHash};
+use quire_core::{NoteFields, NoteId, OpId, OpKind, OpPayload, TextHash};
 use serde::Serialize;
 
 use crate::api::ApiClient;
@@ -63,6 +63,10 @@ pub struct SyncReport {
     /// The server or this store was restored from a backup (or the store copied): the
     /// round pulled everything again and reconciled it with what is here.
     pub caught_up: bool,
+    /// Notes whose changes the server could not take because the account is full; they
+    /// stay queued here.
+    #[ts(type = "number")]
+    pub deferred: u64,
 }
 
 impl SyncReport {
@@ -104,6 +108,16 @@ impl SyncReport {
                        folder was copied): Quire fetched every note again and kept what \
                        only this device had"
                     .to_owned(),
+            });
+        }
+        if self.deferred > 0 {
+            notices.push(Notice {
+                kind: NoticeKind::Failing,
+                text: format!(
+                    "Your account on the server is full: changes to {} wait on this device \
+                     until notes are shortened or the server allows more",
+                    notes(self.deferred)
+                ),
             });
         }
         if self.set_aside > 0 {
@@ -189,7 +203,10 @@ fn count(outcome: PushOutcome, report: &mut SyncReport) -> bool {
         }
         // Nothing changed here (a conflict answer that changed nothing would send the op
         // again as it is): the round moves on.
-        PushOutcome::Conflict(RemoteOutcome::Unchanged) | PushOutcome::Retry => false,
+        PushOutcome::Conflict(RemoteOutcome::Unchanged)
+        | PushOutcome::Retry
+        | PushOutcome::Deferred => false,
+        PushOutcome::Rebased => true,
         PushOutcome::Conflict(outcome) => {
             report.count(outcome);
             true
@@ -206,6 +223,10 @@ struct Pusher<'a> {
     batch_size: u32,
     /// Ops the server could not patch: they go again with their whole text.
     full_text: HashSet<OpId>,
+    /// Notes whose op the server deferred (the account is full), and how many queued ops
+    /// they hold: they wait for the next round, and the rest of the queue goes on.
+    deferred: HashSet<NoteId>,
+    deferred_ops: u64,
 }
 
 impl Pusher<'_> {
@@ -269,6 +290,11 @@ impl Pusher<'_> {
             if let PushResult::NeedFullText { .. } = result {
                 progress |= self.full_text.insert(queued.op.op_id);
             }
+            if outcome == PushOutcome::Deferred && self.deferred.insert(queued.op.note_id) {
+                report.deferred += 1;
+                self.deferred_ops += self.store.queued_for(queued.op.note_id).await?;
+                progress = true;
+            }
             progress |= count(outcome, report);
         }
         Ok(progress)
@@ -315,13 +341,17 @@ impl Pusher<'_> {
         for _ in 0..passes {
             // One op per note per batch: a later op of the same note could not know the
             // version the earlier one will make; it goes in the next pass, rebased on it.
+            // Notes whose op the server deferred wait for the next round.
             let mut notes = HashSet::new();
+            let window = u64::from(self.batch_size) + self.deferred_ops;
             let batch: Vec<QueuedOp> = self
                 .store
-                .pushable_ops(self.batch_size)
+                .pushable_ops(u32::try_from(window).unwrap_or(u32::MAX))
                 .await?
                 .into_iter()
+                .filter(|queued| !self.deferred.contains(&queued.op.note_id))
                 .filter(|queued| notes.insert(queued.op.note_id))
+                .take(self.batch_size as usize)
                 .collect();
             if batch.is_empty() || !self.send(&batch, report).await? {
                 return Ok(());
@@ -371,6 +401,8 @@ pub async fn sync_once(store: &Store, api: &ApiClient, token: &Secret) -> Result
         policy,
         batch_size: store.setting_as(SettingKey::BatchSize, 100).await?,
         full_text: HashSet::new(),
+        deferred: HashSet::new(),
+        deferred_ops: 0,
     };
     pusher.push_all(&mut report).await?;
 

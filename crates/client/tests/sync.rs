@@ -444,19 +444,33 @@ async fn a_full_account_keeps_the_queue_and_says_so() {
         .create_note(NoteFields::new("Big", "b".repeat(60_000)))
         .await
         .unwrap();
-    let err = a.try_sync().await.unwrap_err();
-    assert!(
-        matches!(err, quire_client::Error::StorageFull { .. }),
-        "{err}"
-    );
-    assert!(err.to_string().contains("is full"), "{err}");
+    let small = a
+        .store
+        .create_note(NoteFields::new("Small", "s"))
+        .await
+        .unwrap();
+    let report = a.sync().await;
     assert_eq!(
-        a.store.pending_count().await.unwrap(),
-        1,
-        "the change waits"
+        (
+            report.pushed,
+            report.deferred,
+            report.pending,
+            report.set_aside
+        ),
+        (1, 1, 1, 0),
+        "the rest of the queue went; the big note waits here: {report:?}"
     );
+    let notice = report
+        .notices()
+        .into_iter()
+        .map(|n| n.text)
+        .collect::<Vec<_>>();
+    assert!(notice.iter().any(|t| t.contains("is full")), "{notice:?}");
     assert!(
         a.store.attention().await.unwrap().is_empty(),
         "nothing set aside"
     );
+    assert!(a.store.note(small.id).await.unwrap().version.is_some());
+    // The next round tries again, and still keeps it.
+    assert_eq!(a.sync().await.pending, 1);
 }

@@ -71,7 +71,10 @@ pub struct Op {
 /// Folds `next` into `pending` when both are unsent changes to the same note and the result
 /// replays to the same note as applying both: create+update is a create with the new text,
 /// update+update is an update with the new text on the first one's base. The folded op keeps
-/// `pending`'s id and base (it takes its place in the queue) and `next`'s clock.
+/// `pending`'s base (it takes its place in the queue) and takes `next`'s id and clock: an
+/// unsent op was never on the wire, so its id is free to change, and a new text under a
+/// new id can never be mistaken for a replay of the old one (a copied data dir holds the
+/// same unsent ops as the original).
 ///
 /// Deletes are never folded: a delete's order relative to other ops is what the server
 /// must see.
@@ -85,7 +88,7 @@ pub fn coalesce(pending: &Op, next: &Op) -> Option<Op> {
         _ => return None,
     };
     Some(Op {
-        op_id: pending.op_id,
+        op_id: next.op_id,
         note_id: pending.note_id,
         payload,
         base_version: pending.base_version,
@@ -122,7 +125,7 @@ mod tests {
         let create = op(1, 7, OpPayload::Create(NoteFields::new("a", "1")), None, 1);
         let update = op(2, 7, OpPayload::Update(NoteFields::new("a", "2")), None, 2);
         let folded = coalesce(&create, &update).unwrap();
-        assert_eq!(folded.op_id, create.op_id);
+        assert_eq!(folded.op_id, update.op_id, "a new text, a new id");
         assert_eq!(folded.payload, OpPayload::Create(NoteFields::new("a", "2")));
         assert_eq!(folded.clock, 2);
     }

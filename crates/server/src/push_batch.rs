@@ -34,6 +34,10 @@ use crate::problem::ApiError;
 /// Rows per multi-row statement: well inside both engines' limits on bound values.
 const ROWS_PER_STATEMENT: usize = 500;
 
+/// Bytes an account is charged per stored note and per history entry beyond their text:
+/// about what a row and its index entries take, so a million empty notes are not free.
+pub const ROW_OVERHEAD: i64 = 256;
+
 /// What one push may make the server compute, hold and store.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchLimits {
@@ -64,6 +68,7 @@ pub async fn apply(
         seq,
         stored_bytes,
         made_text_bytes: 0,
+        charged: 0,
         response_text_bytes: 0,
         sent_texts: HashSet::new(),
         applied: Vec::new(),
@@ -145,6 +150,8 @@ struct Slot {
     keep_history: bool,
     /// An op of this batch gave the note a new text (a body only read stays unwritten).
     text_written: bool,
+    /// The device that made the note's current text, as the database has it.
+    device: Option<String>,
 }
 
 /// The notes these ops touch, as the server has them now, without their texts.
@@ -159,7 +166,7 @@ async fn current_notes(
     let mut found = HashMap::new();
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "SELECT id, title, version, deleted, updated_at, text_hash, size FROM notes
+            "SELECT id, title, version, deleted, updated_at, text_hash, size, device_id FROM notes
              WHERE account_id = $1 AND id IN ({})",
             in_list(chunk.len(), 2)
         );
@@ -187,6 +194,7 @@ async fn current_notes(
                     changed: None,
                     keep_history: false,
                     text_written: false,
+                    device: row.try_get("device_id")?,
                 },
             );
         }
@@ -213,8 +221,8 @@ enum Outcome {
     /// The note's new text (`None`: a delete, which keeps the text as the tombstone's).
     Write {
         fields: Option<NoteFields>,
-        /// The base was not the current text (a last-write-wins op): keep what it replaces.
-        replaces_unseen: bool,
+        /// The text from before this batch goes to history (see [`Batch::made`]).
+        keep_history: bool,
     },
     Answer(PushResult),
 }
@@ -230,6 +238,8 @@ struct Batch<'a> {
     /// Bytes the account held before this batch.
     stored_bytes: i64,
     made_text_bytes: usize,
+    /// What this batch's ops added to the account's bytes so far (see `ROW_OVERHEAD`).
+    charged: i64,
     response_text_bytes: usize,
     /// Notes (and versions) whose text this response already carries.
     sent_texts: HashSet<(NoteId, Version)>,
@@ -252,7 +262,7 @@ impl Batch<'_> {
         let outcome = self.decide(tx, op).await?;
         let Outcome::Write {
             fields,
-            replaces_unseen,
+            keep_history,
         } = outcome
         else {
             let Outcome::Answer(result) = outcome else {
@@ -265,15 +275,7 @@ impl Batch<'_> {
         let changed = (self.seq, op.device_id.to_string());
         let version = match self.notes.get_mut(&op.note_id) {
             Some(slot) => {
-                // Only the text from before the batch is kept: a text an earlier op of this
-                // batch made was the same device's, and is superseded by its own next op.
-                // A delete keeps its text as the tombstone's; an equal text loses nothing.
-                let same_text = match (&fields, slot.hash) {
-                    (Some(new), Some(old)) => TextHash::of(&new.title, &new.body) == old,
-                    _ => false,
-                };
-                slot.keep_history |=
-                    replaces_unseen && slot.changed.is_none() && fields.is_some() && !same_text;
+                slot.keep_history |= keep_history;
                 slot.version = Version(slot.version.0 + 1);
                 slot.updated_at = server_time;
                 slot.changed = Some(changed);
@@ -300,6 +302,7 @@ impl Batch<'_> {
                     changed: Some(changed),
                     keep_history: false,
                     text_written: false,
+                    device: None,
                 };
                 slot.set_text(fields);
                 self.notes.insert(op.note_id, slot);
@@ -347,7 +350,7 @@ impl Batch<'_> {
                 return Ok(if op.lww || self.base_matches(tx, op).await? {
                     Outcome::Write {
                         fields: None,
-                        replaces_unseen: false,
+                        keep_history: false,
                     }
                 } else {
                     Outcome::Answer(self.conflict(tx, op).await?)
@@ -363,6 +366,21 @@ impl Batch<'_> {
             NewText::Full(body) => body.to_owned(),
             // A patch applies only to its exact base.
             NewText::Patch(_) if !base_matches => return Ok(self.need_full_text(op)),
+            // A patch that would make a note over the limit is refused before it is applied:
+            // applying it would cost the server what the op never sent.
+            NewText::Patch(patch)
+                if patch
+                    .output_len()
+                    .is_none_or(|len| len > self.limits.fields.max_body_bytes) =>
+            {
+                return Ok(Self::rejected(
+                    op,
+                    format!(
+                        "the patch makes a note over {} bytes",
+                        self.limits.fields.max_body_bytes
+                    ),
+                ))
+            }
             NewText::Patch(patch) => match patch.apply(self.body(tx, op.note_id).await?) {
                 Ok(body) => body,
                 // Cannot happen for a patch made on this exact text; the full text settles
@@ -373,7 +391,9 @@ impl Batch<'_> {
         self.made(op, NoteFields::new(title, body), !base_matches)
     }
 
-    /// Checks a new text and counts it against the batch's bound.
+    /// Checks a new text, counts it against the batch's bound, and charges what it adds to
+    /// the account's quota (an op that would overfill the account is deferred: it stays
+    /// queued on its device, and the rest of the batch goes on).
     fn made(
         &mut self,
         op: &PushOp,
@@ -384,17 +404,52 @@ impl Batch<'_> {
             Ok(fields) => fields,
             Err(err) => return Ok(Self::rejected(op, err.to_string())),
         };
-        self.made_text_bytes += fields.title.len() + fields.body.len();
+        let size = i64::try_from(fields.title.len() + fields.body.len()).unwrap_or(i64::MAX);
+        let slot = self.notes.get(&op.note_id);
+        // Only the text from before the batch is kept: a text an earlier op of this batch
+        // made was the same device's, and its own next op supersedes it. A last-write-wins
+        // op keeps what it replaces when it never saw it or another device wrote it (a
+        // device rebases such an op on the text it overwrites); an equal text loses nothing.
+        let device = op.device_id.to_string();
+        let keep_history = slot.is_some_and(|slot| {
+            let unseen = replaces_unseen || (op.lww && slot.device.as_deref() != Some(&device));
+            let same_text = slot.hash == Some(TextHash::of(&fields.title, &fields.body));
+            unseen && slot.changed.is_none() && !same_text
+        });
+        let charge = match slot {
+            None => size + ROW_OVERHEAD,
+            Some(slot) if keep_history => size - slot.size + slot.size_before + ROW_OVERHEAD,
+            Some(slot) => size - slot.size,
+        };
+        let max = i64::try_from(self.limits.max_account_bytes).unwrap_or(i64::MAX);
+        if charge > 0 && self.stored_bytes.saturating_add(self.charged + charge) > max {
+            return Ok(Outcome::Answer(PushResult::Deferred {
+                op_id: op.op_id,
+                reason: format!(
+                    "this account holds {} of its {max} bytes: shorten notes to make room",
+                    self.stored_bytes + self.charged
+                ),
+            }));
+        }
+        self.charged += charge;
+        self.spend(fields.title.len() + fields.body.len())?;
+        Ok(Outcome::Write {
+            fields: Some(fields),
+            keep_history,
+        })
+    }
+
+    /// Counts text this batch made or read against its bound: what a push may make the
+    /// server compute and hold.
+    fn spend(&mut self, bytes: usize) -> Result<(), ApiError> {
+        self.made_text_bytes = self.made_text_bytes.saturating_add(bytes);
         if self.made_text_bytes > self.limits.max_batch_text_bytes {
             return Err(ApiError::too_large(format!(
-                "this push makes more than {} bytes of note text; send fewer ops at once",
+                "this push makes or reads more than {} bytes of note text; send fewer ops at once",
                 self.limits.max_batch_text_bytes
             )));
         }
-        Ok(Outcome::Write {
-            fields: Some(fields),
-            replaces_unseen,
-        })
+        Ok(())
     }
 
     fn need_full_text(&self, op: &PushOp) -> Outcome {
@@ -450,14 +505,16 @@ impl Batch<'_> {
         tx: &mut Transaction<'static, Any>,
         note_id: NoteId,
     ) -> Result<&str, ApiError> {
-        let slot = self
-            .notes
-            .get_mut(&note_id)
-            .ok_or_else(ApiError::internal)?;
+        let slot = self.notes.get(&note_id).ok_or_else(ApiError::internal)?;
         if let Body::Stored = slot.body {
+            let size = slot.size;
+            self.spend(usize::try_from(size).unwrap_or(usize::MAX))?;
             let body = stored_body(tx, self.account_id, note_id).await?;
-            slot.body = Body::New(body);
+            if let Some(slot) = self.notes.get_mut(&note_id) {
+                slot.body = Body::New(body);
+            }
         }
+        let slot = self.notes.get(&note_id).ok_or_else(ApiError::internal)?;
         match &slot.body {
             Body::New(body) => Ok(body),
             Body::Stored => Err(ApiError::internal()),
@@ -502,29 +559,16 @@ impl Batch<'_> {
     async fn write(self, tx: &mut Transaction<'static, Any>) -> Result<(), ApiError> {
         let account_id = self.account_id;
         let written_at = now();
-        // Before anything is written: what the notes grow by, plus the replaced texts
-        // history will keep (before older entries make room).
-        let mut grown: i64 = 0;
-        let mut to_history: i64 = 0;
-        for slot in self.notes.values().filter(|s| s.changed.is_some()) {
-            grown += slot.size - slot.size_before;
-            if slot.keep_history {
-                to_history += slot.size_before;
-            }
-        }
-        let max = i64::try_from(self.limits.max_account_bytes).unwrap_or(i64::MAX);
-        let asked = grown + to_history;
-        if asked > 0 && self.stored_bytes.saturating_add(asked) > max {
-            return Err(ApiError::quota_exceeded(format!(
-                "this account holds {} of its {} bytes, and this push adds {asked}; \
-                 nothing was stored: delete or shorten notes to make room",
-                self.stored_bytes, max
-            )));
-        }
+        // The ops were charged one by one as they were judged (over the quota: deferred);
+        // what history pruning frees comes off below.
+        let mut grown = self.charged;
         let mut ids: Vec<&NoteId> = self.notes.keys().collect();
         ids.sort_unstable();
         for id in ids.iter().filter(|id| self.notes[**id].keep_history) {
-            grown += keep_in_history(tx, account_id, **id, written_at, self.limits).await?;
+            let slot = &self.notes[*id];
+            let charged = slot.size_before + ROW_OVERHEAD;
+            grown +=
+                keep_in_history(tx, account_id, **id, written_at, self.limits, charged).await?;
         }
         // Notes with a new text, in one statement per chunk.
         let with_text: Vec<(&NoteId, &Slot, &str, &(i64, String))> = ids
@@ -635,13 +679,16 @@ impl Slot {
 }
 
 /// Copies the note's stored text into its history, then drops the oldest entries beyond
-/// the per-note bound. Returns the change in the account's stored bytes.
+/// the per-note bound. The entry was charged when its op was judged; returns the
+/// correction: what the dropped entries held, and the charge back if there was nothing to
+/// copy (history already had that version).
 async fn keep_in_history(
     tx: &mut Transaction<'static, Any>,
     account_id: &str,
     note_id: NoteId,
     at: Millis,
     limits: &BatchLimits,
+    charged: i64,
 ) -> Result<i64, ApiError> {
     let id = note_id.to_string();
     let kept = sqlx::query(
@@ -650,23 +697,20 @@ async fn keep_in_history(
          SELECT account_id, id, version, title, body, deleted, CAST($3 AS BIGINT), size FROM notes
          WHERE account_id = $1 AND id = $2
          ON CONFLICT (account_id, note_id, version) DO NOTHING
-         RETURNING size",
+         RETURNING version",
     )
     .bind(account_id)
     .bind(&id)
     .bind(at.0)
     .fetch_optional(&mut **tx)
     .await?;
-    let added: i64 = match kept {
-        Some(row) => row.try_get("size")?,
-        None => 0,
-    };
+    let refund = if kept.is_some() { 0 } else { charged };
     // The oldest entries beyond the bound: below the bound-th newest version.
     let keep = i64::from(limits.max_history_per_note.max(1)) - 1;
     let cutoff = "(SELECT version FROM note_history WHERE account_id = $1 AND note_id = $2
                    ORDER BY version DESC LIMIT 1 OFFSET $3)";
     let dropped: i64 = sqlx::query_scalar(&format!(
-        "SELECT CAST(coalesce(sum(size), 0) AS BIGINT) FROM note_history
+        "SELECT CAST(coalesce(sum(size + {ROW_OVERHEAD}), 0) AS BIGINT) FROM note_history
          WHERE account_id = $1 AND note_id = $2 AND version < {cutoff}"
     ))
     .bind(account_id)
@@ -682,7 +726,7 @@ async fn keep_in_history(
     .bind(keep)
     .execute(&mut **tx)
     .await?;
-    Ok(added - dropped)
+    Ok(-refund - dropped)
 }
 
 fn db_version(version: Version) -> Result<i64, ApiError> {

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{at, create_op, delete_op, new_note, update_op, Backend, TestServer};
-use quire_core::protocol::{problem, NoteState, PushResult};
+use quire_core::protocol::{NoteState, PushResult};
 use quire_core::NoteId;
 use quire_server::Limits;
 use reqwest::StatusCode;
@@ -18,6 +18,8 @@ on_both_backends!(
     pull_pages_are_bounded_in_bytes,
     a_push_that_makes_too_much_text_stores_nothing,
     an_account_over_its_quota_is_refused_and_can_still_shrink,
+    a_patch_past_the_note_limit_is_refused_before_it_is_built,
+    last_write_wins_over_another_devices_text_keeps_it,
 );
 
 async fn stored_bytes(server: &TestServer) -> i64 {
@@ -97,7 +99,11 @@ async fn stale_last_write_wins_ops_keep_bounded_history(backend: Backend) {
         .fetch_one(&server.db.pool)
         .await
         .unwrap();
-    assert_eq!(stored_bytes(&server).await, notes + kept);
+    let rows = 1 + 5;
+    assert_eq!(
+        stored_bytes(&server).await,
+        notes + kept + rows * quire_server::ROW_OVERHEAD
+    );
     server.stop().await;
 }
 
@@ -290,22 +296,35 @@ async fn an_account_over_its_quota_is_refused_and_can_still_shrink(backend: Back
         .push(&token, vec![create_op(first, "First", &text)])
         .await;
     let before = stored_bytes(&server).await;
-    assert_eq!(before, 60_005);
+    assert_eq!(before, 60_005 + quire_server::ROW_OVERHEAD);
 
-    let response = server
-        .http
-        .post(server.url("/sync/push"))
-        .bearer_auth(&token)
-        .json(&quire_core::protocol::PushRequest {
-            ops: vec![create_op(second, "Second", &text)],
-        })
-        .send()
+    // The op that would overfill the account is deferred (its device keeps it queued);
+    // the others in the batch go on.
+    let third = new_note();
+    let results = server
+        .push(
+            &token,
+            vec![
+                create_op(second, "Second", &text),
+                create_op(third, "Third", "small"),
+            ],
+        )
         .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["type"], problem::QUOTA_EXCEEDED);
-    assert_eq!(server.count("notes").await, 1, "nothing stored");
+        .results;
+    assert!(
+        matches!(results[0], PushResult::Deferred { .. }),
+        "{results:?}"
+    );
+    assert!(
+        matches!(results[1], PushResult::Applied { .. }),
+        "{results:?}"
+    );
+    assert_eq!(
+        server.count("notes").await,
+        2,
+        "the large note was not stored"
+    );
+    let before = before + 10 + quire_server::ROW_OVERHEAD;
     assert_eq!(stored_bytes(&server).await, before);
 
     // Shrinking a note is always possible, and frees room.
@@ -317,11 +336,69 @@ async fn an_account_over_its_quota_is_refused_and_can_still_shrink(backend: Back
         .await
         .results;
     assert!(matches!(results[0], PushResult::Applied { .. }));
-    assert_eq!(stored_bytes(&server).await, 10);
+    assert_eq!(stored_bytes(&server).await, before - 60_000 + 5);
     let results = server
         .push(&token, vec![create_op(second, "Second", &text)])
         .await
         .results;
     assert!(matches!(results[0], PushResult::Applied { .. }));
+    server.stop().await;
+}
+
+/// 1,000 patches of "keep the whole 8 MiB note, insert a little more" once cost the server
+/// 8 GB of copying for a 100 KB request; the output's length is known before applying.
+async fn a_patch_past_the_note_limit_is_refused_before_it_is_built(backend: Backend) {
+    let limits = Limits {
+        max_note_bytes: 64 * 1024,
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(backend, limits).await;
+    let token = server.account("patcher").await;
+    let note = new_note();
+    let text = "p".repeat(60 * 1024);
+    server.push(&token, vec![create_op(note, "P", &text)]).await;
+    let mut op = update_op(note, at(1, "P", &text), "P", "");
+    op.body = None;
+    op.patch = Some(quire_core::patch::Patch(vec![
+        quire_core::patch::Edit::Keep(text.len()),
+        quire_core::patch::Edit::Insert("q".repeat(8 * 1024)),
+    ]));
+    match &server.push(&token, vec![op]).await.results[0] {
+        PushResult::Rejected { reason, .. } => assert!(reason.contains("over"), "{reason}"),
+        other => panic!("expected rejected, got {other:?}"),
+    }
+    assert_eq!(server.pull_all(&token).await[0].body, text);
+    server.stop().await;
+}
+
+/// A device rebases a last-write-wins op on the text it overwrites, so the base matches;
+/// the other device's text still goes to history.
+async fn last_write_wins_over_another_devices_text_keeps_it(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.account("lww").await;
+    let note = new_note();
+    let (laptop, phone) = (
+        quire_core::DeviceId(common::new_id()),
+        quire_core::DeviceId(common::new_id()),
+    );
+    let mut create = create_op(note, "T", "from laptop");
+    create.device_id = laptop;
+    server.push(&token, vec![create]).await;
+    let mut overwrite = update_op(note, at(1, "T", "from laptop"), "T", "from phone");
+    overwrite.device_id = phone;
+    overwrite.lww = true;
+    let results = server.push(&token, vec![overwrite]).await.results;
+    assert!(matches!(results[0], PushResult::Applied { .. }));
+    let kept: String = sqlx::query_scalar("SELECT body FROM note_history")
+        .fetch_one(&server.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, "from laptop");
+    // A device overwriting its own text keeps nothing.
+    let mut again = update_op(note, at(2, "T", "from phone"), "T", "phone again");
+    again.device_id = phone;
+    again.lww = true;
+    server.push(&token, vec![again]).await;
+    assert_eq!(server.count("note_history").await, 1);
     server.stop().await;
 }

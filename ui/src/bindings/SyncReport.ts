@@ -53,4 +53,9 @@ bytesReceived: number,
  * The server or this store was restored from a backup (or the store copied): the
  * round pulled everything again and reconciled it with what is here.
  */
-caughtUp: boolean, };
+caughtUp: boolean, 
+/**
+ * Notes whose changes the server could not take because the account is full; they
+ * stay queued here.
+ */
+deferred: number, };

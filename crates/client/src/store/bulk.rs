@@ -82,12 +82,16 @@ pub(super) async fn apply_applied(
             values_list(chunk.len(), 2)
         );
         for update in [
+            // Only ever forward: a late answer (another process on this data dir may have
+            // had the same op answered and moved on) must not take a note back.
             "UPDATE notes SET version = (SELECT v.version FROM v WHERE v.id = notes.id)
-             WHERE id IN (SELECT id FROM v)",
+             WHERE id IN (SELECT id FROM v) AND (version IS NULL
+                OR version < (SELECT v.version FROM v WHERE v.id = notes.id))",
             // Ops queued later for these notes were made on top of the new versions.
             "UPDATE outbox SET base_version = (SELECT v.version FROM v WHERE v.id = outbox.note_id),
                 sent_at = NULL
-             WHERE note_id IN (SELECT id FROM v)",
+             WHERE note_id IN (SELECT id FROM v) AND (base_version IS NULL
+                OR base_version < (SELECT v.version FROM v WHERE v.id = outbox.note_id))",
         ] {
             let sql = format!("{versions} {update}");
             let mut query = sqlx::query(&sql);
@@ -102,7 +106,8 @@ pub(super) async fn apply_applied(
         let sql = format!(
             "INSERT INTO bases (note_id, version, title, body) VALUES {}
              ON CONFLICT (note_id) DO UPDATE SET
-                version = excluded.version, title = excluded.title, body = excluded.body",
+                version = excluded.version, title = excluded.title, body = excluded.body
+             WHERE excluded.version > bases.version",
             values_list(chunk.len(), 4)
         );
         let mut query = sqlx::query(&sql);

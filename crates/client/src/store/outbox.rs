@@ -93,14 +93,17 @@ pub(super) async fn push_or_fold(
         .and_then(|last| coalesce(&last.op, op).map(|folded| (last.seq, folded)));
     if let Some((seq, folded)) = folded {
         let fields = folded.payload.fields();
-        sqlx::query("UPDATE outbox SET kind = ?, title = ?, body = ?, clock = ? WHERE seq = ?")
-            .bind(folded.payload.kind().as_str())
-            .bind(fields.map(|f| f.title.as_str()))
-            .bind(fields.map(|f| f.body.as_str()))
-            .bind(to_db(folded.clock, "clock")?)
-            .bind(seq)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "UPDATE outbox SET op_id = ?, kind = ?, title = ?, body = ?, clock = ? WHERE seq = ?",
+        )
+        .bind(folded.op_id.to_string())
+        .bind(folded.payload.kind().as_str())
+        .bind(fields.map(|f| f.title.as_str()))
+        .bind(fields.map(|f| f.body.as_str()))
+        .bind(to_db(folded.clock, "clock")?)
+        .bind(seq)
+        .execute(&mut **tx)
+        .await?;
         return Ok(());
     }
 
@@ -149,6 +152,15 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(op_from_row).collect()
+    }
+
+    /// Queued ops of one note.
+    pub async fn queued_for(&self, note_id: NoteId) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE note_id = ?")
+            .bind(note_id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     /// Queued ops that wait for a conflict on their note to be decided.

@@ -2,7 +2,7 @@
 //! transaction, following `quire_core::reconcile` where both sides changed a note.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use quire_core::protocol::{NoteState, NoteVersion, PushResult};
 use quire_core::reconcile::{base_in_history, reconcile, Base, Decision, LocalNote};
@@ -26,6 +26,10 @@ pub enum PushOutcome {
     SetAside,
     /// The op stays queued and goes again.
     Retry,
+    /// The op now names the server's current version and goes again.
+    Rebased,
+    /// The server could not take it now (the account is full); it stays queued.
+    Deferred,
 }
 
 /// A change the server refused, kept with its text and the reason.
@@ -225,9 +229,28 @@ impl Store {
             PushResult::Conflict {
                 current: Some(current),
                 ..
-            } => Ok(PushOutcome::Conflict(
-                self.apply_remote_in(tx, current, policy).await?,
-            )),
+            } => {
+                let outcome = self.apply_remote_in(tx, current, policy).await?;
+                // The server's text is the base kept here, only the op still names an older
+                // version (a decision queued on a version a pull has moved past): it goes
+                // again on the current one, or it would be refused every round.
+                if outcome == RemoteOutcome::Unchanged
+                    && op.base_version != Some(current.version)
+                    && self.base_is(tx, current).await?
+                {
+                    rebase_pending(tx, op.note_id, current.version, false).await?;
+                    return Ok(PushOutcome::Rebased);
+                }
+                Ok(PushOutcome::Conflict(outcome))
+            }
+            // Not applied for now (the account is full): the op stays queued as it is.
+            PushResult::Deferred { .. } => {
+                sqlx::query("UPDATE outbox SET sent_at = NULL WHERE op_id = ?")
+                    .bind(op.op_id.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(PushOutcome::Deferred)
+            }
             // The engine fetches a note the server left out of its answer; should it still
             // be missing, the op simply goes again.
             PushResult::Conflict { current: None, .. } => Ok(PushOutcome::Retry),
@@ -424,6 +447,24 @@ impl Store {
         Ok(outcome)
     }
 
+    /// Whether the base kept here is the server's note `remote`, version and text.
+    async fn base_is(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        remote: &NoteState,
+    ) -> Result<bool> {
+        let base: Option<(i64, String, String)> =
+            sqlx::query_as("SELECT version, title, body FROM bases WHERE note_id = ?")
+                .bind(remote.id.to_string())
+                .fetch_optional(&mut **tx)
+                .await?;
+        Ok(base.is_some_and(|(version, title, body)| {
+            version_to_db(remote.version).is_ok_and(|v| v == version)
+                && title.trim() == remote.title.trim()
+                && body == remote.body
+        }))
+    }
+
     /// The text the server had at `version` of a note, when that is the base kept here:
     /// what an op made on that version is bound to, and a patch is computed against.
     pub async fn base_fields(
@@ -446,34 +487,39 @@ impl Store {
     }
 
     /// Whether the server has changes this device made that its store does not hold: the
-    /// store was restored from a backup, or is a copy of another device's data dir. A note
-    /// with an op that went out unanswered does not count (the server may have applied it;
-    /// the next push settles that).
+    /// store was restored from a backup, or is a copy of another device's data dir. A change
+    /// that an op sent without an answer would make (its base version plus one) does not
+    /// count: the server may have applied it, and the next push settles that.
     pub async fn lacks_own_changes(&self, own: &[NoteVersion]) -> Result<bool> {
+        let list = |n: usize| vec!["?"; n].join(", ");
         // Rows per statement: far inside SQLite's limit on bound values.
         for chunk in own.chunks(500) {
+            let ids: Vec<String> = chunk.iter().map(|c| c.id.to_string()).collect();
             let sql = format!(
-                "SELECT n.id, n.version, EXISTS (SELECT 1 FROM outbox o
-                    WHERE o.note_id = n.id AND o.sent_at IS NOT NULL) AS sent
-                 FROM notes n WHERE n.id IN ({})",
-                vec!["?"; chunk.len()].join(", ")
+                "SELECT id, version FROM notes WHERE id IN ({})",
+                list(ids.len())
             );
-            let mut query = sqlx::query_as::<_, (String, Option<i64>, bool)>(&sql);
-            for change in chunk {
-                query = query.bind(change.id.to_string());
+            let mut query = sqlx::query_as::<_, (String, Option<i64>)>(&sql);
+            for id in &ids {
+                query = query.bind(id);
             }
-            let held: HashMap<String, (Option<i64>, bool)> = query
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .map(|(id, version, sent)| (id, (version, sent)))
-                .collect();
-            for change in chunk {
-                let holds = match held.get(&change.id.to_string()) {
-                    Some((_, true)) => true,
-                    Some((Some(version), false)) => version_from_db(*version)? >= change.version,
-                    Some((None, false)) | None => false,
-                };
+            let versions: HashMap<String, Option<i64>> =
+                query.fetch_all(&self.pool).await?.into_iter().collect();
+            let sql = format!(
+                "SELECT note_id, coalesce(base_version, 0) + 1 FROM outbox
+                 WHERE sent_at IS NOT NULL AND note_id IN ({})",
+                list(ids.len())
+            );
+            let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+            for id in &ids {
+                query = query.bind(id);
+            }
+            let in_flight: HashSet<(String, i64)> =
+                query.fetch_all(&self.pool).await?.into_iter().collect();
+            for (change, id) in chunk.iter().zip(&ids) {
+                let version = version_to_db(change.version)?;
+                let holds = matches!(versions.get(id), Some(Some(v)) if *v >= version)
+                    || in_flight.contains(&(id.clone(), version));
                 if !holds {
                     tracing::warn!(note = %change.id, version = %change.version.0,
                         "the server has a change this device made that its store lacks");
