@@ -14,6 +14,9 @@
 //! - [`problem`]: every error as `application/problem+json`.
 //! - [`openapi`]: the OpenAPI 3 document, generated from the handlers and protocol types.
 //! - [`routes`]: the HTTP API under `/v1` and its middleware (compression, limits, timeouts).
+//! - `connections`: the accept loop: a cap on open connections, time limits on request heads
+//!   (closing idle connections too) and on answers the client does not read, TLS, and a
+//!   graceful stop.
 //! - [`run`]: serve a bound listener until a shutdown signal, finishing in-flight requests,
 //!   with pruning running beside it; [`spawn`] does so on a task, for tests and the app's
 //!   embedded server.
@@ -27,6 +30,7 @@ pub mod accounts;
 mod attempts;
 pub mod client_addr;
 pub mod config;
+mod connections;
 pub mod db;
 pub mod openapi;
 mod passwords;
@@ -48,6 +52,7 @@ use tokio::net::TcpListener;
 pub use client_addr::TrustedProxy;
 pub use config::{Config, Limits};
 pub use db::Db;
+pub use push_batch::ROW_OVERHEAD;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -87,7 +92,7 @@ pub struct TlsFiles {
 }
 
 /// How long in-flight requests may take to finish once a shutdown was asked for.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// What every request handler can reach.
 #[derive(Debug, Clone)]
@@ -127,18 +132,18 @@ pub(crate) fn now() -> Millis {
     Millis(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then lets in-flight requests finish.
+/// Serves the API on `listener` until `shutdown` completes, then lets in-flight requests finish
+/// (for up to 30 s). At most `limits.max_connections` connections are open at once, and each
+/// must send a request's head within `limits.header_timeout_secs` (see `connections`).
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let _pruner = prune::spawn(state.db.clone(), state.limits);
-    let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(Error::Serve)
+    let settings = connections::Settings::new(&state.limits, SHUTDOWN_GRACE);
+    connections::serve(listener, routes::router(state), None, settings, shutdown).await;
+    Ok(())
 }
 
 /// Like [`run`], over TLS (rustls) with the given certificate and key.
@@ -157,20 +162,16 @@ pub async fn run_tls(
             key: tls.key.clone(),
             source,
         })?;
-    let handle = axum_server::Handle::new();
-    let on_shutdown = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        on_shutdown.graceful_shutdown(Some(SHUTDOWN_GRACE));
-    });
-    let listener = listener.into_std().map_err(Error::Serve)?;
+    // Offer HTTP/1.1 alone: it is all the server speaks (see `connections`).
+    let mut server_config = (*config.get_inner()).clone();
+    server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.reload_from_config(Arc::new(server_config));
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config);
     let _pruner = prune::spawn(state.db.clone(), state.limits);
-    let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum_server::from_tcp_rustls(listener, config)
-        .handle(handle)
-        .serve(app)
-        .await
-        .map_err(Error::Serve)
+    let settings = connections::Settings::new(&state.limits, SHUTDOWN_GRACE);
+    let app = routes::router(state);
+    connections::serve(listener, app, Some(acceptor), settings, shutdown).await;
+    Ok(())
 }
 
 /// A server running on a spawned task: what tests use, and the app's embedded local server.

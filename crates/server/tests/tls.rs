@@ -72,6 +72,57 @@ async fn the_api_is_served_over_https_and_not_over_plain_http() {
         .unwrap();
 }
 
+#[tokio::test]
+async fn a_tls_handshake_never_finished_is_cut_off_at_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let certs = self_signed();
+    let tls = TlsFiles {
+        cert: certs.dir.path().join("cert.pem"),
+        key: certs.dir.path().join("key.pem"),
+    };
+    let db = Db::connect(&format!(
+        "sqlite://{}",
+        certs.dir.path().join("s.db").display()
+    ))
+    .await
+    .unwrap();
+    let limits = Limits {
+        header_timeout_secs: 1,
+        ..Limits::default()
+    };
+    let state = AppState::new(db, limits, Duration::from_secs(60));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        quire_server::run_tls(listener, state, &tls, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+
+    // The first bytes of a ClientHello record, and nothing more.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00])
+        .await
+        .unwrap();
+    let mut buf = [0_u8; 64];
+    let closed = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0) | Err(_))),
+        "a half-made TLS connection was kept open: {closed:?}"
+    );
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the TLS server did not stop")
+        .unwrap()
+        .unwrap();
+}
+
 #[test]
 fn bad_tls_settings_are_one_clear_error() {
     let bin = env!("CARGO_BIN_EXE_quire-server");

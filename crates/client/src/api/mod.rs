@@ -51,6 +51,9 @@ impl ApiClient {
             .user_agent(concat!("quire/", env!("CARGO_PKG_VERSION")))
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(10))
+            // The server closes a connection idle for 10 s; let go of it first, so a request
+            // never races that close on a reused connection.
+            .pool_idle_timeout(Duration::from_secs(5))
             // Unpacked in `wire`, so the compressed size can be counted.
             .no_gzip()
             .no_zstd()
