@@ -9,7 +9,7 @@ CARGO_FLAGS := --workspace --all-targets --locked --features quire-app/custom-pr
 APP_BIN := $(CARGO_TARGET_DIR)/debug/quire-app
 
 .PHONY: run test bench deb test-package icons setup-run setup-test ui app check fmt-check clippy test-rust bindings-check \
-	test-ui typecheck lint-ui e2e fmt
+	schemathesis test-ui typecheck lint-ui e2e fmt
 
 ## make run: install what is missing, build, start a local sync server and the desktop app.
 run: setup-run ui
@@ -17,7 +17,7 @@ run: setup-run ui
 	scripts/run-local.sh $(CARGO_TARGET_DIR)/debug
 
 ## make test: install what is missing, then every check and test, e2e included.
-test: setup-test ui check test-rust test-ui e2e
+test: setup-test ui check test-rust schemathesis test-ui e2e
 
 ## make bench: the performance figures as one table (and JSON in $(BENCH_OUT)/bench.json):
 ## release builds, a PostgreSQL with fsync on, the app on a virtual display.
@@ -84,6 +84,11 @@ bindings-check:
 		echo "ui/src/bindings is stale: commit what cargo test generated:"; \
 		git status --short -- ui/src/bindings; exit 1; \
 	fi
+
+# The server against its own OpenAPI document: schemathesis, every check, SQLite and
+# PostgreSQL, a bounded time each (scripts/schemathesis.sh).
+schemathesis: app
+	scripts/schemathesis.sh $(CARGO_TARGET_DIR)/debug/quire-server
 
 typecheck:
 	npm run --silent typecheck

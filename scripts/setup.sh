@@ -33,6 +33,10 @@ if [ "$mode" = test ]; then
   # desktop-file-utils: `make test-package` validates the app's desktop entry.
   apt_packages+=(xvfb xauth dbus dbus-bin dbus-x11 webkit2gtk-driver gnome-keyring postgresql imagemagick
     desktop-file-utils)
+  # python3-venv: schemathesis gets a venv (below); a Python of its own may already have it.
+  if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    apt_packages+=(python3 python3-venv)
+  fi
 fi
 
 missing=()
@@ -78,6 +82,21 @@ if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null; then
   log "installing tauri-driver (cargo install)"
   # Its own target dir: the workspace's shared one is for Quire's crates.
   CARGO_TARGET_DIR="${TMPDIR:-/tmp}/quire-tauri-driver-build" cargo install tauri-driver --locked
+fi
+
+# schemathesis (PyPI), for scripts/schemathesis.sh: a venv outside the clone, like the
+# shared target dir, holding exactly the pinned set. The stamp records which list it holds.
+if [ "$mode" = test ]; then
+  st_venv="${QUIRE_SCHEMATHESIS_VENV:-/var/tmp/quire-schemathesis}"
+  st_hash="$(sha256sum scripts/schemathesis-requirements.txt | cut -d' ' -f1)"
+  st_stamp="$st_venv/.quire-requirements-sha256"
+  if [ ! -x "$st_venv/bin/schemathesis" ] || [ ! -f "$st_stamp" ] || [ "$(cat "$st_stamp")" != "$st_hash" ]; then
+    log "installing schemathesis into $st_venv (pip)"
+    [ -x "$st_venv/bin/python" ] || python3 -m venv "$st_venv"
+    "$st_venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+      -r scripts/schemathesis-requirements.txt
+    printf '%s\n' "$st_hash" > "$st_stamp"
+  fi
 fi
 
 if [ "$mode" = test ] && ! command -v cargo-deb >/dev/null; then

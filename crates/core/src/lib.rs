@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //! - [`backoff`]: when to retry a failed sync round (exponential, full jitter, Retry-After).
-//! - [`ids`]: note, op and device identifiers, and the server-assigned note version.
+//! - [`ids`]: note, op and device identifiers, the server-assigned note version, and the
+//!   range of every count on the wire (0 to `i64::MAX`).
 //! - [`note`]: a note as a device keeps it.
 //! - [`op`]: an outbox entry, and [`op::coalesce`], the rule for folding unsent edits.
 //! - [`validate`]: size and shape limits on what a person types, with clear errors.

@@ -6,17 +6,58 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One step of a patch, applied left to right over the base text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// One step of a patch, applied left to right over the base text. On the wire, an object
+/// with exactly one key: `{"keep": N}`, `{"delete": N}` or `{"insert": TEXT}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Edit {
     /// Copy this many bytes of the base.
-    Keep(usize),
+    Keep(#[serde(deserialize_with = "crate::ids::deserialize_count_usize")] usize),
     /// Skip this many bytes of the base.
-    Delete(usize),
+    Delete(#[serde(deserialize_with = "crate::ids::deserialize_count_usize")] usize),
     /// Add this text.
     Insert(String),
 }
+
+/// Written out by hand: the derived schema neither bounds the counts nor says that an edit
+/// has exactly one key, and serde refuses any other.
+impl utoipa::PartialSchema for Edit {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+        let one_key = |key: &str, description: &str, value: ObjectBuilder| {
+            ObjectBuilder::new()
+                .description(Some(description))
+                .property(key, value)
+                .required(key)
+                .additional_properties(Some(
+                    AdditionalProperties::<utoipa::openapi::schema::Schema>::FreeForm(false),
+                ))
+        };
+        let count = crate::ids::count_schema;
+        OneOfBuilder::new()
+            .description(Some(
+                "One step of a patch, applied left to right over the base text.",
+            ))
+            .item(one_key(
+                "keep",
+                "Copy this many bytes of the base.",
+                count(),
+            ))
+            .item(one_key(
+                "delete",
+                "Skip this many bytes of the base.",
+                count(),
+            ))
+            .item(one_key(
+                "insert",
+                "Add this text.",
+                ObjectBuilder::new().schema_type(Type::String),
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Edit {}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
@@ -96,6 +137,17 @@ impl Patch {
         Ok(out)
     }
 
+    /// Bytes of the text this patch makes (kept plus inserted), or `None` past `usize`:
+    /// known before applying it, so a server can refuse a patch that would make a text
+    /// over its limit without building it.
+    pub fn output_len(&self) -> Option<usize> {
+        self.0.iter().try_fold(0usize, |len, edit| match edit {
+            Edit::Keep(n) => len.checked_add(*n),
+            Edit::Insert(text) => len.checked_add(text.len()),
+            Edit::Delete(_) => Some(len),
+        })
+    }
+
     /// Bytes this patch adds to a request, roughly: what it costs on the wire.
     pub fn inserted_bytes(&self) -> usize {
         self.0
@@ -166,6 +218,9 @@ mod tests {
         ]);
         assert_eq!(patch.apply("hello world!").unwrap(), "hello there!");
         assert_eq!(patch.inserted_bytes(), 5);
+        assert_eq!(patch.output_len(), Some("hello there!".len()));
+        let huge = Patch(vec![Edit::Keep(usize::MAX), Edit::Insert("x".into())]);
+        assert_eq!(huge.output_len(), None);
     }
 
     #[test]

@@ -39,11 +39,40 @@ impl Health {
     }
 }
 
-/// Body of `POST /v1/accounts` and `POST /v1/sessions`.
+/// The rule for a username, as a regular expression: what the server accepts and keys its
+/// limits by. (Declared on the schemas below by the same literal.)
+pub const USERNAME_PATTERN: &str = "^[A-Za-z0-9._@-]{1,64}$";
+/// Longest username, in characters (all ASCII, so also bytes).
+pub const MAX_USERNAME_CHARS: usize = 64;
+/// Shortest password a new account may have, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest password, in characters (Unicode scalar values, as JSON Schema's `maxLength`
+/// counts them).
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// Body of `POST /v1/sessions` (and, with a password of at least 8 characters, of
+/// `POST /v1/accounts`: see [`NewAccount`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
+    /// 1 to 64 letters, digits, `.`, `_`, `-` or `@`.
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$", min_length = 1, max_length = 64)]
     pub username: String,
+    /// At most 1024 characters.
+    #[schema(max_length = 1024)]
+    pub password: String,
+}
+
+/// Body of `POST /v1/accounts`: the same fields as [`Credentials`], and the password is at
+/// least 8 characters long.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    /// 1 to 64 letters, digits, `.`, `_`, `-` or `@`.
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$", min_length = 1, max_length = 64)]
+    pub username: String,
+    /// 8 to 1024 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
 }
 
@@ -86,6 +115,9 @@ pub struct PushOp {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_hash: Option<TextHash>,
     pub device_id: DeviceId,
+    /// The device's op counter: strictly increasing per device, 0 to 2^63 - 1.
+    #[serde(deserialize_with = "crate::ids::deserialize_count")]
+    #[schema(maximum = 9_223_372_036_854_775_807_i64)]
     pub clock: u64,
     /// Last write wins: apply whatever the base, the server's receipt time decides.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -185,6 +217,9 @@ pub enum PushResult {
         op_id: OpId,
         current_version: Version,
     },
+    /// Not applied for now, through no fault of the op (the account's storage is full):
+    /// keep it queued and send it again later. Nothing else in the batch is affected.
+    Deferred { op_id: OpId, reason: String },
     /// The op is invalid and was not applied; nothing else in the batch is affected.
     Rejected { op_id: OpId, reason: String },
 }
@@ -196,6 +231,7 @@ impl PushResult {
             | Self::Duplicate { op_id, .. }
             | Self::Conflict { op_id, .. }
             | Self::NeedFullText { op_id, .. }
+            | Self::Deferred { op_id, .. }
             | Self::Rejected { op_id, .. } => *op_id,
         }
     }
@@ -255,6 +291,9 @@ pub mod problem {
     pub const CONFLICT: &str = "https://quire.app/problems/conflict";
     pub const RATE_LIMITED: &str = "https://quire.app/problems/rate-limited";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "https://quire.app/problems/unsupported-media-type";
+    /// The request took longer than the server allows (sending its body included): 408;
+    /// send it again (a replayed push is answered as the first time).
+    pub const REQUEST_TIMEOUT: &str = "https://quire.app/problems/request-timeout";
     pub const INTERNAL: &str = "https://quire.app/problems/internal";
 }
 

@@ -10,7 +10,10 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::Json;
-use quire_core::protocol::{problem, Account, Credentials, Problem, Session};
+use quire_core::protocol::{
+    problem, Account, Credentials, NewAccount, Problem, Session, MAX_PASSWORD_CHARS,
+    MAX_USERNAME_CHARS, MIN_PASSWORD_CHARS,
+};
 use quire_core::Millis;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -20,10 +23,6 @@ use crate::attempts::{self, Scope, LOGIN_WINDOW_MS, REGISTER_WINDOW_MS};
 use crate::client_addr::{limit_key, ClientAddr};
 use crate::problem::{ApiError, ApiJson};
 use crate::{now, AppState};
-
-const MAX_USERNAME_BYTES: usize = 64;
-const MIN_PASSWORD_CHARS: usize = 8;
-const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// The account a request's bearer token belongs to.
 #[derive(Debug, Clone)]
@@ -37,10 +36,11 @@ fn hash_token(token: &str) -> String {
 }
 
 /// A username is short and plain: it keys rate limits and appears in logs, and PostgreSQL
-/// refuses a NUL in text, so nothing else may reach a query.
+/// refuses a NUL in text, so nothing else may reach a query. The OpenAPI document states
+/// the same rule as `USERNAME_PATTERN`.
 fn check_username(name: &str) -> Result<(), ApiError> {
     let ok = !name.is_empty()
-        && name.len() <= MAX_USERNAME_BYTES
+        && name.len() <= MAX_USERNAME_CHARS
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
@@ -48,15 +48,17 @@ fn check_username(name: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::bad_request(format!(
-            "a username is 1 to {MAX_USERNAME_BYTES} letters, digits, '.', '_', '-' or '@'"
+            "a username is 1 to {MAX_USERNAME_CHARS} letters, digits, '.', '_', '-' or '@'"
         )))
     }
 }
 
+/// Characters, as the document's `maxLength` counts them; at most 4 KiB of UTF-8, which
+/// fits the auth body limit even with every character escaped.
 fn check_password_size(password: &str) -> Result<(), ApiError> {
-    if password.len() > MAX_PASSWORD_BYTES {
+    if password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(ApiError::bad_request(format!(
-            "a password is at most {MAX_PASSWORD_BYTES} bytes"
+            "a password is at most {MAX_PASSWORD_CHARS} characters"
         )));
     }
     Ok(())
@@ -65,27 +67,28 @@ fn check_password_size(password: &str) -> Result<(), ApiError> {
 /// Create an account.
 #[utoipa::path(
     post, path = "/v1/accounts", tag = "accounts",
-    request_body = Credentials,
+    request_body = NewAccount,
     responses(
         (status = 201, description = "The account exists", body = Account),
-        (status = 400, description = "Unusable name or password", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON, or an unusable name or password; nothing stored", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than an account's name and password need", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many registrations from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Too many password checks at once; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than an account's name and password need (16 KiB)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON, or a content encoding other than gzip or zstd", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations from this address", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "The server failed; nothing was stored", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password checks at once, or too many connections", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn register(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
-    ApiJson(creds): ApiJson<Credentials>,
+    ApiJson(creds): ApiJson<NewAccount>,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
     check_username(&creds.username)?;
-    if creds.password.chars().count() < MIN_PASSWORD_CHARS
-        || creds.password.len() > MAX_PASSWORD_BYTES
-    {
+    let chars = creds.password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
         return Err(ApiError::bad_request(format!(
-            "a password is at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)"
+            "a password is {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
         )));
     }
     let now = now();
@@ -158,11 +161,13 @@ fn name_taken() -> ApiError {
     request_body = Credentials,
     responses(
         (status = 201, description = "Signed in", body = Session),
-        (status = 400, description = "Not a username or password this server could hold", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON, or not a username or password this server could hold", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong username or password", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than a name and password need", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed logins for this account from this address, or from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Too many password checks at once; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than a name and password need (16 KiB)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON, or a content encoding other than gzip or zstd", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins for this account from this address, or from this address", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "The server failed", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password checks at once, or too many connections", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(
@@ -266,6 +271,7 @@ pub async fn login(
     responses(
         (status = 204, description = "Signed out"),
         (status = 401, description = "Unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "The server failed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn logout(

@@ -53,9 +53,10 @@ pub struct Config {
     pub trusted_proxies: Vec<crate::TrustedProxy>,
 }
 
-/// What one request may carry, how much work a stranger can cause, and how long the server
-/// keeps what it needs only for a while. Over a request limit: 413 (or 400), and nothing is
-/// stored; over a rate limit: 429; with every password-hash slot taken too long: 503.
+/// What one request may carry, how much work a stranger can cause, how many connections the
+/// server holds and for how long, and how long it keeps what it needs only for a while. Over
+/// a request limit: 413 (or 400), and nothing is stored; over a rate limit: 429; with every
+/// password-hash or connection slot taken too long: 503; a request too slow: 408.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
 pub struct Limits {
     /// Largest request body, in bytes, after decompression.
@@ -103,6 +104,24 @@ pub struct Limits {
     /// op replayed later is judged again, which cannot apply it twice.
     #[arg(long, env = "QUIRE_SERVER_OP_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub op_retention_days: u32,
+    /// Connections open at once, each a file descriptor (keep the process's descriptor limit
+    /// well above it). Beyond it, new connections wait for one to close and, after
+    /// --connection-wait-ms, are answered 503.
+    #[arg(long, env = "QUIRE_SERVER_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// How long new connections wait for a free connection slot before they are answered
+    /// 503 with Retry-After, in milliseconds.
+    #[arg(long, env = "QUIRE_SERVER_CONNECTION_WAIT_MS", default_value_t = 1000)]
+    pub connection_wait_ms: u64,
+    /// Seconds a connection may take to send a request's headers, counted from when it opens
+    /// or from its previous answer: a half-sent request and an idle keep-alive connection are
+    /// closed after it. A TLS handshake has as long again.
+    #[arg(long, env = "QUIRE_SERVER_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: u64,
+    /// Seconds one request may take, reading its body included, before it is answered 408;
+    /// a connection whose client takes no byte of an answer for as long is closed.
+    #[arg(long, env = "QUIRE_SERVER_REQUEST_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub request_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -121,6 +140,10 @@ impl Default for Limits {
             max_failed_logins_per_address: 50,
             max_registrations_per_hour: 20,
             op_retention_days: 90,
+            max_connections: 1024,
+            connection_wait_ms: 1000,
+            header_timeout_secs: 10,
+            request_timeout_secs: 60,
         }
     }
 }

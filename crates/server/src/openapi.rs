@@ -1,8 +1,18 @@
 //! The OpenAPI 3 document at `/v1/openapi.json`, generated from the handlers' annotations
 //! and the protocol types in quire-core, so it cannot drift from what the server does.
+//!
+//! Each handler lists the answers that are its own; [`TransportAnswers`] adds those any
+//! request can get from the layers around every route (a timeout, a body over the limit, an
+//! unknown `Content-Encoding`) and the headers that go with some statuses. `make test` runs
+//! schemathesis against a real server with this document (scripts/schemathesis.sh).
 
 use axum::Json;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::{accounts, routes, sync};
@@ -19,7 +29,7 @@ use crate::{accounts, routes, sync};
         sync::pull,
         sync::note,
     ),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &TransportAnswers)
 )]
 pub struct ApiDoc;
 
@@ -35,9 +45,165 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Answers that come from the layers in `routes::router` and the connection handling in
+/// `connections`, not from a handler, so every operation can get them; a handler's own
+/// description of one of these statuses wins.
+const TRANSPORT_ANSWERS: [(&str, &str); 4] = [
+    (
+        "408",
+        "The request took longer than the server allows (`--request-timeout-secs`) and was stopped",
+    ),
+    (
+        "413",
+        "The request body (after decompression) or its declared Content-Length is over the server's limit",
+    ),
+    (
+        "415",
+        "A Content-Encoding other than gzip or zstd; the answer's Accept-Encoding names those",
+    ),
+    (
+        "503",
+        "The server holds as many connections as it takes (`--max-connections`); try again after Retry-After",
+    ),
+];
+
+struct TransportAnswers;
+
+impl Modify for TransportAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                add_transport_answers(operation);
+            }
+        }
+    }
+}
+
+fn add_transport_answers(operation: &mut Operation) {
+    let responses = &mut operation.responses.responses;
+    for (status, description) in TRANSPORT_ANSWERS {
+        responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(problem_response(description).build()));
+    }
+    for (status, response) in responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        let header = match status.as_str() {
+            "429" | "503" => (
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(1)),
+                    )
+                    .description(Some("Seconds to wait before trying again")),
+            ),
+            "401" => (
+                "WWW-Authenticate",
+                HeaderBuilder::new()
+                    .schema(ObjectBuilder::new().schema_type(Type::String))
+                    .description(Some("`Bearer`: sign in and send the token")),
+            ),
+            _ => continue,
+        };
+        response
+            .headers
+            .entry(header.0.to_owned())
+            .or_insert_with(|| header.1.build());
+    }
+}
+
+fn problem_response(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        "application/problem+json",
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .build(),
+    )
+}
+
 /// Serves the document, stamped with this build's version.
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     Json(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use quire_core::protocol::{
+        MAX_PASSWORD_CHARS, MAX_USERNAME_CHARS, MIN_PASSWORD_CHARS, USERNAME_PATTERN,
+    };
+    use serde_json::Value;
+    use utoipa::OpenApi;
+
+    use super::ApiDoc;
+
+    fn doc() -> Value {
+        serde_json::to_value(ApiDoc::openapi()).unwrap()
+    }
+
+    #[test]
+    fn the_documented_account_rules_are_the_servers() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        for (schema, min_password) in [
+            ("Credentials", None),
+            ("NewAccount", Some(MIN_PASSWORD_CHARS)),
+        ] {
+            let props = &schemas[schema]["properties"];
+            assert_eq!(props["username"]["pattern"], USERNAME_PATTERN, "{schema}");
+            assert_eq!(
+                props["username"]["maxLength"], MAX_USERNAME_CHARS,
+                "{schema}"
+            );
+            assert_eq!(
+                props["password"]["maxLength"], MAX_PASSWORD_CHARS,
+                "{schema}"
+            );
+            assert_eq!(
+                props["password"]["minLength"].as_u64(),
+                min_password.map(|n| n as u64),
+                "{schema}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_operation_lists_the_transport_answers_as_problems() {
+        let doc = doc();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                for status in ["408", "413", "415", "503"] {
+                    let content = &operation["responses"][status]["content"];
+                    assert!(
+                        content["application/problem+json"]["schema"]["$ref"]
+                            .as_str()
+                            .is_some_and(|r| r.ends_with("/Problem")),
+                        "{method} {path} {status}: {content}"
+                    );
+                }
+                for (status, response) in operation["responses"].as_object().unwrap() {
+                    if status == "429" || status == "503" {
+                        assert!(
+                            response["headers"]["Retry-After"].is_object(),
+                            "{method} {path} {status}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

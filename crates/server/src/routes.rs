@@ -15,18 +15,14 @@ use axum::{Json, Router};
 use quire_core::protocol::{Health, API_PREFIX};
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::problem::ApiError;
 use crate::{accounts, openapi, problem, sync, AppState};
 
-/// How long one request may take before the server gives up on it (408).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Register and login bodies hold a name (at most 64 bytes) and a password (at most 1 KiB,
-/// 6 KiB even if every byte is JSON-escaped): anything larger is refused (413) before it is
-/// read in full, hashed, stored or logged.
+/// Register and login bodies hold a name (at most 64 bytes) and a password (at most 1024
+/// characters, 12 KiB even if every one is JSON-escaped as a surrogate pair): anything larger
+/// is refused (413) before it is read in full, hashed, stored or logged.
 pub const AUTH_BODY_LIMIT: usize = 16 * 1024;
 
 /// How much of a body declared too large is read and dropped before the 413, and for how
@@ -77,9 +73,9 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::map_request(normalise_content_encoding))
         .layer(CompressionLayer::new())
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+        .layer(from_fn_with_state(
+            Duration::from_secs(state.limits.request_timeout_secs),
+            time_limit,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -128,6 +124,21 @@ fn normalised_content_encoding(headers: &HeaderMap) -> Option<HeaderValue> {
         );
     }
     HeaderValue::from_str(&codings.join(", ")).ok()
+}
+
+/// A request that takes longer than `limit` (`--request-timeout-secs`), reading its body
+/// included, is answered 408 with a problem, like every other error (tower-http's timeout
+/// layer answers with an empty body).
+async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            quire_core::protocol::problem::REQUEST_TIMEOUT,
+            "the request took longer than this server allows; send it again",
+        )
+        .into_response(),
+    }
 }
 
 /// A body whose Content-Length is over `limit` is answered 413 without reaching a handler.

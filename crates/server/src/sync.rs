@@ -29,10 +29,11 @@ const MAX_PULL_LIMIT: u32 = 1000;
     request_body = PushRequest,
     responses(
         (status = 200, description = "One result per op", body = PushResponse),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON, or a value outside its schema; nothing stored", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Sign in again", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Over a limit (request, batch, note, the text a push makes, or the account's storage: type quota-exceeded); nothing stored", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over a limit (request body, ops in a batch, note size, the text a push makes, or the account's storage: type quota-exceeded); nothing stored", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON, or a content encoding other than gzip or zstd", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "The server failed; nothing was stored", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn push(
@@ -118,8 +119,10 @@ pub(crate) fn note_from_row(row: &AnyRow) -> Result<NoteState, ApiError> {
 pub struct PullQuery {
     /// The `next` of the previous pull; 0 (the default) for everything.
     #[serde(default)]
+    #[param(maximum = 9_223_372_036_854_775_807_i64)]
     since: u64,
     /// Most changes to return, 1 to 1000 (default 500).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// The asking device: changes it made itself are left out (the cursor still moves past
     /// them), as it has their text already.
@@ -133,8 +136,9 @@ pub struct PullQuery {
     params(PullQuery),
     responses(
         (status = 200, description = "Changes after the cursor", body = PullResponse),
-        (status = 400, description = "Bad cursor or limit", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed query: a cursor, limit or device outside its schema, or an unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Sign in again", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "The server failed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn pull(
@@ -210,12 +214,13 @@ pub async fn pull(
 #[utoipa::path(
     get, path = "/v1/notes/{id}", tag = "sync",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The note's id")),
+    params(("id" = NoteId, Path, description = "The note's id")),
     responses(
         (status = 200, description = "The note", body = NoteState),
         (status = 400, description = "Not a note id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Sign in again", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such note in this account", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "The server failed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn note(

@@ -21,6 +21,7 @@ on_both_backends!(
     forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy,
     failed_logins_are_limited_per_account_and_address,
     bad_names_are_refused_and_nothing_is_stored,
+    passwords_are_measured_in_characters,
     an_oversized_auth_body_is_413_and_stores_nothing,
     registrations_are_limited_per_address,
     password_hashing_is_bounded_and_sheds_load_with_503,
@@ -298,6 +299,40 @@ async fn bad_names_are_refused_and_nothing_is_stored(backend: Backend) {
     );
     assert_eq!(server.count("accounts").await, 1);
     assert!(server.healthy().await);
+    server.stop().await;
+}
+
+/// The OpenAPI document bounds a password by `maxLength`, which counts characters: a
+/// password of 1024 two-byte characters is one the server takes, and 1025 is not.
+async fn passwords_are_measured_in_characters(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let longest = "é".repeat(1024);
+    let response = post_creds(&server, "/accounts", "ada", &longest, None).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        login(&server, "ada", &longest, None).await.status(),
+        StatusCode::CREATED
+    );
+    let too_long = "é".repeat(1025);
+    for path in ["/accounts", "/sessions"] {
+        let response = post_creds(&server, path, "bea", &too_long, None).await;
+        assert_problem(response, StatusCode::BAD_REQUEST, problem::BAD_REQUEST).await;
+    }
+    // Every character escaped, as a surrogate pair where it takes one, still fits the small
+    // body limit of the auth endpoints.
+    let escaped = format!(
+        r#"{{"username":"cy","password":"{}"}}"#,
+        "\\ud83d\\ude00".repeat(1024)
+    );
+    let response = server
+        .http
+        .post(server.url("/accounts"))
+        .header("content-type", "application/json")
+        .body(escaped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
     server.stop().await;
 }
 
