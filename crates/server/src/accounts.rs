@@ -88,7 +88,7 @@ pub async fn register(
     let chars = creds.password.chars().count();
     if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
         return Err(ApiError::bad_request(format!(
-            "a password is {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
+            "a password is at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_CHARS})"
         )));
     }
     let now = now();
