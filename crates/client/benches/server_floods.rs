@@ -39,9 +39,7 @@ impl Drop for Server {
 }
 
 /// Starts the release server on a free port and waits for its "listening on" line.
-fn start_server() -> Server {
-    let bin = std::env::var("QUIRE_SERVER_BIN")
-        .expect("set QUIRE_SERVER_BIN to a release quire-server (make bench does)");
+fn start_server(bin: &str) -> Server {
     let dir = support::disk_dir("quire-floods-");
     let mut child = Command::new(bin)
         .args(["--listen", "127.0.0.1:0", "--trusted-proxy", "127.0.0.1"])
@@ -143,7 +141,20 @@ fn mib(bytes: u64) -> String {
 
 #[tokio::main]
 async fn main() {
-    let server = start_server();
+    // `cargo test --all-targets` runs this too; only `make bench` names a release server.
+    let Ok(bin) = std::env::var("QUIRE_SERVER_BIN") else {
+        support::report(
+            "server_floods",
+            &[Row {
+                figure: "server peak RSS under floods".into(),
+                measured: "not run: QUIRE_SERVER_BIN unset (run through make bench)".into(),
+                target: "< 512 MB".into(),
+                met: Some(false),
+            }],
+        );
+        return;
+    };
+    let server = start_server(&bin);
     let pid = server.child.id();
     let url = server.url.clone();
     let http = reqwest::Client::builder()
