@@ -79,7 +79,9 @@ pub async fn record(
         .fetch_one(&mut *tx)
         .await?;
         if count >= i64::from(scope.limit) {
-            let wait_ms = oldest.unwrap_or(now.0) + scope.window_ms - now.0;
+            // Another request may have recorded its attempt a moment after `now` was read:
+            // the wait is never longer than the window itself.
+            let wait_ms = (oldest.unwrap_or(now.0) + scope.window_ms - now.0).min(scope.window_ms);
             let mut err = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 problem::RATE_LIMITED,
