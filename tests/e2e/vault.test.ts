@@ -1,5 +1,6 @@
 // The vault folder in the real app: notes appear as files, a file written by another
-// program becomes a note, and an outside edit of the open note shows in the editor.
+// program becomes a note, an outside edit of the open note shows in the editor, and
+// Settings can clear the folder.
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -58,5 +59,38 @@ describe("the vault folder in the app", () => {
       await app.close();
     }
     assert.equal((await cli<Note>(dataDir, ["note", "show", note.id])).body, "first line\nadded in vim\n");
+  });
+
+  it("clears the vault folder from Settings", async () => {
+    const dataDir = path.join(root, "clearing");
+    const folder = path.join(root, "Cleared");
+    await mkdir(folder);
+    const cli = deviceCli("unused");
+    await cli(dataDir, ["config", "set", "vault-dir", folder]);
+
+    const app = await launchApp({ dataDir });
+    try {
+      const { browser } = app;
+      const settings = byTestId(browser, "nav-settings");
+      await settings.waitForDisplayed({ timeout: 15_000 });
+      await settings.click();
+      const field = byTestId(browser, "vault-dir");
+      await field.waitForDisplayed({ timeout: 10_000, timeoutMsg: "Settings never showed the vault folder" });
+      assert.equal(await field.getValue(), folder);
+
+      await byTestId(browser, "settings-vault-clear").click();
+      const message = byTestId(browser, "settings-message");
+      await browser.waitUntil(async () => (await message.getText()) === "Vault folder cleared.", {
+        timeout: 10_000,
+        timeoutMsg: "clearing the vault folder was never confirmed",
+      });
+      assert.equal(await byTestId(browser, "vault-dir").getValue(), "");
+      assert.equal(await byTestId(browser, "settings-vault-clear").isExisting(), false, "no Clear without a folder");
+      await screenshot("vault-cleared");
+    } finally {
+      await app.close();
+    }
+    // The setting is gone from the store, not just from the form.
+    await assert.rejects(cli(dataDir, ["config", "get", "vault-dir"]));
   });
 });

@@ -1,6 +1,6 @@
 // The UI's only door to the Rust side. Types come from ui/src/bindings, generated from Rust.
 import { invoke } from "@tauri-apps/api/core";
-import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { listen as tauriListen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppInfo } from "./bindings/AppInfo";
 import type { CommandError } from "./bindings/CommandError";
 import type { Note } from "./bindings/Note";
@@ -13,6 +13,7 @@ import type { Preferences } from "./bindings/Preferences";
 import type { SetAside } from "./bindings/SetAside";
 import type { SettingKey } from "./bindings/SettingKey";
 import type { VaultProblem } from "./bindings/VaultProblem";
+import type { CommandName, EventName } from "./commands";
 
 /** A failed command as the UI handles it: a stable code and a message fit to show. */
 export class ApiError extends Error {
@@ -45,12 +46,26 @@ export function toApiError(reason: unknown): ApiError {
   return new ApiError("unexpected", typeof reason === "string" ? reason : "Something went wrong.");
 }
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+// call and listen take only the names in commands.ts, which a Rust test checks against the app.
+async function call<T>(command: CommandName, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(command, args);
   } catch (reason) {
     throw toApiError(reason);
   }
+}
+
+/** What each event carries; indexing it by EventName keeps it complete. */
+interface EventPayloads {
+  "sync-status": SyncStatus;
+  navigate: string;
+  "notes-changed": unknown;
+}
+
+function listen<E extends EventName>(event: E, handler: (payload: EventPayloads[E]) => void): Promise<UnlistenFn> {
+  return tauriListen<EventPayloads[E]>(event, (received) => {
+    handler(received.payload);
+  });
 }
 
 export function appInfo(): Promise<AppInfo> {
@@ -92,16 +107,12 @@ export function resumeSync(): Promise<void> {
 
 /** The background task's status, each time it changes (the `sync-status` event). */
 export function onSyncStatus(handler: (status: SyncStatus) => void): Promise<UnlistenFn> {
-  return listen<SyncStatus>("sync-status", (event) => {
-    handler(event.payload);
-  });
+  return listen("sync-status", handler);
 }
 
 /** Where the tray (or a notification) wants the window to go. */
 export function onNavigate(handler: (view: string) => void): Promise<UnlistenFn> {
-  return listen<string>("navigate", (event) => {
-    handler(event.payload);
-  });
+  return listen("navigate", handler);
 }
 
 export function deleteNote(id: NoteId): Promise<void> {
@@ -134,6 +145,11 @@ export function getPreferences(): Promise<Preferences> {
 
 export function setPreference(key: SettingKey, value: string): Promise<Preferences> {
   return call<Preferences>("set_preference", { key, value });
+}
+
+/** Forgets a setting, so its default applies again (no vault folder, for "vault-dir"). */
+export function unsetPreference(key: SettingKey): Promise<Preferences> {
+  return call<Preferences>("unset_preference", { key });
 }
 
 export function signIn(request: {

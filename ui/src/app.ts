@@ -1,5 +1,5 @@
-// Wires the views to the Rust side: what happens when notes load, open, change, or fail,
-// and which view the main pane shows.
+// Wires the views to the Rust side: what happens when notes load, open, change, or fail.
+// Which view the main pane shows is kept by navigation.ts.
 import * as api from "./api";
 import type { AppInfo } from "./bindings/AppInfo";
 import type { Note } from "./bindings/Note";
@@ -9,19 +9,18 @@ import type { SyncStatus } from "./bindings/SyncStatus";
 import { renderAttention } from "./attention/attention-view";
 import { ConflictCenter } from "./conflicts/conflict-center";
 import { type Layout, setNavCount } from "./layout";
+import { Navigation, type NavView } from "./navigation";
 import { NoteEditor } from "./notes/editor";
 import { filterNotes, listKeyboardNavigation, type NoteFilter, renderNoteList } from "./notes/note-list";
 import { SettingsView } from "./settings/settings-view";
 import { openAbout } from "./about";
 import { describeSync, renderStatusLine, type SyncControls } from "./status-line";
 
-type View = "notes" | "conflicts" | "attention" | "settings";
-
 export class App {
   private readonly editor: NoteEditor;
   private readonly conflicts: ConflictCenter;
   private readonly settings: SettingsView;
-  private view: View = "notes";
+  private readonly navigation: Navigation;
   private info: AppInfo | null = null;
   private sync: SyncStatus | null = null;
   private notes: NoteSummary[] = [];
@@ -29,9 +28,9 @@ export class App {
   /** Re-renders the "retrying in N s" countdown while a retry is scheduled. */
   private countdown: ReturnType<typeof setInterval> | null = null;
   private readonly controls: SyncControls = {
-    syncNow: () => void this.attempt(api.syncNow()),
-    pause: () => void this.attempt(api.pauseSync()),
-    resume: () => void this.attempt(api.resumeSync()),
+    syncNow: () => void this.guard(() => api.syncNow()),
+    pause: () => void this.guard(() => api.pauseSync()),
+    resume: () => void this.guard(() => api.resumeSync()),
   };
 
   constructor(private readonly layout: Layout) {
@@ -48,6 +47,7 @@ export class App {
     );
     this.settings = new SettingsView(layout.editor, {
       setPreference: (key, value) => api.setPreference(key, value),
+      unsetPreference: (key) => api.unsetPreference(key),
       signIn: (request) => api.signIn(request),
       signOut: () => api.signOut(),
       pause: () => { this.controls.pause(); },
@@ -56,9 +56,11 @@ export class App {
     layout.newNote.addEventListener("click", () => void this.newNote());
     layout.search.addEventListener("input", () => { this.renderNotes(); });
     layout.filter.addEventListener("change", () => { this.renderNotes(); });
-    layout.nav.conflicts.addEventListener("click", () => void this.showConflicts());
-    layout.nav.attention.addEventListener("click", () => void this.showAttention());
-    layout.nav.settings.addEventListener("click", () => void this.showSettings());
+    this.navigation = new Navigation(layout.nav, {
+      open: (view) => void this.show(view),
+      leaveNotes: () => this.editor.close(),
+      switched: () => { this.renderNotes(); },
+    });
     listKeyboardNavigation(layout.notes);
     document.addEventListener("keydown", (event) => {
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "n") {
@@ -87,21 +89,20 @@ export class App {
 
   /** Reloads the note list and the status line from the store. */
   async refresh(): Promise<void> {
-    try {
+    await this.guard(async () => {
       const [info, sync, notes] = await Promise.all([api.appInfo(), api.syncStatus(), api.listNotes()]);
       this.info = info;
       this.lastSyncAt = sync.lastSyncAt;
       this.notes = notes;
       this.renderNotes();
       this.showSync(sync);
-    } catch (reason) {
-      this.fail(reason);
-    }
+    });
   }
 
   private renderNotes(): void {
     const shown = filterNotes(this.notes, this.layout.search.value, this.layout.filter.value as NoteFilter);
-    renderNoteList(this.layout.notes, shown, this.view === "notes" ? this.editor.openId : undefined, (id) => void this.open(id));
+    const openId = this.navigation.view === "notes" ? this.editor.openId : undefined;
+    renderNoteList(this.layout.notes, shown, openId, (id) => void this.open(id));
   }
 
   /** A status from the background task; a finished round may have brought notes. */
@@ -133,62 +134,44 @@ export class App {
 
   /** A round finished: notes may have arrived, and an open view may be out of date. */
   private async afterRound(): Promise<void> {
-    try {
+    await this.guard(async () => {
       this.notes = await api.listNotes();
       this.renderNotes();
-      if (this.view === "conflicts") this.conflicts.show(await api.listConflicts());
-    } catch (reason) {
-      this.fail(reason);
-    }
+      if (this.navigation.view === "conflicts") this.conflicts.show(await api.listConflicts());
+    });
   }
 
   /** A file in the vault folder changed notes: the list, and the open note if untouched here. */
   private async afterOutsideChange(): Promise<void> {
     await this.afterRound();
-    const id = this.view === "notes" ? this.editor.openId : undefined;
+    const id = this.navigation.view === "notes" ? this.editor.openId : undefined;
     if (id === undefined || this.editor.hasUnsavedTyping) return;
-    try {
+    await this.guard(async () => {
       this.editor.reload(await api.getNote(id));
-    } catch (reason) {
-      this.fail(reason);
-    }
-  }
-
-  private async switchTo(view: View): Promise<void> {
-    if (this.view === "notes" && view !== "notes") await this.editor.close();
-    this.view = view;
-    for (const [name, button] of Object.entries(this.layout.nav)) {
-      if (name === view) button.setAttribute("aria-current", "page");
-      else button.removeAttribute("aria-current");
-    }
-    this.renderNotes();
+    });
   }
 
   private async open(id: NoteId): Promise<void> {
-    try {
+    await this.guard(async () => {
       const note = await api.getNote(id);
-      await this.switchTo("notes");
+      await this.navigation.switchTo("notes");
       await this.editor.open(note);
       await this.refresh();
-    } catch (reason) {
-      this.fail(reason);
-    }
+    });
   }
 
   private async newNote(): Promise<void> {
-    try {
+    await this.guard(async () => {
       const note = await api.createNote("Untitled", "");
-      await this.switchTo("notes");
+      await this.navigation.switchTo("notes");
       await this.editor.open(note);
       this.editor.focusTitle();
       await this.refresh();
-    } catch (reason) {
-      this.fail(reason);
-    }
+    });
   }
 
   private async deleteNote(note: Note): Promise<void> {
-    try {
+    await this.guard(async () => {
       await api.deleteNote(note.id);
       await this.editor.close();
       this.layout.editor.replaceChildren(
@@ -196,52 +179,57 @@ export class App {
       );
       await this.refresh();
       this.layout.newNote.focus();
-    } catch (reason) {
-      this.fail(reason);
+    });
+  }
+
+  /** Opens the view a sidebar button names. */
+  private show(view: NavView): Promise<void> {
+    switch (view) {
+      case "conflicts":
+        return this.showConflicts();
+      case "attention":
+        return this.showAttention();
+      case "settings":
+        return this.showSettings();
     }
   }
 
   private async showConflicts(): Promise<void> {
-    try {
+    await this.guard(async () => {
       const conflicts = await api.listConflicts();
-      await this.switchTo("conflicts");
+      await this.navigation.switchTo("conflicts");
       this.conflicts.show(conflicts);
       await this.refresh();
-    } catch (reason) {
-      this.fail(reason);
-    }
+    });
   }
 
   private async showAttention(): Promise<void> {
-    try {
+    await this.guard(async () => {
       const [items, files] = await Promise.all([api.listAttention(), api.vaultProblems()]);
-      await this.switchTo("attention");
+      await this.navigation.switchTo("attention");
       renderAttention(
         this.layout.editor,
         items,
         (id) => {
-          void this.attempt(api.dismissAttention(id)).then(() => this.showAttention());
+          void this.guard(() => api.dismissAttention(id)).then(() => this.showAttention());
         },
         files,
       );
-    } catch (reason) {
-      this.fail(reason);
-    }
+    });
   }
 
   private async showSettings(): Promise<void> {
-    try {
+    await this.guard(async () => {
       const prefs = await api.getPreferences();
-      await this.switchTo("settings");
+      await this.navigation.switchTo("settings");
       this.settings.show(prefs, this.sync?.state ?? "local_only", this.info?.suggestedServer ?? null);
-    } catch (reason) {
-      this.fail(reason);
-    }
+    });
   }
 
-  private async attempt(request: Promise<void>): Promise<void> {
+  /** Runs an action against the Rust side and shows its failure in the status line instead of throwing. */
+  private async guard(action: () => Promise<void>): Promise<void> {
     try {
-      await request;
+      await action();
     } catch (reason) {
       this.fail(reason);
     }

@@ -13,27 +13,29 @@ export interface SignIn {
 
 export interface SettingsActions {
   setPreference(key: SettingKey, value: string): Promise<Preferences>;
+  unsetPreference(key: SettingKey): Promise<Preferences>;
   signIn(request: SignIn): Promise<Preferences>;
   signOut(): Promise<Preferences>;
   pause(): void;
   resume(): void;
 }
 
-function field(label: string, control: HTMLElement, hint?: string): HTMLElement {
+/** A labelled control, with a hint below and buttons that act on it beside it. */
+function field(label: string, control: HTMLElement, hint?: string, beside: HTMLElement[] = []): HTMLElement {
   const id = control.getAttribute("id") ?? "";
   return el(
     "div",
     { class: "field" },
     el("label", { for: id }, label),
-    control,
+    beside.length === 0 ? control : el("div", { class: "field-row" }, control, ...beside),
     ...(hint === undefined ? [] : [el("p", { class: "hint" }, hint)]),
   );
 }
 
 /**
  * Settings: the sync account (sign in, create, sign out), the conflict policy, how often to
- * sync, pause, and the vault folder. Every change is checked by the Rust side; its message
- * is shown next to the form.
+ * sync, pause, and the vault folder (set or cleared). Every change is checked by the Rust
+ * side; its message is shown next to the form.
  */
 export class SettingsView {
   constructor(
@@ -157,6 +159,16 @@ export class SettingsView {
     vault.addEventListener("change", () => {
       this.actions.setPreference("vault-dir", vault.value).then(saved("Vault folder saved."), failed);
     });
+    const clearVault = el(
+      "button",
+      { type: "button", "data-testid": "settings-vault-clear", "aria-label": "Clear the vault folder" },
+      "Clear",
+    );
+    clearVault.addEventListener("click", () => {
+      this.actions.unsetPreference("vault-dir").then(saved("Vault folder cleared."), failed);
+    });
+    // Only a folder that is set can be cleared, so without one there is no button.
+    const vaultSet = (prefs.vaultDir ?? "") !== "";
 
     const paused = syncState === "paused";
     const pause = el("button", { type: "button", "data-testid": "settings-pause" }, paused ? "Resume sync" : "Pause sync");
@@ -171,7 +183,7 @@ export class SettingsView {
       el("legend", {}, "Syncing"),
       field("When both devices changed a note", policy),
       field("Sync every (seconds)", interval, "Also soon after each change, and when you click Sync now."),
-      field("Vault folder", vault, "Mirror notes as Markdown files in this folder."),
+      field("Vault folder", vault, "Mirror notes as Markdown files in this folder.", vaultSet ? [clearVault] : []),
       el("div", { class: "actions" }, pause),
     );
   }

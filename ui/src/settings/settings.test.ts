@@ -24,6 +24,10 @@ function view(pane: HTMLElement, calls: string[], signIns: SignIn[]): SettingsVi
       calls.push(`${key}=${value}`);
       return Promise.resolve({ ...signedOut, syncInterval: Number(value) });
     },
+    unsetPreference: (key) => {
+      calls.push(`unset ${key}`);
+      return Promise.resolve(signedOut);
+    },
     signIn: (request) => {
       signIns.push(request);
       return Promise.reject(new Error("the sync server refused the request (400): password too short"));
@@ -64,6 +68,19 @@ describe("settings", () => {
     expect(byTestId(pane, "settings-pause").textContent).toBe("Resume sync");
     byTestId(pane, "settings-pause").click();
     expect(calls).toEqual(["sync-interval=300", "resume"]);
+  });
+
+  it("clears a set vault folder, and offers no Clear without one", async () => {
+    const pane = document.createElement("main");
+    const calls: string[] = [];
+    view(pane, calls, []).show({ ...signedOut, vaultDir: "/home/me/Notes" }, "idle", null);
+    expect(input(pane, "vault-dir").value).toBe("/home/me/Notes");
+    byTestId(pane, "settings-vault-clear").click();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(calls).toEqual(["unset vault-dir"]);
+    expect(input(pane, "vault-dir").value).toBe("");
+    expect(byTestId(pane, "settings-message").textContent).toBe("Vault folder cleared.");
+    expect(pane.querySelector('[data-testid="settings-vault-clear"]')).toBeNull();
   });
 });
 

@@ -1,0 +1,33 @@
+// The Tauri commands and events the UI uses. A Rust test in src-tauri checks these lists
+// against the commands the app registers and the events it emits.
+export const COMMANDS = [
+  "app_info",
+  "list_notes",
+  "get_note",
+  "create_note",
+  "update_note",
+  "sync_status",
+  "sync_now",
+  "pause_sync",
+  "resume_sync",
+  "delete_note",
+  "list_conflicts",
+  "get_conflict",
+  "resolve_conflict",
+  "list_attention",
+  "dismiss_attention",
+  "vault_problems",
+  "get_preferences",
+  "set_preference",
+  "unset_preference",
+  "sign_in",
+  "sign_out",
+] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+export const EVENTS = [
+  "sync-status",
+  "navigate",
+  "notes-changed",
+] as const;
+export type EventName = (typeof EVENTS)[number];
