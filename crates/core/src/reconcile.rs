@@ -84,7 +84,7 @@ pub fn base_in_history(base: &Base, remote: &NoteState) -> bool {
 }
 
 /// Whether two texts are the same note text (titles as the server keeps them: trimmed).
-fn same_text(fields: &NoteFields, remote: &NoteState) -> bool {
+pub fn same_text(fields: &NoteFields, remote: &NoteState) -> bool {
     fields.title.trim() == remote.title.trim() && fields.body == remote.body
 }
 

@@ -20,7 +20,8 @@ use quire_core::backoff::Backoff;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use status::{Notice, NoticeKind, StatusError, SyncState, SyncStatus};
+pub use crate::engine::{Notice, NoticeKind};
+pub use status::{StatusError, SyncState, SyncStatus};
 pub use target::{network_fingerprint, StoreTarget, SyncTarget};
 
 #[derive(Debug, Clone)]

@@ -10,9 +10,10 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
-use super::status::{Notice, NoticeKind, StatusError, SyncState, SyncStatus};
+use super::status::{StatusError, SyncState, SyncStatus};
 use super::target::SyncTarget;
 use super::{Command, ServiceConfig};
+use crate::engine::{Notice, NoticeKind};
 use crate::{clock, Error};
 
 /// The timers that can wake the loop. None: not armed.

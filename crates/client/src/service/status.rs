@@ -98,33 +98,6 @@ impl SyncStatus {
     }
 }
 
-/// Something the person must hear about (a desktop notification), not routine progress.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct Notice {
-    pub kind: NoticeKind,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum NoticeKind {
-    /// Notes wait for a decision in the conflict center.
-    Conflicts,
-    /// A deleted note came back because it was edited elsewhere.
-    Revived,
-    /// The server refused changes; they wait in "needs attention".
-    NeedsAttention,
-    /// The session ended.
-    SignIn,
-    /// Sync fails for a reason that will not pass by itself.
-    Failing,
-    /// A restored or copied store, or a restored server, was caught up in full.
-    CaughtUp,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

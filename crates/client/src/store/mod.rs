@@ -9,13 +9,14 @@
 //! `db-key/<store id>`; the store id is in `store.json` beside the database (not a secret).
 //! A database whose key is missing or wrong is never replaced: opening fails, clearly.
 
+mod attention;
 mod bulk;
 mod conflicts;
 mod meta;
 mod notes;
 mod outbox;
+mod remote;
 mod settings;
-mod sync;
 mod vault_index;
 
 use std::path::{Path, PathBuf};
@@ -31,11 +32,12 @@ use sqlx::SqlitePool;
 use crate::credentials::{Secret, SecretStore};
 use crate::{Error, Result};
 
+pub use attention::SetAside;
 pub use conflicts::{Conflict, ConflictView, Resolution};
 pub use notes::{NoteEdit, NoteSummary};
 pub use outbox::QueuedOp;
+pub(crate) use remote::{PushOutcome, RemoteOutcome};
 pub use settings::StoreStatus;
-pub use sync::{PushOutcome, RemoteOutcome, SetAside};
 pub use vault_index::VaultEntry;
 
 /// File name of the database inside the data dir.
@@ -101,7 +103,7 @@ impl Store {
     }
 
     /// Names this store's secrets in the credentials store.
-    pub fn store_id(&self) -> uuid::Uuid {
+    pub(crate) fn store_id(&self) -> uuid::Uuid {
         self.store_id
     }
 

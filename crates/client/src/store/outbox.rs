@@ -142,7 +142,7 @@ impl Store {
     /// The first `limit` ops that may go to the server now, oldest first: ops of a note
     /// with an open conflict wait for the person's decision (the resolution replaces them),
     /// so the server never moves past the text they are deciding against.
-    pub async fn pushable_ops(&self, limit: u32) -> Result<Vec<QueuedOp>> {
+    pub(crate) async fn pushable_ops(&self, limit: u32) -> Result<Vec<QueuedOp>> {
         let rows = sqlx::query(&format!(
             "SELECT {OP_COLUMNS} FROM outbox
              WHERE note_id NOT IN (SELECT note_id FROM conflicts WHERE resolved_at IS NULL)
@@ -155,7 +155,7 @@ impl Store {
     }
 
     /// Queued ops of one note.
-    pub async fn queued_for(&self, note_id: NoteId) -> Result<u64> {
+    pub(crate) async fn queued_for(&self, note_id: NoteId) -> Result<u64> {
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE note_id = ?")
             .bind(note_id.to_string())
             .fetch_one(&self.pool)
@@ -164,7 +164,7 @@ impl Store {
     }
 
     /// Queued ops that wait for a conflict on their note to be decided.
-    pub async fn held_count(&self) -> Result<u64> {
+    pub(crate) async fn held_count(&self) -> Result<u64> {
         let count: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM outbox
              WHERE note_id IN (SELECT note_id FROM conflicts WHERE resolved_at IS NULL)",
@@ -183,7 +183,7 @@ impl Store {
 
     /// Records that a push carrying these ops has started, so no later edit is folded into
     /// them (the server may already have them).
-    pub async fn mark_sent(&self, op_ids: &[OpId], at: Millis) -> Result<()> {
+    pub(crate) async fn mark_sent(&self, op_ids: &[OpId], at: Millis) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in op_ids.chunks(500) {
             let sql = format!(
@@ -200,8 +200,10 @@ impl Store {
         Ok(())
     }
 
-    /// Removes ops the server confirmed. Returns how many were in the queue.
-    pub async fn ack(&self, op_ids: &[OpId]) -> Result<u64> {
+    /// Removes ops the server confirmed. Returns how many were in the queue. (A round acks
+    /// inside the transaction that applies the server's answers; this one is for tests.)
+    #[cfg(test)]
+    pub(crate) async fn ack(&self, op_ids: &[OpId]) -> Result<u64> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut removed = 0;
         for op_id in op_ids {

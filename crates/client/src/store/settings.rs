@@ -110,7 +110,7 @@ impl Store {
     }
 
     /// Engine state kept beside the settings (`state.*` keys, not settable by people).
-    pub async fn state(&self, key: &str) -> Result<Option<String>> {
+    pub(crate) async fn state(&self, key: &str) -> Result<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
                 .bind(key)
@@ -119,7 +119,7 @@ impl Store {
         )
     }
 
-    pub async fn set_state(&self, key: &str, value: &str) -> Result<()> {
+    pub(crate) async fn set_state(&self, key: &str, value: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES (?, ?)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -131,7 +131,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn clear_state(&self, key: &str) -> Result<()> {
+    pub(crate) async fn clear_state(&self, key: &str) -> Result<()> {
         sqlx::query("DELETE FROM settings WHERE key = ?")
             .bind(key)
             .execute(&self.pool)

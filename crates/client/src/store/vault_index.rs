@@ -18,7 +18,7 @@ pub struct VaultEntry {
 }
 
 impl Store {
-    pub async fn vault_index(&self) -> Result<HashMap<NoteId, VaultEntry>> {
+    pub(crate) async fn vault_index(&self) -> Result<HashMap<NoteId, VaultEntry>> {
         let rows = sqlx::query("SELECT note_id, file_name, title, body FROM vault_files")
             .fetch_all(&self.pool)
             .await?;
@@ -37,7 +37,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn set_vault_entry(&self, id: NoteId, entry: &VaultEntry) -> Result<()> {
+    pub(crate) async fn set_vault_entry(&self, id: NoteId, entry: &VaultEntry) -> Result<()> {
         sqlx::query(
             "INSERT INTO vault_files (note_id, file_name, title, body) VALUES (?, ?, ?, ?)
              ON CONFLICT (note_id) DO UPDATE SET file_name = excluded.file_name,
@@ -52,7 +52,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn remove_vault_entry(&self, id: NoteId) -> Result<()> {
+    pub(crate) async fn remove_vault_entry(&self, id: NoteId) -> Result<()> {
         sqlx::query("DELETE FROM vault_files WHERE note_id = ?")
             .bind(id.to_string())
             .execute(&self.pool)
@@ -61,7 +61,7 @@ impl Store {
     }
 
     /// Forgets what the folder held (it is not the folder the index describes).
-    pub async fn clear_vault_index(&self) -> Result<()> {
+    pub(crate) async fn clear_vault_index(&self) -> Result<()> {
         sqlx::query("DELETE FROM vault_files")
             .execute(&self.pool)
             .await?;
@@ -69,7 +69,7 @@ impl Store {
     }
 
     /// Every note, deleted ones too (their files go), oldest first.
-    pub async fn all_notes(&self) -> Result<Vec<Note>> {
+    pub(crate) async fn all_notes(&self) -> Result<Vec<Note>> {
         let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM notes ORDER BY created_at, id")
             .fetch_all(&self.pool)
             .await?;
@@ -82,7 +82,7 @@ impl Store {
 
     /// A note edited in the app and in its file in ways that do not merge: the app's text
     /// stays, the file's waits in the conflict center like a conflict with another device.
-    pub async fn record_file_conflict(
+    pub(crate) async fn record_file_conflict(
         &self,
         note: &Note,
         base: &str,

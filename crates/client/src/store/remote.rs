@@ -5,16 +5,16 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use quire_core::protocol::{NoteState, NoteVersion, PushResult};
-use quire_core::reconcile::{base_in_history, reconcile, Base, Decision, LocalNote};
+use quire_core::reconcile::{base_in_history, reconcile, same_text, Base, Decision, LocalNote};
 use quire_core::settings::ConflictPolicy;
-use quire_core::{DeviceId, Millis, NoteFields, NoteId, OpId, OpPayload, Version};
+use quire_core::{DeviceId, Millis, NoteFields, NoteId, OpPayload, Version};
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::bulk;
 use super::outbox::QueuedOp;
 use super::settings::LAST_SYNC_AT;
 use super::{decode, version_from_db, version_to_db, Store};
-use crate::{clock, Error, Result};
+use crate::{clock, Result};
 
 /// What one push result did here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,21 +30,6 @@ pub enum PushOutcome {
     Rebased,
     /// The server could not take it now (the account is full); it stays queued.
     Deferred,
-}
-
-/// A change the server refused, kept with its text and the reason.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct SetAside {
-    pub op_id: OpId,
-    pub note_id: NoteId,
-    /// create, update or delete.
-    pub kind: String,
-    pub title: Option<String>,
-    pub body: Option<String>,
-    pub reason: String,
-    pub rejected_at: Millis,
 }
 
 /// What one pulled change did here.
@@ -152,7 +137,7 @@ async fn set_version(
 
 impl Store {
     /// Applies the server's answer to one pushed op, in its own transaction.
-    pub async fn apply_push_result(
+    pub(crate) async fn apply_push_result(
         &self,
         queued: &QueuedOp,
         result: &PushResult,
@@ -168,7 +153,7 @@ impl Store {
 
     /// Applies the server's answers to a pushed batch, all in one transaction: one fsync
     /// per batch, and the batch's results land together or not at all.
-    pub async fn apply_push_results(
+    pub(crate) async fn apply_push_results(
         &self,
         batch: &[QueuedOp],
         results: &[PushResult],
@@ -285,18 +270,6 @@ impl Store {
                 Ok(PushOutcome::SetAside)
             }
         }
-    }
-
-    /// Applies a note as the server has it, reconciling with local changes.
-    pub async fn apply_remote(
-        &self,
-        remote: &NoteState,
-        policy: ConflictPolicy,
-    ) -> Result<RemoteOutcome> {
-        let mut tx = self.begin_write().await?;
-        let outcome = self.apply_remote_in(&mut tx, remote, policy).await?;
-        tx.commit().await?;
-        Ok(outcome)
     }
 
     async fn apply_remote_in(
@@ -460,14 +433,13 @@ impl Store {
                 .await?;
         Ok(base.is_some_and(|(version, title, body)| {
             version_to_db(remote.version).is_ok_and(|v| v == version)
-                && title.trim() == remote.title.trim()
-                && body == remote.body
+                && same_text(&NoteFields::new(title, body), remote)
         }))
     }
 
     /// The text the server had at `version` of a note, when that is the base kept here:
     /// what an op made on that version is bound to, and a patch is computed against.
-    pub async fn base_fields(
+    pub(crate) async fn base_fields(
         &self,
         note_id: NoteId,
         version: Version,
@@ -490,7 +462,7 @@ impl Store {
     /// store was restored from a backup, or is a copy of another device's data dir. A change
     /// that an op sent without an answer would make (its base version plus one) does not
     /// count: the server may have applied it, and the next push settles that.
-    pub async fn lacks_own_changes(&self, own: &[NoteVersion]) -> Result<bool> {
+    pub(crate) async fn lacks_own_changes(&self, own: &[NoteVersion]) -> Result<bool> {
         let list = |n: usize| vec!["?"; n].join(", ");
         // Rows per statement: far inside SQLite's limit on bound values.
         for chunk in own.chunks(500) {
@@ -533,7 +505,7 @@ impl Store {
     /// Gives this store a new device id (its queued ops too). A restored or copied store
     /// must stop calling the changes made under its old id its own: another copy may be
     /// making them, and the server leaves a device's own changes out of its pulls.
-    pub async fn start_new_device(&self) -> Result<DeviceId> {
+    pub(crate) async fn start_new_device(&self) -> Result<DeviceId> {
         let device = DeviceId(uuid::Uuid::now_v7());
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE device SET device_id = ? WHERE id = 1")
@@ -549,7 +521,7 @@ impl Store {
         Ok(device)
     }
 
-    pub async fn pull_cursor(&self) -> Result<u64> {
+    pub(crate) async fn pull_cursor(&self) -> Result<u64> {
         self.state(PULL_CURSOR)
             .await?
             .map_or(Ok(0), |v| decode(&v, "pull cursor"))
@@ -557,7 +529,7 @@ impl Store {
 
     /// Applies one pulled page and moves the cursor past it, in one transaction: the page's
     /// changes and the cursor land together.
-    pub async fn apply_pull_page(
+    pub(crate) async fn apply_pull_page(
         &self,
         notes: &[NoteState],
         next: u64,
@@ -588,49 +560,7 @@ impl Store {
         Ok(outcomes)
     }
 
-    pub async fn set_pull_cursor(&self, cursor: u64) -> Result<()> {
-        self.set_state(PULL_CURSOR, &cursor.to_string()).await
-    }
-
-    pub async fn record_sync(&self, at: Millis) -> Result<()> {
+    pub(crate) async fn record_sync(&self, at: Millis) -> Result<()> {
         self.set_state(LAST_SYNC_AT, &at.0.to_string()).await
-    }
-
-    /// Ops the server refused, with its reasons.
-    /// Changes the server refused, oldest first: the "needs attention" list.
-    pub async fn attention(&self) -> Result<Vec<SetAside>> {
-        let rows = sqlx::query(
-            "SELECT op_id, note_id, kind, title, body, reason, rejected_at
-             FROM attention ORDER BY rejected_at, op_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let op_id: String = row.try_get("op_id")?;
-                let note_id: String = row.try_get("note_id")?;
-                Ok(SetAside {
-                    op_id: decode(&op_id, "op id")?,
-                    note_id: decode(&note_id, "note id")?,
-                    kind: row.try_get("kind")?,
-                    title: row.try_get("title")?,
-                    body: row.try_get("body")?,
-                    reason: row.try_get("reason")?,
-                    rejected_at: Millis(row.try_get("rejected_at")?),
-                })
-            })
-            .collect()
-    }
-
-    /// Takes a refused change off the "needs attention" list, once the person has seen it.
-    pub async fn dismiss_attention(&self, op_id: OpId) -> Result<()> {
-        let done = sqlx::query("DELETE FROM attention WHERE op_id = ?")
-            .bind(op_id.to_string())
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NothingToDismiss(op_id));
-        }
-        Ok(())
     }
 }

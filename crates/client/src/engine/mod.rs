@@ -1,0 +1,189 @@
+//! One sync round: push the queue in order, in batches, then pull the account's changes
+//! from the cursor until nothing more waits, then push whatever merging queued.
+//!
+//! An op leaves the queue only when the server confirmed it (applied, or a replay of an
+//! applied op) or refused it (then it is set aside, visible, never dropped).
+//!
+//! # Layout
+//! - [`report`]: what a round did and the notices the person must hear.
+//! - `push`: pushing the queue in batches.
+//! - this module: the round itself (push, pull, push again).
+
+mod push;
+mod report;
+
+use quire_core::protocol::PullResponse;
+use quire_core::settings::{ConflictPolicy, SettingKey};
+
+use self::push::Pusher;
+pub use self::report::{Notice, NoticeKind, SyncReport};
+use crate::api::ApiClient;
+use crate::credentials::Secret;
+use crate::{clock, Result, Store};
+
+/// Changes asked for per pull request.
+const PULL_PAGE: u32 = 500;
+
+/// Whether this page shows that the cursor or the store cannot be trusted, so the round must
+/// pull everything again: a cursor beyond the server's change counter (the server was
+/// restored from an older backup), or changes "this device" made that its store lacks (the
+/// store was restored from a backup, or copied to a second machine, which then takes a new
+/// device id so that the two stop hiding each other's changes).
+async fn caught_up_instead(store: &Store, since: u64, page: &PullResponse) -> Result<bool> {
+    if since > page.head {
+        tracing::warn!(
+            since,
+            head = page.head,
+            "the server has fewer changes than this device saw: it was restored from a backup; \
+             pulling everything again"
+        );
+        return Ok(true);
+    }
+    if store.lacks_own_changes(&page.own).await? {
+        tracing::warn!(
+            "this store lacks changes it made: it was restored from a backup or copied; \
+             pulling everything again as a new device"
+        );
+        store.start_new_device().await?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Runs one full round against the signed-in server.
+pub async fn sync_once(store: &Store, api: &ApiClient, token: &Secret) -> Result<SyncReport> {
+    let wire_before = api.wire_bytes();
+    let policy: ConflictPolicy = store
+        .setting_as(SettingKey::ConflictPolicy, ConflictPolicy::Merge)
+        .await?;
+    let mut report = SyncReport::default();
+    let batch_size = store.setting_as(SettingKey::BatchSize, 100).await?;
+    let mut pusher = Pusher::new(store, api, token, policy, batch_size);
+    pusher.push_all(&mut report).await?;
+
+    let mut since = store.pull_cursor().await?;
+    let mut device = Some(store.device_id().await?);
+    loop {
+        let page = api.pull(token, since, PULL_PAGE, device).await?;
+        if device.is_some() && caught_up_instead(store, since, &page).await? {
+            // Everything again, in full: what this device holds is reconciled note by note
+            // (its queue is kept), and what it lacks comes back.
+            report.caught_up = true;
+            since = 0;
+            device = None;
+            continue;
+        }
+        let notes: Vec<_> = page.changes.into_iter().map(|change| change.note).collect();
+        for outcome in store.apply_pull_page(&notes, page.next, policy).await? {
+            report.count(outcome);
+        }
+        since = page.next;
+        if !page.more {
+            break;
+        }
+    }
+
+    // Merges and revived notes queued ops of their own.
+    pusher.push_all(&mut report).await?;
+    report.held = store.held_count().await?;
+    report.pending = store.pending_count().await?.saturating_sub(report.held);
+    let wire = api.wire_bytes() - wire_before;
+    report.bytes_sent = wire.sent;
+    report.bytes_received = wire.received;
+    store.record_sync(clock::now()).await?;
+    tracing::info!(?report, "sync round done");
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use quire_core::NoteFields;
+
+    use super::*;
+    use crate::account::{self, AccountRequest};
+    use crate::credentials::FileStore;
+    use crate::store::NoteEdit;
+
+    /// The issue's case: this device's base is another text of the same length as the
+    /// server's at the same version (a restored server, a damaged base). A patch checked by
+    /// length alone turned the server's text into one nobody wrote; bound to the base's hash,
+    /// the op is a conflict, nothing changes on the server, and the person decides.
+    #[tokio::test]
+    async fn an_edit_on_a_base_the_server_does_not_have_is_never_applied_to_its_text() {
+        let server_dir = tempfile::tempdir().unwrap();
+        let db = quire_server::Db::connect(&format!(
+            "sqlite://{}",
+            server_dir.path().join("s.db").display()
+        ))
+        .await
+        .unwrap();
+        let state = quire_server::AppState::new(
+            db,
+            quire_server::Limits::default(),
+            std::time::Duration::from_secs(60),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = quire_server::spawn(listener, state).unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = FileStore::new(dir.path().join("credentials.json"));
+        let store = Store::open(dir.path(), &secrets).await.unwrap();
+        let request = AccountRequest {
+            server: &server.url(),
+            username: "owner",
+            password: "long enough pw".to_owned(),
+            insecure_http: false,
+        };
+        account::register(&store, &secrets, request).await.unwrap();
+        let (api, token) = account::session(&store, &secrets).await.unwrap();
+
+        let servers = "- [ ] eggs\n- [ ] milk\n";
+        let note = store
+            .create_note(NoteFields::new("List", servers))
+            .await
+            .unwrap();
+        sync_once(&store, &api, &token).await.unwrap();
+        // Here, version 1 is another text of the same length.
+        let ours = "- [ ] milk\n- [ ] eggs\n";
+        for table in ["bases", "notes"] {
+            sqlx::query(&format!("UPDATE {table} SET body = ?"))
+                .bind(ours)
+                .execute(&store.pool)
+                .await
+                .unwrap();
+        }
+        // The person deletes the milk line.
+        let edit = NoteEdit::body("- [ ] eggs\n".to_owned());
+        store.update_note(note.id, edit).await.unwrap();
+        let report = sync_once(&store, &api, &token).await.unwrap();
+        assert_eq!((report.pushed, report.conflicts), (0, 1), "{report:?}");
+
+        let server_note = api.note(&token, note.id).await.unwrap();
+        assert_eq!(
+            (server_note.body.as_str(), server_note.version.0),
+            (servers, 1)
+        );
+        assert_eq!(store.note(note.id).await.unwrap().body, "- [ ] eggs\n");
+        let conflict = store.conflict(note.id).await.unwrap();
+        assert_eq!(conflict.theirs.body, servers);
+        assert_eq!(
+            conflict.base, None,
+            "a base the server never had is not shown"
+        );
+
+        // The person keeps their text: it goes on top of the server's, by decision.
+        store
+            .resolve_conflict(note.id, crate::store::Resolution::Mine)
+            .await
+            .unwrap();
+        let report = sync_once(&store, &api, &token).await.unwrap();
+        assert_eq!((report.pushed, report.pending), (1, 0), "{report:?}");
+        assert_eq!(
+            api.note(&token, note.id).await.unwrap().body,
+            "- [ ] eggs\n"
+        );
+        server.stop().await.unwrap();
+    }
+}
