@@ -1,0 +1,206 @@
+//! `quire sync` between devices through a real sync server, also when the client or the
+//! server is killed mid-round.
+// Test helpers, like tests, fail by panicking with the cause.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::{fill_store, stderr, tally, Device, LocalServer};
+
+#[test]
+fn quire_sync_carries_notes_between_two_devices() {
+    let server = LocalServer::start();
+    let url = server.url.as_str();
+    let (laptop, phone) = (Device::new(), Device::new());
+    assert!(laptop
+        .account(
+            &["account", "register", "--server", url, "--user", "eve"],
+            Some("long enough pw")
+        )
+        .status
+        .success());
+    assert!(phone
+        .account(
+            &["account", "login", "--server", url, "--user", "eve"],
+            Some("long enough pw")
+        )
+        .status
+        .success());
+
+    let id = laptop.ok_with_stdin(&["note", "add", "--title", "Shared"], b"from the laptop\n");
+    let report = laptop.json(&["sync"]);
+    assert_eq!(report["pushed"], 1);
+    assert_eq!(report["pending"], 0);
+    assert!(report["bytesSent"].as_u64().unwrap() > 0, "{report}");
+    assert!(report["bytesReceived"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(laptop.json(&["queue"]), serde_json::json!([]));
+
+    let text = phone.ok(&["sync"]);
+    assert!(text.starts_with("pushed 0, pulled 1, merged 0 ("), "{text}");
+    let note = phone.json(&["note", "show", id.trim()]);
+    assert_eq!(note["body"], "from the laptop\n");
+    assert!(phone.json(&["status"])["lastSyncAt"].is_number());
+
+    // Signed out, sync says how to sign in.
+    let stranger = Device::new();
+    let err = stranger.fails(&["sync"]);
+    assert!(err.contains("not signed in"), "{err}");
+}
+
+#[test]
+// A plain test thread waits for the child process: no async runtime is blocked.
+#[allow(clippy::disallowed_methods)]
+fn a_sync_killed_mid_round_loses_and_duplicates_nothing() {
+    let server = LocalServer::start();
+    let url = server.url.as_str();
+    let (laptop, phone) = (Device::new(), Device::new());
+    for (device, verb) in [(&laptop, "register"), (&phone, "login")] {
+        let out = device.account(
+            &["account", verb, "--server", url, "--user", "kill"],
+            Some("long enough pw"),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    fill_store(laptop.path(), 1500);
+    laptop.ok(&["config", "set", "batch-size", "20"]);
+
+    // `quire sync` killed with SIGKILL at several points of its round.
+    let mut killed = 0;
+    for delay_ms in [60, 150, 300, 600] {
+        let mut child = laptop
+            .cmd(&["sync"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(killed >= 1, "a kill landed mid-round: {killed}");
+
+    let report = laptop.json(&["sync"]);
+    assert_eq!(report["pending"], 0, "{report}");
+    phone.json(&["sync"]);
+    let (lost, duplicated, wrong_version) = tally(phone.path(), 1500);
+    println!(
+        "kill -9 of quire sync: {killed} kills mid-round, {lost} lost, {duplicated} duplicated, \
+         {wrong_version} applied more than once"
+    );
+    assert_eq!((lost, duplicated, wrong_version), (0, 0, 0));
+}
+
+/// Not a test: the sync server as a process of its own, so a test can `kill -9` it. Runs
+/// when QUIRE_TEST_SERVER_DB and QUIRE_TEST_SERVER_ADDR are set.
+#[test]
+#[ignore = "helper process for a_server_killed_mid_push_loses_and_duplicates_nothing"]
+fn server_process() {
+    let (Ok(db), Ok(addr)) = (
+        std::env::var("QUIRE_TEST_SERVER_DB"),
+        std::env::var("QUIRE_TEST_SERVER_ADDR"),
+    ) else {
+        return;
+    };
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let db = quire_server::Db::connect(&db).await.unwrap();
+            let state = quire_server::AppState::new(
+                db,
+                quire_server::Limits::default(),
+                std::time::Duration::from_secs(600),
+            );
+            let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
+            let _running = quire_server::spawn(listener, state).unwrap();
+            std::future::pending::<()>().await;
+        });
+}
+
+#[test]
+// A plain test thread waits for child processes (no async runtime is blocked); each server
+// process is killed and waited for below.
+#[allow(clippy::disallowed_methods, clippy::zombie_processes)]
+fn a_server_killed_mid_push_loses_and_duplicates_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", data.path().join("server.db").display());
+    let addr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().to_string()
+    };
+    let url = format!("http://{addr}");
+    let start_server = || {
+        let child = Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "server_process", "--nocapture"])
+            .env("QUIRE_TEST_SERVER_DB", &db)
+            .env("QUIRE_TEST_SERVER_ADDR", &addr)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(&addr).is_ok() {
+                return child;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("the server process did not come up");
+    };
+    let mut server = start_server();
+
+    let (laptop, phone) = (Device::new(), Device::new());
+    for (device, verb) in [(&laptop, "register"), (&phone, "login")] {
+        let out = device.account(
+            &["account", verb, "--server", &url, "--user", "crash"],
+            Some("long enough pw"),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    fill_store(laptop.path(), 1500);
+    laptop.ok(&["config", "set", "batch-size", "20"]);
+
+    let mut kills = 0;
+    for delay_ms in [100, 250] {
+        let sync = laptop
+            .cmd(&["sync"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        server.kill().unwrap(); // SIGKILL, mid-batch
+        server.wait().unwrap();
+        let out = sync.wait_with_output().unwrap();
+        if !out.status.success() {
+            kills += 1;
+            assert!(
+                stderr(&out).contains("cannot reach the sync server"),
+                "{}",
+                stderr(&out)
+            );
+        }
+        server = start_server();
+    }
+    assert!(kills >= 1, "the server died under a running round");
+
+    let report = laptop.json(&["sync"]);
+    assert_eq!(report["pending"], 0, "{report}");
+    phone.json(&["sync"]);
+    let (lost, duplicated, wrong_version) = tally(phone.path(), 1500);
+    println!(
+        "kill -9 of the server: {kills} rounds cut, {lost} lost, {duplicated} duplicated, \
+         {wrong_version} applied more than once"
+    );
+    assert_eq!((lost, duplicated, wrong_version), (0, 0, 0));
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
