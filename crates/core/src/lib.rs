@@ -19,6 +19,9 @@
 //!   that plain `http://` goes only to this machine unless the person allowed it.
 //! - [`vault`]: the vault folder's file names and file format (front matter with the id).
 //! - [`protocol`]: the types client and server exchange over HTTP, versioned under `/v1`.
+//! - [`push_judgement`]: the server's judgement of a pushed batch, op by op (applied,
+//!   duplicate, conflict, ...), and what it leaves each note as; the server only reads and
+//!   writes around it.
 
 pub mod backoff;
 pub mod ids;
@@ -27,6 +30,7 @@ pub mod note;
 pub mod op;
 pub mod patch;
 pub mod protocol;
+pub mod push_judgement;
 pub mod reconcile;
 pub mod server_url;
 pub mod settings;

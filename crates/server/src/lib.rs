@@ -9,8 +9,10 @@
 //!   per address and per account name and address (429 beyond a limit).
 //! - [`client_addr`]: the client's address, from X-Forwarded-For only via `--trusted-proxy`.
 //! - [`prune`]: removes dead sessions, old attempts and old op answers in the background.
-//! - [`sync`]: push (idempotent, one transaction per batch, see `push_batch`) and pull
-//!   (cursor over the change log).
+//! - [`sync`]: push (idempotent, one transaction per batch) and pull (cursor over the
+//!   change log).
+//! - `push_batch`: a push's reads and writes: loads what the ops touch, has
+//!   `quire_core::push_judgement` judge them, writes the outcome (notes, history, answers).
 //! - [`problem`]: every error as `application/problem+json`.
 //! - [`openapi`]: the OpenAPI 3 document, generated from the handlers and protocol types.
 //! - [`routes`]: the HTTP API under `/v1` and its middleware (compression, limits, timeouts).
@@ -52,7 +54,7 @@ use tokio::net::TcpListener;
 pub use client_addr::TrustedProxy;
 pub use config::{Config, Limits};
 pub use db::Db;
-pub use push_batch::ROW_OVERHEAD;
+pub use quire_core::push_judgement::ROW_OVERHEAD;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -8,7 +8,6 @@ use futures_util::TryStreamExt;
 use quire_core::protocol::{
     Change, NoteState, NoteVersion, Problem, PullResponse, PushRequest, PushResponse,
 };
-use quire_core::validate::Limits as FieldLimits;
 use quire_core::{DeviceId, Millis, NoteId, Version};
 use serde::Deserialize;
 use sqlx::any::AnyRow;
@@ -16,7 +15,7 @@ use sqlx::Row;
 
 use crate::accounts::AuthedAccount;
 use crate::problem::{ApiError, ApiJson};
-use crate::push_batch::{self, BatchLimits};
+use crate::push_batch;
 use crate::AppState;
 
 const DEFAULT_PULL_LIMIT: u32 = 500;
@@ -64,16 +63,6 @@ pub async fn push(
     // The batch runs to its end even when the client goes away mid-request: a transaction
     // cut off by a dropped connection would hold the database for the next request.
     let work = tokio::spawn(async move {
-        let limits = BatchLimits {
-            fields: FieldLimits {
-                max_body_bytes: limits.max_note_bytes,
-                ..FieldLimits::default()
-            },
-            max_batch_text_bytes: limits.max_push_text_bytes,
-            max_response_bytes: limits.max_response_bytes,
-            max_account_bytes: limits.max_account_bytes,
-            max_history_per_note: limits.max_history_per_note,
-        };
         let mut tx = state.db.begin_write().await?;
         let results = push_batch::apply(&mut tx, &limits, &account.id, &request.ops).await?;
         tx.commit().await?;
