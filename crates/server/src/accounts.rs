@@ -21,8 +21,9 @@ use sqlx::Row;
 
 use crate::attempts::{self, Scope, LOGIN_WINDOW_MS, REGISTER_WINDOW_MS};
 use crate::client_addr::{limit_key, ClientAddr};
+use crate::clock::now;
 use crate::problem::{ApiError, ApiJson};
-use crate::{now, AppState};
+use crate::state::AppState;
 
 /// The account a request's bearer token belongs to.
 #[derive(Debug, Clone)]

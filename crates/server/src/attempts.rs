@@ -20,9 +20,8 @@ use axum::http::StatusCode;
 use quire_core::protocol::problem;
 use quire_core::Millis;
 
-use crate::db::{in_list, values_list, Engine};
+use crate::db::{in_list, values_list, Db, Engine};
 use crate::problem::ApiError;
-use crate::Db;
 
 /// How long a failed login counts.
 pub const LOGIN_WINDOW_MS: i64 = 15 * 60 * 1000;

@@ -9,13 +9,13 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
+use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 
 use crate::problem::ApiError;
-use crate::AppState;
 
 /// An address, or a network (`ADDR/PREFIX`), whose X-Forwarded-For is believed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,13 +140,15 @@ pub fn limit_key(ip: IpAddr) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
 
-impl FromRequestParts<AppState> for ClientAddr {
+/// Any state that holds the trusted proxies will do: this module needs nothing else of it.
+impl<S> FromRequestParts<S> for ClientAddr
+where
+    S: Send + Sync,
+    Arc<[TrustedProxy]>: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
             // Only a router served without connection info gets here: a bug, not bad input.
             tracing::error!("no peer address: serve the router with connect info");
@@ -155,7 +157,7 @@ impl FromRequestParts<AppState> for ClientAddr {
         Ok(Self(client_ip(
             peer.ip(),
             &parts.headers,
-            &state.trusted_proxies,
+            &Arc::<[TrustedProxy]>::from_ref(state),
         )))
     }
 }

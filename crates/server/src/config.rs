@@ -50,7 +50,7 @@ pub struct Config {
         value_name = "ADDR[/PREFIX]",
         value_delimiter = ','
     )]
-    pub trusted_proxies: Vec<crate::TrustedProxy>,
+    pub trusted_proxies: Vec<crate::client_addr::TrustedProxy>,
 }
 
 /// What one request may carry, how much work a stranger can cause, how many connections the

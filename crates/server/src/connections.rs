@@ -47,7 +47,7 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Sleep;
 use tower::ServiceExt;
 
-use crate::Limits;
+use crate::config::Limits;
 
 /// What the accept loop needs to know, from [`Limits`].
 #[derive(Debug, Clone, Copy)]

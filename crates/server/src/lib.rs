@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`config`]: command-line and environment settings, including request limits.
 //! - [`db`]: SQLite or PostgreSQL through one set of queries, with migrations per engine.
+//! - `clock`: the server's time, in milliseconds since the Unix epoch.
+//! - [`AppState`] (`state`): what every request handler can reach.
 //! - [`accounts`]: register, log in, log out, and the bearer-token check.
 //! - `passwords`: argon2id hashing, a bounded number at once (503 beyond the wait).
 //! - `attempts`: login and registration attempts, counted before a password is checked,
@@ -13,9 +15,13 @@
 //!   change log).
 //! - `push_batch`: a push's reads and writes: loads what the ops touch, has
 //!   `quire_core::push_judgement` judge them, writes the outcome (notes, history, answers).
+//! - [`health`]: `GET /v1/health`.
 //! - [`problem`]: every error as `application/problem+json`.
 //! - [`openapi`]: the OpenAPI 3 document, generated from the handlers and protocol types.
 //! - [`routes`]: the HTTP API under `/v1` and its middleware (compression, limits, timeouts).
+//!
+//!   Handlers (`health`, `accounts`, `sync`) know neither `routes` nor `openapi`; both of
+//!   those list the handlers, and `routes` serves the `openapi` document.
 //! - `connections`: the accept loop: a cap on open connections, time limits on request heads
 //!   (closing idle connections too) and on answers the client does not read, TLS, and a
 //!   graceful stop.
@@ -31,30 +37,33 @@
 pub mod accounts;
 mod attempts;
 pub mod client_addr;
+mod clock;
 pub mod config;
 mod connections;
 pub mod db;
+pub mod health;
 pub mod openapi;
 mod passwords;
 pub mod problem;
 pub mod prune;
 mod push_batch;
 pub mod routes;
+mod state;
 pub mod sync;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use quire_core::Millis;
 use tokio::net::TcpListener;
 
 pub use client_addr::TrustedProxy;
 pub use config::{Config, Limits};
 pub use db::Db;
 pub use quire_core::push_judgement::ROW_OVERHEAD;
+pub use state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -95,44 +104,6 @@ pub struct TlsFiles {
 
 /// How long in-flight requests may take to finish once a shutdown was asked for.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
-/// What every request handler can reach.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub limits: Limits,
-    pub token_ttl: Duration,
-    /// Peers whose X-Forwarded-For is believed (see [`client_addr`]); none by default.
-    pub trusted_proxies: Arc<[TrustedProxy]>,
-    /// Shared by every request: the bound on password hashes running at once.
-    pub(crate) hashes: passwords::HashSlots,
-}
-
-impl AppState {
-    pub fn new(db: Db, limits: Limits, token_ttl: Duration) -> Self {
-        Self {
-            hashes: passwords::HashSlots::new(&limits),
-            db,
-            limits,
-            token_ttl,
-            trusted_proxies: Arc::new([]),
-        }
-    }
-
-    /// Believes X-Forwarded-For from these peers (the reverse proxies in front).
-    #[must_use]
-    pub fn with_trusted_proxies(mut self, proxies: Vec<TrustedProxy>) -> Self {
-        self.trusted_proxies = proxies.into();
-        self
-    }
-}
-
-pub(crate) fn now() -> Millis {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    Millis(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
-}
 
 /// Serves the API on `listener` until `shutdown` completes, then lets in-flight requests finish
 /// (for up to 30 s). At most `limits.max_connections` connections are open at once, and each

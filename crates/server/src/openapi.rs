@@ -15,13 +15,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, routes, sync};
+use crate::{accounts, health, sync};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Quire sync API", description = "Accounts, push and pull for Quire devices."),
     paths(
-        routes::health,
+        health::health,
         accounts::register,
         accounts::login,
         accounts::logout,

@@ -21,8 +21,8 @@ use quire_core::protocol::problem;
 use rand::RngCore;
 use tokio::sync::Semaphore;
 
+use crate::config::Limits;
 use crate::problem::ApiError;
-use crate::Limits;
 
 /// The working memory of one hash.
 type Memory = Vec<Block>;

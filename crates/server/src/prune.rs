@@ -18,7 +18,9 @@ use std::time::Duration;
 use quire_core::Millis;
 
 use crate::attempts::LONGEST_WINDOW_MS;
-use crate::{now, Db, Limits};
+use crate::clock::now;
+use crate::config::Limits;
+use crate::db::Db;
 
 /// How often pruning runs.
 pub const PERIOD: Duration = Duration::from_secs(10 * 60);

@@ -29,9 +29,10 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, Row, Transaction};
 
+use crate::clock::now;
+use crate::config::Limits;
 use crate::db::{in_list, values_list};
 use crate::problem::ApiError;
-use crate::{now, Limits};
 
 /// Rows per multi-row statement: well inside both engines' limits on bound values.
 const ROWS_PER_STATEMENT: usize = 500;

@@ -11,14 +11,15 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use axum::{Json, Router};
-use quire_core::protocol::{Health, API_PREFIX};
+use axum::Router;
+use quire_core::protocol::API_PREFIX;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::problem::ApiError;
-use crate::{accounts, openapi, problem, sync, AppState};
+use crate::state::AppState;
+use crate::{accounts, health, openapi, problem, sync};
 
 /// Register and login bodies hold a name (at most 64 bytes) and a password (at most 1024
 /// characters, 12 KiB even if every one is JSON-escaped as a surrogate pair): anything larger
@@ -36,7 +37,7 @@ pub fn router(state: AppState) -> Router {
     let auth_limit = DefaultBodyLimit::max(auth_bytes);
     let auth_declared = from_fn_with_state(auth_bytes, refuse_declared_oversize);
     let api = Router::new()
-        .route("/health", get(health))
+        .route("/health", get(health::health))
         .route("/openapi.json", get(openapi::document))
         .route(
             "/accounts",
@@ -79,15 +80,6 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// Is the server up?
-#[utoipa::path(
-    get, path = "/v1/health", tag = "meta",
-    responses((status = 200, description = "The server answers", body = Health))
-)]
-pub async fn health() -> Json<Health> {
-    Json(Health::ok(env!("CARGO_PKG_VERSION")))
 }
 
 /// `Content-Encoding` names are case-insensitive (RFC 9110), but the decompression layer

@@ -16,7 +16,7 @@ use sqlx::Row;
 use crate::accounts::AuthedAccount;
 use crate::problem::{ApiError, ApiJson};
 use crate::push_batch;
-use crate::AppState;
+use crate::state::AppState;
 
 const DEFAULT_PULL_LIMIT: u32 = 500;
 const MAX_PULL_LIMIT: u32 = 1000;
