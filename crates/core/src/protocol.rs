@@ -138,16 +138,28 @@ pub enum NewText<'a> {
     Patch(&'a Patch),
 }
 
+/// Why a push op's fields do not make the change its kind asks for. The server answers
+/// such an op `rejected` with this as the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OpShapeError {
+    #[error("a create carries a title and a body, and no patch")]
+    Create,
+    #[error("an update carries a title and either a body or a patch")]
+    Update,
+    #[error("a delete carries no title, body or patch")]
+    Delete,
+}
+
 impl PushOp {
     /// The change this op asks for, or why its fields do not make one.
-    pub fn change(&self) -> Result<PushChange<'_>, String> {
+    pub fn change(&self) -> Result<PushChange<'_>, OpShapeError> {
         let title = self.title.as_deref();
         let body = self.body.as_deref();
         match (self.kind, title, body, &self.patch) {
             (OpKind::Create, Some(title), Some(body), None) => {
                 Ok(PushChange::Create { title, body })
             }
-            (OpKind::Create, ..) => Err("a create carries a title and a body, and no patch".into()),
+            (OpKind::Create, ..) => Err(OpShapeError::Create),
             (OpKind::Update, Some(title), Some(body), None) => Ok(PushChange::Update {
                 title,
                 text: NewText::Full(body),
@@ -156,11 +168,9 @@ impl PushOp {
                 title,
                 text: NewText::Patch(patch),
             }),
-            (OpKind::Update, ..) => {
-                Err("an update carries a title and either a body or a patch".into())
-            }
+            (OpKind::Update, ..) => Err(OpShapeError::Update),
             (OpKind::Delete, None, None, None) => Ok(PushChange::Delete),
-            (OpKind::Delete, ..) => Err("a delete carries no title, body or patch".into()),
+            (OpKind::Delete, ..) => Err(OpShapeError::Delete),
         }
     }
 }
@@ -384,9 +394,22 @@ mod tests {
             clock: 1,
             lww: false,
         };
-        assert!(op(OpKind::Create, Some("t"), None).change().is_err());
-        assert!(op(OpKind::Update, None, Some("b")).change().is_err());
-        assert!(op(OpKind::Delete, Some("t"), None).change().is_err());
+        assert_eq!(
+            op(OpKind::Create, Some("t"), None).change(),
+            Err(OpShapeError::Create)
+        );
+        assert_eq!(
+            op(OpKind::Update, None, Some("b")).change(),
+            Err(OpShapeError::Update)
+        );
+        assert_eq!(
+            op(OpKind::Delete, Some("t"), None).change(),
+            Err(OpShapeError::Delete)
+        );
+        assert_eq!(
+            OpShapeError::Delete.to_string(),
+            "a delete carries no title, body or patch"
+        );
         assert_eq!(
             op(OpKind::Delete, None, None).change().unwrap(),
             PushChange::Delete

@@ -321,7 +321,7 @@ impl BatchJudgement {
     fn decide(&mut self, op: &PushOp) -> Result<Outcome, Halt> {
         let change = match op.change() {
             Ok(change) => change,
-            Err(reason) => return Ok(rejected(op, reason)),
+            Err(reason) => return Ok(rejected(op, reason.to_string())),
         };
         let budget = &mut self.budget;
         let Some(slot) = self.notes.get_mut(&op.note_id) else {

@@ -16,6 +16,7 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 
 use crate::problem::ApiError;
+use crate::Error;
 
 /// An address, or a network (`ADDR/PREFIX`), whose X-Forwarded-For is believed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +49,7 @@ fn prefix_eq(a: u128, b: u128, bits: u8, prefix: u8) -> bool {
 }
 
 impl FromStr for TrustedProxy {
-    type Err = String;
+    type Err = Error;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
@@ -56,9 +57,8 @@ impl FromStr for TrustedProxy {
             Some((addr, prefix)) => (addr, Some(prefix)),
             None => (text, None),
         };
-        let network = canonical(IpAddr::from_str(addr).map_err(|_| {
-            format!("{text:?} is not an IP address or network (like 127.0.0.1 or 10.0.0.0/8)")
-        })?);
+        let network =
+            canonical(IpAddr::from_str(addr).map_err(|_| Error::ProxyAddress(text.to_owned()))?);
         let bits = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => bits,
@@ -66,7 +66,10 @@ impl FromStr for TrustedProxy {
                 .parse::<u8>()
                 .ok()
                 .filter(|prefix| *prefix <= bits)
-                .ok_or_else(|| format!("{text:?}: the prefix length is 0 to {bits}"))?,
+                .ok_or_else(|| Error::ProxyPrefix {
+                    text: text.to_owned(),
+                    bits,
+                })?,
         };
         Ok(Self { network, prefix })
     }
@@ -263,6 +266,14 @@ mod tests {
         for bad in ["", "proxy.local", "10.0.0.0/33", "::/129", "1.2.3.4/x"] {
             assert!(bad.parse::<TrustedProxy>().is_err(), "{bad}");
         }
+        assert!(matches!(
+            "::/129".parse::<TrustedProxy>(),
+            Err(Error::ProxyPrefix { bits: 128, .. })
+        ));
+        assert!(matches!(
+            "proxy.local".parse::<TrustedProxy>(),
+            Err(Error::ProxyAddress(text)) if text == "proxy.local"
+        ));
     }
 
     #[test]

@@ -87,6 +87,10 @@ pub enum Error {
     DbConnect { url: String, source: sqlx::Error },
     #[error("cannot bring the database schema up to date: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0:?} is not an IP address or network (like 127.0.0.1 or 10.0.0.0/8)")]
+    ProxyAddress(String),
+    #[error("{text:?}: the prefix length is 0 to {bits}")]
+    ProxyPrefix { text: String, bits: u8 },
     #[error("cannot use the TLS certificate {cert} and key {key}: {source}")]
     Tls {
         cert: PathBuf,
