@@ -22,7 +22,10 @@ use sqlx::Row;
 use crate::attempts::{self, Scope, LOGIN_WINDOW_MS, REGISTER_WINDOW_MS};
 use crate::client_addr::{limit_key, ClientAddr};
 use crate::clock::now;
-use crate::problem::{ApiError, ApiJson};
+use crate::problem::{
+    ApiError, ApiJson, NotJsonOrUnknownEncoding, PasswordChecksBusy, ServerFailed,
+    ServerFailedNothingStored,
+};
 use crate::state::AppState;
 
 /// The account a request's bearer token belongs to.
@@ -74,10 +77,10 @@ fn check_password_size(password: &str) -> Result<(), ApiError> {
         (status = 400, description = "Malformed JSON, or an unusable name or password; nothing stored", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than an account's name and password need (16 KiB)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON, or a content encoding other than gzip or zstd", body = Problem, content_type = "application/problem+json"),
+        NotJsonOrUnknownEncoding,
         (status = 429, description = "Too many registrations from this address", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "The server failed; nothing was stored", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Too many password checks at once, or too many connections", body = Problem, content_type = "application/problem+json"),
+        ServerFailedNothingStored,
+        PasswordChecksBusy,
     )
 )]
 pub async fn register(
@@ -165,10 +168,10 @@ fn name_taken() -> ApiError {
         (status = 400, description = "Malformed JSON, or not a username or password this server could hold", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong username or password", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than a name and password need (16 KiB)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON, or a content encoding other than gzip or zstd", body = Problem, content_type = "application/problem+json"),
+        NotJsonOrUnknownEncoding,
         (status = 429, description = "Too many failed logins for this account from this address, or from this address", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "The server failed", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Too many password checks at once, or too many connections", body = Problem, content_type = "application/problem+json"),
+        ServerFailed,
+        PasswordChecksBusy,
     )
 )]
 pub async fn login(
@@ -272,7 +275,7 @@ pub async fn login(
     responses(
         (status = 204, description = "Signed out"),
         (status = 401, description = "Unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "The server failed", body = Problem, content_type = "application/problem+json"),
+        ServerFailed,
     )
 )]
 pub async fn logout(

@@ -16,7 +16,8 @@
 //! - `push_batch`: a push's reads and writes: loads what the ops touch, has
 //!   `quire_core::push_judgement` judge them, writes the outcome (notes, history, answers).
 //! - [`health`]: `GET /v1/health`.
-//! - [`problem`]: every error as `application/problem+json`.
+//! - [`problem`]: every error as `application/problem+json`, and the problem answers
+//!   several operations document alike in the OpenAPI document.
 //! - [`openapi`]: the OpenAPI 3 document, generated from the handlers and protocol types.
 //! - [`routes`]: the HTTP API under `/v1` and its middleware (compression, limits, timeouts).
 //!

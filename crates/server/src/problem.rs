@@ -7,6 +7,54 @@ use axum::response::{IntoResponse, Response};
 use quire_core::protocol::{problem, Problem};
 use serde::de::DeserializeOwned;
 
+// Problem answers that several operations document alike, for their `responses(...)` in
+// the OpenAPI document: one wording, written once.
+
+/// 401 on an operation that needs a bearer token.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 401,
+    description = "Sign in again",
+    content_type = "application/problem+json"
+)]
+pub struct SignInAgain(pub Problem);
+
+/// 500 on an operation that only reads, or whose failure leaves nothing to undo.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 500,
+    description = "The server failed",
+    content_type = "application/problem+json"
+)]
+pub struct ServerFailed(pub Problem);
+
+/// 500 on an operation that writes: its transaction was rolled back.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 500,
+    description = "The server failed; nothing was stored",
+    content_type = "application/problem+json"
+)]
+pub struct ServerFailedNothingStored(pub Problem);
+
+/// 415 on an operation that reads a JSON body.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 415,
+    description = "Not JSON, or a content encoding other than gzip or zstd",
+    content_type = "application/problem+json"
+)]
+pub struct NotJsonOrUnknownEncoding(pub Problem);
+
+/// 503 on an operation that hashes a password (see `passwords`).
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 503,
+    description = "Too many password checks at once, or too many connections",
+    content_type = "application/problem+json"
+)]
+pub struct PasswordChecksBusy(pub Problem);
+
 /// A failed request: what the client is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {

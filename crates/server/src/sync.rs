@@ -14,7 +14,10 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::accounts::AuthedAccount;
-use crate::problem::{ApiError, ApiJson};
+use crate::problem::{
+    ApiError, ApiJson, NotJsonOrUnknownEncoding, ServerFailed, ServerFailedNothingStored,
+    SignInAgain,
+};
 use crate::push_batch;
 use crate::state::AppState;
 
@@ -29,10 +32,10 @@ const MAX_PULL_LIMIT: u32 = 1000;
     responses(
         (status = 200, description = "One result per op", body = PushResponse),
         (status = 400, description = "Malformed JSON, or a value outside its schema; nothing stored", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Sign in again", body = Problem, content_type = "application/problem+json"),
+        SignInAgain,
         (status = 413, description = "Over a limit (request body, ops in a batch, note size, the text a push makes, or the account's storage: type quota-exceeded); nothing stored", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON, or a content encoding other than gzip or zstd", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "The server failed; nothing was stored", body = Problem, content_type = "application/problem+json"),
+        NotJsonOrUnknownEncoding,
+        ServerFailedNothingStored,
     )
 )]
 pub async fn push(
@@ -126,8 +129,8 @@ pub struct PullQuery {
     responses(
         (status = 200, description = "Changes after the cursor", body = PullResponse),
         (status = 400, description = "A malformed query: a cursor, limit or device outside its schema, or an unknown parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Sign in again", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "The server failed", body = Problem, content_type = "application/problem+json"),
+        SignInAgain,
+        ServerFailed,
     )
 )]
 pub async fn pull(
@@ -207,9 +210,9 @@ pub async fn pull(
     responses(
         (status = 200, description = "The note", body = NoteState),
         (status = 400, description = "Not a note id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Sign in again", body = Problem, content_type = "application/problem+json"),
+        SignInAgain,
         (status = 404, description = "No such note in this account", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "The server failed", body = Problem, content_type = "application/problem+json"),
+        ServerFailed,
     )
 )]
 pub async fn note(

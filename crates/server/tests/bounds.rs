@@ -130,13 +130,8 @@ async fn a_conflict_answer_carries_each_text_once_and_within_the_bound(backend: 
     let mut ops: Vec<_> = (0..999).map(|_| stale(one)).collect();
     ops.push(stale(two));
     let response = server
-        .http
-        .post(server.url("/sync/push"))
-        .bearer_auth(&token)
-        .json(&quire_core::protocol::PushRequest { ops })
-        .send()
-        .await
-        .unwrap();
+        .push_raw(&token, &quire_core::protocol::PushRequest { ops })
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let body = response.bytes().await.unwrap();
     assert!(body.len() < 1200 * 1024, "{} bytes answered", body.len());
@@ -178,13 +173,7 @@ async fn get_note(
     token: &str,
     note: NoteId,
 ) -> (StatusCode, Option<NoteState>) {
-    let response = server
-        .http
-        .get(server.url(&format!("/notes/{note}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let response = server.get_with(token, &format!("/notes/{note}")).await;
     let status = response.status();
     let body = response.bytes().await.unwrap();
     (status, serde_json::from_slice(&body).ok())
@@ -209,13 +198,7 @@ async fn a_note_can_be_fetched_only_from_its_own_account(backend: Backend) {
         get_note(&server, &alice, new_note()).await.0,
         StatusCode::NOT_FOUND
     );
-    let bad = server
-        .http
-        .get(server.url("/notes/not-an-id"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap();
+    let bad = server.get_with(&alice, "/notes/not-an-id").await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     let anonymous = server
         .http
@@ -270,13 +253,8 @@ async fn a_push_that_makes_too_much_text_stores_nothing(backend: Backend) {
         .map(|n| create_op(new_note(), &format!("n{n}"), &text))
         .collect();
     let response = server
-        .http
-        .post(server.url("/sync/push"))
-        .bearer_auth(&token)
-        .json(&quire_core::protocol::PushRequest { ops })
-        .send()
-        .await
-        .unwrap();
+        .push_raw(&token, &quire_core::protocol::PushRequest { ops })
+        .await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(server.count("notes").await, 0);
     assert_eq!(stored_bytes(&server).await, 0);

@@ -74,13 +74,7 @@ async fn accounts_register_log_in_and_out(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
-    let after = server
-        .http
-        .get(server.url("/sync/pull"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let after = server.get_with(&token, "/sync/pull").await;
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
     server.stop().await;
 }
@@ -579,13 +573,8 @@ async fn integers_are_read_as_json_schema_reads_them(backend: Backend) {
     edit["body"] = Value::Null;
     edit["patch"] = serde_json::json!([{"keep": 0.0}, {"delete": 1.0}]);
     let response = server
-        .http
-        .post(server.url("/sync/push"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({ "ops": [op, edit] }))
-        .send()
-        .await
-        .unwrap();
+        .push_raw(&token, &serde_json::json!({ "ops": [op, edit] }))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["results"][0]["status"], "applied", "{answer}");

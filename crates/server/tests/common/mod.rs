@@ -172,6 +172,28 @@ impl TestServer {
         ok_json(request.bearer_auth(token)).await
     }
 
+    /// A push of any JSON body, answered as it comes (any status): for requests a
+    /// `PushOp` cannot express, or answers other than 200.
+    pub async fn push_raw(&self, token: &str, body: &impl serde::Serialize) -> reqwest::Response {
+        self.http
+            .post(self.url("/sync/push"))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET path` with this token, answered as it comes (any status).
+    pub async fn get_with(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn pull(&self, token: &str, since: u64, limit: u32) -> PullResponse {
         let path = format!("/sync/pull?since={since}&limit={limit}");
         ok_json(self.http.get(self.url(&path)).bearer_auth(token)).await
