@@ -12,10 +12,14 @@ pub struct CommandError {
     pub message: String,
 }
 
+/// The IPC boundary: every failed command passes here on its way to the window, so this is
+/// where it is logged, once, with its code.
 impl From<quire_client::Error> for CommandError {
     fn from(err: quire_client::Error) -> Self {
+        let code = err.code();
+        tracing::warn!(?code, "a command failed: {err}");
         Self {
-            code: err.code(),
+            code,
             message: err.to_string(),
         }
     }

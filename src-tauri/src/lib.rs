@@ -1,26 +1,71 @@
 //! quire-app: the Tauri 2 shell around quire-client.
 //!
 //! # Layout
-//! - [`commands`]: Tauri commands, each a few lines over quire-client.
-//! - [`error`]: the one error type that crosses IPC as `{code, message}`.
-//! - [`state`]: the device (store, secrets, background sync task), opened on first use.
-//! - [`sync_events`]: the sync task's status to the window and tray, notices to the desktop.
+//! - [`commands`]: Tauri commands, each one call on the [`quire_client::Device`].
+//! - [`error`]: the one error type that crosses IPC as `{code, message}`; failures are
+//!   logged there, once.
+//! - [`state`]: the device, opened on first use and running in the background.
+//! - [`forward`]: the device's status and events to the window, tray and desktop.
 //! - [`tray`]: the tray icon and its menu.
 //! - [`notifications`]: desktop notifications.
-//! - [`vault_bridge`]: the vault folder watcher, nudged by edits and sync rounds.
+//! - [`app_info`]: what the About box shows.
 //! - [`logging`]: stderr and a rotating log file in the data dir.
 //!
 //! The shell owns the window, tray and notifications; everything a note or a sync does
-//! lives in quire-client so the `quire` CLI behaves the same.
+//! lives in quire-client's `Device` so the `quire` CLI behaves the same.
 
+pub mod app_info;
 pub mod commands;
 pub mod error;
+pub mod forward;
 pub mod logging;
 pub mod notifications;
 pub mod state;
-pub mod sync_events;
 pub mod tray;
-pub mod vault_bridge;
+
+/// Registers the commands once: for Tauri, and as the list of names the UI may invoke.
+macro_rules! commands {
+    ($($module:ident::$name:ident),* $(,)?) => {
+        /// The name of every command the window may invoke (`ui/src/commands.ts` lists the
+        /// same; a test compares them).
+        pub const COMMAND_NAMES: &[&str] = &[$(stringify!($name)),*];
+
+        fn invoke_handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$(commands::$module::$name),*]
+        }
+    };
+}
+
+commands![
+    notes::app_info,
+    notes::list_notes,
+    notes::get_note,
+    notes::create_note,
+    notes::update_note,
+    notes::delete_note,
+    sync::sync_status,
+    sync::sync_now,
+    sync::pause_sync,
+    sync::resume_sync,
+    conflicts::list_conflicts,
+    conflicts::get_conflict,
+    conflicts::resolve_conflict,
+    attention::list_attention,
+    attention::dismiss_attention,
+    attention::vault_problems,
+    settings::get_preferences,
+    settings::set_preference,
+    settings::unset_preference,
+    settings::sign_in,
+    settings::sign_out,
+];
+
+/// Every event the app sends the window (`ui/src/commands.ts` lists the same).
+pub const EVENT_NAMES: &[&str] = &[
+    forward::SYNC_STATUS_EVENT,
+    forward::NOTES_CHANGED_EVENT,
+    tray::NAVIGATE_EVENT,
+];
 
 use std::process::ExitCode;
 
@@ -58,28 +103,7 @@ pub fn main() -> ExitCode {
             });
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info::app_info,
-            commands::notes::list_notes,
-            commands::notes::get_note,
-            commands::notes::create_note,
-            commands::notes::update_note,
-            commands::sync::sync_status,
-            commands::sync::sync_now,
-            commands::sync::pause_sync,
-            commands::sync::resume_sync,
-            commands::notes::delete_note,
-            commands::conflicts::list_conflicts,
-            commands::conflicts::get_conflict,
-            commands::conflicts::resolve_conflict,
-            commands::attention::list_attention,
-            commands::attention::dismiss_attention,
-            commands::attention::vault_problems,
-            commands::settings::get_preferences,
-            commands::settings::set_preference,
-            commands::settings::sign_in,
-            commands::settings::sign_out,
-        ])
+        .invoke_handler(invoke_handler())
         .run(context());
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -95,4 +119,40 @@ pub fn main() -> ExitCode {
 #[allow(clippy::disallowed_methods)]
 fn context() -> tauri::Context {
     tauri::generate_context!()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The quoted names in `ui/src/commands.ts` between `export const LIST = [` and `]`.
+    fn ui_list(list: &str) -> BTreeSet<String> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/commands.ts");
+        let source = std::fs::read_to_string(path).expect("ui/src/commands.ts is readable");
+        let start = format!("export const {list} = [");
+        let after = &source[source.find(&start).expect("the list is there") + start.len()..];
+        let body = &after[..after.find(']').expect("the list ends")];
+        body.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn rust_list(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|&name| name.to_owned()).collect()
+    }
+
+    #[test]
+    fn the_ui_invokes_exactly_the_commands_the_app_registers() {
+        assert_eq!(COMMAND_NAMES.len(), rust_list(COMMAND_NAMES).len());
+        assert_eq!(ui_list("COMMANDS"), rust_list(COMMAND_NAMES));
+    }
+
+    #[test]
+    fn the_ui_listens_for_exactly_the_events_the_app_sends() {
+        assert_eq!(ui_list("EVENTS"), rust_list(EVENT_NAMES));
+    }
 }

@@ -115,14 +115,12 @@ pub fn perform(app: &AppHandle, action: TrayAction) {
         TrayAction::SyncNow | TrayAction::TogglePause => {
             let app = app.clone();
             tauri::async_runtime::spawn(async move {
-                let state = app.state::<AppState>();
-                match state.device().await {
-                    Ok(device) if action == TrayAction::SyncNow => device.sync.sync_now(),
-                    Ok(device) if device.sync.status().state == SyncState::Paused => {
-                        device.sync.resume();
+                // A device that cannot be opened was logged where the error was made.
+                if let Ok(device) = app.state::<AppState>().device().await {
+                    match action {
+                        TrayAction::SyncNow => device.sync_now(),
+                        _ => device.toggle_pause(),
                     }
-                    Ok(device) => device.sync.pause(),
-                    Err(err) => tracing::warn!("tray: {}", err.message),
                 }
             });
         }

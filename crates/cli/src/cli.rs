@@ -44,20 +44,6 @@ pub enum Command {
     Vault(VaultCommand),
 }
 
-impl Command {
-    /// Whether the command may change notes (then the vault folder follows).
-    pub fn changes_notes(&self) -> bool {
-        match self {
-            Self::Note(command) => !matches!(command, NoteCommand::Show { .. } | NoteCommand::List),
-            Self::Conflicts(command) => matches!(command, ConflictsCommand::Resolve { .. }),
-            Self::Sync => true,
-            Self::Account(_) | Self::Queue | Self::Status | Self::Config(_) | Self::Vault(_) => {
-                false
-            }
-        }
-    }
-}
-
 #[derive(Debug, Subcommand)]
 pub enum VaultCommand {
     /// One pass: take in what changed in the folder (also while nothing was running) and
@@ -155,6 +141,8 @@ pub enum ConfigCommand {
         key: KeyArg,
         value: String,
     },
+    /// Forget a setting, so its default applies again (no vault folder, say).
+    Unset(KeyArg),
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,17 @@ pub struct AccountRequest<'a> {
     pub insecure_http: bool,
 }
 
+impl<'a> AccountRequest<'a> {
+    pub fn new(server: &'a str, username: &'a str, password: String, insecure_http: bool) -> Self {
+        Self {
+            server,
+            username,
+            password,
+            insecure_http,
+        }
+    }
+}
+
 /// Creates an account on the server, then signs this device in to it.
 pub async fn register(
     store: &Store,

@@ -1,4 +1,4 @@
-//! Secrets a device keeps: the database key now, the auth token later.
+//! Secrets a device keeps: the database key and the auth token of its session.
 //!
 //! The OS keyring (Secret Service on Linux, Keychain, Credential Manager) is the default.
 //! A person may choose a file instead with `QUIRE_CREDENTIALS=file`: a 0600 JSON file in

@@ -1,30 +1,32 @@
+//! The note list and the editor.
+
 use quire_client::store::{NoteEdit, NoteSummary};
 use quire_core::{Note, NoteFields, NoteId};
 use tauri::State;
 
-use crate::error::CommandError;
+use super::Answer;
+use crate::app_info::AppInfo;
 use crate::state::AppState;
 
 #[tauri::command]
-pub async fn list_notes(state: State<'_, AppState>) -> Result<Vec<NoteSummary>, CommandError> {
-    Ok(state.store().await?.list_notes().await?)
+pub fn app_info() -> Answer<AppInfo> {
+    Ok(AppInfo::gather()?)
 }
 
 #[tauri::command]
-pub async fn get_note(state: State<'_, AppState>, id: NoteId) -> Result<Note, CommandError> {
-    Ok(state.store().await?.note(id).await?)
+pub async fn list_notes(state: State<'_, AppState>) -> Answer<Vec<NoteSummary>> {
+    Ok(state.device().await?.list_notes().await?)
 }
 
 #[tauri::command]
-pub async fn create_note(
-    state: State<'_, AppState>,
-    title: String,
-    body: String,
-) -> Result<Note, CommandError> {
-    let device = state.device().await?;
-    let note = device.store.create_note(NoteFields { title, body }).await?;
-    device.changed_locally();
-    Ok(note)
+pub async fn get_note(state: State<'_, AppState>, id: NoteId) -> Answer<Note> {
+    Ok(state.device().await?.note(id).await?)
+}
+
+#[tauri::command]
+pub async fn create_note(state: State<'_, AppState>, title: String, body: String) -> Answer<Note> {
+    let fields = NoteFields { title, body };
+    Ok(state.device().await?.create_note(fields).await?)
 }
 
 #[tauri::command]
@@ -33,20 +35,12 @@ pub async fn update_note(
     id: NoteId,
     title: Option<String>,
     body: Option<String>,
-) -> Result<Note, CommandError> {
-    let device = state.device().await?;
-    let note = device
-        .store
-        .update_note(id, NoteEdit { title, body })
-        .await?;
-    device.changed_locally();
-    Ok(note)
+) -> Answer<Note> {
+    let edit = NoteEdit { title, body };
+    Ok(state.device().await?.update_note(id, edit).await?)
 }
 
 #[tauri::command]
-pub async fn delete_note(state: State<'_, AppState>, id: NoteId) -> Result<(), CommandError> {
-    let device = state.device().await?;
-    device.store.delete_note(id).await?;
-    device.changed_locally();
-    Ok(())
+pub async fn delete_note(state: State<'_, AppState>, id: NoteId) -> Answer<()> {
+    Ok(state.device().await?.delete_note(id).await?)
 }

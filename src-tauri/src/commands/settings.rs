@@ -1,17 +1,19 @@
 //! The Settings screen: preferences, and signing this device in and out of a sync server.
 
-use quire_client::account::{self, AccountRequest};
-use quire_client::preferences::{preferences, Preferences};
+use std::future::Future;
+
+use quire_client::account::AccountRequest;
+use quire_client::preferences::Preferences;
+use quire_client::Device;
 use quire_core::settings::SettingKey;
 use tauri::State;
 
-use crate::error::CommandError;
+use super::Answer;
 use crate::state::AppState;
 
 #[tauri::command]
-pub async fn get_preferences(state: State<'_, AppState>) -> Result<Preferences, CommandError> {
-    let device = state.device().await?;
-    Ok(preferences(&device.store, device.secrets.as_ref()).await?)
+pub async fn get_preferences(state: State<'_, AppState>) -> Answer<Preferences> {
+    Ok(state.device().await?.preferences().await?)
 }
 
 #[tauri::command]
@@ -19,13 +21,16 @@ pub async fn set_preference(
     state: State<'_, AppState>,
     key: SettingKey,
     value: String,
-) -> Result<Preferences, CommandError> {
+) -> Answer<Preferences> {
     let device = state.device().await?;
-    device.store.set_setting(key, &value).await?;
-    if key == SettingKey::VaultDir {
-        state.restart_vault().await?;
-    }
-    Ok(preferences(&device.store, device.secrets.as_ref()).await?)
+    preferences_after(device, device.set_setting(key, &value)).await
+}
+
+/// Forgets a setting (its default applies again), such as the vault folder.
+#[tauri::command]
+pub async fn unset_preference(state: State<'_, AppState>, key: SettingKey) -> Answer<Preferences> {
+    let device = state.device().await?;
+    preferences_after(device, device.unset_setting(key)).await
 }
 
 /// Signs in (creating the account first when asked); the password is used once and kept
@@ -38,28 +43,23 @@ pub async fn sign_in(
     password: String,
     create_account: bool,
     insecure_http: bool,
-) -> Result<Preferences, CommandError> {
+) -> Answer<Preferences> {
+    let request = AccountRequest::new(&server, &username, password, insecure_http);
     let device = state.device().await?;
-    let request = AccountRequest {
-        server: &server,
-        username: &username,
-        password,
-        insecure_http,
-    };
-    let secrets = device.secrets.as_ref();
-    if create_account {
-        account::register(&device.store, secrets, request).await?;
-    } else {
-        account::login(&device.store, secrets, request).await?;
-    }
-    device.sync.account_changed();
-    Ok(preferences(&device.store, secrets).await?)
+    preferences_after(device, device.sign_in(request, create_account)).await
 }
 
 #[tauri::command]
-pub async fn sign_out(state: State<'_, AppState>) -> Result<Preferences, CommandError> {
+pub async fn sign_out(state: State<'_, AppState>) -> Answer<Preferences> {
     let device = state.device().await?;
-    account::logout(&device.store, device.secrets.as_ref()).await?;
-    device.sync.account_changed();
-    Ok(preferences(&device.store, device.secrets.as_ref()).await?)
+    preferences_after(device, device.sign_out()).await
+}
+
+/// Every Settings change answers the preferences as they are after it.
+async fn preferences_after<T>(
+    device: &Device,
+    change: impl Future<Output = quire_client::Result<T>>,
+) -> Answer<Preferences> {
+    change.await?;
+    Ok(device.preferences().await?)
 }

@@ -1,8 +1,7 @@
 use std::io::IsTerminal;
 
-use quire_client::account::{self, AccountRequest};
-use quire_client::credentials::SecretStore;
-use quire_client::Store;
+use quire_client::account::AccountRequest;
+use quire_client::Device;
 
 use crate::cli::{AccountCommand, SignInArgs};
 use crate::error::CliError;
@@ -11,29 +10,24 @@ use crate::output::Output;
 /// Environment variable scripts set instead of typing the password.
 const PASSWORD_ENV: &str = "QUIRE_PASSWORD";
 
-pub async fn run(
-    command: AccountCommand,
-    store: &Store,
-    secrets: &dyn SecretStore,
-    out: &Output,
-) -> Result<(), CliError> {
+pub async fn run(command: AccountCommand, device: &Device, out: &Output) -> Result<(), CliError> {
     match command {
         AccountCommand::Register(args) => {
             let password = password(true)?;
-            let signed_in = account::register(store, secrets, request(&args, password)).await?;
+            let signed_in = device.sign_in(request(&args, password), true).await?;
             out.print(&signed_in, |s| {
                 format!("created {} on {} and signed in", s.username, s.server)
             });
         }
         AccountCommand::Login(args) => {
             let password = password(false)?;
-            let signed_in = account::login(store, secrets, request(&args, password)).await?;
+            let signed_in = device.sign_in(request(&args, password), false).await?;
             out.print(&signed_in, |s| {
                 format!("signed in to {} as {}", s.server, s.username)
             });
         }
         AccountCommand::Logout => {
-            let outcome = account::logout(store, secrets).await?;
+            let outcome = device.sign_out().await?;
             if !outcome.revoked {
                 out.warn(&format!(
                     "{} could not be reached to end the session; this device forgot its token",

@@ -1,13 +1,13 @@
-use quire_client::Store;
+use quire_client::Device;
 
 use crate::cli::ConfigCommand;
 use crate::error::CliError;
 use crate::output::Output;
 
-pub async fn run(command: ConfigCommand, store: &Store, out: &Output) -> Result<(), CliError> {
+pub async fn run(command: ConfigCommand, device: &Device, out: &Output) -> Result<(), CliError> {
     match command {
         ConfigCommand::Get(arg) => {
-            let value = store
+            let value = device
                 .setting(arg.key)
                 .await?
                 .ok_or(CliError::SettingNotSet(arg.key))?;
@@ -16,11 +16,20 @@ pub async fn run(command: ConfigCommand, store: &Store, out: &Output) -> Result<
             });
         }
         ConfigCommand::Set { key, value } => {
-            let stored = store.set_setting(key.key, &value).await?;
+            let stored = device.set_setting(key.key, &value).await?;
             out.print(
                 &serde_json::json!({"key": key.key, "value": stored}),
                 |_| stored.clone(),
             );
+        }
+        ConfigCommand::Unset(arg) => {
+            let now = device.unset_setting(arg.key).await?;
+            out.print(&serde_json::json!({"key": arg.key, "value": now}), |_| {
+                now.as_ref().map_or_else(
+                    || format!("{} is not set", arg.key),
+                    |default| format!("{} is back to its default, {default}", arg.key),
+                )
+            });
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 use std::fmt::Write;
 
 use quire_client::store::Resolution;
-use quire_client::Store;
+use quire_client::Device;
 use quire_core::merge::Hunk;
 
 use super::note::read_text;
@@ -9,10 +9,10 @@ use crate::cli::{ConflictsCommand, Take};
 use crate::error::CliError;
 use crate::output::Output;
 
-pub async fn run(command: ConflictsCommand, store: &Store, out: &Output) -> Result<(), CliError> {
+pub async fn run(command: ConflictsCommand, device: &Device, out: &Output) -> Result<(), CliError> {
     match command {
         ConflictsCommand::List => {
-            let conflicts = store.conflicts().await?;
+            let conflicts = device.conflicts().await?;
             out.print(&conflicts, |list| {
                 if list.is_empty() {
                     return "no conflicts".to_owned();
@@ -30,7 +30,7 @@ pub async fn run(command: ConflictsCommand, store: &Store, out: &Output) -> Resu
             });
         }
         ConflictsCommand::Show { id } => {
-            let conflict = store.conflict(id).await?;
+            let conflict = device.conflict(id).await?;
             let hunks = conflict.hunks();
             let json = serde_json::json!({
                 "conflict": &conflict,
@@ -65,7 +65,7 @@ pub async fn run(command: ConflictsCommand, store: &Store, out: &Output) -> Resu
                 (Some(Take::Theirs), _) => Resolution::Theirs,
                 (None, file) => Resolution::Text(read_text(file.as_deref(), out)?),
             };
-            store.resolve_conflict(id, resolution).await?;
+            device.resolve_conflict(id, resolution).await?;
             out.print(&serde_json::json!({"resolved": id}), |_| {
                 format!("resolved {id}; it syncs with the next round")
             });

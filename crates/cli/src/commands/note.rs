@@ -2,7 +2,7 @@ use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use quire_client::store::NoteEdit;
-use quire_client::Store;
+use quire_client::Device;
 use quire_core::validate::text_from_bytes;
 use quire_core::NoteFields;
 
@@ -10,11 +10,11 @@ use crate::cli::NoteCommand;
 use crate::error::CliError;
 use crate::output::Output;
 
-pub async fn run(command: NoteCommand, store: &Store, out: &Output) -> Result<(), CliError> {
+pub async fn run(command: NoteCommand, device: &Device, out: &Output) -> Result<(), CliError> {
     match command {
         NoteCommand::Add { title, file } => {
             let body = read_text(file.as_deref(), out)?;
-            let note = store.create_note(NoteFields { title, body }).await?;
+            let note = device.create_note(NoteFields { title, body }).await?;
             out.print(&note, |note| note.id.to_string());
         }
         NoteCommand::Edit { id, title, file } => {
@@ -22,18 +22,18 @@ pub async fn run(command: NoteCommand, store: &Store, out: &Output) -> Result<()
                 return Err(CliError::NothingToChange);
             }
             let body = file.map(|file| read_text(Some(&file), out)).transpose()?;
-            let note = store.update_note(id, NoteEdit { title, body }).await?;
+            let note = device.update_note(id, NoteEdit { title, body }).await?;
             out.print(&note, |note| note.id.to_string());
         }
         NoteCommand::Show { id } => {
-            let note = store.note(id).await?;
+            let note = device.note(id).await?;
             out.print(&note, |note| {
                 let deleted = if note.deleted { " (deleted)" } else { "" };
                 format!("# {}{deleted}\n\n{}", note.title, note.body)
             });
         }
         NoteCommand::List => {
-            let notes = store.list_notes().await?;
+            let notes = device.list_notes().await?;
             out.print(&notes, |notes| {
                 notes
                     .iter()
@@ -50,7 +50,7 @@ pub async fn run(command: NoteCommand, store: &Store, out: &Output) -> Result<()
             });
         }
         NoteCommand::Delete { id } => {
-            store.delete_note(id).await?;
+            device.delete_note(id).await?;
             out.print(&serde_json::json!({ "deleted": id }), |_| {
                 format!("deleted {id}")
             });

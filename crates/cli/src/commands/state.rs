@@ -1,15 +1,14 @@
-use quire_client::account::{self, SignedIn};
-use quire_client::credentials::SecretStore;
+use quire_client::account::SignedIn;
 use quire_client::store::StoreStatus;
-use quire_client::Store;
+use quire_client::Device;
 use quire_core::{Millis, OpPayload};
 use serde::Serialize;
 
 use crate::error::CliError;
 use crate::output::Output;
 
-pub async fn queue(store: &Store, out: &Output) -> Result<(), CliError> {
-    let ops = store.pending_ops(u32::MAX).await?;
+pub async fn queue(device: &Device, out: &Output) -> Result<(), CliError> {
+    let ops = device.queue().await?;
     out.print(&ops, |ops| {
         if ops.is_empty() {
             return "the queue is empty".to_owned();
@@ -49,14 +48,10 @@ struct Status {
     account: Option<SignedIn>,
 }
 
-pub async fn status(
-    store: &Store,
-    secrets: &dyn SecretStore,
-    out: &Output,
-) -> Result<(), CliError> {
+pub async fn status(device: &Device, out: &Output) -> Result<(), CliError> {
     let status = Status {
-        store: store.status().await?,
-        account: account::signed_in(store, secrets).await?,
+        store: device.status().await?,
+        account: device.signed_in().await?,
     };
     out.print(&status, |Status { store: s, account }| {
         let state = match (&s.server, account) {

@@ -1,13 +1,10 @@
-use quire_client::credentials::SecretStore;
-use quire_client::engine::sync_once;
-use quire_client::{account, Store};
+use quire_client::Device;
 
 use crate::error::CliError;
 use crate::output::Output;
 
-pub async fn run(store: &Store, secrets: &dyn SecretStore, out: &Output) -> Result<(), CliError> {
-    let (api, token) = account::session(store, secrets).await?;
-    let report = sync_once(store, &api, &token).await?;
+pub async fn run(device: &Device, out: &Output) -> Result<(), CliError> {
+    let report = device.sync_once().await?;
     out.print(&report, |r| {
         let mut text = format!(
             "pushed {}, pulled {}, merged {} ({} bytes sent, {} received)",
@@ -28,8 +25,9 @@ pub async fn run(store: &Store, secrets: &dyn SecretStore, out: &Output) -> Resu
         return Err(CliError::ConflictsToDecide(report.held));
     }
     if report.pending > 0 {
+        let signed_in = device.signed_in().await?;
         return Err(quire_client::Error::ServerProtocol {
-            server: api.server().to_owned(),
+            server: signed_in.map(|s| s.server).unwrap_or_default(),
             detail: format!(
                 "{} changes are still queued after the round",
                 report.pending

@@ -1,7 +1,5 @@
-use std::sync::Arc;
-
-use quire_client::vault::{self, VaultReport};
-use quire_client::Store;
+use quire_client::vault::VaultReport;
+use quire_client::Device;
 
 use crate::cli::VaultCommand;
 use crate::error::CliError;
@@ -18,15 +16,13 @@ fn describe(report: &VaultReport) -> String {
     text
 }
 
-pub async fn run(command: VaultCommand, store: Arc<Store>, out: &Output) -> Result<(), CliError> {
-    let dir = vault::vault_dir(&store)
-        .await?
-        .ok_or(CliError::SettingNotSet(
-            quire_core::settings::SettingKey::VaultDir,
-        ))?;
+pub async fn run(command: VaultCommand, device: &Device, out: &Output) -> Result<(), CliError> {
+    let dir = device.vault_dir().await?.ok_or(CliError::SettingNotSet(
+        quire_core::settings::SettingKey::VaultDir,
+    ))?;
     match command {
         VaultCommand::Scan => {
-            let report = vault::sync_folder(&store, &dir).await?;
+            let report = device.scan_vault(&dir).await?;
             out.print(&report, describe);
             if report.problems.is_empty() {
                 Ok(())
@@ -36,19 +32,18 @@ pub async fn run(command: VaultCommand, store: Arc<Store>, out: &Output) -> Resu
         }
         VaultCommand::Run => {
             let printer = out.clone();
-            let (watcher, task) =
-                vault::watch::spawn(Arc::clone(&store), dir, move |pass| match pass {
-                    Ok(report)
-                        if report.took_changes()
-                            || report.written > 0
-                            || !report.problems.is_empty() =>
-                    {
-                        printer.print(report, describe);
-                    }
-                    Ok(_) => {}
-                    // The watcher keeps going (and tries the folder again); say what is wrong.
-                    Err(err) => printer.warn(&err.to_string()),
-                });
+            let (watcher, task) = device.watch_vault(dir, move |pass| match pass {
+                Ok(report)
+                    if report.took_changes()
+                        || report.written > 0
+                        || !report.problems.is_empty() =>
+                {
+                    printer.print(report, describe);
+                }
+                Ok(_) => {}
+                // The watcher keeps going (and tries the folder again); say what is wrong.
+                Err(err) => printer.warn(&err.to_string()),
+            });
             tokio::signal::ctrl_c().await?;
             drop(watcher);
             let _ = task.await;
@@ -57,20 +52,16 @@ pub async fn run(command: VaultCommand, store: Arc<Store>, out: &Output) -> Resu
     }
 }
 
-/// After a command that changed notes: the vault folder, when one is set, follows at once
-/// (and anything edited there meanwhile is taken in). Files it cannot take in are warned
-/// about; the command itself succeeded.
-pub async fn follow(store: &Store, out: &Output) -> Result<(), CliError> {
-    let Some(dir) = vault::vault_dir(store).await? else {
-        return Ok(());
-    };
-    match vault::sync_folder(store, &dir).await {
-        Ok(report) => {
+/// After a command: what it changed reached the vault folder (when one is set) as the
+/// device closed. Files the pass could not take in are warned about, not failed on.
+pub fn warn_about(follow: Option<quire_client::Result<VaultReport>>, out: &Output) {
+    match follow {
+        Some(Ok(report)) => {
             for problem in &report.problems {
                 out.warn(&format!("vault: {}: {}", problem.file, problem.reason));
             }
         }
-        Err(err) => out.warn(&format!("vault: {err}")),
+        Some(Err(err)) => out.warn(&format!("vault: {err}")),
+        None => {}
     }
-    Ok(())
 }

@@ -127,10 +127,7 @@ impl ApiClient {
         let encoding = headers
             .get(CONTENT_ENCODING)
             .and_then(|value| value.to_str().ok());
-        let body = wire::decode(encoding, &packed).map_err(|detail| Error::ServerProtocol {
-            server: self.server.to_string(),
-            detail,
-        })?;
+        let body = wire::decode(self.server.as_str(), encoding, &packed)?;
         if status.is_success() {
             return Ok(Answer { body });
         }

@@ -5,6 +5,8 @@
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::{Error, Result};
+
 /// Smaller request bodies gain nothing from compression.
 const COMPRESS_FROM: usize = 512;
 /// A response that unpacks to more than this is refused (a decompression bomb, or a bug).
@@ -73,23 +75,28 @@ pub fn encode(json: Vec<u8>) -> Outgoing {
     }
 }
 
-/// Unpacks a response body by its `Content-Encoding`.
-pub fn decode(encoding: Option<&str>, body: &[u8]) -> Result<Vec<u8>, String> {
+/// Unpacks a response body from `server` by its `Content-Encoding`; a body that cannot be
+/// unpacked is the server breaking the protocol.
+pub fn decode(server: &str, encoding: Option<&str>, body: &[u8]) -> Result<Vec<u8>> {
+    let broken = |detail: String| Error::ServerProtocol {
+        server: server.to_owned(),
+        detail,
+    };
     let mut out = Vec::new();
     let read = match encoding.map(str::trim) {
         None | Some("" | "identity") => return Ok(body.to_vec()),
         Some("zstd") => zstd::stream::read::Decoder::new(body)
-            .map_err(|err| err.to_string())?
+            .map_err(|err| broken(err.to_string()))?
             .take(MAX_UNPACKED + 1)
             .read_to_end(&mut out),
         Some("gzip") => flate2::read::GzDecoder::new(body)
             .take(MAX_UNPACKED + 1)
             .read_to_end(&mut out),
-        Some(other) => return Err(format!("unknown content encoding {other:?}")),
+        Some(other) => return Err(broken(format!("unknown content encoding {other:?}"))),
     };
-    read.map_err(|err| format!("cannot unpack the response: {err}"))?;
+    read.map_err(|err| broken(format!("cannot unpack the response: {err}")))?;
     if out.len() as u64 > MAX_UNPACKED {
-        return Err("the response unpacks to more than 1 GiB".to_owned());
+        return Err(broken("the response unpacks to more than 1 GiB".to_owned()));
     }
     Ok(out)
 }
@@ -117,7 +124,7 @@ mod tests {
             out.body.len(),
             json.len()
         );
-        assert_eq!(decode(out.encoding, &out.body).unwrap(), json);
+        assert_eq!(decode("s", out.encoding, &out.body).unwrap(), json);
     }
 
     #[test]
@@ -126,13 +133,16 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(b"hello").unwrap();
         assert_eq!(
-            decode(Some("gzip"), &gz.finish().unwrap()).unwrap(),
+            decode("s", Some("gzip"), &gz.finish().unwrap()).unwrap(),
             b"hello"
         );
-        assert_eq!(decode(None, b"plain").unwrap(), b"plain");
-        assert_eq!(decode(Some("identity"), b"plain").unwrap(), b"plain");
-        assert!(decode(Some("br"), b"x").unwrap_err().contains("br"));
-        assert!(decode(Some("zstd"), b"not zstd").is_err());
+        assert_eq!(decode("s", None, b"plain").unwrap(), b"plain");
+        assert_eq!(decode("s", Some("identity"), b"plain").unwrap(), b"plain");
+        assert!(decode("s", Some("br"), b"x")
+            .unwrap_err()
+            .to_string()
+            .contains("br"));
+        assert!(decode("s", Some("zstd"), b"not zstd").is_err());
     }
 
     #[test]

@@ -109,6 +109,25 @@ impl Store {
         Ok(value)
     }
 
+    /// Forgets a setting, so its default applies again (`quire config unset`, "Clear" in
+    /// Settings); returns the value that applies now. Forgetting `server` also withdraws the
+    /// plain-HTTP permission given for it.
+    pub async fn unset_setting(&self, key: SettingKey) -> Result<Option<String>> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM settings WHERE key = ?")
+            .bind(key.name())
+            .execute(&mut *tx)
+            .await?;
+        if key == SettingKey::Server {
+            sqlx::query("DELETE FROM settings WHERE key = ?")
+                .bind(INSECURE_HTTP)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(key.default_value().map(str::to_owned))
+    }
+
     /// Engine state kept beside the settings (`state.*` keys, not settable by people).
     pub(crate) async fn state(&self, key: &str) -> Result<Option<String>> {
         Ok(

@@ -1,9 +1,8 @@
+//! What the status line and the About box show about this installation.
+
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::error::CommandError;
-
-/// What the status line and the About box show about this installation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
@@ -21,16 +20,17 @@ pub struct AppInfo {
     pub suggested_server: Option<String>,
 }
 
-#[tauri::command]
-pub fn app_info() -> Result<AppInfo, CommandError> {
-    let data_dir = quire_client::paths::data_dir(None)?;
-    Ok(AppInfo {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        license: env!("CARGO_PKG_LICENSE").to_owned(),
-        log_dir: data_dir.join(crate::logging::LOG_DIR).display().to_string(),
-        data_dir: data_dir.display().to_string(),
-        suggested_server: std::env::var("QUIRE_SUGGESTED_SERVER")
-            .ok()
-            .filter(|url| !url.is_empty()),
-    })
+impl AppInfo {
+    pub fn gather() -> quire_client::Result<Self> {
+        let data_dir = quire_client::paths::data_dir(None)?;
+        Ok(Self {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            license: env!("CARGO_PKG_LICENSE").to_owned(),
+            log_dir: data_dir.join(crate::logging::LOG_DIR).display().to_string(),
+            data_dir: data_dir.display().to_string(),
+            suggested_server: std::env::var("QUIRE_SUGGESTED_SERVER")
+                .ok()
+                .filter(|url| !url.is_empty()),
+        })
+    }
 }

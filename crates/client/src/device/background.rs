@@ -1,0 +1,175 @@
+//! What a device runs in the app: the background sync task and the vault folder watcher,
+//! wired to each other (a round that brought notes writes them out; edits taken in from the
+//! folder sync soon) and to the device's events.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::DeviceEvent;
+use crate::credentials::SecretStore;
+use crate::engine::{Notice, NoticeKind};
+use crate::service::{self, ServiceConfig, StoreTarget, SyncHandle};
+use crate::vault::{self, watch::VaultWatcher, VaultProblem, VaultReport};
+use crate::{Result, Store};
+
+pub(super) struct Background {
+    pub(super) sync: SyncHandle,
+    pub(super) vault: VaultMirror,
+}
+
+impl Background {
+    pub(super) async fn start(
+        store: &Arc<Store>,
+        secrets: &Arc<dyn SecretStore>,
+        events: &broadcast::Sender<DeviceEvent>,
+        config: ServiceConfig,
+    ) -> Self {
+        let target = StoreTarget {
+            store: Arc::clone(store),
+            secrets: Arc::clone(secrets),
+        };
+        let (sync, _task) = service::spawn(target, config);
+        let vault = VaultMirror {
+            watcher: Arc::new(Mutex::new(None)),
+            problems: Arc::new(Mutex::new(Vec::new())),
+            sync: sync.clone(),
+            events: events.clone(),
+        };
+        vault.start(store).await;
+        follow_rounds(&sync, &vault);
+        forward_notices(&sync, events);
+        Self { sync, vault }
+    }
+}
+
+/// After every round the vault folder follows: the round may have brought notes.
+fn follow_rounds(sync: &SyncHandle, vault: &VaultMirror) {
+    let mut status = sync.watch();
+    let watcher = Arc::clone(&vault.watcher);
+    tokio::spawn(async move {
+        let mut last_sync_at = status.borrow_and_update().last_sync_at;
+        while status.changed().await.is_ok() {
+            let now = status.borrow_and_update().last_sync_at;
+            if now != last_sync_at {
+                last_sync_at = now;
+                nudge(&watcher);
+            }
+        }
+    });
+}
+
+/// The sync task's notices become the device's events.
+fn forward_notices(sync: &SyncHandle, events: &broadcast::Sender<DeviceEvent>) {
+    let mut notices = sync.notices();
+    let events = events.clone();
+    tokio::spawn(async move {
+        loop {
+            match notices.recv().await {
+                // Nobody listening is fine: the status line says it too.
+                Ok(notice) => drop(events.send(DeviceEvent::Notice(notice))),
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "notices came faster than they could be passed on");
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
+fn nudge(watcher: &Mutex<Option<VaultWatcher>>) {
+    if let Some(watcher) = watcher
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+    {
+        watcher.nudge();
+    }
+}
+
+/// The vault folder watcher of a running device: started on the folder set (at start, and
+/// again when the setting changes), nudged after local edits and sync rounds. What it takes
+/// in syncs; what it cannot take in is kept for "Needs attention" and told once.
+pub(super) struct VaultMirror {
+    watcher: Arc<Mutex<Option<VaultWatcher>>>,
+    problems: Arc<Mutex<Vec<VaultProblem>>>,
+    sync: SyncHandle,
+    events: broadcast::Sender<DeviceEvent>,
+}
+
+impl VaultMirror {
+    /// Starts (or restarts) the watcher on the folder set for this device; stops it when
+    /// none is.
+    pub(super) async fn start(&self, store: &Arc<Store>) {
+        let dir = vault::vault_dir(store).await.unwrap_or_else(|err| {
+            tracing::warn!("cannot read the vault setting: {err}");
+            None
+        });
+        let watcher = dir.map(|dir| {
+            tracing::info!(dir = %dir.display(), "watching the vault folder");
+            let (sync, events, problems) = (
+                self.sync.clone(),
+                self.events.clone(),
+                Arc::clone(&self.problems),
+            );
+            let (watcher, _task) = vault::watch::spawn(Arc::clone(store), dir, move |pass| {
+                on_pass(&sync, &events, &problems, pass);
+            });
+            watcher
+        });
+        // Dropping the old watcher stops it.
+        *self.watcher.lock().unwrap_or_else(PoisonError::into_inner) = watcher;
+    }
+
+    /// The notes changed here: write them to the folder.
+    pub(super) fn nudge(&self) {
+        nudge(&self.watcher);
+    }
+
+    pub(super) fn problems(&self) -> Vec<VaultProblem> {
+        self.problems
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+fn on_pass(
+    sync: &SyncHandle,
+    events: &broadcast::Sender<DeviceEvent>,
+    problems: &Mutex<Vec<VaultProblem>>,
+    pass: &Result<VaultReport>,
+) {
+    let now: Vec<VaultProblem> = match pass {
+        Ok(report) => {
+            if report.took_changes() {
+                sync.local_change();
+                let _ = events.send(DeviceEvent::NotesChanged);
+            }
+            report.problems.clone()
+        }
+        Err(err) => vec![VaultProblem {
+            file: String::new(),
+            reason: err.to_string(),
+        }],
+    };
+    let mut known = problems.lock().unwrap_or_else(PoisonError::into_inner);
+    // Told once per new set of problems, not on every pass.
+    if now != *known && !now.is_empty() {
+        let text = match now.as_slice() {
+            [one] if one.file.is_empty() => one.reason.clone(),
+            [one] => format!("{}: {}", one.file, one.reason),
+            many => format!(
+                "{} files in the vault folder could not be taken in",
+                many.len()
+            ),
+        };
+        let notice = Notice {
+            kind: NoticeKind::NeedsAttention,
+            text,
+        };
+        let _ = events.send(DeviceEvent::Notice(notice));
+    }
+    *known = now;
+}

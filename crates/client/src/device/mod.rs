@@ -1,0 +1,368 @@
+//! [`Device`]: how a Quire device fits together, the one façade the desktop app and the
+//! `quire` CLI call. It owns the store, the credentials, and (in the app) the background
+//! sync task and the vault folder watcher.
+//!
+//! Every method that changes notes or settings writes first, then tells whoever must
+//! follow: the sync task (a round soon), the vault folder (written out), the vault watcher
+//! (restarted on another folder). No caller has to remember to.
+//!
+//! A device opened with [`Device::open`] runs nothing by itself, as a CLI command wants: what
+//! it changed reaches the vault folder in one pass when it is [closed](Device::close).
+//! [`Device::in_background`] starts the sync task and the vault watcher, as the app wants;
+//! their news comes out of [`Device::watch_status`] and [`Device::events`].
+//!
+//! # Layout
+//! - this module: opening, and every operation on notes, conflicts, settings and account.
+//! - `background`: the sync task and vault watcher of a device running in the app.
+
+mod background;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use quire_core::settings::{ConflictPolicy, SettingKey};
+use quire_core::{Note, NoteFields, NoteId, OpId};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use self::background::Background;
+use crate::account::{self, AccountRequest, LogoutOutcome, SignedIn};
+use crate::credentials::{self, SecretStore};
+use crate::engine::{self, Notice, SyncReport};
+use crate::preferences::Preferences;
+use crate::service::{ServiceConfig, SyncState, SyncStatus};
+use crate::store::{Conflict, NoteEdit, NoteSummary, QueuedOp, Resolution, SetAside, StoreStatus};
+use crate::vault::{self, watch::VaultWatcher, VaultProblem, VaultReport};
+use crate::{paths, Result, Store};
+
+/// News from a device running in the background, for the front end to pass on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceEvent {
+    /// Something the person must hear (a desktop notification).
+    Notice(Notice),
+    /// Notes changed outside the window (taken in from the vault folder).
+    NotesChanged,
+}
+
+pub struct Device {
+    store: Arc<Store>,
+    secrets: Arc<dyn SecretStore>,
+    data_dir: PathBuf,
+    warning: Option<String>,
+    events: broadcast::Sender<DeviceEvent>,
+    background: Option<Background>,
+    /// Without a background watcher: notes changed, so the vault folder follows on close.
+    vault_behind: AtomicBool,
+}
+
+impl Device {
+    /// Opens the device in the data dir chosen by `data_dir`, `QUIRE_DATA_DIR` or the
+    /// platform default, with the credentials store chosen by `QUIRE_CREDENTIALS`.
+    pub async fn open(data_dir: Option<&Path>) -> Result<Self> {
+        let data_dir = paths::data_dir(data_dir)?;
+        let chosen = credentials::from_env(&data_dir)?;
+        let store = Store::open(&data_dir, chosen.store.as_ref()).await?;
+        let (events, _) = broadcast::channel(32);
+        Ok(Self {
+            store: Arc::new(store),
+            secrets: Arc::from(chosen.store),
+            data_dir,
+            warning: chosen.warning,
+            events,
+            background: None,
+            vault_behind: AtomicBool::new(false),
+        })
+    }
+
+    /// Starts the background sync task and the vault watcher (the app's way of running).
+    /// Needs a tokio runtime.
+    pub async fn in_background(mut self, config: ServiceConfig) -> Self {
+        let background = Background::start(&self.store, &self.secrets, &self.events, config).await;
+        self.background = Some(background);
+        self
+    }
+
+    /// Where this device keeps its data.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Something the person should be told about how the device was opened, such as its
+    /// secrets being kept in a file.
+    pub fn warning(&self) -> Option<&str> {
+        self.warning.as_deref()
+    }
+
+    /// The store, for reading what no method here offers (tests, benchmarks).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// A note changed here: sync it soon, and write it to the vault folder.
+    fn changed_locally(&self) {
+        match &self.background {
+            Some(background) => {
+                background.sync.local_change();
+                background.vault.nudge();
+            }
+            None => self.vault_behind.store(true, Ordering::Relaxed),
+        }
+    }
+
+    // Notes.
+
+    pub async fn list_notes(&self) -> Result<Vec<NoteSummary>> {
+        self.store.list_notes().await
+    }
+
+    pub async fn note(&self, id: NoteId) -> Result<Note> {
+        self.store.note(id).await
+    }
+
+    pub async fn create_note(&self, fields: NoteFields) -> Result<Note> {
+        let note = self.store.create_note(fields).await?;
+        self.changed_locally();
+        Ok(note)
+    }
+
+    pub async fn update_note(&self, id: NoteId, edit: NoteEdit) -> Result<Note> {
+        let note = self.store.update_note(id, edit).await?;
+        self.changed_locally();
+        Ok(note)
+    }
+
+    pub async fn delete_note(&self, id: NoteId) -> Result<()> {
+        self.store.delete_note(id).await?;
+        self.changed_locally();
+        Ok(())
+    }
+
+    // Conflicts and changes the server refused.
+
+    pub async fn conflicts(&self) -> Result<Vec<Conflict>> {
+        self.store.conflicts().await
+    }
+
+    pub async fn conflict(&self, id: NoteId) -> Result<Conflict> {
+        self.store.conflict(id).await
+    }
+
+    /// Settles a conflict; the decision syncs like any edit.
+    pub async fn resolve_conflict(&self, id: NoteId, resolution: Resolution) -> Result<()> {
+        self.store.resolve_conflict(id, resolution).await?;
+        self.changed_locally();
+        Ok(())
+    }
+
+    pub async fn attention(&self) -> Result<Vec<SetAside>> {
+        self.store.attention().await
+    }
+
+    pub async fn dismiss_attention(&self, op_id: OpId) -> Result<()> {
+        self.store.dismiss_attention(op_id).await?;
+        // The counts in the status line changed.
+        if let Some(background) = &self.background {
+            background.sync.local_change();
+        }
+        Ok(())
+    }
+
+    // Settings.
+
+    pub async fn setting(&self, key: SettingKey) -> Result<Option<String>> {
+        self.store.setting(key).await
+    }
+
+    /// Checks and stores a setting; returns the value as stored.
+    pub async fn set_setting(&self, key: SettingKey, value: &str) -> Result<String> {
+        let stored = self.store.set_setting(key, value).await?;
+        self.setting_changed(key).await;
+        Ok(stored)
+    }
+
+    /// Forgets a setting so its default applies again; returns the value that applies now.
+    pub async fn unset_setting(&self, key: SettingKey) -> Result<Option<String>> {
+        let now = self.store.unset_setting(key).await?;
+        self.setting_changed(key).await;
+        Ok(now)
+    }
+
+    async fn setting_changed(&self, key: SettingKey) {
+        let Some(background) = &self.background else {
+            return;
+        };
+        match key {
+            SettingKey::VaultDir => background.vault.start(&self.store).await,
+            // Another server, or none: look again at whether there is anything to sync.
+            SettingKey::Server => background.sync.account_changed(),
+            _ => {}
+        }
+    }
+
+    /// Every setting a person can change, with defaults filled in (the Settings screen).
+    pub async fn preferences(&self) -> Result<Preferences> {
+        let store = &self.store;
+        Ok(Preferences {
+            server: store.setting(SettingKey::Server).await?,
+            account: self.signed_in().await?.map(|who| who.username),
+            conflict_policy: store
+                .setting_as(SettingKey::ConflictPolicy, ConflictPolicy::Merge)
+                .await?,
+            sync_interval: store.setting_as(SettingKey::SyncInterval, 60).await?,
+            vault_dir: store.setting(SettingKey::VaultDir).await?,
+        })
+    }
+
+    // Account.
+
+    /// Signs in (creating the account first when `new_account`); the password is used
+    /// once and kept nowhere. In the app, sync starts right away.
+    pub async fn sign_in(
+        &self,
+        request: AccountRequest<'_>,
+        new_account: bool,
+    ) -> Result<SignedIn> {
+        let secrets = self.secrets.as_ref();
+        let signed_in = if new_account {
+            account::register(&self.store, secrets, request).await?
+        } else {
+            account::login(&self.store, secrets, request).await?
+        };
+        self.account_changed();
+        Ok(signed_in)
+    }
+
+    pub async fn sign_out(&self) -> Result<LogoutOutcome> {
+        let outcome = account::logout(&self.store, self.secrets.as_ref()).await?;
+        self.account_changed();
+        Ok(outcome)
+    }
+
+    pub async fn signed_in(&self) -> Result<Option<SignedIn>> {
+        account::signed_in(&self.store, self.secrets.as_ref()).await
+    }
+
+    fn account_changed(&self) {
+        if let Some(background) = &self.background {
+            background.sync.account_changed();
+        }
+    }
+
+    // Sync.
+
+    /// One full round now, in the caller's task (`quire sync`).
+    pub async fn sync_once(&self) -> Result<SyncReport> {
+        let (api, token) = account::session(&self.store, self.secrets.as_ref()).await?;
+        let report = engine::sync_once(&self.store, &api, &token).await;
+        // Even a round that failed halfway may have brought notes.
+        self.changed_locally();
+        report
+    }
+
+    /// The store's counts: notes, pending changes, conflicts, last sync.
+    pub async fn status(&self) -> Result<StoreStatus> {
+        self.store.status().await
+    }
+
+    /// Changes waiting for the server, in order.
+    pub async fn queue(&self) -> Result<Vec<QueuedOp>> {
+        self.store.pending_ops(u32::MAX).await
+    }
+
+    /// The background task's status (the default for a device without one).
+    pub fn sync_status(&self) -> SyncStatus {
+        self.background
+            .as_ref()
+            .map_or_else(SyncStatus::default, |b| b.sync.status())
+    }
+
+    /// Every change of the background task's status; `None` without one.
+    pub fn watch_status(&self) -> Option<watch::Receiver<SyncStatus>> {
+        self.background.as_ref().map(|b| b.sync.watch())
+    }
+
+    /// Notices and notes changed outside the window, from the background task and watcher.
+    pub fn events(&self) -> broadcast::Receiver<DeviceEvent> {
+        self.events.subscribe()
+    }
+
+    /// "Sync now" (the tray, the window): a round right away in the background task.
+    pub fn sync_now(&self) {
+        if let Some(background) = &self.background {
+            background.sync.sync_now();
+        }
+    }
+
+    pub fn pause_sync(&self) {
+        if let Some(background) = &self.background {
+            background.sync.pause();
+        }
+    }
+
+    /// Pauses a running sync, or resumes a paused one (the tray's one item for both).
+    pub fn toggle_pause(&self) {
+        if self.sync_status().state == SyncState::Paused {
+            self.resume_sync();
+        } else {
+            self.pause_sync();
+        }
+    }
+
+    pub fn resume_sync(&self) {
+        if let Some(background) = &self.background {
+            background.sync.resume();
+        }
+    }
+
+    // The vault folder.
+
+    /// The vault folder set for this device, if any.
+    pub async fn vault_dir(&self) -> Result<Option<PathBuf>> {
+        vault::vault_dir(&self.store).await
+    }
+
+    /// Files in the vault folder the watcher's last pass could not take in, and why.
+    pub fn vault_problems(&self) -> Vec<VaultProblem> {
+        self.background
+            .as_ref()
+            .map(|b| b.vault.problems())
+            .unwrap_or_default()
+    }
+
+    /// One pass over `dir` in both directions (`quire vault scan`).
+    pub async fn scan_vault(&self, dir: &Path) -> Result<VaultReport> {
+        let report = vault::sync_folder(&self.store, dir).await?;
+        self.vault_behind.store(false, Ordering::Relaxed);
+        Ok(report)
+    }
+
+    /// Watches `dir` in the caller's runtime until the watcher is dropped (`quire vault
+    /// run`); every pass's outcome goes to `on_pass`.
+    pub fn watch_vault(
+        &self,
+        dir: PathBuf,
+        on_pass: impl Fn(&Result<VaultReport>) + Send + 'static,
+    ) -> (VaultWatcher, JoinHandle<()>) {
+        vault::watch::spawn(Arc::clone(&self.store), dir, on_pass)
+    }
+
+    /// Closes the device. Without a background watcher, what changed reaches the vault
+    /// folder first, in one pass: its outcome, or `None` when there was nothing to do.
+    pub async fn close(self) -> Option<Result<VaultReport>> {
+        let follow = if self.vault_behind.load(Ordering::Relaxed) {
+            match self.vault_dir().await {
+                Ok(Some(dir)) => Some(vault::sync_folder(&self.store, &dir).await),
+                Ok(None) => None,
+                Err(err) => Some(Err(err)),
+            }
+        } else {
+            None
+        };
+        drop(self.background);
+        if let Ok(store) = Arc::try_unwrap(self.store) {
+            store.close().await;
+        }
+        follow
+    }
+}
