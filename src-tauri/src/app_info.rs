@@ -1,8 +1,9 @@
-//! What the status line and the About box show about this installation.
+//! The installation's facts the window shows.
 
 use serde::Serialize;
 use ts_rs::TS;
 
+/// What the status line and the About box show about this installation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
