@@ -90,3 +90,46 @@ fn config_set_server_withdraws_the_plain_http_permission() {
     assert!(out.status.success(), "{}", stderr(&out));
     device.ok(&["sync"]);
 }
+
+#[test]
+fn config_unset_brings_the_default_back_and_stops_the_vault_folder() {
+    let device = Device::new();
+    device.ok(&["config", "set", "conflict-policy", "lww"]);
+    assert_eq!(
+        device.json(&["config", "unset", "conflict-policy"]),
+        serde_json::json!({"key": "conflict-policy", "value": "merge"})
+    );
+    assert_eq!(
+        device.ok(&["config", "get", "conflict-policy"]).trim(),
+        "merge"
+    );
+
+    let folder = device.path().join("Notes");
+    std::fs::create_dir(&folder).unwrap();
+    device.ok(&["config", "set", "vault-dir", folder.to_str().unwrap()]);
+    device.ok_with_stdin(&["note", "add", "--title", "Kept"], b"mirrored");
+    assert!(
+        folder.join("Kept.md").exists(),
+        "the folder follows while set"
+    );
+
+    assert_eq!(
+        device.ok(&["config", "unset", "vault-dir"]).trim(),
+        "vault-dir is not set"
+    );
+    assert_eq!(
+        device.fails(&["config", "get", "vault-dir"]),
+        "error: vault-dir is not set"
+    );
+    device.ok_with_stdin(&["note", "add", "--title", "Later"], b"stays in the app");
+    assert!(
+        !folder.join("Later.md").exists(),
+        "an unset folder is left alone"
+    );
+    assert!(
+        folder.join("Kept.md").exists(),
+        "and nothing in it is removed"
+    );
+    // Unsetting what is not set is fine: the default applies either way.
+    device.ok(&["config", "unset", "vault-dir"]);
+}
