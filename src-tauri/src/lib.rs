@@ -92,7 +92,7 @@ pub fn main() -> ExitCode {
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             let handle = app.handle().clone();
-            app.manage(state::AppState::new(handle.clone()));
+            app.manage(state::AppState::new(handle.clone(), forward::forward));
             // Without a tray host the app still works; the window shows the status.
             if let Err(err) = tray::build(&handle) {
                 tracing::warn!("no tray icon: {err}");

@@ -11,18 +11,22 @@ use tauri::AppHandle;
 use tokio::sync::OnceCell;
 
 use crate::error::CommandError;
-use crate::forward;
+
+/// What the app does with a device once it is open: pass its news on.
+pub type OnOpen = fn(&AppHandle, &Device);
 
 pub struct AppState {
     app: AppHandle,
     device: OnceCell<Device>,
+    on_open: OnOpen,
 }
 
 impl AppState {
-    pub fn new(app: AppHandle) -> Self {
+    pub fn new(app: AppHandle, on_open: OnOpen) -> Self {
         Self {
             app,
             device: OnceCell::new(),
+            on_open,
         }
     }
 
@@ -34,7 +38,7 @@ impl AppState {
                 tracing::warn!("{warning}");
             }
             tracing::info!(data_dir = %device.data_dir().display(), "store open");
-            forward::forward(&self.app, &device);
+            (self.on_open)(&self.app, &device);
             Ok::<_, quire_client::Error>(device)
         };
         Ok(self.device.get_or_try_init(open).await?)

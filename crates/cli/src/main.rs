@@ -3,7 +3,7 @@
 //!
 //! # Layout
 //! - [`cli`]: the command line as clap parses it (PRODUCT.md, "Command line").
-//! - [`commands`]: one module per command group, each a few calls into quire-client.
+//! - [`commands`]: one module per command group, each a few calls on `quire_client::Device`.
 //! - [`output`]: text for people, `--json` for machines.
 //! - [`error`]: every failure as one line on stderr and an exit code.
 

@@ -133,3 +133,29 @@ fn config_unset_brings_the_default_back_and_stops_the_vault_folder() {
     // Unsetting what is not set is fine: the default applies either way.
     device.ok(&["config", "unset", "vault-dir"]);
 }
+
+#[test]
+fn config_unset_server_waits_until_the_device_is_signed_out() {
+    let server = LocalServer::start();
+    let device = Device::new();
+    let register = [
+        "account",
+        "register",
+        "--server",
+        &server.url,
+        "--user",
+        "una",
+    ];
+    let out = device.account(&register, Some("long enough pw"));
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // The token would be left without its server: it could not be revoked, and would go
+    // to whichever server is set next.
+    let err = device.fails(&["config", "unset", "server"]);
+    assert!(err.contains("sign out first"), "{err}");
+    assert!(device.ok(&["status"]).contains("as una"));
+
+    device.ok(&["account", "logout"]);
+    device.ok(&["config", "unset", "server"]);
+    assert!(device.ok(&["status"]).contains("local only"));
+}

@@ -52,9 +52,7 @@ pub async fn register(
     secrets: &dyn SecretStore,
     request: AccountRequest<'_>,
 ) -> Result<SignedIn> {
-    let (api, credentials) = connect(&request)?;
-    api.register(&credentials).await?;
-    sign_in(store, secrets, &api, credentials, request.insecure_http).await
+    sign_in(store, secrets, request, true).await
 }
 
 /// Signs this device in to an existing account.
@@ -63,8 +61,7 @@ pub async fn login(
     secrets: &dyn SecretStore,
     request: AccountRequest<'_>,
 ) -> Result<SignedIn> {
-    let (api, credentials) = connect(&request)?;
-    sign_in(store, secrets, &api, credentials, request.insecure_http).await
+    sign_in(store, secrets, request, false).await
 }
 
 /// A client for the requested server (refusing plain http:// elsewhere) and the credentials.
@@ -77,13 +74,18 @@ fn connect(request: &AccountRequest<'_>) -> Result<(ApiClient, Credentials)> {
     Ok((ApiClient::new(&server)?, credentials))
 }
 
-async fn sign_in(
+/// Signs this device in, creating the account first when `new_account`.
+pub async fn sign_in(
     store: &Store,
     secrets: &dyn SecretStore,
-    api: &ApiClient,
-    credentials: Credentials,
-    insecure_http: bool,
+    request: AccountRequest<'_>,
+    new_account: bool,
 ) -> Result<SignedIn> {
+    let (api, credentials) = connect(&request)?;
+    if new_account {
+        api.register(&credentials).await?;
+    }
+    let insecure_http = request.insecure_http;
     let session = api.login(&credentials).await?;
     secrets.set(&token_name(store), &Secret::new(session.token))?;
     let server = store.set_setting(SettingKey::Server, api.server()).await?;

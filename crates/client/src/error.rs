@@ -103,6 +103,8 @@ pub enum Error {
     ServerProtocol { server: String, detail: String },
     #[error("{0}")]
     Password(String),
+    #[error("this device is signed in to {0}: sign out first (quire account logout)")]
+    SignOutFirst(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -158,7 +160,9 @@ impl Error {
                 ErrorCode::NotFound
             }
             Self::NoteDeleted(_) => ErrorCode::Deleted,
-            Self::Invalid(_) | Self::Setting(_) | Self::Password(_) => ErrorCode::Invalid,
+            Self::Invalid(_) | Self::Setting(_) | Self::Password(_) | Self::SignOutFirst(_) => {
+                ErrorCode::Invalid
+            }
             Self::StoreMeta { .. } | Self::Migration(_) | Self::Database(_) | Self::Corrupt(_) => {
                 ErrorCode::Store
             }

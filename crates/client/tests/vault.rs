@@ -641,3 +641,33 @@ async fn every_file_gone_at_once_or_a_strange_folder_deletes_nothing() {
     );
     assert_eq!(d.store.list_notes().await.unwrap().len(), 3);
 }
+
+/// A folder that was cleared from the settings is not Quire's any more: files removed from
+/// it meanwhile delete no notes when the same folder is set again.
+#[tokio::test]
+async fn a_folder_set_again_after_being_cleared_deletes_nothing() {
+    use quire_core::settings::SettingKey;
+    let (d, folder, note) = note_in_folder("Kept", "still wanted\n").await;
+    let dir = folder.path().to_str().unwrap();
+    d.store
+        .set_setting(SettingKey::VaultDir, dir)
+        .await
+        .unwrap();
+    sync_folder(&d.store, folder.path()).await.unwrap();
+
+    d.store.unset_setting(SettingKey::VaultDir).await.unwrap();
+    assert_eq!(vault::vault_dir(&d.store).await.unwrap(), None);
+    std::fs::remove_file(folder.path().join("Kept.md")).unwrap();
+
+    d.store
+        .set_setting(SettingKey::VaultDir, dir)
+        .await
+        .unwrap();
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(report.deleted, 0, "{report:?}");
+    assert!(!d.store.note(note.id).await.unwrap().deleted);
+    assert!(
+        read(folder.path(), "Kept.md").contains("still wanted"),
+        "the note is written out again"
+    );
+}

@@ -51,16 +51,23 @@ pub async fn apply(
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
         let server_time = now();
-        // An op touches one note, so it asks for at most one body.
+        // An op touches one note, so it asks for at most one body: a second ask would be a
+        // judgement that never ends, inside the account's write lock.
+        let mut asked = false;
         let result = loop {
             let judged = judgement
                 .judge(op, server_time)
                 .map_err(|err| ApiError::too_large(err.to_string()))?;
             match judged {
                 Judged::Answer(result) => break result,
-                Judged::NeedsBody(note_id) => {
+                Judged::NeedsBody(note_id) if !asked => {
+                    asked = true;
                     let body = stored_body(tx, account_id, note_id).await?;
                     judgement.provide_body(note_id, body);
+                }
+                Judged::NeedsBody(note_id) => {
+                    tracing::error!(%note_id, "the judgement asked twice for one note's text");
+                    return Err(ApiError::internal());
                 }
             }
         };

@@ -1,4 +1,5 @@
 use quire_client::Device;
+use quire_core::settings::SettingKey;
 
 use crate::error::CliError;
 use crate::output::Output;
@@ -25,9 +26,9 @@ pub async fn run(device: &Device, out: &Output) -> Result<(), CliError> {
         return Err(CliError::ConflictsToDecide(report.held));
     }
     if report.pending > 0 {
-        let signed_in = device.signed_in().await?;
+        let server = device.setting(SettingKey::Server).await?;
         return Err(quire_client::Error::ServerProtocol {
-            server: signed_in.map(|s| s.server).unwrap_or_default(),
+            server: server.unwrap_or_default(),
             detail: format!(
                 "{} changes are still queued after the round",
                 report.pending

@@ -2,6 +2,7 @@
 //! wired to each other (a round that brought notes writes them out; edits taken in from the
 //! folder sync soon) and to the device's events.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::broadcast;
@@ -33,13 +34,15 @@ impl Background {
         let (sync, _task) = service::spawn(target, config);
         let vault = VaultMirror {
             watcher: Arc::new(Mutex::new(None)),
+            generation: Arc::new(AtomicU64::new(0)),
             problems: Arc::new(Mutex::new(Vec::new())),
             sync: sync.clone(),
             events: events.clone(),
         };
-        vault.start(store).await;
+        // Listening before anything runs, so no notice from the start is missed.
         follow_rounds(&sync, &vault);
         forward_notices(&sync, events);
+        vault.start(store).await;
         Self { sync, vault }
     }
 }
@@ -47,13 +50,17 @@ impl Background {
 /// After every round the vault folder follows: the round may have brought notes.
 fn follow_rounds(sync: &SyncHandle, vault: &VaultMirror) {
     let mut status = sync.watch();
-    let watcher = Arc::clone(&vault.watcher);
+    // Weak: the watcher stops when the device goes, not when the sync task does.
+    let watcher = Arc::downgrade(&vault.watcher);
     tokio::spawn(async move {
         let mut last_sync_at = status.borrow_and_update().last_sync_at;
         while status.changed().await.is_ok() {
             let now = status.borrow_and_update().last_sync_at;
             if now != last_sync_at {
                 last_sync_at = now;
+                let Some(watcher) = watcher.upgrade() else {
+                    return;
+                };
                 nudge(&watcher);
             }
         }
@@ -93,6 +100,9 @@ fn nudge(watcher: &Mutex<Option<VaultWatcher>>) {
 /// in syncs; what it cannot take in is kept for "Needs attention" and told once.
 pub(super) struct VaultMirror {
     watcher: Arc<Mutex<Option<VaultWatcher>>>,
+    /// Which watcher is the current one: a pass of an older one (on the folder before a
+    /// change, still finishing) tells nothing.
+    generation: Arc<AtomicU64>,
     problems: Arc<Mutex<Vec<VaultProblem>>>,
     sync: SyncHandle,
     events: broadcast::Sender<DeviceEvent>,
@@ -102,19 +112,28 @@ impl VaultMirror {
     /// Starts (or restarts) the watcher on the folder set for this device; stops it when
     /// none is.
     pub(super) async fn start(&self, store: &Arc<Store>) {
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        // The problems were the old folder's.
+        self.problems
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         let dir = vault::vault_dir(store).await.unwrap_or_else(|err| {
             tracing::warn!("cannot read the vault setting: {err}");
             None
         });
         let watcher = dir.map(|dir| {
             tracing::info!(dir = %dir.display(), "watching the vault folder");
-            let (sync, events, problems) = (
+            let (sync, events, problems, current) = (
                 self.sync.clone(),
                 self.events.clone(),
                 Arc::clone(&self.problems),
+                Arc::clone(&self.generation),
             );
             let (watcher, _task) = vault::watch::spawn(Arc::clone(store), dir, move |pass| {
-                on_pass(&sync, &events, &problems, pass);
+                if current.load(Ordering::SeqCst) == generation {
+                    on_pass(&sync, &events, &problems, pass);
+                }
             });
             watcher
         });

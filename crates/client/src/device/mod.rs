@@ -19,7 +19,7 @@ mod background;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use quire_core::settings::{ConflictPolicy, SettingKey};
 use quire_core::{Note, NoteFields, NoteId, OpId};
@@ -51,6 +51,9 @@ pub struct Device {
     data_dir: PathBuf,
     warning: Option<String>,
     events: broadcast::Sender<DeviceEvent>,
+    /// The receiver made with the channel: the first [`Device::events`] call gets it, and
+    /// with it whatever was sent while the background part was starting.
+    first_events: Mutex<Option<broadcast::Receiver<DeviceEvent>>>,
     background: Option<Background>,
     /// Without a background watcher: notes changed, so the vault folder follows on close.
     vault_behind: AtomicBool,
@@ -63,13 +66,14 @@ impl Device {
         let data_dir = paths::data_dir(data_dir)?;
         let chosen = credentials::from_env(&data_dir)?;
         let store = Store::open(&data_dir, chosen.store.as_ref()).await?;
-        let (events, _) = broadcast::channel(32);
+        let (events, first_events) = broadcast::channel(32);
         Ok(Self {
             store: Arc::new(store),
             secrets: Arc::from(chosen.store),
             data_dir,
             warning: chosen.warning,
             events,
+            first_events: Mutex::new(Some(first_events)),
             background: None,
             vault_behind: AtomicBool::new(false),
         })
@@ -192,11 +196,8 @@ impl Device {
         let Some(background) = &self.background else {
             return;
         };
-        match key {
-            SettingKey::VaultDir => background.vault.start(&self.store).await,
-            // Another server, or none: look again at whether there is anything to sync.
-            SettingKey::Server => background.sync.account_changed(),
-            _ => {}
+        if key == SettingKey::VaultDir {
+            background.vault.start(&self.store).await;
         }
     }
 
@@ -224,11 +225,7 @@ impl Device {
         new_account: bool,
     ) -> Result<SignedIn> {
         let secrets = self.secrets.as_ref();
-        let signed_in = if new_account {
-            account::register(&self.store, secrets, request).await?
-        } else {
-            account::login(&self.store, secrets, request).await?
-        };
+        let signed_in = account::sign_in(&self.store, secrets, request, new_account).await?;
         self.account_changed();
         Ok(signed_in)
     }
@@ -255,8 +252,11 @@ impl Device {
     pub async fn sync_once(&self) -> Result<SyncReport> {
         let (api, token) = account::session(&self.store, self.secrets.as_ref()).await?;
         let report = engine::sync_once(&self.store, &api, &token).await;
-        // Even a round that failed halfway may have brought notes.
-        self.changed_locally();
+        // Even a round that failed halfway may have brought notes: the vault folder follows.
+        match &self.background {
+            Some(background) => background.vault.nudge(),
+            None => self.vault_behind.store(true, Ordering::Relaxed),
+        }
         report
     }
 
@@ -283,8 +283,13 @@ impl Device {
     }
 
     /// Notices and notes changed outside the window, from the background task and watcher.
+    /// The first call also gets what was sent before it (at start, before anyone listened).
     pub fn events(&self) -> broadcast::Receiver<DeviceEvent> {
-        self.events.subscribe()
+        self.first_events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .unwrap_or_else(|| self.events.subscribe())
     }
 
     /// "Sync now" (the tray, the window): a round right away in the background task.

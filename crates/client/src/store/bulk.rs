@@ -7,6 +7,8 @@ use std::collections::HashSet;
 
 use quire_core::protocol::{NoteState, PushResult};
 use quire_core::{NoteFields, NoteId, Version};
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
 use sqlx::{Sqlite, Transaction};
 
 use super::outbox::QueuedOp;
@@ -20,6 +22,22 @@ const ROWS_PER_STATEMENT: usize = 200;
 fn values_list(rows: usize, columns: usize) -> String {
     let tuple = format!("({})", vec!["?"; columns].join(", "));
     vec![tuple; rows].join(", ")
+}
+
+/// The columns `id, title, body, created_at, updated_at, deleted, version` of a note as the
+/// server has it (a note first seen here was created, as far as it knows, when it changed).
+pub(super) fn bind_note_row<'q>(
+    query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    note: &'q NoteState,
+) -> Result<Query<'q, Sqlite, SqliteArguments<'q>>> {
+    Ok(query
+        .bind(note.id.to_string())
+        .bind(&note.title)
+        .bind(&note.body)
+        .bind(note.updated_at.0)
+        .bind(note.updated_at.0)
+        .bind(note.deleted)
+        .bind(version_to_db(note.version)?))
 }
 
 /// An op the server applied, with the version it made and the text it now has.
@@ -158,14 +176,7 @@ pub(super) async fn insert_new(
         );
         let mut query = sqlx::query(&sql);
         for note in chunk {
-            query = query
-                .bind(note.id.to_string())
-                .bind(&note.title)
-                .bind(&note.body)
-                .bind(note.updated_at.0)
-                .bind(note.updated_at.0)
-                .bind(note.deleted)
-                .bind(version_to_db(note.version)?);
+            query = bind_note_row(query, note)?;
         }
         query.execute(&mut **tx).await?;
 

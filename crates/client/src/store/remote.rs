@@ -103,22 +103,16 @@ async fn rebase_pending(
 
 /// Makes the local note the server's note.
 async fn take_remote(tx: &mut Transaction<'_, Sqlite>, remote: &NoteState) -> Result<()> {
-    sqlx::query(
+    let upsert = sqlx::query(
         "INSERT INTO notes (id, title, body, created_at, updated_at, deleted, version)
          VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body,
             updated_at = excluded.updated_at, deleted = excluded.deleted,
             version = excluded.version",
-    )
-    .bind(remote.id.to_string())
-    .bind(&remote.title)
-    .bind(&remote.body)
-    .bind(remote.updated_at.0)
-    .bind(remote.updated_at.0)
-    .bind(remote.deleted)
-    .bind(version_to_db(remote.version)?)
-    .execute(&mut **tx)
-    .await?;
+    );
+    bulk::bind_note_row(upsert, remote)?
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

@@ -7,8 +7,8 @@ use sqlx::SqlitePool;
 use uuid::Uuid;
 
 use super::{decode, Store};
-use crate::account::INSECURE_HTTP;
-use crate::Result;
+use crate::account::{ACCOUNT_NAME, INSECURE_HTTP};
+use crate::{Error, Result};
 
 /// What `quire status` and the app's status line show about the store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -111,9 +111,30 @@ impl Store {
 
     /// Forgets a setting, so its default applies again (`quire config unset`, "Clear" in
     /// Settings); returns the value that applies now. Forgetting `server` also withdraws the
-    /// plain-HTTP permission given for it.
+    /// plain-HTTP permission given for it, and is refused while signed in to it (the token
+    /// would be left without its server, and could not be revoked). Forgetting `vault-dir`
+    /// also forgets what Quire knew of that folder's files: set again later, the folder is
+    /// read as new, and files removed meanwhile delete no notes.
     pub async fn unset_setting(&self, key: SettingKey) -> Result<Option<String>> {
         let mut tx = self.begin_write().await?;
+        if key == SettingKey::Server {
+            let signed_in_to: Option<(String,)> = sqlx::query_as(
+                "SELECT s.value FROM settings s JOIN settings a ON a.key = ?
+                 WHERE s.key = ?",
+            )
+            .bind(ACCOUNT_NAME)
+            .bind(key.name())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((server,)) = signed_in_to {
+                return Err(Error::SignOutFirst(server));
+            }
+        }
+        if key == SettingKey::VaultDir {
+            sqlx::query("DELETE FROM vault_files")
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("DELETE FROM settings WHERE key = ?")
             .bind(key.name())
             .execute(&mut *tx)
