@@ -1,0 +1,97 @@
+//! `Device` running in the background, as the app runs it: edits reach the vault folder
+//! without the caller nudging anything, files taken in from the folder come out as events,
+//! and clearing the folder setting stops the watcher. Real files, a real encrypted store.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use quire_client::service::ServiceConfig;
+use quire_client::{Device, DeviceEvent};
+use quire_core::settings::SettingKey;
+use quire_core::NoteFields;
+use tokio::time::{sleep, timeout, Instant};
+
+/// Waits (up to 10 s) until `done` holds; the watcher works on its own clock.
+async fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn exists(dir: &Path, name: &str) -> bool {
+    dir.join(name).exists()
+}
+
+#[tokio::test]
+async fn a_background_device_keeps_the_vault_folder_by_itself() {
+    // One test in this binary: the environment is read only here.
+    std::env::set_var("QUIRE_CREDENTIALS", "file");
+    let data = tempfile::tempdir().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let device = Device::open(Some(data.path()))
+        .await
+        .unwrap()
+        .in_background(ServiceConfig::default())
+        .await;
+    assert!(
+        device.warning().is_some(),
+        "file credentials are warned about"
+    );
+    let mut events = device.events();
+
+    device
+        .set_setting(SettingKey::VaultDir, folder.path().to_str().unwrap())
+        .await
+        .unwrap();
+    device
+        .create_note(NoteFields::new("Written", "by the app\n"))
+        .await
+        .unwrap();
+    eventually("the new note's file", || {
+        exists(folder.path(), "Written.md")
+    })
+    .await;
+
+    std::fs::write(
+        folder.path().join("From outside.md"),
+        "an editor wrote this\n",
+    )
+    .unwrap();
+    let event = timeout(Duration::from_secs(10), async {
+        loop {
+            match events.recv().await.unwrap() {
+                DeviceEvent::NotesChanged => return DeviceEvent::NotesChanged,
+                DeviceEvent::Notice(_) => {}
+            }
+        }
+    })
+    .await
+    .expect("the window is told that notes changed outside it");
+    assert_eq!(event, DeviceEvent::NotesChanged);
+    let titles: Vec<String> = device
+        .list_notes()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.title)
+        .collect();
+    assert!(titles.contains(&"From outside".to_owned()), "{titles:?}");
+
+    // Cleared: the watcher stops, and what was there stays.
+    device.unset_setting(SettingKey::VaultDir).await.unwrap();
+    assert_eq!(device.preferences().await.unwrap().vault_dir, None);
+    device
+        .create_note(NoteFields::new("After", "not mirrored\n"))
+        .await
+        .unwrap();
+    sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !exists(folder.path(), "After.md"),
+        "a cleared folder is left alone"
+    );
+    assert!(exists(folder.path(), "Written.md"));
+    assert!(device.vault_problems().is_empty());
+}
