@@ -6,6 +6,9 @@
 use std::path::Path;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use quire_client::credentials::FileStore;
 use quire_client::service::ServiceConfig;
 use quire_client::{Device, DeviceEvent};
 use quire_core::settings::SettingKey;
@@ -27,19 +30,14 @@ fn exists(dir: &Path, name: &str) -> bool {
 
 #[tokio::test]
 async fn a_background_device_keeps_the_vault_folder_by_itself() {
-    // One test in this binary: the environment is read only here.
-    std::env::set_var("QUIRE_CREDENTIALS", "file");
     let data = tempfile::tempdir().unwrap();
     let folder = tempfile::tempdir().unwrap();
-    let device = Device::open(Some(data.path()))
+    let secrets = Arc::new(FileStore::new(data.path().join("credentials.json")));
+    let device = Device::open_with(data.path().to_owned(), secrets)
         .await
         .unwrap()
         .in_background(ServiceConfig::default())
         .await;
-    assert!(
-        device.warning().is_some(),
-        "file credentials are warned about"
-    );
     let mut events = device.events();
 
     device

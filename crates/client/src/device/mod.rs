@@ -65,13 +65,20 @@ impl Device {
     pub async fn open(data_dir: Option<&Path>) -> Result<Self> {
         let data_dir = paths::data_dir(data_dir)?;
         let chosen = credentials::from_env(&data_dir)?;
-        let store = Store::open(&data_dir, chosen.store.as_ref()).await?;
+        let mut device = Self::open_with(data_dir, Arc::from(chosen.store)).await?;
+        device.warning = chosen.warning;
+        Ok(device)
+    }
+
+    /// Opens the device in `data_dir` with its secrets in `secrets`, chosen by the caller.
+    pub async fn open_with(data_dir: PathBuf, secrets: Arc<dyn SecretStore>) -> Result<Self> {
+        let store = Store::open(&data_dir, secrets.as_ref()).await?;
         let (events, first_events) = broadcast::channel(32);
         Ok(Self {
             store: Arc::new(store),
-            secrets: Arc::from(chosen.store),
+            secrets,
             data_dir,
-            warning: chosen.warning,
+            warning: None,
             events,
             first_events: Mutex::new(Some(first_events)),
             background: None,
