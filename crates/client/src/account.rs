@@ -46,24 +46,6 @@ impl<'a> AccountRequest<'a> {
     }
 }
 
-/// Creates an account on the server, then signs this device in to it.
-pub async fn register(
-    store: &Store,
-    secrets: &dyn SecretStore,
-    request: AccountRequest<'_>,
-) -> Result<SignedIn> {
-    sign_in(store, secrets, request, true).await
-}
-
-/// Signs this device in to an existing account.
-pub async fn login(
-    store: &Store,
-    secrets: &dyn SecretStore,
-    request: AccountRequest<'_>,
-) -> Result<SignedIn> {
-    sign_in(store, secrets, request, false).await
-}
-
 /// A client for the requested server (refusing plain http:// elsewhere) and the credentials.
 fn connect(request: &AccountRequest<'_>) -> Result<(ApiClient, Credentials)> {
     let server = check_server_url(request.server, request.insecure_http)?;
@@ -74,7 +56,8 @@ fn connect(request: &AccountRequest<'_>) -> Result<(ApiClient, Credentials)> {
     Ok((ApiClient::new(&server)?, credentials))
 }
 
-/// Signs this device in, creating the account first when `new_account`.
+/// Signs this device in to an account on a sync server, creating the account there first
+/// when `new_account`.
 pub async fn sign_in(
     store: &Store,
     secrets: &dyn SecretStore,

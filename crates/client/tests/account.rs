@@ -20,10 +20,11 @@ async fn a_device_registers_signs_out_and_back_in() {
         store,
         secrets,
     } = device().await;
-    let signed_in = account::register(
+    let signed_in = account::sign_in(
         &store,
         &secrets,
         request(&server.url, "ada", "long enough pw"),
+        true,
     )
     .await
     .unwrap();
@@ -59,10 +60,11 @@ async fn a_device_registers_signs_out_and_back_in() {
         Err(Error::NotSignedIn)
     ));
 
-    account::login(
+    account::sign_in(
         &store,
         &secrets,
         request(&server.url, "ada", "long enough pw"),
+        false,
     )
     .await
     .unwrap();
@@ -80,10 +82,11 @@ async fn wrong_passwords_and_taken_names_are_refused_with_the_servers_reason() {
         store,
         secrets,
     } = device().await;
-    account::register(
+    account::sign_in(
         &store,
         &secrets,
         request(&server.url, "bo", "long enough pw"),
+        true,
     )
     .await
     .unwrap();
@@ -93,10 +96,11 @@ async fn wrong_passwords_and_taken_names_are_refused_with_the_servers_reason() {
         store: other,
         secrets: other_secrets,
     } = device().await;
-    let err = account::login(
+    let err = account::sign_in(
         &other,
         &other_secrets,
         request(&server.url, "bo", "not it at all"),
+        false,
     )
     .await
     .unwrap_err();
@@ -108,10 +112,11 @@ async fn wrong_passwords_and_taken_names_are_refused_with_the_servers_reason() {
         err.to_string().contains("wrong username or password"),
         "{err}"
     );
-    let err = account::register(
+    let err = account::sign_in(
         &other,
         &other_secrets,
         request(&server.url, "bo", "long enough pw"),
+        true,
     )
     .await
     .unwrap_err();
@@ -131,10 +136,11 @@ async fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
         store,
         secrets,
     } = device().await;
-    let err = account::login(
+    let err = account::sign_in(
         &store,
         &secrets,
         request("http://sync.example.com", "cy", "long enough pw"),
+        false,
     )
     .await
     .unwrap_err();
@@ -158,10 +164,11 @@ async fn an_unreachable_server_is_a_clear_error() {
         store,
         secrets,
     } = device().await;
-    let err = account::login(
+    let err = account::sign_in(
         &store,
         &secrets,
         request(&format!("http://127.0.0.1:{port}"), "di", "long enough pw"),
+        false,
     )
     .await
     .unwrap_err();
@@ -217,7 +224,9 @@ async fn a_url_that_names_two_hosts_sends_nothing_to_either() {
             insecure_http,
             ..request(&attack, "ed", "long enough pw")
         };
-        let err = account::login(&store, &secrets, request).await.unwrap_err();
+        let err = account::sign_in(&store, &secrets, request, false)
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, Error::Setting(SettingError::CredentialsInServerUrl)),
             "{err}"
@@ -240,10 +249,11 @@ async fn a_changed_server_is_checked_again_before_the_token_goes_out() {
         store,
         secrets,
     } = device().await;
-    account::register(
+    account::sign_in(
         &store,
         &secrets,
         request(&server.url, "fay", "long enough pw"),
+        true,
     )
     .await
     .unwrap();
@@ -289,7 +299,9 @@ async fn the_plain_http_permission_is_for_one_server_only() {
         insecure_http: true,
         ..request(&elsewhere, "gus", "long enough pw")
     };
-    account::register(&store, &secrets, request).await.unwrap();
+    account::sign_in(&store, &secrets, request, true)
+        .await
+        .unwrap();
     assert!(account::session(&store, &secrets).await.is_ok());
 
     // The same server again keeps the permission.

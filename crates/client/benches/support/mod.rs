@@ -111,15 +111,9 @@ impl Device {
             password: "long enough pw".to_owned(),
             insecure_http: false,
         };
-        if create {
-            account::register(&self.store, &self.secrets, request)
-                .await
-                .unwrap();
-        } else {
-            account::login(&self.store, &self.secrets, request)
-                .await
-                .unwrap();
-        }
+        account::sign_in(&self.store, &self.secrets, request, create)
+            .await
+            .unwrap();
     }
 
     pub async fn sync(&self) -> SyncReport {

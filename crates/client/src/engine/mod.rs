@@ -136,7 +136,9 @@ mod tests {
             password: "long enough pw".to_owned(),
             insecure_http: false,
         };
-        account::register(&store, &secrets, request).await.unwrap();
+        account::sign_in(&store, &secrets, request, true)
+            .await
+            .unwrap();
         let (api, token) = account::session(&store, &secrets).await.unwrap();
 
         let servers = "- [ ] eggs\n- [ ] milk\n";

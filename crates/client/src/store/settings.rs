@@ -135,13 +135,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("DELETE FROM settings WHERE key = ?")
-            .bind(key.name())
-            .execute(&mut *tx)
-            .await?;
-        if key == SettingKey::Server {
+        let forgotten: &[&str] = if key == SettingKey::Server {
+            &[key.name(), INSECURE_HTTP]
+        } else {
+            &[key.name()]
+        };
+        for name in forgotten {
             sqlx::query("DELETE FROM settings WHERE key = ?")
-                .bind(INSECURE_HTTP)
+                .bind(*name)
                 .execute(&mut *tx)
                 .await?;
         }

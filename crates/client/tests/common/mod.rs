@@ -99,20 +99,22 @@ pub fn request<'a>(server: &'a str, user: &'a str, password: &str) -> AccountReq
 
 impl Device {
     pub async fn register(&self, server: &Server, user: &str) {
-        account::register(
+        account::sign_in(
             &self.store,
             &self.secrets,
             request(&server.url, user, PASSWORD),
+            true,
         )
         .await
         .unwrap();
     }
 
     pub async fn login(&self, server: &Server, user: &str) {
-        account::login(
+        account::sign_in(
             &self.store,
             &self.secrets,
             request(&server.url, user, PASSWORD),
+            false,
         )
         .await
         .unwrap();
