@@ -8,6 +8,7 @@
 //! - [`forward`]: the device's status and events to the window, tray and desktop.
 //! - [`tray`]: the tray icon and its menu.
 //! - [`notifications`]: desktop notifications.
+//! - [`single_instance`]: one app per data folder; a second launch shows the first.
 //! - [`app_info`]: what the About box shows.
 //! - [`logging`]: stderr and a rotating log file in the data dir.
 //!
@@ -20,6 +21,7 @@ pub mod error;
 pub mod forward;
 pub mod logging;
 pub mod notifications;
+pub mod single_instance;
 pub mod state;
 pub mod tray;
 
@@ -69,6 +71,7 @@ pub const EVENT_NAMES: &[&str] = &[
 
 use std::process::ExitCode;
 
+use quire_client::instance::Claim;
 use tauri::Manager;
 
 /// Runs the desktop app; returns when the last window is closed.
@@ -87,11 +90,25 @@ pub fn main() -> ExitCode {
     }
 
     let _log_guard = logging::init();
+    let instance = match single_instance::claim() {
+        Ok(Some(Claim::First(instance))) => Some(instance),
+        Ok(Some(Claim::HandedOver)) => return ExitCode::SUCCESS,
+        Ok(None) => None,
+        Err(err) => {
+            tracing::error!("Quire could not start: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
 
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_notification::init())
-        .setup(|app| {
+        .setup(move |app| {
             let handle = app.handle().clone();
+            if let Some(mut instance) = instance {
+                let to_show = handle.clone();
+                instance.on_show_request(move || tray::show_window(&to_show));
+                app.manage(instance);
+            }
             app.manage(state::AppState::new(handle.clone(), forward::forward));
             // Without a tray host the app still works; the window shows the status.
             if let Err(err) = tray::build(&handle) {

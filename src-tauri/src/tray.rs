@@ -124,7 +124,7 @@ pub fn perform(app: &AppHandle, action: TrayAction) {
                 }
             });
         }
-        TrayAction::Open => show_window(app),
+        TrayAction::Open => drop(show_window(app)),
         TrayAction::Conflicts => {
             show_window(app);
             if let Err(err) = app.emit(NAVIGATE_EVENT, "conflicts") {
@@ -135,12 +135,15 @@ pub fn perform(app: &AppHandle, action: TrayAction) {
     }
 }
 
-fn show_window(app: &AppHandle) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.unminimize();
-        let _ = window.show();
-        let _ = window.set_focus();
-    }
+/// Brings the window up and to the front; whether there was one (an exiting app has none).
+pub fn show_window(app: &AppHandle) -> bool {
+    let Some(window) = app.get_webview_window("main") else {
+        return false;
+    };
+    let _ = window.unminimize();
+    let _ = window.show();
+    let _ = window.set_focus();
+    true
 }
 
 /// Shows a status in the tray: icon, tooltip, and the pause item's label.

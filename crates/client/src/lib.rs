@@ -17,6 +17,7 @@
 //! - [`service`]: the background sync task: when rounds run (timer, changes, network,
 //!   "Sync now", pause), backoff after failures, and the status it publishes.
 //! - [`vault`]: the vault folder: notes mirrored as Markdown files, outside edits taken in.
+//! - [`instance`]: one app per data directory; a second launch shows the first's window.
 //! - [`clock`]: wall-clock time and fresh ids, the only non-determinism the store uses.
 //! - [`error`]: the crate's one error type.
 
@@ -27,6 +28,8 @@ pub mod credentials;
 pub mod device;
 pub mod engine;
 pub mod error;
+#[cfg(unix)]
+pub mod instance;
 pub mod paths;
 pub mod preferences;
 pub mod service;

@@ -155,7 +155,7 @@ fn open_error(err: sqlx::Error, path: &Path) -> Error {
     Error::from(err)
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     let io = |source| Error::DataDirIo {
         path: dir.to_path_buf(),
         source,
