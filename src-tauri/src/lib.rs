@@ -7,6 +7,8 @@
 //! - [`state`]: the device, opened on first use and running in the background.
 //! - [`forward`]: the device's status and events to the window, tray and desktop.
 //! - [`tray`]: the tray icon and its menu.
+//! - [`tray_host`]: whether a panel shows tray icons, watched on the session bus.
+//! - [`window`]: closing to the tray, `--hidden`, and the window coming back.
 //! - [`notifications`]: desktop notifications.
 //! - [`single_instance`]: one app per data folder; a second launch shows the first.
 //! - [`app_info`]: what the About box shows.
@@ -24,6 +26,8 @@ pub mod notifications;
 pub mod single_instance;
 pub mod state;
 pub mod tray;
+pub mod tray_host;
+pub mod window;
 
 /// Registers the commands once: for Tauri, and as the list of names the UI may invoke.
 macro_rules! commands {
@@ -114,11 +118,21 @@ pub fn main() -> ExitCode {
             if let Err(err) = tray::build(&handle) {
                 tracing::warn!("no tray icon: {err}");
             }
+            let to_window = handle.clone();
+            app.manage(tray_host::watch(move |present| {
+                window::host_changed(&to_window, present);
+            }));
+            window::start_hidden_if_asked(&handle);
             // Open the store and start syncing now, not when the window first asks.
             tauri::async_runtime::spawn(async move {
                 let _ = handle.state::<state::AppState>().device().await;
             });
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                window::close_requested(window, api);
+            }
         })
         .invoke_handler(invoke_handler())
         .run(context());

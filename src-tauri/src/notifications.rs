@@ -14,6 +14,7 @@ pub fn title(kind: NoticeKind) -> &'static str {
         NoticeKind::SignIn => "Quire: sign in to sync",
         NoticeKind::Failing => "Quire: sync is failing",
         NoticeKind::CaughtUp => "Quire: caught up after a restore",
+        NoticeKind::InTray => "Quire is still running",
     }
 }
 

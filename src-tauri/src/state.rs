@@ -30,6 +30,11 @@ impl AppState {
         }
     }
 
+    /// The device if it is open already; never waits.
+    pub fn opened(&self) -> Option<&Device> {
+        self.device.get()
+    }
+
     pub async fn device(&self) -> Result<&Device, CommandError> {
         let open = || async {
             let device = Device::open(None).await?;

@@ -17,4 +17,6 @@ pub struct Preferences {
     pub sync_interval: u32,
     /// The folder notes are mirrored into, if any.
     pub vault_dir: Option<String>,
+    /// Whether closing the window keeps Quire syncing in the tray.
+    pub keep_in_tray: bool,
 }

@@ -23,15 +23,18 @@ pub enum SettingKey {
     BatchSize,
     /// The folder notes are mirrored into as Markdown files.
     VaultDir,
+    /// Whether closing the window keeps Quire syncing in the tray (where there is a tray).
+    KeepInTray,
 }
 
 impl SettingKey {
-    pub const ALL: [SettingKey; 5] = [
+    pub const ALL: [SettingKey; 6] = [
         Self::Server,
         Self::ConflictPolicy,
         Self::SyncInterval,
         Self::BatchSize,
         Self::VaultDir,
+        Self::KeepInTray,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +44,7 @@ impl SettingKey {
             Self::SyncInterval => "sync-interval",
             Self::BatchSize => "batch-size",
             Self::VaultDir => "vault-dir",
+            Self::KeepInTray => "keep-in-tray",
         }
     }
 
@@ -50,6 +54,7 @@ impl SettingKey {
             Self::ConflictPolicy => Some("merge"),
             Self::SyncInterval => Some("60"),
             Self::BatchSize => Some("100"),
+            Self::KeepInTray => Some("true"),
             Self::Server | Self::VaultDir => None,
         }
     }
@@ -75,6 +80,11 @@ impl SettingKey {
             Self::BatchSize => match value.parse::<u32>() {
                 Ok(n) if (1..=1000).contains(&n) => Ok(n.to_string()),
                 _ => Err(invalid("a number of ops from 1 to 1000")),
+            },
+            Self::KeepInTray => match value.to_ascii_lowercase().as_str() {
+                "true" | "on" | "yes" => Ok("true".to_owned()),
+                "false" | "off" | "no" => Ok("false".to_owned()),
+                _ => Err(invalid("true or false")),
             },
             Self::VaultDir => {
                 if value.starts_with('/') || value.get(1..3) == Some(":\\") {
@@ -197,6 +207,8 @@ mod tests {
             (SyncInterval, "300", "300"),
             (BatchSize, "1", "1"),
             (VaultDir, "/home/me/notes", "/home/me/notes"),
+            (KeepInTray, "Off", "false"),
+            (KeepInTray, "yes", "true"),
         ];
         for (key, input, expected) in good {
             assert_eq!(key.parse_value(input).unwrap(), expected, "{key} {input}");
@@ -211,6 +223,7 @@ mod tests {
             (BatchSize, "0"),
             (BatchSize, "5000"),
             (VaultDir, "notes"),
+            (KeepInTray, "maybe"),
         ];
         for (key, input) in bad {
             let err = key.parse_value(input).unwrap_err();

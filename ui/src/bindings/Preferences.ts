@@ -17,4 +17,8 @@ syncInterval: number,
 /**
  * The folder notes are mirrored into, if any.
  */
-vaultDir: string | null, };
+vaultDir: string | null, 
+/**
+ * Whether closing the window keeps Quire syncing in the tray.
+ */
+keepInTray: boolean, };

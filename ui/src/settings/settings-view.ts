@@ -170,6 +170,19 @@ export class SettingsView {
     // Only a folder that is set can be cleared, so without one there is no button.
     const vaultSet = (prefs.vaultDir ?? "") !== "";
 
+    const keepInTray = el("input", { id: "keep-in-tray", type: "checkbox", "data-testid": "keep-in-tray" });
+    keepInTray.checked = prefs.keepInTray;
+    keepInTray.addEventListener("change", () => {
+      const value = keepInTray.checked ? "true" : "false";
+      this.actions.setPreference("keep-in-tray", value).then(saved("Saved."), failed);
+    });
+    const keepInTrayRow = el(
+      "div",
+      { class: "field checkbox" },
+      keepInTray,
+      el("label", { for: "keep-in-tray" }, "Keep syncing in the tray when the window is closed"),
+    );
+
     const paused = syncState === "paused";
     const pause = el("button", { type: "button", "data-testid": "settings-pause" }, paused ? "Resume sync" : "Pause sync");
     pause.addEventListener("click", () => {
@@ -184,6 +197,7 @@ export class SettingsView {
       field("When both devices changed a note", policy),
       field("Sync every (seconds)", interval, "Also soon after each change, and when you click Sync now."),
       field("Vault folder", vault, "Mirror notes as Markdown files in this folder.", vaultSet ? [clearVault] : []),
+      keepInTrayRow,
       el("div", { class: "actions" }, pause),
     );
   }

@@ -4,7 +4,14 @@ import type { SetAside } from "../bindings/SetAside";
 import { renderAttention } from "../attention/attention-view";
 import { type SignIn, SettingsView } from "./settings-view";
 
-const signedOut: Preferences = { server: null, account: null, conflictPolicy: "merge", syncInterval: 60, vaultDir: null };
+const signedOut: Preferences = {
+  server: null,
+  account: null,
+  conflictPolicy: "merge",
+  syncInterval: 60,
+  vaultDir: null,
+  keepInTray: true,
+};
 
 function byTestId(root: HTMLElement, id: string): HTMLElement {
   const found = root.querySelector<HTMLElement>(`[data-testid="${id}"]`);
@@ -81,6 +88,19 @@ describe("settings", () => {
     expect(input(pane, "vault-dir").value).toBe("");
     expect(byTestId(pane, "settings-message").textContent).toBe("Vault folder cleared.");
     expect(pane.querySelector('[data-testid="settings-vault-clear"]')).toBeNull();
+  });
+
+  it("turns keeping sync going in the tray off and on", async () => {
+    const pane = document.createElement("main");
+    const calls: string[] = [];
+    view(pane, calls, []).show(signedOut, "idle", null);
+    const keep = input(pane, "keep-in-tray");
+    expect(keep.checked).toBe(true);
+    keep.checked = false;
+    keep.dispatchEvent(new Event("change"));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(calls).toEqual(["keep-in-tray=false"]);
+    expect(byTestId(pane, "settings-message").textContent).toBe("Saved.");
   });
 });
 

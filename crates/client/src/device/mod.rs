@@ -57,7 +57,13 @@ pub struct Device {
     background: Option<Background>,
     /// Without a background watcher: notes changed, so the vault folder follows on close.
     vault_behind: AtomicBool,
+    /// The `keep-in-tray` setting, kept at hand: the window's close handler asks for it on
+    /// the GUI thread, which must not wait for the store.
+    keep_in_tray: AtomicBool,
 }
+
+/// Engine state: the person was told once that closing the window keeps Quire in the tray.
+const TRAY_EXPLAINED: &str = "state.tray-explained";
 
 impl Device {
     /// Opens the device in the data dir chosen by `data_dir`, `QUIRE_DATA_DIR` or the
@@ -73,6 +79,7 @@ impl Device {
     /// Opens the device in `data_dir` with its secrets in `secrets`, chosen by the caller.
     pub async fn open_with(data_dir: PathBuf, secrets: Arc<dyn SecretStore>) -> Result<Self> {
         let store = Store::open(&data_dir, secrets.as_ref()).await?;
+        let keep_in_tray = store.setting_as(SettingKey::KeepInTray, true).await?;
         let (events, first_events) = broadcast::channel(32);
         Ok(Self {
             store: Arc::new(store),
@@ -83,6 +90,7 @@ impl Device {
             first_events: Mutex::new(Some(first_events)),
             background: None,
             vault_behind: AtomicBool::new(false),
+            keep_in_tray: AtomicBool::new(keep_in_tray),
         })
     }
 
@@ -200,12 +208,31 @@ impl Device {
     }
 
     async fn setting_changed(&self, key: SettingKey) {
-        let Some(background) = &self.background else {
-            return;
-        };
-        if key == SettingKey::VaultDir {
-            background.vault.start(&self.store).await;
+        match (key, &self.background) {
+            (SettingKey::VaultDir, Some(background)) => background.vault.start(&self.store).await,
+            (SettingKey::KeepInTray, _) => {
+                // A value that cannot be read now keeps the default, as preferences show it.
+                let keep = self.store.setting_as(SettingKey::KeepInTray, true).await;
+                self.keep_in_tray
+                    .store(keep.unwrap_or(true), Ordering::Relaxed);
+            }
+            _ => {}
         }
+    }
+
+    /// Whether closing the window should keep Quire syncing in the tray (`keep-in-tray`).
+    pub fn keeps_syncing_in_tray(&self) -> bool {
+        self.keep_in_tray.load(Ordering::Relaxed)
+    }
+
+    /// True the first time it is asked on this device, false after: the person is told once
+    /// that a closed window leaves Quire syncing in the tray.
+    pub async fn first_time_in_tray(&self) -> Result<bool> {
+        if self.store.state(TRAY_EXPLAINED).await?.is_some() {
+            return Ok(false);
+        }
+        self.store.set_state(TRAY_EXPLAINED, "1").await?;
+        Ok(true)
     }
 
     /// Every setting a person can change, with defaults filled in (the Settings screen).
@@ -219,6 +246,7 @@ impl Device {
                 .await?,
             sync_interval: store.setting_as(SettingKey::SyncInterval, 60).await?,
             vault_dir: store.setting(SettingKey::VaultDir).await?,
+            keep_in_tray: store.setting_as(SettingKey::KeepInTray, true).await?,
         })
     }
 

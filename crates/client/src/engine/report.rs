@@ -163,6 +163,8 @@ pub enum NoticeKind {
     Failing,
     /// A restored or copied store, or a restored server, was caught up in full.
     CaughtUp,
+    /// Closing the window left Quire syncing in the tray (told once).
+    InTray,
 }
 
 #[cfg(test)]
