@@ -31,8 +31,10 @@ if [ "$mode" = test ]; then
   # imagemagick: `import` grabs screenshots of the app window from the X display;
   # dbus-bin: dbus-monitor, which the e2e tests read desktop notifications with.
   # desktop-file-utils: `make test-package` validates the app's desktop entry.
+  # python3-dbus, python3-gi, python3-xlib: the e2e suite's stand-in tray host (a
+  # StatusNotifierWatcher on the private bus) and its window-manager close request.
   apt_packages+=(xvfb xauth dbus dbus-bin dbus-x11 webkit2gtk-driver gnome-keyring postgresql imagemagick
-    desktop-file-utils)
+    desktop-file-utils python3-dbus python3-gi python3-xlib)
   # python3-venv: schemathesis gets a venv (below); a Python of its own may already have it.
   if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     apt_packages+=(python3 python3-venv)

@@ -2,11 +2,11 @@
 // exits 0; the CLI keeps working beside the app; another folder gets an app of its own.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { appBinary, byTestId, launchApp } from "./support/app.ts";
+import { appBinary, appProcessesOn, byTestId, launchApp } from "./support/app.ts";
 import { quireJson } from "./support/cli.ts";
 
 /** Launches quire-app directly (not through the driver) and waits for it to exit. */
@@ -31,23 +31,6 @@ function launchAgain(dataDir: string): Promise<{ code: number | null; output: st
   });
 }
 
-/** quire-app processes running with this data folder, read from /proc. */
-async function appsOn(dataDir: string): Promise<number[]> {
-  const binary = appBinary();
-  const pids: number[] = [];
-  for (const entry of await readdir("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if ((await readlink(`/proc/${entry}/exe`)) !== binary) continue;
-      const environment = (await readFile(`/proc/${entry}/environ`)).toString().split("\0");
-      if (environment.includes(`QUIRE_DATA_DIR=${dataDir}`)) pids.push(Number(entry));
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
-  }
-  return pids;
-}
-
 describe("one app per data folder", () => {
   let dataDir: string;
 
@@ -64,12 +47,12 @@ describe("one app per data folder", () => {
     try {
       const { browser } = app;
       await byTestId(browser, "version").waitForExist({ timeout: 10_000 });
-      assert.equal((await appsOn(dataDir)).length, 1);
+      assert.equal((await appProcessesOn(dataDir)).length, 1);
 
       const second = await launchAgain(dataDir);
       assert.equal(second.code, 0, second.output);
       assert.match(second.output, /already runs on this data folder/);
-      assert.equal((await appsOn(dataDir)).length, 1, "one app is left");
+      assert.equal((await appProcessesOn(dataDir)).length, 1, "one app is left");
 
       // The first app still answers, and the CLI works beside it on the same data.
       await byTestId(browser, "new-note").click();

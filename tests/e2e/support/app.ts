@@ -4,7 +4,7 @@
 // that is how a test chooses the data dir (QUIRE_DATA_DIR) or anything else the app reads.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { openSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir, readFile, readlink } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -141,4 +141,21 @@ export async function screenshot(name: string, windowTitle = "Quire"): Promise<s
   const file = path.join(artifactsDir, `${name}.png`);
   await promisify(execFile)("import", ["-window", windowTitle, file], { timeout: 20_000 });
   return file;
+}
+
+/** quire-app processes running with this data folder, read from /proc. */
+export async function appProcessesOn(dataDir: string): Promise<number[]> {
+  const binary = appBinary();
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if ((await readlink(`/proc/${entry}/exe`)) !== binary) continue;
+      const environment = (await readFile(`/proc/${entry}/environ`)).toString().split("\0");
+      if (environment.includes(`QUIRE_DATA_DIR=${dataDir}`)) pids.push(Number(entry));
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return pids;
 }

@@ -1,0 +1,90 @@
+// Closing the window with and without a panel that hosts tray icons: with one, Quire stays
+// in the tray and keeps syncing; without one (or once it goes), the window is never lost.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { NoteSummary } from "../../ui/src/bindings/NoteSummary.ts";
+import { appProcessesOn, byTestId, launchApp, type Browser, type RunningApp } from "./support/app.ts";
+import { twoDevices } from "./support/cli.ts";
+import { requestClose, TrayHost, windowShown } from "./support/desktop.ts";
+import { useSyncServer } from "./support/server.ts";
+import { clickTrayItem, findTrayMenu } from "./support/tray.ts";
+
+const password = "long enough pw";
+
+async function until(browser: Browser, what: string, check: () => Promise<boolean>, timeout = 15_000): Promise<void> {
+  await browser.waitUntil(check, { timeout, interval: 200, timeoutMsg: `timed out: ${what}` });
+}
+
+/** Ends the test's session whether or not the app is still there to end it. */
+async function closeQuietly(app: RunningApp): Promise<void> {
+  try {
+    await app.close();
+  } catch {
+    // The app quit by itself, as the test wanted.
+  }
+}
+
+describe("closing the window", () => {
+  const fixture = useSyncServer("tray-host");
+
+  it("with a tray host hides it, sync goes on, and the tray or a vanished host brings it back", async () => {
+    const { root, server } = fixture;
+    const { laptop, phone, cli } = await twoDevices(root, server.url, "trayhost", password);
+    await cli(laptop, ["config", "set", "sync-interval", "5"]);
+    const host = await TrayHost.start(true);
+    const app = await launchApp({ dataDir: laptop });
+    try {
+      const { browser } = app;
+      await byTestId(browser, "version").waitForExist({ timeout: 10_000 });
+      await until(browser, "the window is on screen", () => windowShown());
+
+      await requestClose();
+      await until(browser, "the window hides", async () => !(await windowShown()));
+      assert.equal((await appProcessesOn(laptop)).length, 1, "Quire keeps running in the tray");
+
+      // Written on another device while the window is closed: the laptop's store gets it.
+      await cli(phone, ["note", "add", "--title", "While the window was closed"], "from the phone");
+      await cli(phone, ["sync"]);
+      await until(browser, "the hidden app pulled the phone's note", async () => {
+        const notes = await cli<NoteSummary[]>(laptop, ["note", "list"]);
+        return notes.some((note) => note.title === "While the window was closed");
+      }, 30_000);
+
+      const menu = await findTrayMenu();
+      assert.ok(menu, "the tray menu is on the bus");
+      await clickTrayItem(menu, "Open Quire");
+      await until(browser, "Open Quire shows the window", () => windowShown());
+
+      // Hidden again, then the panel goes away: the window must not be lost with it.
+      await requestClose();
+      await until(browser, "the window hides again", async () => !(await windowShown()));
+      await host.setHost(false);
+      await until(browser, "the window comes back when the tray goes", () => windowShown());
+
+      // No host now: closing quits.
+      await requestClose();
+      await until(browser, "the app quits", async () => (await appProcessesOn(laptop)).length === 0);
+    } finally {
+      await closeQuietly(app);
+      await host.stop();
+    }
+  });
+
+  it("with the setting off, or without any tray host, quits", async () => {
+    const { root, server } = fixture;
+    const { laptop, cli } = await twoDevices(root, server.url, "trayoff", password);
+    await cli(laptop, ["config", "set", "keep-in-tray", "false"]);
+    const host = await TrayHost.start(true);
+    const app = await launchApp({ dataDir: laptop });
+    try {
+      const { browser } = app;
+      await byTestId(browser, "version").waitForExist({ timeout: 10_000 });
+      await until(browser, "the window is on screen", () => windowShown());
+      await requestClose();
+      await until(browser, "the app quits", async () => (await appProcessesOn(laptop)).length === 0);
+    } finally {
+      await closeQuietly(app);
+      await host.stop();
+    }
+  });
+});
