@@ -62,6 +62,7 @@ commands![
     settings::get_preferences,
     settings::set_preference,
     settings::unset_preference,
+    settings::set_start_at_login,
     settings::sign_in,
     settings::sign_out,
 ];

@@ -1,10 +1,13 @@
 // Closing the window with and without a panel that hosts tray icons: with one, Quire stays
 // in the tray and keeps syncing; without one (or once it goes), the window is never lost.
 import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, it } from "node:test";
 import type { NoteSummary } from "../../ui/src/bindings/NoteSummary.ts";
 import { appProcessesOn, byTestId, launchApp, type Browser, type RunningApp } from "./support/app.ts";
-import { twoDevices } from "./support/cli.ts";
+import { quireJson, twoDevices } from "./support/cli.ts";
 import { requestClose, TrayHost, windowShown } from "./support/desktop.ts";
 import { useSyncServer } from "./support/server.ts";
 import { clickTrayItem, findTrayMenu } from "./support/tray.ts";
@@ -85,6 +88,78 @@ describe("closing the window", () => {
     } finally {
       await closeQuietly(app);
       await host.stop();
+    }
+  });
+});
+
+describe("starting at login", () => {
+  it("Settings writes and removes an autostart entry that starts Quire hidden", async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), "quire-e2e-login-"));
+    const config = await mkdtemp(path.join(tmpdir(), "quire-e2e-xdg-"));
+    const entry = path.join(config, "autostart", "quire.desktop");
+    await quireJson(dataDir, "status");
+    const app = await launchApp({ dataDir, env: { XDG_CONFIG_HOME: config } });
+    try {
+      const { browser } = app;
+      await byTestId(browser, "nav-settings").click();
+      const toggle = byTestId(browser, "start-at-login");
+      await toggle.waitForDisplayed({ timeout: 10_000 });
+      assert.equal(await toggle.isSelected(), false);
+      await toggle.click();
+      await until(browser, "the entry is written", async () => {
+        try {
+          return (await readFile(entry, "utf8")).includes("--hidden");
+        } catch {
+          return false;
+        }
+      });
+      const text = await readFile(entry, "utf8");
+      assert.match(text, /^Exec=env "QUIRE_DATA_DIR=[^"]+" .*"[^"]*quire-app" --hidden$/m);
+      assert.ok(text.includes(`QUIRE_DATA_DIR=${dataDir}`), text);
+
+      await byTestId(browser, "start-at-login").click();
+      await until(browser, "the entry is removed", async () => {
+        try {
+          await readFile(entry);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+    } finally {
+      await app.close();
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(config, { recursive: true, force: true });
+    }
+  });
+
+  it("--hidden stays in the tray when there is one, and shows the window when there is none", async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), "quire-e2e-hidden-"));
+    const host = await TrayHost.start(true);
+    try {
+      const inTray = await launchApp({ dataDir, args: ["--hidden"] });
+      try {
+        await byTestId(inTray.browser, "version").waitForExist({ timeout: 10_000 });
+        // Give a window that would wrongly show the time to be mapped.
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        assert.equal(await windowShown(), false, "started hidden in the tray");
+        assert.equal((await appProcessesOn(dataDir)).length, 1);
+      } finally {
+        await closeQuietly(inTray);
+      }
+      await host.stop();
+      await until(inTray.browser, "the first app is gone", async () => (await appProcessesOn(dataDir)).length === 0);
+
+      const noTray = await launchApp({ dataDir, args: ["--hidden"] });
+      try {
+        await byTestId(noTray.browser, "version").waitForExist({ timeout: 10_000 });
+        await until(noTray.browser, "the window shows without a tray", () => windowShown());
+      } finally {
+        await closeQuietly(noTray);
+      }
+    } finally {
+      await host.stop();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -152,6 +152,11 @@ export function unsetPreference(key: SettingKey): Promise<Preferences> {
   return call<Preferences>("unset_preference", { key });
 }
 
+/** Starts Quire in the tray at login, or stops doing so. */
+export function setStartAtLogin(on: boolean): Promise<Preferences> {
+  return call<Preferences>("set_start_at_login", { on });
+}
+
 export function signIn(request: {
   server: string;
   username: string;

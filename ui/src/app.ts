@@ -48,6 +48,7 @@ export class App {
     this.settings = new SettingsView(layout.editor, {
       setPreference: (key, value) => api.setPreference(key, value),
       unsetPreference: (key) => api.unsetPreference(key),
+      setStartAtLogin: (on) => api.setStartAtLogin(on),
       signIn: (request) => api.signIn(request),
       signOut: () => api.signOut(),
       pause: () => { this.controls.pause(); },

@@ -20,6 +20,7 @@ export const COMMANDS = [
   "get_preferences",
   "set_preference",
   "unset_preference",
+  "set_start_at_login",
   "sign_in",
   "sign_out",
 ] as const;

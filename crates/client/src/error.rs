@@ -105,6 +105,8 @@ pub enum Error {
     Password(String),
     #[error("this device is signed in to {0}: sign out first (quire account logout)")]
     SignOutFirst(String),
+    #[error("cannot change the start-at-login entry {path}: {detail}")]
+    Autostart { path: PathBuf, detail: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -144,9 +146,10 @@ pub enum ErrorCode {
 impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NoDataDir | Self::RelativeDataDir(_) | Self::DataDirIo { .. } => {
-                ErrorCode::DataDir
-            }
+            Self::NoDataDir
+            | Self::RelativeDataDir(_)
+            | Self::DataDirIo { .. }
+            | Self::Autostart { .. } => ErrorCode::DataDir,
             Self::VaultDir { .. } => ErrorCode::Vault,
             Self::KeyringUnavailable { .. }
             | Self::Keyring(_)

@@ -9,6 +9,7 @@
 //!   in a 0600 file when a person chose that explicitly.
 //! - [`store`]: the encrypted SQLite store: notes, the outbox, bases, conflicts, the
 //!   "needs attention" list, settings, the vault index.
+//! - [`autostart`]: start at login, as an XDG autostart entry.
 //! - [`api`]: the sync protocol over HTTP, with typed errors.
 //! - [`account`]: signing a device in and out of a sync server.
 //! - [`engine`]: one sync round (push the queue, pull changes, reconcile), its report and
@@ -23,6 +24,7 @@
 
 pub mod account;
 pub mod api;
+pub mod autostart;
 pub mod clock;
 pub mod credentials;
 pub mod device;

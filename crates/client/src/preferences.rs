@@ -19,4 +19,6 @@ pub struct Preferences {
     pub vault_dir: Option<String>,
     /// Whether closing the window keeps Quire syncing in the tray.
     pub keep_in_tray: bool,
+    /// Whether Quire starts (in the tray) when the person logs in, on this data folder.
+    pub start_at_login: bool,
 }

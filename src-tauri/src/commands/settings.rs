@@ -1,6 +1,7 @@
 //! The Settings screen: preferences, and signing this device in and out of a sync server.
 
 use std::future::Future;
+use std::path::PathBuf;
 
 use quire_client::account::AccountRequest;
 use quire_client::preferences::Preferences;
@@ -31,6 +32,14 @@ pub async fn set_preference(
 pub async fn unset_preference(state: State<'_, AppState>, key: SettingKey) -> Answer<Preferences> {
     let device = state.device().await?;
     preferences_after(device, device.unset_setting(key)).await
+}
+
+/// Starts Quire in the tray when the person logs in (or stops doing so), on this data folder.
+#[tauri::command]
+pub async fn set_start_at_login(state: State<'_, AppState>, on: bool) -> Answer<Preferences> {
+    let app = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("quire-app"));
+    let device = state.device().await?;
+    preferences_after(device, async { device.set_start_at_login(on, &app) }).await
 }
 
 /// Signs in (creating the account first when asked); the password is used once and kept

@@ -18,6 +18,8 @@ export interface LaunchOptions {
   dataDir: string;
   /** More environment for the app. */
   env?: Record<string, string>;
+  /** Command-line arguments for the app (`--hidden`). */
+  args?: string[];
 }
 
 export interface RunningApp {
@@ -99,7 +101,7 @@ export async function launchApp(options: LaunchOptions): Promise<RunningApp> {
       connectionRetryCount: 0,
       capabilities: {
         // tauri-driver on Linux forwards to WebKitWebDriver, which drives the app's WebKitGTK view.
-        "tauri:options": { application: appBinary() },
+        "tauri:options": { application: appBinary(), args: options.args ?? [] },
       } as WebdriverIO.Capabilities,
     });
     return {

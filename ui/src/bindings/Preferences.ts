@@ -21,4 +21,8 @@ vaultDir: string | null,
 /**
  * Whether closing the window keeps Quire syncing in the tray.
  */
-keepInTray: boolean, };
+keepInTray: boolean, 
+/**
+ * Whether Quire starts (in the tray) when the person logs in, on this data folder.
+ */
+startAtLogin: boolean, };

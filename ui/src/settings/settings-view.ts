@@ -14,6 +14,7 @@ export interface SignIn {
 export interface SettingsActions {
   setPreference(key: SettingKey, value: string): Promise<Preferences>;
   unsetPreference(key: SettingKey): Promise<Preferences>;
+  setStartAtLogin(on: boolean): Promise<Preferences>;
   signIn(request: SignIn): Promise<Preferences>;
   signOut(): Promise<Preferences>;
   pause(): void;
@@ -183,6 +184,18 @@ export class SettingsView {
       el("label", { for: "keep-in-tray" }, "Keep syncing in the tray when the window is closed"),
     );
 
+    const startAtLogin = el("input", { id: "start-at-login", type: "checkbox", "data-testid": "start-at-login" });
+    startAtLogin.checked = prefs.startAtLogin;
+    startAtLogin.addEventListener("change", () => {
+      this.actions.setStartAtLogin(startAtLogin.checked).then(saved("Saved."), failed);
+    });
+    const startAtLoginRow = el(
+      "div",
+      { class: "field checkbox" },
+      startAtLogin,
+      el("label", { for: "start-at-login" }, "Start Quire when I log in"),
+    );
+
     const paused = syncState === "paused";
     const pause = el("button", { type: "button", "data-testid": "settings-pause" }, paused ? "Resume sync" : "Pause sync");
     pause.addEventListener("click", () => {
@@ -198,6 +211,7 @@ export class SettingsView {
       field("Sync every (seconds)", interval, "Also soon after each change, and when you click Sync now."),
       field("Vault folder", vault, "Mirror notes as Markdown files in this folder.", vaultSet ? [clearVault] : []),
       keepInTrayRow,
+      startAtLoginRow,
       el("div", { class: "actions" }, pause),
     );
   }

@@ -11,6 +11,7 @@ const signedOut: Preferences = {
   syncInterval: 60,
   vaultDir: null,
   keepInTray: true,
+  startAtLogin: false,
 };
 
 function byTestId(root: HTMLElement, id: string): HTMLElement {
@@ -30,6 +31,10 @@ function view(pane: HTMLElement, calls: string[], signIns: SignIn[]): SettingsVi
     setPreference: (key, value) => {
       calls.push(`${key}=${value}`);
       return Promise.resolve({ ...signedOut, syncInterval: Number(value) });
+    },
+    setStartAtLogin: (on) => {
+      calls.push(`start-at-login=${String(on)}`);
+      return Promise.resolve({ ...signedOut, startAtLogin: on });
     },
     unsetPreference: (key) => {
       calls.push(`unset ${key}`);
@@ -101,6 +106,19 @@ describe("settings", () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(calls).toEqual(["keep-in-tray=false"]);
     expect(byTestId(pane, "settings-message").textContent).toBe("Saved.");
+  });
+
+  it("turns starting at login on", async () => {
+    const pane = document.createElement("main");
+    const calls: string[] = [];
+    view(pane, calls, []).show(signedOut, "idle", null);
+    const start = input(pane, "start-at-login");
+    expect(start.checked).toBe(false);
+    start.checked = true;
+    start.dispatchEvent(new Event("change"));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(calls).toEqual(["start-at-login=true"]);
+    expect(input(pane, "start-at-login").checked).toBe(true);
   });
 });
 

@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 
 use self::background::Background;
 use crate::account::{self, AccountRequest, LogoutOutcome, SignedIn};
+use crate::autostart::Autostart;
 use crate::credentials::{self, SecretStore};
 use crate::engine::{self, Notice, SyncReport};
 use crate::preferences::Preferences;
@@ -247,7 +248,20 @@ impl Device {
             sync_interval: store.setting_as(SettingKey::SyncInterval, 60).await?,
             vault_dir: store.setting(SettingKey::VaultDir).await?,
             keep_in_tray: store.setting_as(SettingKey::KeepInTray, true).await?,
+            start_at_login: Autostart::for_this_user(&self.data_dir).is_ok_and(|a| a.is_on()),
         })
+    }
+
+    /// Turns starting at login on (the entry starts `app`, the running binary, hidden) or
+    /// off, for this device's data folder.
+    pub fn set_start_at_login(&self, on: bool, app: &Path) -> Result<()> {
+        let entry = Autostart::for_this_user(&self.data_dir)?;
+        if on {
+            let credentials = std::env::var(credentials::CREDENTIALS_ENV).ok();
+            entry.turn_on(app, credentials.as_deref().filter(|c| !c.is_empty()))
+        } else {
+            entry.turn_off()
+        }
     }
 
     // Account.
