@@ -3,10 +3,11 @@
 //! folder to the window.
 
 use quire_client::{Device, DeviceEvent};
-use tauri::{AppHandle, Emitter};
+use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::{notifications, tray};
+use crate::notifications::{self, Notifier};
+use crate::tray;
 
 /// The event the window listens to for the sync status; its payload is a `SyncStatus`.
 pub const SYNC_STATUS_EVENT: &str = "sync-status";
@@ -20,6 +21,7 @@ pub fn forward(app: &AppHandle, device: &Device) {
             loop {
                 let current = status.borrow_and_update().clone();
                 tray::show_status(&app, &current);
+                app.state::<Notifier>().settle(&current);
                 if let Err(err) = app.emit(SYNC_STATUS_EVENT, &current) {
                     tracing::warn!("cannot send the sync status to the window: {err}");
                 }

@@ -106,9 +106,9 @@ pub fn main() -> ExitCode {
     };
 
     let result = tauri::Builder::default()
-        .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
             let handle = app.handle().clone();
+            app.manage(notifications::Notifier::start(&handle));
             if let Some(mut instance) = instance {
                 let to_show = handle.clone();
                 instance.on_show_request(move || tray::show_window(&to_show));

@@ -78,8 +78,11 @@ export class App {
     renderStatusLine(this.layout.statusLine, { kind: "loading" });
     await api.onSyncStatus((status) => { this.showSync(status); });
     await api.onNotesChanged(() => void this.afterOutsideChange());
+    // The tray and notifications lead here: the view they name.
     await api.onNavigate((view) => {
       if (view === "conflicts") void this.showConflicts();
+      else if (view === "attention") void this.showAttention();
+      else if (view === "settings") void this.showSettings();
     });
     await this.refresh();
     // First run next to a local server (make run): offer an account on it right away.

@@ -48,6 +48,54 @@ export class TrayHost {
   }
 }
 
+/** One call the stand-in notification server got. */
+export interface NotificationCall {
+  call: "ready" | "Notify" | "CloseNotification";
+  id?: number;
+  replaces?: number;
+  summary?: string;
+  body?: string;
+  actions?: string[];
+}
+
+export class NotificationServer {
+  readonly calls: NotificationCall[] = [];
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      this.calls.push(JSON.parse(line) as NotificationCall);
+    });
+  }
+
+  /** Starts a notification server; `actions` says whether it advertises them. */
+  static async start(options: { actions: boolean; answer?: boolean }): Promise<NotificationServer> {
+    const args = [path.join(here, "notification_server.py")];
+    if (!options.actions) args.push("--no-actions");
+    if (options.answer === false) args.push("--never-answer");
+    const child = spawn(python, args);
+    child.stderr.on("data", (chunk: Buffer) => { process.stderr.write(`notification server: ${chunk.toString()}`); });
+    const server = new NotificationServer(child);
+    const deadline = Date.now() + 10_000;
+    while (!server.calls.some((c) => c.call === "ready")) {
+      if (Date.now() > deadline) throw new Error("the stand-in notification server never started");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return server;
+  }
+
+  /** A click on the notification (`default`) or one of its buttons. */
+  invoke(id: number, action: string): void {
+    this.child.stdin.write(`invoke ${String(id)} ${action}\n`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once("exit", resolve));
+    this.child.stdin.end("quit\n");
+    await exited;
+  }
+}
+
 /** Clicks the window's close button, as far as the app can tell. */
 export async function requestClose(title = "Quire"): Promise<void> {
   await run(python, [path.join(here, "close_window.py"), title], { timeout: 10_000 });
