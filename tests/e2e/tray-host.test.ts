@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import type { NoteSummary } from "../../ui/src/bindings/NoteSummary.ts";
 import { appProcessesOn, byTestId, launchApp, type Browser, type RunningApp } from "./support/app.ts";
 import { quireJson, twoDevices } from "./support/cli.ts";
-import { requestClose, TrayHost, windowShown } from "./support/desktop.ts";
+import { NotificationServer, requestClose, TrayHost, windowShown } from "./support/desktop.ts";
 import { useSyncServer } from "./support/server.ts";
 import { clickTrayItem, findTrayMenu } from "./support/tray.ts";
 
@@ -35,6 +35,8 @@ describe("closing the window", () => {
     const { laptop, phone, cli } = await twoDevices(root, server.url, "trayhost", password);
     await cli(laptop, ["config", "set", "sync-interval", "5"]);
     const host = await TrayHost.start(true);
+    const desktop = await NotificationServer.start({ actions: true });
+    const told = () => desktop.calls.filter((call) => call.summary === "Quire is still running");
     const app = await launchApp({ dataDir: laptop });
     try {
       const { browser } = app;
@@ -44,6 +46,8 @@ describe("closing the window", () => {
       await requestClose();
       await until(browser, "the window hides", async () => !(await windowShown()));
       assert.equal((await appProcessesOn(laptop)).length, 1, "Quire keeps running in the tray");
+      await until(browser, "the person is told where Quit is", () => Promise.resolve(told().length === 1));
+      assert.match(told()[0]?.body ?? "", /Quit/);
 
       // Written on another device while the window is closed: the laptop's store gets it.
       await cli(phone, ["note", "add", "--title", "While the window was closed"], "from the phone");
@@ -63,6 +67,7 @@ describe("closing the window", () => {
       await until(browser, "the window hides again", async () => !(await windowShown()));
       await host.setHost(false);
       await until(browser, "the window comes back when the tray goes", () => windowShown());
+      assert.equal(told().length, 1, "told once, not at every close");
 
       // No host now: closing quits.
       await requestClose();
@@ -70,6 +75,7 @@ describe("closing the window", () => {
     } finally {
       await closeQuietly(app);
       await host.stop();
+      await desktop.stop();
     }
   });
 
