@@ -195,9 +195,18 @@ impl Drop for Spawned {
 pub fn spawn(listener: TcpListener, state: AppState) -> Result<Spawned, Error> {
     let addr = listener.local_addr().map_err(Error::Serve)?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(run(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let pool = state.db.pool.clone();
+    let task = tokio::spawn(async move {
+        let served = run(listener, state, async {
+            let _ = stopped.await;
+        })
+        .await;
+        // Stopped means the database is closed too: SQLite checkpoints and removes its WAL
+        // when the last connection closes, so one closing late could remove the files of a
+        // database put in this one's place (a restored backup) after the stop returned.
+        pool.close().await;
+        served
+    });
     Ok(Spawned {
         addr,
         stop: Some(stop),
