@@ -113,14 +113,20 @@ pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// Serves the API on `listener` until `shutdown` completes, then lets in-flight requests finish
 /// (for up to 30 s). At most `limits.max_connections` connections are open at once, and each
 /// must send a request's head within `limits.header_timeout_secs` (see `connections`).
+/// Returns once the database is closed too: SQLite checkpoints and removes its WAL when the
+/// last connection closes, and a pool closing late could remove the WAL of a database put in
+/// this one's place (a restored backup) after the stop.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let _pruner = prune::spawn(state.db.clone(), state.limits);
+    let pool = state.db.pool.clone();
     let settings = connections::Settings::new(&state.limits, SHUTDOWN_GRACE);
     connections::serve(listener, routes::router(state), None, settings, shutdown).await;
+    // Stopped means let go of the database files too (see `run`).
+    pool.close().await;
     Ok(())
 }
 
@@ -146,9 +152,12 @@ pub async fn run_tls(
     config.reload_from_config(Arc::new(server_config));
     let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config);
     let _pruner = prune::spawn(state.db.clone(), state.limits);
+    let pool = state.db.pool.clone();
     let settings = connections::Settings::new(&state.limits, SHUTDOWN_GRACE);
     let app = routes::router(state);
     connections::serve(listener, app, Some(acceptor), settings, shutdown).await;
+    // Stopped means let go of the database files too (see `run`).
+    pool.close().await;
     Ok(())
 }
 
@@ -195,18 +204,9 @@ impl Drop for Spawned {
 pub fn spawn(listener: TcpListener, state: AppState) -> Result<Spawned, Error> {
     let addr = listener.local_addr().map_err(Error::Serve)?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let pool = state.db.pool.clone();
-    let task = tokio::spawn(async move {
-        let served = run(listener, state, async {
-            let _ = stopped.await;
-        })
-        .await;
-        // Stopped means the database is closed too: SQLite checkpoints and removes its WAL
-        // when the last connection closes, so one closing late could remove the files of a
-        // database put in this one's place (a restored backup) after the stop returned.
-        pool.close().await;
-        served
-    });
+    let task = tokio::spawn(run(listener, state, async {
+        let _ = stopped.await;
+    }));
     Ok(Spawned {
         addr,
         stop: Some(stop),
