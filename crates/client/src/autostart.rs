@@ -30,15 +30,11 @@ impl Autostart {
 
     /// The entry where the desktop looks for it: `$XDG_CONFIG_HOME`, else `~/.config`.
     pub fn for_this_user(data_dir: &Path) -> Result<Self> {
-        let config_home = std::env::var_os("XDG_CONFIG_HOME")
-            .map(PathBuf::from)
-            .filter(|dir| dir.is_absolute())
-            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))
-            .ok_or_else(|| Error::Autostart {
-                path: PathBuf::from("~/.config/autostart"),
-                detail: "neither XDG_CONFIG_HOME nor HOME is set".to_owned(),
-            })?;
-        Ok(Self::new(&config_home, data_dir))
+        let dirs = directories::BaseDirs::new().ok_or_else(|| Error::Autostart {
+            path: PathBuf::from("~/.config/autostart"),
+            detail: "this user has no home folder".to_owned(),
+        })?;
+        Ok(Self::new(dirs.config_dir(), data_dir))
     }
 
     pub fn path(&self) -> &Path {

@@ -93,3 +93,21 @@ async fn a_background_device_keeps_the_vault_folder_by_itself() {
     assert!(exists(folder.path(), "Written.md"));
     assert!(device.vault_problems().is_empty());
 }
+
+#[tokio::test]
+async fn the_tray_setting_is_at_hand_as_soon_as_it_changes() {
+    let data = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(FileStore::new(data.path().join("credentials.json")));
+    let device = Device::open_with(data.path().to_owned(), secrets)
+        .await
+        .unwrap();
+    assert!(device.keeps_syncing_in_tray(), "on by default");
+    device
+        .set_setting(SettingKey::KeepInTray, "off")
+        .await
+        .unwrap();
+    assert!(!device.keeps_syncing_in_tray());
+    assert!(!device.preferences().await.unwrap().keep_in_tray);
+    device.unset_setting(SettingKey::KeepInTray).await.unwrap();
+    assert!(device.keeps_syncing_in_tray(), "the default again");
+}

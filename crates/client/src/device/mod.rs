@@ -121,11 +121,16 @@ impl Device {
 
     /// A note changed here: sync it soon, and write it to the vault folder.
     fn changed_locally(&self) {
+        if let Some(background) = &self.background {
+            background.sync.local_change();
+        }
+        self.vault_follows();
+    }
+
+    /// The notes changed: the vault folder follows, now (watcher) or on close (CLI).
+    fn vault_follows(&self) {
         match &self.background {
-            Some(background) => {
-                background.sync.local_change();
-                background.vault.nudge();
-            }
+            Some(background) => background.vault.nudge(),
             None => self.vault_behind.store(true, Ordering::Relaxed),
         }
     }
@@ -197,25 +202,24 @@ impl Device {
     /// Checks and stores a setting; returns the value as stored.
     pub async fn set_setting(&self, key: SettingKey, value: &str) -> Result<String> {
         let stored = self.store.set_setting(key, value).await?;
-        self.setting_changed(key).await;
+        self.setting_changed(key, Some(&stored)).await;
         Ok(stored)
     }
 
     /// Forgets a setting so its default applies again; returns the value that applies now.
     pub async fn unset_setting(&self, key: SettingKey) -> Result<Option<String>> {
         let now = self.store.unset_setting(key).await?;
-        self.setting_changed(key).await;
+        self.setting_changed(key, now.as_deref()).await;
         Ok(now)
     }
 
-    async fn setting_changed(&self, key: SettingKey) {
+    /// `key` now has `value` (its default, or none, after an unset).
+    async fn setting_changed(&self, key: SettingKey, value: Option<&str>) {
         match (key, &self.background) {
             (SettingKey::VaultDir, Some(background)) => background.vault.start(&self.store).await,
             (SettingKey::KeepInTray, _) => {
-                // A value that cannot be read now keeps the default, as preferences show it.
-                let keep = self.store.setting_as(SettingKey::KeepInTray, true).await;
-                self.keep_in_tray
-                    .store(keep.unwrap_or(true), Ordering::Relaxed);
+                let keep = value.and_then(|v| v.parse().ok()).unwrap_or(true);
+                self.keep_in_tray.store(keep, Ordering::Relaxed);
             }
             _ => {}
         }
@@ -301,11 +305,8 @@ impl Device {
     pub async fn sync_once(&self) -> Result<SyncReport> {
         let (api, token) = account::session(&self.store, self.secrets.as_ref()).await?;
         let report = engine::sync_once(&self.store, &api, &token).await;
-        // Even a round that failed halfway may have brought notes: the vault folder follows.
-        match &self.background {
-            Some(background) => background.vault.nudge(),
-            None => self.vault_behind.store(true, Ordering::Relaxed),
-        }
+        // Even a round that failed halfway may have brought notes.
+        self.vault_follows();
         report
     }
 
