@@ -1,6 +1,6 @@
 //! Carries the device's news out of the process: its sync status to the window (a typed
 //! event) and the tray, notices to desktop notifications, notes taken in from the vault
-//! folder to the window.
+//! folder and a long vault pass's progress to the window.
 
 use quire_client::{Device, DeviceEvent};
 use tauri::{AppHandle, Emitter, Manager};
@@ -13,6 +13,8 @@ use crate::tray;
 pub const SYNC_STATUS_EVENT: &str = "sync-status";
 /// Tells the window that notes changed outside it (from the vault folder).
 pub const NOTES_CHANGED_EVENT: &str = "notes-changed";
+/// How far a long vault pass has come; its payload is a `VaultProgress`.
+pub const VAULT_PROGRESS_EVENT: &str = "vault-progress";
 
 pub fn forward(app: &AppHandle, device: &Device) {
     if let Some(mut status) = device.watch_status() {
@@ -38,6 +40,9 @@ pub fn forward(app: &AppHandle, device: &Device) {
             match events.recv().await {
                 Ok(DeviceEvent::Notice(notice)) => notifications::show(&app, &notice),
                 Ok(DeviceEvent::NotesChanged) => drop(app.emit(NOTES_CHANGED_EVENT, ())),
+                Ok(DeviceEvent::VaultProgress(progress)) => {
+                    drop(app.emit(VAULT_PROGRESS_EVENT, progress));
+                }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "device events came faster than they could be shown");
                 }

@@ -71,6 +71,7 @@ commands![
 pub const EVENT_NAMES: &[&str] = &[
     forward::SYNC_STATUS_EVENT,
     forward::NOTES_CHANGED_EVENT,
+    forward::VAULT_PROGRESS_EVENT,
     tray::NAVIGATE_EVENT,
 ];
 

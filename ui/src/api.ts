@@ -7,6 +7,7 @@ import type { Note } from "./bindings/Note";
 import type { NoteId } from "./bindings/NoteId";
 import type { NoteSummary } from "./bindings/NoteSummary";
 import type { SyncStatus } from "./bindings/SyncStatus";
+import type { VaultProgress } from "./bindings/VaultProgress";
 import type { ConflictView } from "./bindings/ConflictView";
 import type { OpId } from "./bindings/OpId";
 import type { Preferences } from "./bindings/Preferences";
@@ -60,6 +61,7 @@ interface EventPayloads {
   "sync-status": SyncStatus;
   navigate: string;
   "notes-changed": unknown;
+  "vault-progress": VaultProgress;
 }
 
 function listen<E extends EventName>(event: E, handler: (payload: EventPayloads[E]) => void): Promise<UnlistenFn> {
@@ -172,6 +174,11 @@ export function signOut(): Promise<Preferences> {
 
 export function vaultProblems(): Promise<VaultProblem[]> {
   return call<VaultProblem[]>("vault_problems");
+}
+
+/** How far a long vault pass has come; `finished` when it is over. */
+export function onVaultProgress(handler: (progress: VaultProgress) => void): Promise<UnlistenFn> {
+  return listen("vault-progress", handler);
 }
 
 /** Notes changed outside the window (a file in the vault folder). */

@@ -6,6 +6,7 @@ import type { Note } from "./bindings/Note";
 import type { NoteId } from "./bindings/NoteId";
 import type { NoteSummary } from "./bindings/NoteSummary";
 import type { SyncStatus } from "./bindings/SyncStatus";
+import type { VaultProgress } from "./bindings/VaultProgress";
 import { renderAttention } from "./attention/attention-view";
 import { ConflictCenter } from "./conflicts/conflict-center";
 import { type Layout, setNavCount } from "./layout";
@@ -23,6 +24,8 @@ export class App {
   private readonly navigation: Navigation;
   private info: AppInfo | null = null;
   private sync: SyncStatus | null = null;
+  /** A long vault pass going on, shown in the status line. */
+  private vault: VaultProgress | null = null;
   private notes: NoteSummary[] = [];
   private lastSyncAt: number | null = null;
   /** Re-renders the "retrying in N s" countdown while a retry is scheduled. */
@@ -78,6 +81,10 @@ export class App {
     renderStatusLine(this.layout.statusLine, { kind: "loading" });
     await api.onSyncStatus((status) => { this.showSync(status); });
     await api.onNotesChanged(() => void this.afterOutsideChange());
+    await api.onVaultProgress((progress) => {
+      this.vault = progress.stage === "finished" ? null : progress;
+      if (this.sync !== null) this.showSync(this.sync);
+    });
     // The tray and notifications lead here: the view they name.
     await api.onNavigate((view) => {
       if (view === "conflicts") void this.showConflicts();
@@ -116,7 +123,7 @@ export class App {
     this.sync = sync;
     setNavCount(this.layout.nav.conflicts, "Conflicts", sync.conflicts);
     setNavCount(this.layout.nav.attention, "Needs attention", sync.needsAttention);
-    renderStatusLine(this.layout.statusLine, { kind: "ready", info, sync }, {
+    renderStatusLine(this.layout.statusLine, { kind: "ready", info, sync, vault: this.vault }, {
       ...this.controls,
       setUp: () => void this.showSettings(),
       about: () => { openAbout(info); },

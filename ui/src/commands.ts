@@ -30,5 +30,6 @@ export const EVENTS = [
   "sync-status",
   "navigate",
   "notes-changed",
+  "vault-progress",
 ] as const;
 export type EventName = (typeof EVENTS)[number];

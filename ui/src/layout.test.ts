@@ -3,7 +3,7 @@ import { ApiError } from "./api";
 import type { SyncStatus } from "./bindings/SyncStatus";
 import { buildLayout } from "./layout";
 import { openAbout } from "./about";
-import { describeSync, renderStatusLine } from "./status-line";
+import { describeSync, describeVault, renderStatusLine } from "./status-line";
 
 function byTestId(root: HTMLElement, id: string): HTMLElement {
   const found = root.querySelector<HTMLElement>(`[data-testid="${id}"]`);
@@ -51,6 +51,19 @@ describe("status line", () => {
     );
     expect(byTestId(statusLine, "data-dir").textContent).toBe("/home/me/.local/share/quire");
     expect(byTestId(statusLine, "version").textContent).toBe("Quire 1.2.3");
+  });
+
+  it("shows a long vault pass's progress, and nothing once it is over", () => {
+    const { statusLine } = buildLayout();
+    const reading = { stage: "reading", done: 2500, total: 10000 } as const;
+    renderStatusLine(statusLine, { kind: "ready", info, sync: localStatus, vault: reading });
+    expect(byTestId(statusLine, "vault-progress").textContent).toBe(
+      `Vault folder: ${(2500).toLocaleString()} of ${(10000).toLocaleString()} files read…`,
+    );
+    expect(describeVault({ stage: "writing", done: 0, total: 3 })).toBe("Vault folder: 0 of 3 files written…");
+    const finished = { stage: "finished", done: 0, total: 0 } as const;
+    renderStatusLine(statusLine, { kind: "ready", info, sync: localStatus, vault: finished });
+    expect(statusLine.querySelector('[data-testid="vault-progress"]')).toBeNull();
   });
 
   // jsdom has no modal dialogs: these do what WebKit does, as far as the About box needs

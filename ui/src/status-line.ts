@@ -1,13 +1,14 @@
 import type { AppInfo } from "./bindings/AppInfo";
 import type { SyncState } from "./bindings/SyncState";
 import type { SyncStatus } from "./bindings/SyncStatus";
+import type { VaultProgress } from "./bindings/VaultProgress";
 import type { ApiError } from "./api";
 import { el } from "./dom";
 
 /** What the status line shows: sync state and controls, or why the store cannot be used. */
 export type StatusView =
   | { kind: "loading" }
-  | { kind: "ready"; info: AppInfo; sync: SyncStatus }
+  | { kind: "ready"; info: AppInfo; sync: SyncStatus; vault?: VaultProgress | null }
   | { kind: "failed"; error: ApiError };
 
 /** What the status line's buttons do; the tray's "Sync now" and pause call the same code. */
@@ -52,6 +53,22 @@ export function describeSync(status: SyncStatus, now: number): string {
     parts.push(`last synced ${clockTime(status.lastSyncAt)}`);
   }
   return parts.join(" · ");
+}
+
+/** A long vault pass, as a person reads it; null once it is over. */
+export function describeVault(progress: VaultProgress): string | null {
+  if (progress.stage === "finished") return null;
+  const done = progress.done.toLocaleString();
+  const total = progress.total.toLocaleString();
+  const verb = progress.stage === "reading" ? "read" : "written";
+  return `Vault folder: ${done} of ${total} files ${verb}…`;
+}
+
+function vaultProgress(progress: VaultProgress | null | undefined): HTMLElement[] {
+  const text = progress == null ? null : describeVault(progress);
+  if (progress == null || text === null) return [];
+  const bar = el("progress", { max: String(progress.total), value: String(progress.done), "aria-hidden": "true" });
+  return [el("span", { class: "vault-progress", "data-testid": "vault-progress", role: "status" }, bar, text)];
 }
 
 function syncButtons(status: SyncStatus, controls: SyncControls): HTMLElement[] {
@@ -111,6 +128,7 @@ export function renderStatusLine(target: HTMLElement, view: StatusView, controls
         el("span", { class: `sync-dot state-${sync.state}`, "aria-hidden": "true" }),
         el("span", { "data-testid": "status-text", "data-state": sync.state }, describeSync(sync, now)),
         ...error,
+        ...vaultProgress(view.vault),
         ...(controls ? syncButtons(sync, controls) : []),
         // The outer span clips a long path with an ellipsis; the full path is its tooltip.
         el(

@@ -30,6 +30,13 @@ impl Output {
         }
     }
 
+    /// How far a long task has come, on stderr (nothing in `--json` mode).
+    pub fn progress(&self, message: &str) {
+        if !self.json {
+            eprintln!("{message}");
+        }
+    }
+
     pub fn warn(&self, message: &str) {
         eprintln!("warning: {message}");
     }

@@ -62,7 +62,7 @@ async fn a_background_device_keeps_the_vault_folder_by_itself() {
         loop {
             match events.recv().await.unwrap() {
                 DeviceEvent::NotesChanged => return DeviceEvent::NotesChanged,
-                DeviceEvent::Notice(_) => {}
+                DeviceEvent::Notice(_) | DeviceEvent::VaultProgress(_) => {}
             }
         }
     })

@@ -69,6 +69,50 @@ pub fn is_note_file(name: &str) -> bool {
     !(stem.is_empty() || name.starts_with('.') || name.starts_with('~') || name.starts_with(".#"))
 }
 
+/// What a file's metadata says about its content, as a vault pass last saw it: when all of
+/// it is unchanged the file is not read again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    pub size: u64,
+    /// Modification time, in nanoseconds since the Unix epoch.
+    pub mtime_ns: i64,
+    /// The file's inode (0 where the platform has none): an editor that saves by renaming a
+    /// new file over the old one makes a new one.
+    pub inode: u64,
+}
+
+/// A hash of a file's bytes: a file whose stamp changed but whose bytes did not (touched,
+/// copied back) is not parsed again.
+pub type FileHash = [u8; 32];
+
+pub fn file_hash(text: &str) -> FileHash {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes()).into()
+}
+
+/// How far apart two writes must be for a filesystem with nanosecond timestamps to give
+/// them different modification times (the kernel's timestamps advance with its coarse
+/// clock, a few milliseconds at most).
+const FINE_TICK_NS: i64 = 50_000_000;
+/// The same for a filesystem that keeps whole seconds (or two, as FAT does).
+const COARSE_TICK_NS: i64 = 2_000_000_000;
+
+impl FileStamp {
+    /// Whether this stamp, seen at `seen_at_ns`, can tell later changes apart: a file written
+    /// again within the same clock tick as the write the stamp shows keeps the same
+    /// modification time (and may keep its size), so a stamp taken that soon says nothing
+    /// and the file must be read next time (as git does with "racily clean" entries). A
+    /// modification time in whole seconds is taken as a filesystem that keeps no more.
+    pub fn settled(self, seen_at_ns: i64) -> bool {
+        let tick = if self.mtime_ns % 1_000_000_000 == 0 {
+            COARSE_TICK_NS
+        } else {
+            FINE_TICK_NS
+        };
+        seen_at_ns.saturating_sub(self.mtime_ns) >= tick
+    }
+}
+
 /// A note as its file holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoteFile {
@@ -208,6 +252,23 @@ mod tests {
                 body: jekyll.to_owned()
             }
         );
+    }
+
+    #[test]
+    fn a_stamp_settles_one_tick_after_its_write() {
+        let stamp = |mtime_ns| FileStamp {
+            size: 10,
+            mtime_ns,
+            inode: 1,
+        };
+        let written = 1_700_000_000_123_456_789;
+        assert!(!stamp(written).settled(written), "seen as it was written");
+        assert!(!stamp(written).settled(written + 1_000_000));
+        assert!(stamp(written).settled(written + FINE_TICK_NS));
+        assert!(!stamp(written).settled(written - 5), "a time in the future");
+        let whole_second = 1_700_000_000_000_000_000;
+        assert!(!stamp(whole_second).settled(whole_second + 1_000_000_000));
+        assert!(stamp(whole_second).settled(whole_second + COARSE_TICK_NS));
     }
 
     proptest! {

@@ -130,11 +130,22 @@ impl VaultMirror {
                 Arc::clone(&self.problems),
                 Arc::clone(&self.generation),
             );
-            let (watcher, _task) = vault::watch::spawn(Arc::clone(store), dir, move |pass| {
-                if current.load(Ordering::SeqCst) == generation {
-                    on_pass(&sync, &events, &problems, pass);
+            let (progress_events, progress_current) = (events.clone(), Arc::clone(&current));
+            let on_progress = move |progress| {
+                if progress_current.load(Ordering::SeqCst) == generation {
+                    let _ = progress_events.send(DeviceEvent::VaultProgress(progress));
                 }
-            });
+            };
+            let (watcher, _task) = vault::watch::spawn(
+                Arc::clone(store),
+                dir,
+                move |pass| {
+                    if current.load(Ordering::SeqCst) == generation {
+                        on_pass(&sync, &events, &problems, pass);
+                    }
+                },
+                on_progress,
+            );
             watcher
         });
         // Dropping the old watcher stops it.

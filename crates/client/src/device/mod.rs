@@ -34,7 +34,7 @@ use crate::engine::{self, Notice, SyncReport};
 use crate::preferences::Preferences;
 use crate::service::{ServiceConfig, SyncState, SyncStatus};
 use crate::store::{Conflict, NoteEdit, NoteSummary, QueuedOp, Resolution, SetAside, StoreStatus};
-use crate::vault::{self, watch::VaultWatcher, VaultProblem, VaultReport};
+use crate::vault::{self, watch::VaultWatcher, Scope, VaultProblem, VaultProgress, VaultReport};
 use crate::{paths, Result, Store};
 
 /// News from a device running in the background, for the front end to pass on.
@@ -44,6 +44,8 @@ pub enum DeviceEvent {
     Notice(Notice),
     /// Notes changed outside the window (taken in from the vault folder).
     NotesChanged,
+    /// How far a long vault pass has come (`Finished` when it is over).
+    VaultProgress(VaultProgress),
 }
 
 pub struct Device {
@@ -385,21 +387,27 @@ impl Device {
             .unwrap_or_default()
     }
 
-    /// One pass over `dir` in both directions (`quire vault scan`).
-    pub async fn scan_vault(&self, dir: &Path) -> Result<VaultReport> {
-        let report = vault::sync_folder(&self.store, dir).await?;
+    /// One pass over `dir` in both directions, every file's stamp checked (`quire vault
+    /// scan`); a long one tells `progress` how far it has come.
+    pub async fn scan_vault(
+        &self,
+        dir: &Path,
+        progress: &(dyn Fn(VaultProgress) + Sync),
+    ) -> Result<VaultReport> {
+        let report = vault::pass(&self.store, dir, &Scope::Everything, progress).await?;
         self.vault_behind.store(false, Ordering::Relaxed);
         Ok(report)
     }
 
     /// Watches `dir` in the caller's runtime until the watcher is dropped (`quire vault
-    /// run`); every pass's outcome goes to `on_pass`.
+    /// run`); every pass's outcome goes to `on_pass`, a long pass's progress to `on_progress`.
     pub fn watch_vault(
         &self,
         dir: PathBuf,
         on_pass: impl Fn(&Result<VaultReport>) + Send + 'static,
+        on_progress: impl Fn(VaultProgress) + Send + Sync + 'static,
     ) -> (VaultWatcher, JoinHandle<()>) {
-        vault::watch::spawn(Arc::clone(&self.store), dir, on_pass)
+        vault::watch::spawn(Arc::clone(&self.store), dir, on_pass, on_progress)
     }
 
     /// Closes the device. Without a background watcher, what changed reaches the vault
@@ -407,7 +415,10 @@ impl Device {
     pub async fn close(self) -> Option<Result<VaultReport>> {
         let follow = if self.vault_behind.load(Ordering::Relaxed) {
             match self.vault_dir().await {
-                Ok(Some(dir)) => Some(vault::sync_folder(&self.store, &dir).await),
+                // What changed is notes: their files, and any file the index must read.
+                Ok(Some(dir)) => {
+                    Some(vault::pass(&self.store, &dir, &Scope::store_changes(), &|_| {}).await)
+                }
                 Ok(None) => None,
                 Err(err) => Some(Err(err)),
             }

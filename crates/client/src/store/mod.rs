@@ -12,6 +12,7 @@
 mod attention;
 mod bulk;
 mod conflicts;
+mod import;
 mod meta;
 mod notes;
 mod outbox;
@@ -38,7 +39,7 @@ pub use notes::{NoteEdit, NoteSummary};
 pub use outbox::QueuedOp;
 pub(crate) use remote::{PushOutcome, RemoteOutcome};
 pub use settings::StoreStatus;
-pub use vault_index::VaultEntry;
+pub use vault_index::{FileRecord, IndexedFile, PendingNote, VaultEntry};
 
 /// File name of the database inside the data dir.
 pub const DATABASE_FILE: &str = "quire.db";

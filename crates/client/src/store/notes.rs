@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{decode, outbox, version_from_db, Store};
+use super::{decode, import, outbox, version_from_db, Store};
 use crate::clock;
 use crate::{Error, Result};
 
@@ -41,9 +41,9 @@ impl NoteEdit {
     }
 }
 
-const NOTE_COLUMNS: &str = "id, title, body, created_at, updated_at, deleted, version";
+pub(super) const NOTE_COLUMNS: &str = "id, title, body, created_at, updated_at, deleted, version";
 
-fn note_from_row(row: &SqliteRow) -> Result<Note> {
+pub(super) fn note_from_row(row: &SqliteRow) -> Result<Note> {
     let id: String = row.try_get("id")?;
     let version: Option<i64> = row.try_get("version")?;
     Ok(Note {
@@ -89,12 +89,8 @@ impl Store {
             .into_iter()
             .map(|fields| validate_fields(fields, &self.limits))
             .collect::<Result<Vec<_>, _>>()?;
-        let now = clock::now();
         let mut tx = self.begin_write().await?;
-        let mut created = Vec::with_capacity(many.len());
-        for fields in many {
-            created.push(self.insert_new_note(&mut tx, fields, now).await?);
-        }
+        let created = import::insert_new_notes(&mut tx, many, clock::now()).await?;
         tx.commit().await?;
         Ok(created)
     }

@@ -1,5 +1,6 @@
 //! Reading and writing the vault folder's files: every failure becomes a clear message, a
 //! write is a temp file renamed over the old one, and nothing outside the folder is touched.
+//! Listing the folder reads no file; a pass reads only the files whose stamp changed.
 //!
 //! A file Quire cannot read, or a symlink, is *held*: it is listed with the reason, and no
 //! write, rename or removal here ever replaces it (the pass writes the note beside it). A
@@ -8,9 +9,10 @@
 use std::collections::HashSet;
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use quire_core::vault::{is_note_file, parse};
+use quire_core::vault::{file_hash, is_note_file, parse, FileHash, FileStamp};
 use quire_core::NoteId;
 
 use crate::{Error, Result};
@@ -20,9 +22,12 @@ const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 /// How much of a file too large to take in is read to find the note id in its front matter.
 const HEAD_BYTES: u64 = 64 * 1024;
 
+/// A note file's text, and what its metadata said when it was opened.
 pub struct FileText {
-    pub name: String,
     pub text: String,
+    pub hash: FileHash,
+    /// None when the stamp was taken too soon after a write to tell later ones apart.
+    pub stamp: Option<FileStamp>,
 }
 
 /// A file named like a note that Quire must leave exactly as it is.
@@ -82,20 +87,26 @@ impl std::fmt::Display for Unreadable {
     }
 }
 
-pub struct Listing {
-    /// The note files Quire read, in name order.
-    pub files: Vec<FileText>,
-    /// The ones it must leave as they are, in name order.
-    pub held: Vec<Held>,
-    /// Every note file name present, held ones too, lower-cased.
-    pub names: HashSet<String>,
+/// What the folder's own entry says a name is (no file is opened to know it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Link,
+    Other,
 }
 
-impl Listing {
-    /// The held files' names, lower-cased.
-    pub fn held_names(&self) -> HashSet<String> {
-        self.held.iter().map(|h| h.name.to_lowercase()).collect()
-    }
+/// A name in the folder that is named like a note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub name: String,
+    pub kind: Kind,
+}
+
+pub struct Listing {
+    /// Every note file name present, in name order.
+    pub entries: Vec<Listed>,
+    /// The same names, lower-cased.
+    pub names: HashSet<String>,
 }
 
 fn folder_error(dir: &Path, detail: impl std::fmt::Display) -> Error {
@@ -105,12 +116,12 @@ fn folder_error(dir: &Path, detail: impl std::fmt::Display) -> Error {
     }
 }
 
+/// The note files in `dir`, without reading any.
 pub fn list(dir: &Path) -> Result<Listing> {
-    let entries = std::fs::read_dir(dir).map_err(|err| folder_error(dir, err))?;
-    let mut files = Vec::new();
-    let mut held = Vec::new();
+    let read_dir = std::fs::read_dir(dir).map_err(|err| folder_error(dir, err))?;
+    let mut entries = Vec::new();
     let mut names = HashSet::new();
-    for entry in entries {
+    for entry in read_dir {
         let entry = entry.map_err(|err| folder_error(dir, err))?;
         let Ok(name) = entry.file_name().into_string() else {
             continue;
@@ -121,15 +132,59 @@ pub fn list(dir: &Path) -> Result<Listing> {
         if !is_note_file(&name) {
             continue;
         }
+        // The directory entry's type: no stat on filesystems that report it.
+        let kind = match entry.file_type() {
+            Ok(kind) if kind.is_symlink() => Kind::Link,
+            Ok(kind) if kind.is_file() => Kind::File,
+            Ok(_) => Kind::Other,
+            // Unknown: reading it will say why.
+            Err(_) => Kind::File,
+        };
         names.insert(name.to_lowercase());
-        match read(&entry.path()) {
-            Ok(text) => files.push(FileText { name, text }),
-            Err(why) => held.push(Held { name, why }),
-        }
+        entries.push(Listed { name, kind });
     }
-    files.sort_by(|a, b| a.name.cmp(&b.name));
-    held.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Listing { files, held, names })
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Listing { entries, names })
+}
+
+/// Nanoseconds since the Unix epoch, now.
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+#[cfg(unix)]
+fn stamp_of(meta: &Metadata) -> FileStamp {
+    use std::os::unix::fs::MetadataExt;
+    FileStamp {
+        size: meta.size(),
+        mtime_ns: meta.mtime().saturating_mul(1_000_000_000) + meta.mtime_nsec(),
+        inode: meta.ino(),
+    }
+}
+
+#[cfg(not(unix))]
+fn stamp_of(meta: &Metadata) -> FileStamp {
+    let mtime_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    FileStamp {
+        size: meta.len(),
+        mtime_ns,
+        inode: 0,
+    }
+}
+
+/// The stamp of the regular file `dir/name` as it is now, without opening it; None for
+/// anything else (gone, a link, a folder).
+pub fn stamp(dir: &Path, name: &str) -> Option<FileStamp> {
+    std::fs::symlink_metadata(dir.join(name))
+        .ok()
+        .filter(Metadata::is_file)
+        .map(|meta| stamp_of(&meta))
 }
 
 /// A linked marker would make Quire trust (and write) a file elsewhere: the pass stops
@@ -147,9 +202,12 @@ fn refuse_linked_marker(dir: &Path, entry: &std::fs::DirEntry) -> Result<()> {
 }
 
 /// A note file's text; a symlink or anything but a regular file is not opened at all.
-fn read(path: &Path) -> std::result::Result<String, Unreadable> {
-    let file = open_regular(path)?;
-    let len = file.metadata()?.len();
+pub fn read(dir: &Path, name: &str) -> std::result::Result<FileText, Unreadable> {
+    // Taken before the file is opened: a stamp settled by then tells any later write apart.
+    let seen_at = now_ns();
+    let (file, opened) = open_regular(&dir.join(name))?;
+    let stamp = stamp_of(&opened);
+    let len = opened.len();
     // Too large: only the head, for the id (the watcher runs passes often).
     let limit = if len > MAX_FILE_BYTES {
         HEAD_BYTES
@@ -165,15 +223,20 @@ fn read(path: &Path) -> std::result::Result<String, Unreadable> {
             id: id_in(&bytes),
         });
     }
-    String::from_utf8(bytes).map_err(|err| Unreadable::NotUtf8 {
+    let text = String::from_utf8(bytes).map_err(|err| Unreadable::NotUtf8 {
         at: err.utf8_error().valid_up_to(),
         id: id_in(err.as_bytes()),
+    })?;
+    Ok(FileText {
+        hash: file_hash(&text),
+        stamp: stamp.settled(seen_at).then_some(stamp),
+        text,
     })
 }
 
 /// Opens a regular file right in the folder, never through a symlink: the name (lstat) and
 /// the file opened (fstat) must be one file, so a link swapped in meanwhile is not followed.
-fn open_regular(path: &Path) -> std::result::Result<File, Unreadable> {
+fn open_regular(path: &Path) -> std::result::Result<(File, Metadata), Unreadable> {
     let named = std::fs::symlink_metadata(path)?;
     if named.file_type().is_symlink() {
         return Err(Unreadable::Link);
@@ -188,7 +251,7 @@ fn open_regular(path: &Path) -> std::result::Result<File, Unreadable> {
             "it was replaced while Quire read it".to_owned(),
         ));
     }
-    Ok(file)
+    Ok((file, opened))
 }
 
 #[cfg(unix)]
@@ -231,6 +294,73 @@ pub fn write_atomically(dir: &Path, name: &str, text: &str) -> Result<()> {
     })
 }
 
+/// Writes many files as [`write_atomically`] does, each still a temp file renamed over the
+/// old one, but made durable together: every temp is written, then one `syncfs` (an fsync
+/// each elsewhere), then the renames and one fsync of the folder. One outcome per file.
+pub fn write_many(dir: &Path, files: &[(&str, &str)]) -> Vec<Result<()>> {
+    let failed =
+        |name: &str, err: std::io::Error| folder_error(dir, format!("cannot write {name}: {err}"));
+    let temps: Vec<std::io::Result<PathBuf>> = files
+        .iter()
+        .map(|(_, text)| {
+            let temp = dir.join(format!(".quire-{}.tmp", uuid::Uuid::now_v7()));
+            let written = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)
+                .and_then(|mut file| file.write_all(text.as_bytes()));
+            if written.is_err() {
+                let _ = std::fs::remove_file(&temp);
+            }
+            written.map(|()| temp)
+        })
+        .collect();
+    let synced = sync_written(dir, &temps);
+    let outcomes = files
+        .iter()
+        .zip(temps)
+        .map(|((name, _), temp)| {
+            let temp = temp.map_err(|err| failed(name, err))?;
+            let renamed = synced
+                .as_ref()
+                .map_err(|err| std::io::Error::new(err.kind(), err.to_string()))
+                .and_then(|()| may_replace(&dir.join(name)))
+                .and_then(|()| std::fs::rename(&temp, dir.join(name)));
+            renamed.map_err(|err| {
+                let _ = std::fs::remove_file(&temp);
+                failed(name, err)
+            })
+        })
+        .collect();
+    // The renames themselves: durable once the folder is.
+    if let Err(err) = File::open(dir).and_then(|folder| folder.sync_all()) {
+        tracing::warn!(dir = %dir.display(), "cannot sync the vault folder: {err}");
+    }
+    outcomes
+}
+
+/// Makes the temps written so far durable before any is renamed into place.
+#[cfg(target_os = "linux")]
+fn sync_written(dir: &Path, temps: &[std::io::Result<PathBuf>]) -> std::io::Result<()> {
+    match temps.iter().filter(|t| t.is_ok()).count() {
+        0 => Ok(()),
+        // One file: its own fsync is cheaper than the whole filesystem's.
+        1 => temps
+            .iter()
+            .flatten()
+            .try_for_each(|temp| File::open(temp)?.sync_all()),
+        _ => Ok(rustix::fs::syncfs(File::open(dir)?)?),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sync_written(_dir: &Path, temps: &[std::io::Result<PathBuf>]) -> std::io::Result<()> {
+    temps
+        .iter()
+        .flatten()
+        .try_for_each(|temp| File::open(temp)?.sync_all())
+}
+
 /// Removes a note's file; a symlink (or anything but a regular file) is left where it is.
 pub fn remove(dir: &Path, name: &str) -> Result<()> {
     let path = dir.join(name);
@@ -260,7 +390,7 @@ fn may_replace(path: &Path) -> std::io::Result<()> {
 const MARKER: &str = ".quire-vault";
 
 pub fn is_ours(dir: &Path, store_id: &str) -> bool {
-    read(&dir.join(MARKER)).is_ok_and(|text| text.trim() == store_id)
+    read(dir, MARKER).is_ok_and(|file| file.text.trim() == store_id)
 }
 
 pub fn mark_ours(dir: &Path, store_id: &str) -> Result<()> {
@@ -306,20 +436,24 @@ mod tests {
         );
 
         let listing = list(dir.path()).unwrap();
-        assert!(listing.files.is_empty(), "a link is not read");
         assert_eq!(
-            listing.held,
+            listing.entries,
             [
-                Held {
+                Listed {
                     name: "Gone.md".to_owned(),
-                    why: Unreadable::Link
+                    kind: Kind::Link
                 },
-                Held {
+                Listed {
                     name: "Plan.md".to_owned(),
-                    why: Unreadable::Link
+                    kind: Kind::Link
                 }
-            ]
+            ],
+            "links are listed as links, without following them"
         );
+        for name in ["Gone.md", "Plan.md"] {
+            assert_eq!(read(dir.path(), name).err(), Some(Unreadable::Link));
+            assert_eq!(stamp(dir.path(), name), None);
+        }
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())

@@ -1,11 +1,19 @@
 //! The vault folder (PRODUCT.md, "Vault folder"): notes mirrored as Markdown files, and
 //! edits made there by any editor taken in as ordinary queued ops.
 //!
-//! One pass ([`sync_folder`]) compares the folder, the store and the index of what Quire last
+//! One pass ([`pass`]) compares the folder, the store and the index of what Quire last
 //! wrote or read ([`VaultEntry`]): files that differ from the index are outside edits (taken
 //! in, merged with app edits made meanwhile), notes that differ from it are app or sync
 //! edits (written out, atomically). Our own writes match the index, so they never come back
 //! as ops. [`watch`] runs passes when files change.
+//!
+//! A pass costs what changed, not what the folder holds: it lists the folder (no file
+//! opened), looks only at the files in its [`Scope`] (the names the watcher reported), at
+//! files the index does not know or must read again, and at the files of notes changed
+//! since the last pass; of those it reads only the ones whose size, time or inode moved,
+//! and parses only the ones whose bytes did. Notes go out only when they changed (the
+//! store keeps that list). Many new files are taken in with one transaction, and many
+//! files written with one sync.
 //!
 //! A file Quire cannot read (not UTF-8, too large) and a symlink are *held*: never written
 //! over, renamed over or removed, since they may hold the only copy of an outside edit (or
@@ -13,18 +21,21 @@
 //! it, to a free name, and the report says where: both texts are kept.
 
 mod files;
+mod take_in;
 pub mod watch;
+mod write_out;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use quire_core::merge::merge3;
-use quire_core::vault::{file_name_for, parse, render, safe_stem};
-use quire_core::{Note, NoteFields, NoteId};
+use quire_core::vault::{file_name_for, safe_stem};
+use quire_core::NoteId;
 use serde::Serialize;
 
-use crate::store::{NoteEdit, VaultEntry};
-use crate::{Error, Result, Store};
+use crate::store::IndexedFile;
+use crate::{Result, Store};
 
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -42,6 +53,8 @@ pub struct VaultReport {
     pub conflicts: u64,
     /// Files written or removed to match the notes.
     pub written: u64,
+    /// Files the pass opened and read (the others were known unchanged by their stamps).
+    pub files_read: u64,
     /// Files that could not be taken in, and why; nothing else was held up by them.
     pub problems: Vec<VaultProblem>,
 }
@@ -60,6 +73,97 @@ impl VaultReport {
     }
 }
 
+/// Which files a pass looks at, besides those it always does (files the index does not
+/// know or must read again, and the files of notes changed since the last pass).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every file (checked by its stamp, read only if that moved): at start, on `quire
+    /// vault scan`, and when the watcher may have missed events.
+    Everything,
+    /// The files with these names (as the watcher reported them).
+    Names(HashSet<String>),
+}
+
+impl Scope {
+    /// Only what changed in the store (a nudge): no file beyond those always looked at.
+    pub fn store_changes() -> Self {
+        Self::Names(HashSet::new())
+    }
+
+    fn includes(&self, name: &str) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::Names(names) => names.contains(name),
+        }
+    }
+
+    /// What two passes would have looked at, for one pass instead.
+    pub fn merge(self, other: Self) -> Self {
+        match (self, other) {
+            (Self::Names(mut a), Self::Names(b)) => {
+                a.extend(b);
+                Self::Names(a)
+            }
+            _ => Self::Everything,
+        }
+    }
+}
+
+/// How far a long pass has come, for a progress indication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct VaultProgress {
+    pub stage: VaultStage,
+    /// Counts of files: far inside a JavaScript number's exact range.
+    #[ts(type = "number")]
+    pub done: u64,
+    #[ts(type = "number")]
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum VaultStage {
+    /// Reading files that changed in the folder.
+    Reading,
+    /// Writing notes that changed out to their files.
+    Writing,
+    /// The pass is over (sent only after a pass that told its progress).
+    Finished,
+}
+
+/// How long a pass runs before it tells its progress: shorter ones pass unnoticed.
+const QUIET_FOR: Duration = Duration::from_secs(1);
+
+/// Tells a pass's progress, once the pass has run for [`QUIET_FOR`].
+struct Progress<'a> {
+    started: Instant,
+    quiet_for: Duration,
+    told: AtomicBool,
+    to: &'a (dyn Fn(VaultProgress) + Sync),
+}
+
+impl Progress<'_> {
+    fn step(&self, stage: VaultStage, done: u64, total: u64) {
+        if self.started.elapsed() >= self.quiet_for {
+            self.told.store(true, Ordering::Relaxed);
+            (self.to)(VaultProgress { stage, done, total });
+        }
+    }
+
+    fn finish(&self) {
+        if self.told.load(Ordering::Relaxed) {
+            (self.to)(VaultProgress {
+                stage: VaultStage::Finished,
+                done: 0,
+                total: 0,
+            });
+        }
+    }
+}
+
 /// The title a file stands for: the one in its front matter, unless the person renamed the
 /// file (its name is no longer what Quire would make of that title), then the file's name.
 fn title_of(file_name: &str, front_matter: Option<&str>) -> String {
@@ -74,11 +178,37 @@ fn title_of(file_name: &str, front_matter: Option<&str>) -> String {
     }
 }
 
-/// One pass over the folder in both directions.
+/// One full pass over the folder in both directions (every file's stamp checked).
 pub async fn sync_folder(store: &Store, dir: &Path) -> Result<VaultReport> {
+    pass(store, dir, &Scope::Everything, &|_| {}).await
+}
+
+/// One pass over the folder in both directions, looking at the files `scope` names;
+/// `progress` hears how far it has come as it goes.
+pub async fn pass(
+    store: &Store,
+    dir: &Path,
+    scope: &Scope,
+    progress: &(dyn Fn(VaultProgress) + Sync),
+) -> Result<VaultReport> {
+    let progress = Progress {
+        started: Instant::now(),
+        quiet_for: QUIET_FOR,
+        told: AtomicBool::new(false),
+        to: progress,
+    };
+    let report = pass_telling(store, dir, scope, &progress).await;
+    progress.finish();
+    report
+}
+
+async fn pass_telling(
+    store: &Store,
+    dir: &Path,
+    scope: &Scope,
+    progress: &Progress<'_>,
+) -> Result<VaultReport> {
     let listing = files::list(dir)?;
-    let held_names = listing.held_names();
-    let mut report = VaultReport::default();
     let store_id = store.store_id().to_string();
     let ours = files::is_ours(dir, &store_id);
     if !ours {
@@ -86,72 +216,17 @@ pub async fn sync_folder(store: &Store, dir: &Path) -> Result<VaultReport> {
         // reading its files against the notes, and deleting nothing.
         store.clear_vault_index().await?;
     }
-    let mut index = store.vault_index().await?;
-    let mut seen: HashSet<NoteId> = HashSet::new();
-    // Files taken in as new notes: rewritten with their id whatever else holds.
-    let mut rewrite: HashSet<NoteId> = HashSet::new();
+    let index = store.vault_files().await?;
+    let mut report = VaultReport::default();
 
-    // 1. The folder into the store. Held files are not read; they are told about at the end.
-    for file in &listing.held {
-        tracing::warn!(file = %file.name, reason = %file.why, "vault file left as it is");
-    }
-    for file in listing.files {
-        let parsed = parse(&file.text);
-        let title = title_of(&file.name, parsed.title.as_deref());
-        let from_file = NoteFields::new(title, parsed.body);
-        let known = match parsed.id {
-            Some(id) if !seen.contains(&id) => store.note(id).await.ok(),
-            _ => None,
-        };
-        let outcome = match known {
-            Some(note) if ours || NoteFields::new(&note.title, &note.body) == from_file => {
-                seen.insert(note.id);
-                take_in_edit(store, &note, index.get(&note.id), &file.name, &from_file).await
-            }
-            // A file of a known note in a folder Quire does not know (an old copy, say):
-            // whether it is newer cannot be told, so the person decides.
-            Some(note) => {
-                seen.insert(note.id);
-                store
-                    .record_file_conflict(&note, &note.body, &from_file)
-                    .await
-                    .map(|()| (note.id, Change::Conflict))
-            }
-            // A new file, or a copy of another note's file: a new note.
-            None => take_in_new(store, &file.name, &from_file).await,
-        };
-        match outcome {
-            Ok((id, change)) => {
-                seen.insert(id);
-                match change {
-                    Change::None => {}
-                    Change::Created => {
-                        report.created += 1;
-                        rewrite.insert(id);
-                    }
-                    Change::Updated => report.updated += 1,
-                    Change::Merged => report.merged += 1,
-                    Change::Conflict => report.conflicts += 1,
-                }
-                // What the file holds now is what the index knows of it (for a conflict too:
-                // the write-out below puts the kept text back in the file).
-                let entry = VaultEntry {
-                    file_name: file.name.clone(),
-                    title: from_file.title.clone(),
-                    body: from_file.body.clone(),
-                };
-                store.set_vault_entry(id, &entry).await?;
-                index.insert(id, entry);
-            }
-            Err(err @ (Error::Invalid(_) | Error::NoteDeleted(_))) => {
-                report.problems.push(VaultProblem {
-                    file: file.name,
-                    reason: err.to_string(),
-                });
-            }
-            Err(other) => return Err(other),
-        }
-    }
+    // 1. The folder into the store.
+    let taken = take_in::take_in(store, dir, &listing, &index, scope, ours, progress).await?;
+    report.files_read = taken.files_read;
+    report.created = taken.created;
+    report.updated = taken.updated;
+    report.merged = taken.merged;
+    report.conflicts = taken.conflicts;
+    report.problems = taken.problems;
 
     // 2. Files that are gone: their notes are deleted. (A folder that is gone altogether
     //    failed in `files::list`, and one made again has no marker; a held file is there.)
@@ -159,11 +234,13 @@ pub async fn sync_folder(store: &Store, dir: &Path) -> Result<VaultReport> {
     //    is deleted.
     let gone: Vec<NoteId> = index
         .iter()
-        .filter(|(id, entry)| {
-            !seen.contains(id) && !listing.names.contains(&entry.file_name.to_lowercase())
+        .filter(|file| {
+            !taken.seen.contains(&file.note_id)
+                && !listing.names.contains(&file.file_name.to_lowercase())
         })
-        .map(|(id, _)| *id)
+        .map(|file| file.note_id)
         .collect();
+    let mut start_over = index.is_empty();
     if gone.len() > 1 && gone.len() == index.len() {
         report.problems.push(VaultProblem {
             file: String::new(),
@@ -174,245 +251,61 @@ pub async fn sync_folder(store: &Store, dir: &Path) -> Result<VaultReport> {
             ),
         });
         store.clear_vault_index().await?;
+        start_over = true;
     } else {
-        for id in gone {
-            if let Ok(note) = store.note(id).await {
+        for id in &gone {
+            if let Ok(note) = store.note(*id).await {
                 if !note.deleted {
-                    store.delete_note(id).await?;
+                    store.delete_note(*id).await?;
                     report.deleted += 1;
                 }
             }
-            store.remove_vault_entry(id).await?;
         }
+        store.forget_vault_files(&gone, &[]).await?;
     }
-    let mut index = store.vault_index().await?;
 
     // 3. The store out to the folder.
     files::mark_ours(dir, &store_id)?;
-    let folder = Folder {
+    let mut in_use = listing.names.clone();
+    if !start_over {
+        let gone: HashSet<NoteId> = gone.into_iter().collect();
+        in_use.extend(
+            index
+                .iter()
+                .filter(|file| !gone.contains(&file.note_id))
+                .map(|file| file.file_name.to_lowercase()),
+        );
+    }
+    let folder = write_out::Folder {
         dir,
         on_disk: &listing.names,
-        held: &held_names,
+        held: taken
+            .held
+            .iter()
+            .map(|file| file.name.to_lowercase())
+            .collect(),
+        in_use,
     };
-    report.written += write_out(store, &folder, &mut index, &rewrite, &mut report.problems).await?;
-    report
-        .problems
-        .extend(listing.held.iter().map(|file| held_problem(file, &index)));
+    report.written +=
+        write_out::write_out(store, &folder, start_over, &mut report.problems, progress).await?;
+    if !taken.held.is_empty() {
+        let index: HashMap<NoteId, IndexedFile> = store
+            .vault_files()
+            .await?
+            .into_iter()
+            .map(|file| (file.note_id, file))
+            .collect();
+        report
+            .problems
+            .extend(taken.held.iter().map(|file| held_problem(file, &index)));
+    }
     Ok(report)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
-    None,
-    Created,
-    Updated,
-    Merged,
-    Conflict,
-}
-
-async fn take_in_new(
-    store: &Store,
-    file_name: &str,
-    fields: &NoteFields,
-) -> Result<(NoteId, Change)> {
-    let note = store.create_note(fields.clone()).await?;
-    tracing::info!(file = %file_name, note = %note.id, "vault: new note from a file");
-    Ok((note.id, Change::Created))
-}
-
-/// A file of a known note: an outside edit when it differs from the index.
-async fn take_in_edit(
-    store: &Store,
-    note: &Note,
-    entry: Option<&VaultEntry>,
-    file_name: &str,
-    from_file: &NoteFields,
-) -> Result<(NoteId, Change)> {
-    let base = entry.map_or_else(
-        || NoteFields::new(&note.title, &note.body),
-        |e| NoteFields::new(&e.title, &e.body),
-    );
-    if *from_file == base {
-        return Ok((note.id, Change::None));
-    }
-    if note.deleted {
-        // Edited in the folder after it was deleted: the edit wins, as a new note.
-        let created = store.create_note(from_file.clone()).await?;
-        store.remove_vault_entry(note.id).await?;
-        return Ok((created.id, Change::Created));
-    }
-    let here = NoteFields::new(&note.title, &note.body);
-    if here == base {
-        let edit = NoteEdit {
-            title: Some(from_file.title.clone()),
-            body: Some(from_file.body.clone()),
-        };
-        store.update_note(note.id, edit).await?;
-        tracing::info!(file = %file_name, note = %note.id, "vault: outside edit taken in");
-        return Ok((note.id, Change::Updated));
-    }
-    // Changed in the app and in the file since the last pass: the usual merge rules.
-    let title = if from_file.title == base.title {
-        &here.title
-    } else {
-        &from_file.title
-    };
-    match merge3(&base.body, &here.body, &from_file.body).clean() {
-        Some(body) => {
-            let edit = NoteEdit {
-                title: Some(title.clone()),
-                body: Some(body),
-            };
-            store.update_note(note.id, edit).await?;
-            Ok((note.id, Change::Merged))
-        }
-        None => {
-            store
-                .record_file_conflict(note, &base.body, from_file)
-                .await?;
-            tracing::warn!(file = %file_name, note = %note.id, "vault: file and app edits conflict");
-            Ok((note.id, Change::Conflict))
-        }
-    }
-}
-
-/// The folder as this pass found it.
-struct Folder<'a> {
-    dir: &'a Path,
-    /// Every note file name present, lower-cased.
-    on_disk: &'a HashSet<String>,
-    /// The files Quire must leave as they are (unreadable, symlinks), lower-cased.
-    held: &'a HashSet<String>,
-}
-
-impl Folder<'_> {
-    fn holds(&self, file_name: &str) -> bool {
-        self.held.contains(&file_name.to_lowercase())
-    }
-}
-
-/// Writes every note whose file is missing or out of date, and removes deleted notes'
-/// files. A held file is never written over, renamed over or removed: a changed note whose
-/// file it is goes to a free name beside it. Returns how many files it wrote or removed.
-async fn write_out(
-    store: &Store,
-    folder: &Folder<'_>,
-    index: &mut HashMap<NoteId, VaultEntry>,
-    rewrite: &HashSet<NoteId>,
-    problems: &mut Vec<VaultProblem>,
-) -> Result<u64> {
-    let notes = store.all_notes().await?;
-    let mut taken: HashSet<String> = index.values().map(|e| e.file_name.to_lowercase()).collect();
-    taken.extend(folder.on_disk.iter().cloned());
-    let mut written = 0;
-    for note in notes {
-        let entry = index.get(&note.id).cloned();
-        if note.deleted {
-            if let Some(entry) = entry {
-                written += remove_deleted(store, folder, note.id, &entry, problems).await?;
-            }
-            continue;
-        }
-        let held = entry.as_ref().filter(|e| folder.holds(&e.file_name));
-        if held.is_some_and(|e| e.title == note.title && e.body == note.body) {
-            // The file changed outside and cannot be read, the note has nothing new: both
-            // stay as they are (the file is reported).
-            continue;
-        }
-        let wanted_name = match &entry {
-            Some(entry)
-                if held.is_none()
-                    && title_of(&entry.file_name, Some(&note.title)) == note.title =>
-            {
-                entry.file_name.clone()
-            }
-            // New, renamed, or its file is held: a free name (never a held one, as held
-            // files are on disk).
-            _ => file_name_for(&note.title, &taken),
-        };
-        let fields_match = entry.as_ref().is_some_and(|e| {
-            e.title == note.title && e.body == note.body && e.file_name == wanted_name
-        });
-        if fields_match
-            && folder.on_disk.contains(&wanted_name.to_lowercase())
-            && !rewrite.contains(&note.id)
-        {
-            continue;
-        }
-        // A read-only folder or file: said, and tried again next pass; the note is safe.
-        if let Err(err) = files::write_atomically(
-            folder.dir,
-            &wanted_name,
-            &render(note.id, &note.title, &note.body),
-        ) {
-            problems.push(VaultProblem {
-                file: wanted_name,
-                reason: err.to_string(),
-            });
-            continue;
-        }
-        if let Some(held) = held {
-            tracing::warn!(file = %held.file_name, note = %note.id, beside = %wanted_name,
-                "vault: the note's file is left as it is; the note went beside it");
-        }
-        if let Some(old) = entry
-            .as_ref()
-            .filter(|e| e.file_name != wanted_name && !folder.holds(&e.file_name))
-        {
-            if let Err(err) = files::remove(folder.dir, &old.file_name) {
-                problems.push(VaultProblem {
-                    file: old.file_name.clone(),
-                    reason: err.to_string(),
-                });
-            }
-            taken.remove(&old.file_name.to_lowercase());
-        }
-        taken.insert(wanted_name.to_lowercase());
-        let entry = VaultEntry {
-            file_name: wanted_name,
-            title: note.title.clone(),
-            body: note.body.clone(),
-        };
-        store.set_vault_entry(note.id, &entry).await?;
-        index.insert(note.id, entry);
-        written += 1;
-    }
-    Ok(written)
-}
-
-/// A deleted note's file goes. A held one stays (it may hold the only copy of an outside
-/// edit) and is no longer the note's file. Returns how many files were removed.
-async fn remove_deleted(
-    store: &Store,
-    folder: &Folder<'_>,
-    id: NoteId,
-    entry: &VaultEntry,
-    problems: &mut Vec<VaultProblem>,
-) -> Result<u64> {
-    if folder.holds(&entry.file_name) {
-        store.remove_vault_entry(id).await?;
-        return Ok(0);
-    }
-    // A file that cannot go stays listed, and is tried again next pass.
-    match files::remove(folder.dir, &entry.file_name) {
-        Ok(()) => {
-            store.remove_vault_entry(id).await?;
-            Ok(1)
-        }
-        Err(err) => {
-            problems.push(VaultProblem {
-                file: entry.file_name.clone(),
-                reason: err.to_string(),
-            });
-            Ok(0)
-        }
-    }
 }
 
 /// What to tell the person about a file left as it is: why, and where the note it stands
 /// for went instead. Worked out from the index after the pass, so every pass says the same
 /// until something changes (the app notifies when the problems change).
-fn held_problem(file: &files::Held, index: &HashMap<NoteId, VaultEntry>) -> VaultProblem {
+fn held_problem(file: &files::Held, index: &HashMap<NoteId, IndexedFile>) -> VaultProblem {
     let reason = match note_beside(file, index) {
         Some(beside) => format!(
             "{}, so Quire left it as it is and keeps the note in '{beside}': both texts are \
@@ -430,9 +323,9 @@ fn held_problem(file: &files::Held, index: &HashMap<NoteId, VaultEntry>) -> Vaul
 /// The file now holding the note a held file stands for, when that is another file: the
 /// note its front matter names, or else (a link, an unreadable file) the note that would
 /// have been written to its name.
-fn note_beside<'a>(file: &files::Held, index: &'a HashMap<NoteId, VaultEntry>) -> Option<&'a str> {
+fn note_beside<'a>(file: &files::Held, index: &'a HashMap<NoteId, IndexedFile>) -> Option<&'a str> {
     let name = file.name.to_lowercase();
-    let is_here = |entry: &VaultEntry| entry.file_name.to_lowercase() == name;
+    let is_here = |entry: &IndexedFile| entry.file_name.to_lowercase() == name;
     let entry = match file.why.id() {
         Some(id) => index.get(&id).filter(|entry| !is_here(entry)),
         // Still some note's file (that note has not changed since): nothing went beside it.
@@ -452,4 +345,62 @@ pub async fn vault_dir(store: &Store) -> Result<Option<PathBuf>> {
         .await?
         .filter(|dir| !dir.is_empty())
         .map(PathBuf::from))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Mutex;
+
+    use super::*;
+
+    fn steps(quiet_for: Duration) -> Vec<VaultProgress> {
+        let heard = Mutex::new(Vec::new());
+        let listen = |p: VaultProgress| heard.lock().unwrap().push(p);
+        let progress = Progress {
+            started: Instant::now(),
+            quiet_for,
+            told: AtomicBool::new(false),
+            to: &listen,
+        };
+        progress.step(VaultStage::Reading, 250, 1_000);
+        progress.step(VaultStage::Writing, 0, 10);
+        progress.finish();
+        heard.into_inner().unwrap()
+    }
+
+    #[test]
+    fn a_long_pass_tells_each_step_and_then_that_it_is_over() {
+        let step = |stage, done, total| VaultProgress { stage, done, total };
+        assert_eq!(
+            steps(Duration::ZERO),
+            [
+                step(VaultStage::Reading, 250, 1_000),
+                step(VaultStage::Writing, 0, 10),
+                step(VaultStage::Finished, 0, 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_short_pass_tells_nothing_not_even_that_it_is_over() {
+        assert_eq!(steps(Duration::from_secs(3_600)), []);
+    }
+
+    #[test]
+    fn scopes_merge_into_what_both_passes_would_have_looked_at() {
+        let names = |list: &[&str]| Scope::Names(list.iter().map(|n| (*n).to_owned()).collect());
+        assert_eq!(
+            names(&["a.md"]).merge(names(&["b.md"])),
+            names(&["a.md", "b.md"])
+        );
+        assert_eq!(
+            Scope::store_changes().merge(names(&["a.md"])),
+            names(&["a.md"])
+        );
+        assert_eq!(names(&["a.md"]).merge(Scope::Everything), Scope::Everything);
+        assert!(Scope::Everything.includes("anything.md"));
+        assert!(!Scope::store_changes().includes("a.md"));
+    }
 }

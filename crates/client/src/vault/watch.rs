@@ -1,8 +1,9 @@
 //! Watching the vault folder (notify, debounced): a pass after each burst of file events,
-//! after a nudge (the store changed), and at start. A folder that disappears or cannot be
-//! watched is reported and tried again every few seconds; the watcher keeps going.
+//! looking at the files those events name; after a nudge (the store changed); and a full
+//! pass at start and whenever events may have been lost. A folder that disappears or cannot
+//! be watched is reported and tried again every few seconds; the watcher keeps going.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{sync_folder, VaultReport};
+use super::{pass, Scope, VaultProgress, VaultReport};
 use crate::{Result, Store};
 
 /// Quiet time after file events before a pass: editors save in bursts (temp, rename, chmod).
@@ -31,37 +32,64 @@ impl VaultWatcher {
     }
 }
 
-/// Starts watching `dir`; every pass's outcome goes to `on_pass`. Stops when every
-/// [`VaultWatcher`] is dropped.
+/// What a burst of events asks a pass to look at: the names of the files they touched, or
+/// everything when the watcher lost track (an overflowed queue, an error, the folder
+/// itself changed).
+fn scope_of(dir: &Path, result: DebounceEventResult) -> Scope {
+    let Ok(events) = result else {
+        return Scope::Everything;
+    };
+    let mut names = std::collections::HashSet::new();
+    for event in events {
+        if event.need_rescan() {
+            return Scope::Everything;
+        }
+        for path in &event.paths {
+            match path.file_name().and_then(|name| name.to_str()) {
+                Some(name) if path.as_path() != dir => {
+                    names.insert(name.to_owned());
+                }
+                _ => return Scope::Everything,
+            }
+        }
+    }
+    Scope::Names(names)
+}
+
+/// Starts watching `dir`; every pass's outcome goes to `on_pass`, and a long pass's
+/// progress to `on_progress`. Stops when every [`VaultWatcher`] is dropped.
 pub fn spawn(
     store: Arc<Store>,
     dir: PathBuf,
     on_pass: impl Fn(&Result<VaultReport>) + Send + 'static,
+    on_progress: impl Fn(VaultProgress) + Send + Sync + 'static,
 ) -> (VaultWatcher, JoinHandle<()>) {
     let (nudge, mut nudges) = mpsc::unbounded_channel::<()>();
     let task = tokio::spawn(async move {
-        let (events_tx, mut events) = mpsc::unbounded_channel::<()>();
+        let (events_tx, mut events) = mpsc::unbounded_channel::<Scope>();
         let mut debouncer = None;
+        let mut scope = Scope::Everything;
         loop {
             if debouncer.is_none() {
-                let tx = events_tx.clone();
+                let (tx, watched) = (events_tx.clone(), dir.clone());
                 let made = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
-                    if result.is_ok() {
-                        let _ = tx.send(());
-                    }
+                    let _ = tx.send(scope_of(&watched, result));
                 })
                 .and_then(|mut d| d.watch(&dir, RecursiveMode::NonRecursive).map(|()| d));
                 match made {
                     Ok(d) => debouncer = Some(d),
                     Err(err) => {
                         tracing::warn!(dir = %dir.display(), "cannot watch the vault folder: {err}");
+                        // Nothing tells us what changes meanwhile.
+                        scope = Scope::Everything;
                     }
                 }
             }
-            let result = sync_folder(&store, &dir).await;
+            let result = pass(&store, &dir, &scope, &on_progress).await;
             if result.is_err() {
-                // The folder may be gone; watch it again once it is back. Stopping a
-                // debouncer joins its thread, so that happens off the async workers.
+                // The folder may be gone; watch it again once it is back, and look at
+                // everything then. Stopping a debouncer joins its thread, so that happens
+                // off the async workers.
                 if let Some(old) = debouncer.take() {
                     tokio::task::spawn_blocking(move || drop(old));
                 }
@@ -72,13 +100,27 @@ pub fn spawn(
             } else {
                 RETRY
             };
-            tokio::select! {
-                nudge = nudges.recv() => if nudge.is_none() { break },
-                Some(()) = events.recv() => {}
-                () = tokio::time::sleep(wait.min(Duration::from_secs(86_400))) => {}
+            scope = tokio::select! {
+                nudge = nudges.recv() => match nudge {
+                    Some(()) => Scope::store_changes(),
+                    None => break,
+                },
+                Some(events) = events.recv() => events,
+                () = tokio::time::sleep(wait.min(Duration::from_secs(86_400))) => Scope::Everything,
+            };
+            if debouncer.is_none() {
+                scope = Scope::Everything;
             }
             // One pass for everything that came meanwhile.
-            while events.try_recv().is_ok() || nudges.try_recv().is_ok() {}
+            loop {
+                if let Ok(more) = events.try_recv() {
+                    scope = scope.merge(more);
+                } else if nudges.try_recv().is_ok() {
+                    scope = scope.merge(Scope::store_changes());
+                } else {
+                    break;
+                }
+            }
         }
         if let Some(old) = debouncer {
             tokio::task::spawn_blocking(move || drop(old));

@@ -1,0 +1,34 @@
+-- What a vault pass needs to skip the files and notes that did not change (issue 18).
+--
+-- The file as Quire last saw it: size, modification time and inode (its stamp) and a hash
+-- of its bytes. A file whose stamp is unchanged is not read; one whose bytes hash the same
+-- is not parsed. NULL stamp: read it next pass (never seen, held, or seen so soon after a
+-- write that a second write in the same clock tick would leave the stamp as it was).
+ALTER TABLE vault_files ADD COLUMN size INTEGER;
+ALTER TABLE vault_files ADD COLUMN mtime_ns INTEGER;
+ALTER TABLE vault_files ADD COLUMN inode INTEGER;
+ALTER TABLE vault_files ADD COLUMN file_hash BLOB;
+
+-- Every pass reads these columns for every file: an index that covers them keeps the texts'
+-- pages (the merge bases) out of that read.
+CREATE INDEX vault_files_stamps ON vault_files (note_id, file_name, size, mtime_ns, inode, file_hash);
+
+-- Notes whose text changed since the vault last wrote them out: a pass looks at these
+-- instead of comparing every note. Kept by triggers, so no write path can forget it. `seq`
+-- grows on every change (AUTOINCREMENT never reuses one), so a pass that wrote a note out
+-- clears its row only if the note did not change again meanwhile.
+CREATE TABLE vault_pending (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    note_id TEXT NOT NULL UNIQUE
+);
+INSERT INTO vault_pending (note_id) SELECT id FROM notes;
+
+CREATE TRIGGER notes_pending_for_vault_on_insert AFTER INSERT ON notes
+BEGIN
+    INSERT OR REPLACE INTO vault_pending (note_id) VALUES (new.id);
+END;
+
+CREATE TRIGGER notes_pending_for_vault_on_update AFTER UPDATE OF title, body, deleted ON notes
+BEGIN
+    INSERT OR REPLACE INTO vault_pending (note_id) VALUES (new.id);
+END;

@@ -1,0 +1,92 @@
+//! Many new notes at once (an import, a vault folder taken in): the notes and their `create`
+//! ops written with multi-row statements in the caller's transaction. A statement per note
+//! costs a hand-off to the connection's thread each; 10,000 notes cost a few hundred
+//! statements this way instead of 40,000.
+
+use quire_core::op::OpKind;
+use quire_core::{DeviceId, Millis, Note, NoteFields};
+use sqlx::{Sqlite, Transaction};
+
+use super::{decode, from_db, to_db};
+use crate::{clock, Result};
+
+/// Rows per statement: far inside SQLite's limit on bound values (32,766).
+pub(super) const ROWS_PER_STATEMENT: usize = 200;
+
+/// `(?, ?), (?, ?)`: `rows` tuples of `columns` placeholders.
+pub(super) fn placeholders(rows: usize, columns: usize) -> String {
+    let tuple = format!("({})", vec!["?"; columns].join(", "));
+    vec![tuple; rows].join(", ")
+}
+
+/// New notes made of `many` (already validated), each with its queued `create` op, in the
+/// order given: their ops' clocks and queue places follow that order, as one at a time would.
+pub(super) async fn insert_new_notes(
+    tx: &mut Transaction<'_, Sqlite>,
+    many: Vec<NoteFields>,
+    now: Millis,
+) -> Result<Vec<Note>> {
+    if many.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = i64::try_from(many.len()).unwrap_or(i64::MAX);
+    // The device clock moves once for the lot; op i takes the i-th value of that range.
+    let (device, last): (String, i64) =
+        sqlx::query_as("UPDATE device SET clock = clock + ? RETURNING device_id, clock")
+            .bind(count)
+            .fetch_one(&mut **tx)
+            .await?;
+    let device_id = decode::<DeviceId>(&device, "device id")?.to_string();
+    let first_clock = from_db(last, "clock")? + 1 - from_db(count, "count")?;
+
+    let notes: Vec<Note> = many
+        .into_iter()
+        .map(|fields| Note {
+            id: clock::new_note_id(),
+            title: fields.title,
+            body: fields.body,
+            created_at: now,
+            updated_at: now,
+            deleted: false,
+            version: None,
+        })
+        .collect();
+    for (chunk_at, chunk) in notes.chunks(ROWS_PER_STATEMENT).enumerate() {
+        let sql = format!(
+            "INSERT INTO notes (id, title, body, created_at, updated_at) VALUES {}",
+            placeholders(chunk.len(), 5)
+        );
+        let mut query = sqlx::query(&sql);
+        for note in chunk {
+            query = query
+                .bind(note.id.to_string())
+                .bind(&note.title)
+                .bind(&note.body)
+                .bind(now.0)
+                .bind(now.0);
+        }
+        query.execute(&mut **tx).await?;
+
+        let sql = format!(
+            "INSERT INTO outbox (op_id, note_id, kind, title, body, base_version, device_id,
+                clock, created_at) VALUES {}",
+            placeholders(chunk.len(), 9)
+        );
+        let mut query = sqlx::query(&sql);
+        for (i, note) in chunk.iter().enumerate() {
+            let at = u64::try_from(chunk_at * ROWS_PER_STATEMENT + i).unwrap_or(u64::MAX);
+            query = query
+                .bind(clock::new_op_id().to_string())
+                .bind(note.id.to_string())
+                .bind(OpKind::Create.as_str())
+                .bind(&note.title)
+                .bind(&note.body)
+                .bind(None::<i64>)
+                .bind(&device_id)
+                .bind(to_db(first_clock + at, "clock")?)
+                .bind(now.0);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(notes)
+}

@@ -1,0 +1,235 @@
+//! What a vault pass costs and what it may skip: a pass reads only the files that may have
+//! changed, takes many new files in together, never writes a note over a file edited
+//! outside that it did not look at, and picks up after a pass that stopped halfway.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::device;
+use quire_client::store::NoteEdit;
+use quire_client::vault::{self, sync_folder, Scope, VaultProgress, VaultReport};
+use quire_core::NoteFields;
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+/// A folder of `count` Markdown files another program made (no front matter).
+fn folder_of(count: usize) -> tempfile::TempDir {
+    let folder = tempfile::tempdir().unwrap();
+    for i in 0..count {
+        std::fs::write(
+            folder.path().join(format!("Note {i:04}.md")),
+            format!("# Note {i}\n\nwords of note {i}\n"),
+        )
+        .unwrap();
+    }
+    folder
+}
+
+/// Waits past the clock tick of the last writes, so their stamps can settle.
+async fn let_stamps_settle() {
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+fn names(list: &[&str]) -> Scope {
+    Scope::Names(list.iter().map(|n| (*n).to_owned()).collect())
+}
+
+#[tokio::test]
+async fn a_folder_is_taken_in_whole_and_then_only_changed_files_are_read() {
+    let d = device().await;
+    let folder = folder_of(300);
+    let first = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(first.created, 300);
+    assert_eq!(first.written, 300, "every file gets its front matter");
+    assert!(first.problems.is_empty(), "{:?}", first.problems);
+    assert_eq!(d.store.list_notes().await.unwrap().len(), 300);
+    assert!(read(folder.path(), "Note 0042.md").starts_with("---\nquire-id: "));
+    let_stamps_settle().await;
+    // Our own writes are read once more (a write in their clock tick would look the same).
+    let settle = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(
+        settle,
+        VaultReport {
+            files_read: 300,
+            ..VaultReport::default()
+        }
+    );
+
+    let idle = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(
+        idle,
+        VaultReport::default(),
+        "nothing read, nothing written"
+    );
+
+    let text = read(folder.path(), "Note 0042.md");
+    std::fs::write(
+        folder.path().join("Note 0042.md"),
+        text.replace("words of note 42", "words of note 42, edited"),
+    )
+    .unwrap();
+    let full = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(full.updated, 1);
+    assert_eq!(
+        full.files_read, 1,
+        "a full pass reads only the changed file"
+    );
+
+    // The file edited above was read within its write's clock tick: read again once.
+    let_stamps_settle().await;
+    assert_eq!(
+        sync_folder(&d.store, folder.path()).await.unwrap(),
+        VaultReport {
+            files_read: 1,
+            ..VaultReport::default()
+        }
+    );
+    let text = read(folder.path(), "Note 0007.md");
+    std::fs::write(folder.path().join("Note 0007.md"), text + "more\n").unwrap();
+    let scoped = vault::pass(&d.store, folder.path(), &names(&["Note 0007.md"]), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(scoped.updated, 1);
+    assert_eq!(scoped.files_read, 1);
+    let note = d
+        .store
+        .list_notes()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|n| n.title == "Note 0007")
+        .unwrap();
+    assert!(d
+        .store
+        .note(note.id)
+        .await
+        .unwrap()
+        .body
+        .ends_with("more\n"));
+}
+
+#[tokio::test]
+async fn a_touched_or_copied_back_file_is_read_but_changes_nothing() {
+    let d = device().await;
+    let folder = folder_of(3);
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    let_stamps_settle().await;
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    let pending = d.store.pending_count().await.unwrap();
+
+    // The same bytes written again: a new stamp, the same hash.
+    let path = folder.path().join("Note 0001.md");
+    let text = read(folder.path(), "Note 0001.md");
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, &text).unwrap();
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(
+        report,
+        VaultReport {
+            files_read: 1,
+            ..VaultReport::default()
+        }
+    );
+    assert_eq!(d.store.pending_count().await.unwrap(), pending, "no op");
+}
+
+#[tokio::test]
+async fn a_note_changed_in_the_app_never_overwrites_an_outside_edit_the_pass_was_not_told_of() {
+    let d = device().await;
+    let folder = folder_of(1);
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    let_stamps_settle().await;
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    let note = d.store.list_notes().await.unwrap().remove(0);
+
+    // Edited in another editor (the watcher's event lost), and in the app.
+    let text = read(folder.path(), "Note 0000.md");
+    std::fs::write(
+        folder.path().join("Note 0000.md"),
+        text.replace("# Note 0", "# Note 0, retitled outside"),
+    )
+    .unwrap();
+    let here = d.store.note(note.id).await.unwrap().body + "added in the app\n";
+    d.store
+        .update_note(note.id, NoteEdit::body(here))
+        .await
+        .unwrap();
+    // A pass for the store's changes only (as after a nudge).
+    let report = vault::pass(&d.store, folder.path(), &Scope::store_changes(), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.merged, 1, "{report:?}");
+    let body = d.store.note(note.id).await.unwrap().body;
+    assert!(body.contains("retitled outside") && body.ends_with("added in the app\n"));
+    let file = read(folder.path(), "Note 0000.md");
+    assert!(file.contains("retitled outside") && file.ends_with("added in the app\n"));
+}
+
+#[tokio::test]
+async fn one_bad_file_among_many_new_ones_holds_up_nothing() {
+    let d = device().await;
+    let folder = folder_of(20);
+    // A title longer than a note may have, from a front matter with an id no note has.
+    let long = "x".repeat(2_000);
+    std::fs::write(
+        folder.path().join(format!("{}.md", "x".repeat(120))),
+        format!(
+            "---\nquire-id: 0190f0f0-0000-7000-8000-000000000001\ntitle: \"{long}\"\n---\nbody\n"
+        ),
+    )
+    .unwrap();
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(report.created, 20);
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(report.problems[0].reason.contains("title"), "{report:?}");
+    assert_eq!(d.store.list_notes().await.unwrap().len(), 20);
+    let again = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(again.created, 0, "nothing is taken in twice");
+    assert_eq!(again.problems.len(), 1, "the bad file is told about again");
+}
+
+#[tokio::test]
+async fn a_short_pass_tells_no_progress_and_many_notes_go_out_in_batches() {
+    let d = device().await;
+    let folder = folder_of(3);
+    let heard = std::sync::Mutex::new(Vec::<VaultProgress>::new());
+    let listen = |p: VaultProgress| heard.lock().unwrap().push(p);
+    vault::pass(&d.store, folder.path(), &Scope::Everything, &listen)
+        .await
+        .unwrap();
+    assert_eq!(
+        *heard.lock().unwrap(),
+        [],
+        "over before a person would look"
+    );
+    let_stamps_settle().await;
+    sync_folder(&d.store, folder.path()).await.unwrap();
+
+    // Many notes from sync since: written out (in batches of a few hundred).
+    let many: Vec<NoteFields> = (0..1_200)
+        .map(|i| NoteFields::new(format!("Pulled {i}"), "text\n"))
+        .collect();
+    d.store.create_notes(many).await.unwrap();
+    let report = vault::pass(&d.store, folder.path(), &Scope::store_changes(), &listen)
+        .await
+        .unwrap();
+    assert_eq!(report.written, 1_200);
+    assert_eq!(report.files_read, 0, "notes going out read no file");
+    assert!(read(folder.path(), "Pulled 1199.md").ends_with("text\n"));
+    let again = vault::pass(&d.store, folder.path(), &Scope::store_changes(), &listen)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        VaultReport {
+            files_read: 1_200,
+            ..VaultReport::default()
+        },
+        "written once; read once more, as they were just written"
+    );
+}
