@@ -27,11 +27,9 @@ fn open(runtime: &tokio::runtime::Runtime, dir: &Path) -> Store {
         .unwrap()
 }
 
+/// An ordinary note's body, about 1 KB (16 lines of words).
 fn body(i: usize) -> String {
-    format!(
-        "# Note {i}\n\n{}\n",
-        "Some ordinary note text, a line of it. ".repeat(20)
-    )
+    support::ordinary_body(i)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -44,6 +42,7 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
+    support::check_ordinary_notes();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -13,8 +13,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use quire_core::protocol::{PushOp, PushRequest};
@@ -24,60 +22,6 @@ use uuid::Uuid;
 
 const TARGET_BYTES: u64 = 512 * 1024 * 1024;
 const PASSWORD: &str = "correct horse battery";
-
-struct Server {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the release server on a free port and waits for its "listening on" line.
-fn start_server(bin: &str) -> Server {
-    let dir = support::disk_dir("quire-floods-");
-    let mut child = Command::new(bin)
-        .args(["--listen", "127.0.0.1:0", "--trusted-proxy", "127.0.0.1"])
-        .arg("--db")
-        .arg(format!(
-            "sqlite://{}",
-            dir.path().join("server.db").display()
-        ))
-        .env("QUIRE_LOG", "warn,quire_server=info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the server ended before listening")
-            .unwrap();
-        // `... listening on http://127.0.0.1:PORT addr=...`, perhaps with colour codes.
-        if let Some(at) = line.find("listening on ") {
-            let rest = &line[at + "listening on ".len()..];
-            let url: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '.'))
-                .collect();
-            break url;
-        }
-    };
-    // Keep draining its log so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        url,
-        _dir: dir,
-    }
-}
 
 /// Peak resident memory of a process so far, in bytes.
 fn peak_rss(pid: u32) -> u64 {
@@ -154,7 +98,7 @@ async fn main() {
         );
         return;
     };
-    let server = start_server(&bin);
+    let server = support::ServerProcess::start(&bin, &["--trusted-proxy", "127.0.0.1"]);
     let pid = server.child.id();
     let url = server.url.clone();
     let http = reqwest::Client::builder()

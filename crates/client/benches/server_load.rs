@@ -1,6 +1,6 @@
 //! Server throughput for `make bench`: 50 clients, each its own account, push at once over
-//! loopback HTTP (the real client API: JSON, zstd); each makes 100 notes and then edits all
-//! of them in 19 more batches of 100. Applied ops per second of wall time, on SQLite (a file
+//! loopback HTTP (the real client API: JSON, zstd); each makes 100 ordinary notes (about
+//! 1 KB) and then edits all of them in 19 more batches of 100. Applied ops per second of wall time, on SQLite (a file
 //! on disk) and on PostgreSQL (`QUIRE_TEST_POSTGRES_URL`, an admin URL; the bench makes its
 //! own database). Clients and server share this machine's cores.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -21,11 +21,13 @@ const CLIENTS: usize = 50;
 const NOTES_PER_CLIENT: usize = 100;
 const BATCHES_PER_CLIENT: usize = 20;
 
-fn text(round: usize) -> String {
-    format!("# A note\n\nIts text, edit number {round}.\n")
+/// The text of a client's note `n` at edit `round`: an ordinary note's body, about 1 KB,
+/// different per note and per round.
+fn text(n: usize, round: usize) -> String {
+    support::ordinary_body(round * NOTES_PER_CLIENT + n)
 }
 
-fn op(note: NoteId, device: DeviceId, round: usize) -> PushOp {
+fn op(note: NoteId, n: usize, device: DeviceId, round: usize) -> PushOp {
     let title = format!("note {note}");
     PushOp {
         op_id: OpId(Uuid::now_v7()),
@@ -35,9 +37,9 @@ fn op(note: NoteId, device: DeviceId, round: usize) -> PushOp {
         } else {
             OpKind::Update
         },
-        base_hash: (round > 0).then(|| TextHash::of(&title, &text(round - 1))),
+        base_hash: (round > 0).then(|| TextHash::of(&title, &text(n, round - 1))),
         title: Some(title),
-        body: Some(text(round)),
+        body: Some(text(n, round)),
         patch: None,
         base_version: (round > 0).then_some(Version(round as u64)),
         device_id: device,
@@ -54,7 +56,11 @@ async fn client(api: ApiClient, token: Secret) -> usize {
         .collect();
     let mut applied = 0;
     for round in 0..BATCHES_PER_CLIENT {
-        let ops = notes.iter().map(|note| op(*note, device, round)).collect();
+        let ops = notes
+            .iter()
+            .enumerate()
+            .map(|(n, note)| op(*note, n, device, round))
+            .collect();
         let response = api.push(&token, &PushRequest { ops }).await.unwrap();
         for result in &response.results {
             assert!(

@@ -7,7 +7,9 @@
     clippy::print_stdout
 )]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use quire_client::account::{self, AccountRequest};
@@ -81,6 +83,70 @@ pub async fn start_server(db_url: &str) -> quire_server::Spawned {
     quire_server::spawn(listener, state).unwrap()
 }
 
+/// The release `quire-server` (`QUIRE_SERVER_BIN`) as its own process, on a SQLite file on
+/// disk and a free loopback port; stopped when dropped.
+pub struct ServerProcess {
+    pub child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Starts `bin` with `args` besides the port and database, and waits for its "listening
+    /// on" line.
+    pub fn start(bin: &str, args: &[&str]) -> Self {
+        let dir = disk_dir("quire-bench-server-");
+        let mut child = Command::new(bin)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .arg("--db")
+            .arg(format!(
+                "sqlite://{}",
+                dir.path().join("server.db").display()
+            ))
+            .env("QUIRE_LOG", "warn,quire_server=info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("the server ended before listening")
+                .unwrap();
+            // `... listening on http://127.0.0.1:PORT addr=...`, perhaps with colour codes.
+            if let Some(at) = line.find("listening on ") {
+                let rest = &line[at + "listening on ".len()..];
+                let url: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '.'))
+                    .collect();
+                break url;
+            }
+        };
+        // Keep draining its log so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            url,
+            _dir: dir,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub struct Device {
     pub dir: tempfile::TempDir,
     pub store: Store,
@@ -133,9 +199,59 @@ impl Device {
     }
 }
 
+/// Words ordinary notes are made of: common English words of ordinary lengths.
+const WORDS: [&str; 64] = [
+    "the", "of", "and", "a", "to", "in", "is", "you", "that", "it", "he", "was", "for", "on",
+    "are", "as", "with", "his", "they", "at", "be", "this", "have", "from", "or", "one", "had",
+    "by", "word", "but", "not", "what", "all", "were", "we", "when", "your", "can", "said",
+    "there", "use", "an", "each", "which", "she", "do", "how", "their", "if", "will", "up",
+    "other", "about", "out", "many", "then", "them", "these", "so", "some", "her", "would", "make",
+    "like",
+];
+
+/// Lines in an ordinary note's body, and the width each line fills before it ends.
+const LINES: usize = 16;
+const LINE_WIDTH: usize = 60;
+
+/// The body of ordinary note `i`: 16 lines of words, about 1 KB, the same every run and
+/// different from note to note (words picked by a linear congruential generator seeded
+/// with `i`).
+pub fn ordinary_body(i: usize) -> String {
+    // Knuth's MMIX constants; the high bits are the well-mixed ones.
+    let mut state = (i as u64)
+        .wrapping_add(1)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut next_word = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        WORDS[(state >> 58) as usize]
+    };
+    let mut body = String::with_capacity(LINES * (LINE_WIDTH + 12));
+    for _ in 0..LINES {
+        let start = body.len();
+        while body.len() - start < LINE_WIDTH {
+            if body.len() > start {
+                body.push(' ');
+            }
+            body.push_str(next_word());
+        }
+        body.push_str(".\n");
+    }
+    body
+}
+
 pub fn ordinary_note(i: usize) -> NoteFields {
-    NoteFields::new(
-        format!("note {i}"),
-        format!("# Note {i}\n\nSome text of an ordinary note, a line or two of it.\n"),
-    )
+    NoteFields::new(format!("note {i}"), ordinary_body(i))
+}
+
+/// Checks what the figures rely on: ordinary notes are about 1 KB and differ.
+pub fn check_ordinary_notes() {
+    for i in [0, 1, 2, 9_999, 99_999] {
+        let body = ordinary_body(i);
+        assert_eq!(body.lines().count(), LINES, "{body}");
+        assert!((950..=1_150).contains(&body.len()), "{} bytes", body.len());
+        assert_eq!(body, ordinary_body(i), "the same every time");
+        assert_ne!(body, ordinary_body(i + 1), "different per note");
+    }
 }
