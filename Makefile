@@ -22,12 +22,13 @@ test: setup-test ui check test-rust schemathesis test-ui e2e
 ## make bench: the performance figures as one table (and JSON in $(BENCH_OUT)/bench.json):
 ## release builds, a PostgreSQL with fsync on, the app on a virtual display.
 BENCH_OUT ?= $(CARGO_TARGET_DIR)/quire-bench
-BENCHES := --bench save_enqueue --bench sync_figures --bench server_load --bench server_floods --bench app_idle
+BENCHES := --bench save_enqueue --bench sync_figures --bench cli_figures --bench server_load \
+	--bench server_floods --bench app_idle
 bench: setup-test ui
-	cargo build --release --locked -p quire-app -p quire-server --features quire-app/custom-protocol
+	cargo build --release --locked -p quire-app -p quire-server -p quire-cli --features quire-app/custom-protocol
 	rm -rf $(BENCH_OUT)
 	QUIRE_BENCH_OUT=$(BENCH_OUT) QUIRE_PG_FSYNC=on QUIRE_APP_BIN=$(CARGO_TARGET_DIR)/release/quire-app \
-		QUIRE_SERVER_BIN=$(CARGO_TARGET_DIR)/release/quire-server \
+		QUIRE_SERVER_BIN=$(CARGO_TARGET_DIR)/release/quire-server QUIRE_CLI_BIN=$(CARGO_TARGET_DIR)/release/quire \
 		WEBKIT_DISABLE_DMABUF_RENDERER=1 LIBGL_ALWAYS_SOFTWARE=1 \
 		scripts/with-postgres.sh xvfb-run --auto-servernum --server-args="-screen 0 1280x800x24" \
 		dbus-run-session -- cargo bench --locked -p quire-client $(BENCHES)
