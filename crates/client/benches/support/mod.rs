@@ -1,5 +1,6 @@
-//! What the sync benches share: devices on disk, an in-process server on loopback, and the
-//! rows of `make bench`'s table, written as JSON for `scripts/bench-table.mjs` to gather.
+//! What the benches share: ordinary notes of about 1 KB, devices on disk, a server on
+//! loopback (in process, or the release binary as its own process), and the rows of `make
+//! bench`'s table, written as JSON for `scripts/bench-table.ts` to gather.
 #![allow(
     dead_code,
     clippy::unwrap_used,
