@@ -9,9 +9,10 @@ ALTER TABLE vault_files ADD COLUMN mtime_ns INTEGER;
 ALTER TABLE vault_files ADD COLUMN inode INTEGER;
 ALTER TABLE vault_files ADD COLUMN file_hash BLOB;
 
--- Every pass reads these columns for every file: an index that covers them keeps the texts'
+-- Every pass reads these columns (and the title) for every file: an index that covers them keeps the texts'
 -- pages (the merge bases) out of that read.
-CREATE INDEX vault_files_stamps ON vault_files (note_id, file_name, size, mtime_ns, inode, file_hash);
+CREATE INDEX vault_files_stamps
+    ON vault_files (note_id, file_name, title, size, mtime_ns, inode, file_hash);
 
 -- Notes whose text changed since the vault last wrote them out: a pass looks at these
 -- instead of comparing every note. Kept by triggers, so no write path can forget it. `seq`

@@ -117,9 +117,14 @@ async fn outside_creates_edits_renames_and_deletes_become_ops() {
         .into_iter()
         .find(|n| n.title == "Ideas")
         .unwrap();
-    assert!(
-        read(folder.path(), "Ideas.md").contains(&format!("quire-id: {}", ideas.id)),
-        "the new file got its id"
+    assert_eq!(
+        read(folder.path(), "Ideas.md"),
+        "written elsewhere\n",
+        "a file taken in is left as it was"
+    );
+    assert_eq!(
+        d.store.note(ideas.id).await.unwrap().body,
+        "written elsewhere\n"
     );
     assert!(
         d.store.pending_ops(1000).await.unwrap().len() > before,

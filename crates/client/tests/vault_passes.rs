@@ -17,8 +17,9 @@ fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap()
 }
 
-/// A folder of `count` Markdown files another program made (no front matter).
-fn folder_of(count: usize) -> tempfile::TempDir {
+/// A folder of `count` Markdown files another program made (no front matter), written a
+/// moment ago (their stamps settled).
+async fn folder_of(count: usize) -> tempfile::TempDir {
     let folder = tempfile::tempdir().unwrap();
     for i in 0..count {
         std::fs::write(
@@ -27,6 +28,7 @@ fn folder_of(count: usize) -> tempfile::TempDir {
         )
         .unwrap();
     }
+    let_stamps_settle().await;
     folder
 }
 
@@ -42,22 +44,16 @@ fn names(list: &[&str]) -> Scope {
 #[tokio::test]
 async fn a_folder_is_taken_in_whole_and_then_only_changed_files_are_read() {
     let d = device().await;
-    let folder = folder_of(300);
+    let folder = folder_of(300).await;
     let first = sync_folder(&d.store, folder.path()).await.unwrap();
     assert_eq!(first.created, 300);
-    assert_eq!(first.written, 300, "every file gets its front matter");
+    assert_eq!(first.written, 0, "the person's files are left as they were");
+    assert_eq!(first.files_read, 300);
     assert!(first.problems.is_empty(), "{:?}", first.problems);
     assert_eq!(d.store.list_notes().await.unwrap().len(), 300);
-    assert!(read(folder.path(), "Note 0042.md").starts_with("---\nquire-id: "));
-    let_stamps_settle().await;
-    // Our own writes are read once more (a write in their clock tick would look the same).
-    let settle = sync_folder(&d.store, folder.path()).await.unwrap();
     assert_eq!(
-        settle,
-        VaultReport {
-            files_read: 300,
-            ..VaultReport::default()
-        }
+        read(folder.path(), "Note 0042.md"),
+        "# Note 42\n\nwords of note 42\n"
     );
 
     let idle = sync_folder(&d.store, folder.path()).await.unwrap();
@@ -116,9 +112,7 @@ async fn a_folder_is_taken_in_whole_and_then_only_changed_files_are_read() {
 #[tokio::test]
 async fn a_touched_or_copied_back_file_is_read_but_changes_nothing() {
     let d = device().await;
-    let folder = folder_of(3);
-    sync_folder(&d.store, folder.path()).await.unwrap();
-    let_stamps_settle().await;
+    let folder = folder_of(3).await;
     sync_folder(&d.store, folder.path()).await.unwrap();
     let pending = d.store.pending_count().await.unwrap();
 
@@ -141,7 +135,7 @@ async fn a_touched_or_copied_back_file_is_read_but_changes_nothing() {
 #[tokio::test]
 async fn a_note_changed_in_the_app_never_overwrites_an_outside_edit_the_pass_was_not_told_of() {
     let d = device().await;
-    let folder = folder_of(1);
+    let folder = folder_of(1).await;
     sync_folder(&d.store, folder.path()).await.unwrap();
     let_stamps_settle().await;
     sync_folder(&d.store, folder.path()).await.unwrap();
@@ -173,7 +167,7 @@ async fn a_note_changed_in_the_app_never_overwrites_an_outside_edit_the_pass_was
 #[tokio::test]
 async fn one_bad_file_among_many_new_ones_holds_up_nothing() {
     let d = device().await;
-    let folder = folder_of(20);
+    let folder = folder_of(20).await;
     // A title longer than a note may have, from a front matter with an id no note has.
     let long = "x".repeat(2_000);
     std::fs::write(
@@ -196,7 +190,7 @@ async fn one_bad_file_among_many_new_ones_holds_up_nothing() {
 #[tokio::test]
 async fn a_short_pass_tells_no_progress_and_many_notes_go_out_in_batches() {
     let d = device().await;
-    let folder = folder_of(3);
+    let folder = folder_of(3).await;
     let heard = std::sync::Mutex::new(Vec::<VaultProgress>::new());
     let listen = |p: VaultProgress| heard.lock().unwrap().push(p);
     vault::pass(&d.store, folder.path(), &Scope::Everything, &listen)
@@ -231,5 +225,42 @@ async fn a_short_pass_tells_no_progress_and_many_notes_go_out_in_batches() {
             ..VaultReport::default()
         },
         "written once; read once more, as they were just written"
+    );
+}
+
+#[tokio::test]
+async fn a_file_taken_in_as_it_was_keeps_its_note_when_renamed() {
+    let d = device().await;
+    let folder = folder_of(2).await;
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    let before = d.store.list_notes().await.unwrap();
+    let note = before.iter().find(|n| n.title == "Note 0001").unwrap().id;
+
+    std::fs::rename(
+        folder.path().join("Note 0001.md"),
+        folder.path().join("Shopping.md"),
+    )
+    .unwrap();
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(
+        (report.created, report.updated, report.deleted),
+        (0, 1, 0),
+        "{report:?}"
+    );
+    let renamed = d.store.note(note).await.unwrap();
+    assert_eq!(renamed.title, "Shopping");
+    assert!(!renamed.deleted);
+    assert_eq!(d.store.list_notes().await.unwrap().len(), 2);
+
+    // Edited in the app: written out with its id from now on, under the same name.
+    d.store
+        .update_note(note, NoteEdit::body("milk\n"))
+        .await
+        .unwrap();
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    let text = read(folder.path(), "Shopping.md");
+    assert!(
+        text.starts_with(&format!("---\nquire-id: {note}\n")) && text.ends_with("milk\n"),
+        "{text}"
     );
 }

@@ -39,7 +39,7 @@ pub use notes::{NoteEdit, NoteSummary};
 pub use outbox::QueuedOp;
 pub(crate) use remote::{PushOutcome, RemoteOutcome};
 pub use settings::StoreStatus;
-pub use vault_index::{FileRecord, IndexedFile, PendingNote, VaultEntry};
+pub use vault_index::{FileRecord, IndexedFile, VaultEntry};
 
 /// File name of the database inside the data dir.
 pub const DATABASE_FILE: &str = "quire.db";

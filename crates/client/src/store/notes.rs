@@ -41,7 +41,7 @@ impl NoteEdit {
     }
 }
 
-pub(super) const NOTE_COLUMNS: &str = "id, title, body, created_at, updated_at, deleted, version";
+const NOTE_COLUMNS: &str = "id, title, body, created_at, updated_at, deleted, version";
 
 pub(super) fn note_from_row(row: &SqliteRow) -> Result<Note> {
     let id: String = row.try_get("id")?;

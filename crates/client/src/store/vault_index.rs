@@ -7,11 +7,10 @@ use std::collections::HashMap;
 use quire_core::validate::validate_fields;
 use quire_core::vault::{FileHash, FileStamp};
 use quire_core::{Note, NoteFields, NoteId};
-use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::import::{insert_new_notes, placeholders, ROWS_PER_STATEMENT};
-use super::notes::{note_from_row, NOTE_COLUMNS};
+use super::notes::note_from_row;
 use super::{decode, version_to_db, Store};
 use crate::{clock, Error, Result};
 
@@ -29,7 +28,6 @@ pub struct VaultEntry {
 pub struct IndexedFile {
     pub note_id: NoteId,
     pub file_name: String,
-    pub title: String,
     /// None: read the file next pass, whatever its metadata says.
     pub stamp: Option<FileStamp>,
     pub file_hash: Option<FileHash>,
@@ -43,12 +41,11 @@ pub struct FileRecord {
     pub file_hash: FileHash,
 }
 
-/// A note whose text changed since the vault last wrote it; `seq` names this change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PendingNote {
-    pub seq: i64,
-    pub note_id: NoteId,
-}
+/// A note (`n`) whose file as the index knows it (`v`, left-joined) is not what the
+/// note says: a live note without a file or with another text, a deleted note whose file
+/// is still there.
+const OUT_OF_DATE: &str = "CASE WHEN n.deleted THEN v.note_id IS NOT NULL
+    ELSE v.note_id IS NULL OR v.title IS NOT n.title OR v.body IS NOT n.body END";
 
 /// Stamps are unsigned; SQLite's integers are signed: the bits are kept as they are.
 fn to_signed(value: u64) -> i64 {
@@ -57,30 +54,6 @@ fn to_signed(value: u64) -> i64 {
 
 fn to_unsigned(value: i64) -> u64 {
     u64::from_ne_bytes(value.to_ne_bytes())
-}
-
-fn stamp_from_row(row: &SqliteRow) -> Result<Option<FileStamp>> {
-    let size: Option<i64> = row.try_get("size")?;
-    let mtime_ns: Option<i64> = row.try_get("mtime_ns")?;
-    let inode: Option<i64> = row.try_get("inode")?;
-    Ok(match (size, mtime_ns, inode) {
-        (Some(size), Some(mtime_ns), Some(inode)) => Some(FileStamp {
-            size: to_unsigned(size),
-            mtime_ns,
-            inode: to_unsigned(inode),
-        }),
-        _ => None,
-    })
-}
-
-fn hash_from_row(row: &SqliteRow) -> Result<Option<FileHash>> {
-    let bytes: Option<Vec<u8>> = row.try_get("file_hash")?;
-    bytes
-        .map(|bytes| {
-            FileHash::try_from(bytes.as_slice())
-                .map_err(|_| Error::Corrupt("vault file hash".to_owned()))
-        })
-        .transpose()
 }
 
 /// Writes `records` (insert or replace), `ROWS_PER_STATEMENT` at a time.
@@ -135,38 +108,82 @@ async fn execute_in<T>(
 }
 
 impl Store {
-    /// Every file the index knows, without texts.
+    /// Every file the index knows, without texts or titles.
     pub(crate) async fn vault_files(&self) -> Result<Vec<IndexedFile>> {
-        let rows = sqlx::query(
-            "SELECT note_id, file_name, title, size, mtime_ns, inode, file_hash
+        // Every file in one string, not a row per file: each row costs a hand-off between
+        // sqlx's worker thread and the runtime, and for 10,000 files those were most of a
+        // pass. `/` separates files (no file name holds one), `,` the fields after the name.
+        let all: Option<String> = sqlx::query_scalar(
+            "SELECT group_concat(note_id || ',' || ifnull(size, '') || ',' ||
+                ifnull(mtime_ns, '') || ',' || ifnull(inode, '') || ',' ||
+                ifnull(hex(file_hash), '') || ',' || file_name, '/')
              FROM vault_files INDEXED BY vault_files_stamps",
         )
-        .fetch_all(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get("note_id")?;
+        let corrupt = || Error::Corrupt("the vault index".to_owned());
+        let number = |field: &str| -> Result<Option<i64>> {
+            match field {
+                "" => Ok(None),
+                digits => digits.parse().map(Some).map_err(|_| corrupt()),
+            }
+        };
+        let Some(all) = all else {
+            return Ok(Vec::new());
+        };
+        all.split('/')
+            .map(|file| {
+                let mut fields = file.splitn(6, ',');
+                let mut next = || fields.next().ok_or_else(corrupt);
+                let (id, size, mtime_ns, inode, hash, file_name) =
+                    (next()?, next()?, next()?, next()?, next()?, next()?);
+                let stamp = match (number(size)?, number(mtime_ns)?, number(inode)?) {
+                    (Some(size), Some(mtime_ns), Some(inode)) => Some(FileStamp {
+                        size: to_unsigned(size),
+                        mtime_ns,
+                        inode: to_unsigned(inode),
+                    }),
+                    _ => None,
+                };
+                let file_hash = match hash {
+                    "" => None,
+                    hex_hash => Some(
+                        hex::decode(hex_hash)
+                            .ok()
+                            .and_then(|bytes| FileHash::try_from(bytes.as_slice()).ok())
+                            .ok_or_else(corrupt)?,
+                    ),
+                };
                 Ok(IndexedFile {
-                    note_id: decode(&id, "note id")?,
-                    file_name: row.try_get("file_name")?,
-                    title: row.try_get("title")?,
-                    stamp: stamp_from_row(row)?,
-                    file_hash: hash_from_row(row)?,
+                    note_id: decode(id, "note id")?,
+                    file_name: file_name.to_owned(),
+                    stamp,
+                    file_hash,
                 })
             })
             .collect()
     }
 
-    /// What the note's file held when Quire last wrote or read it, with its hash.
+    /// Each note's file name and the title it was written or read with.
+    pub(crate) async fn vault_file_titles(&self) -> Result<HashMap<NoteId, (String, String)>> {
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT note_id, file_name, title FROM vault_files")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(id, file_name, title)| Ok((decode(&id, "note id")?, (file_name, title))))
+            .collect()
+    }
+
+    /// What these notes' files held when Quire last wrote or read them.
     pub(crate) async fn vault_entries(
         &self,
         ids: &[NoteId],
-    ) -> Result<HashMap<NoteId, (VaultEntry, Option<FileHash>)>> {
+    ) -> Result<HashMap<NoteId, VaultEntry>> {
         let mut found = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "SELECT note_id, file_name, title, body, file_hash FROM vault_files
-                 WHERE note_id IN ({})",
+                "SELECT note_id, file_name, title, body FROM vault_files WHERE note_id IN ({})",
                 vec!["?"; chunk.len()].join(", ")
             );
             let mut query = sqlx::query(&sql);
@@ -180,32 +197,20 @@ impl Store {
                     title: row.try_get("title")?,
                     body: row.try_get("body")?,
                 };
-                found.insert(decode(&id, "note id")?, (entry, hash_from_row(&row)?));
+                found.insert(decode(&id, "note id")?, entry);
             }
         }
         Ok(found)
     }
 
-    /// Remembers files read or written, and that the pending changes `done` are in the
-    /// folder now: one transaction.
-    pub(crate) async fn record_vault_files(
-        &self,
-        records: &[(NoteId, FileRecord)],
-        done: &[PendingNote],
-    ) -> Result<()> {
-        if records.is_empty() && done.is_empty() {
+    /// Remembers files read or written, in one transaction.
+    pub(crate) async fn record_vault_files(&self, records: &[(NoteId, FileRecord)]) -> Result<()> {
+        if records.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
         let refs: Vec<(NoteId, &FileRecord)> = records.iter().map(|(id, r)| (*id, r)).collect();
         upsert_records(&mut tx, &refs).await?;
-        execute_in(
-            &mut tx,
-            "DELETE FROM vault_pending WHERE seq IN (",
-            done,
-            |p| p.seq.to_string(),
-        )
-        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -234,14 +239,9 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets these notes' files (gone, or no longer the note's), and that the pending
-    /// changes `done` are dealt with.
-    pub(crate) async fn forget_vault_files(
-        &self,
-        ids: &[NoteId],
-        done: &[PendingNote],
-    ) -> Result<()> {
-        if ids.is_empty() && done.is_empty() {
+    /// Forgets these notes' files (gone, or no longer the note's).
+    pub(crate) async fn forget_vault_files(&self, ids: &[NoteId]) -> Result<()> {
+        if ids.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
@@ -250,13 +250,6 @@ impl Store {
             "DELETE FROM vault_files WHERE note_id IN (",
             ids,
             NoteId::to_string,
-        )
-        .await?;
-        execute_in(
-            &mut tx,
-            "DELETE FROM vault_pending WHERE seq IN (",
-            done,
-            |p| p.seq.to_string(),
         )
         .await?;
         tx.commit().await?;
@@ -271,50 +264,57 @@ impl Store {
         Ok(())
     }
 
-    /// The notes whose text changed since the vault last wrote them, oldest change first.
-    pub(crate) async fn vault_pending(&self) -> Result<Vec<PendingNote>> {
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT seq, note_id FROM vault_pending ORDER BY seq")
-                .fetch_all(&self.pool)
+    /// The notes whose text changed since the vault last wrote them.
+    pub(crate) async fn vault_pending(&self) -> Result<Vec<NoteId>> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT note_id FROM vault_pending")
+            .fetch_all(&self.pool)
+            .await?;
+        ids.iter().map(|id| decode(id, "note id")).collect()
+    }
+
+    /// The notes a vault pass must write out or whose file it must remove: those changed
+    /// since the last pass (every note when `every`) whose file, as the index knows it,
+    /// does not hold their text. The comparison runs inside SQLite, so notes that need
+    /// nothing never leave it. Returns too the last change this covers, for
+    /// [`Store::settle_vault_pending`].
+    pub(crate) async fn vault_notes_to_write(&self, every: bool) -> Result<(i64, Vec<Note>)> {
+        let last_change: i64 =
+            sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM vault_pending")
+                .fetch_one(&self.pool)
                 .await?;
-        rows.into_iter()
-            .map(|(seq, id)| {
-                Ok(PendingNote {
-                    seq,
-                    note_id: decode(&id, "note id")?,
-                })
-            })
-            .collect()
-    }
-
-    /// These notes (deleted ones too), oldest first; ids without a note are left out.
-    pub(crate) async fn notes_with_ids(&self, ids: &[NoteId]) -> Result<Vec<Note>> {
-        let mut notes = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT {NOTE_COLUMNS} FROM notes WHERE id IN ({})",
-                vec!["?"; chunk.len()].join(", ")
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(id.to_string());
-            }
-            for row in query.fetch_all(&self.pool).await? {
-                notes.push(note_from_row(&row)?);
-            }
+        let source = if every {
+            "notes n"
+        } else {
+            "vault_pending p JOIN notes n ON n.id = p.note_id AND p.seq <= ?"
+        };
+        let sql = format!(
+            "SELECT n.id, n.title, n.body, n.created_at, n.updated_at, n.deleted, n.version
+             FROM {source} LEFT JOIN vault_files v ON v.note_id = n.id
+             WHERE {OUT_OF_DATE}
+             ORDER BY n.created_at, n.id"
+        );
+        let mut query = sqlx::query(&sql);
+        if !every {
+            query = query.bind(last_change);
         }
-        notes.sort_by_key(|note| (note.created_at, note.id.0));
-        Ok(notes)
+        let rows = query.fetch_all(&self.pool).await?;
+        let notes = rows.iter().map(note_from_row).collect::<Result<_>>()?;
+        Ok((last_change, notes))
     }
 
-    /// Every note, deleted ones too (their files go), oldest first.
-    pub(crate) async fn all_notes(&self) -> Result<Vec<Note>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {NOTE_COLUMNS} FROM notes ORDER BY created_at, id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(note_from_row).collect()
+    /// Forgets the changes up to `last_change` whose notes' files hold their text now (or
+    /// are gone with the note); the others wait for the next pass.
+    pub(crate) async fn settle_vault_pending(&self, last_change: i64) -> Result<()> {
+        let sql = format!(
+            "DELETE FROM vault_pending WHERE seq <= ? AND NOT EXISTS (
+                SELECT 1 FROM notes n LEFT JOIN vault_files v ON v.note_id = n.id
+                WHERE n.id = vault_pending.note_id AND {OUT_OF_DATE})"
+        );
+        sqlx::query(&sql)
+            .bind(last_change)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// New notes from new files, each with its queued op and its index entry, in one

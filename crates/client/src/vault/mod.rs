@@ -34,7 +34,6 @@ use quire_core::vault::{file_name_for, safe_stem};
 use quire_core::NoteId;
 use serde::Serialize;
 
-use crate::store::IndexedFile;
 use crate::{Result, Store};
 
 /// What one pass did.
@@ -208,7 +207,9 @@ async fn pass_telling(
     scope: &Scope,
     progress: &Progress<'_>,
 ) -> Result<VaultReport> {
+    let started = Instant::now();
     let listing = files::list(dir)?;
+    tracing::debug!(files = listing.entries.len(), took = ?started.elapsed(), "vault: listed");
     let store_id = store.store_id().to_string();
     let ours = files::is_ours(dir, &store_id);
     if !ours {
@@ -217,6 +218,7 @@ async fn pass_telling(
         store.clear_vault_index().await?;
     }
     let index = store.vault_files().await?;
+    tracing::debug!(files = index.len(), took = ?started.elapsed(), "vault: index read");
     let mut report = VaultReport::default();
 
     // 1. The folder into the store.
@@ -227,6 +229,7 @@ async fn pass_telling(
     report.merged = taken.merged;
     report.conflicts = taken.conflicts;
     report.problems = taken.problems;
+    tracing::debug!(read = report.files_read, took = ?started.elapsed(), "vault: taken in");
 
     // 2. Files that are gone: their notes are deleted. (A folder that is gone altogether
     //    failed in `files::list`, and one made again has no marker; a held file is there.)
@@ -261,8 +264,10 @@ async fn pass_telling(
                 }
             }
         }
-        store.forget_vault_files(&gone, &[]).await?;
+        store.forget_vault_files(&gone).await?;
     }
+
+    tracing::debug!(gone = report.deleted, took = ?started.elapsed(), "vault: gone ones deleted");
 
     // 3. The store out to the folder.
     files::mark_ours(dir, &store_id)?;
@@ -278,7 +283,6 @@ async fn pass_telling(
     }
     let folder = write_out::Folder {
         dir,
-        on_disk: &listing.names,
         held: taken
             .held
             .iter()
@@ -288,13 +292,9 @@ async fn pass_telling(
     };
     report.written +=
         write_out::write_out(store, &folder, start_over, &mut report.problems, progress).await?;
+    tracing::debug!(written = report.written, took = ?started.elapsed(), "vault: written out");
     if !taken.held.is_empty() {
-        let index: HashMap<NoteId, IndexedFile> = store
-            .vault_files()
-            .await?
-            .into_iter()
-            .map(|file| (file.note_id, file))
-            .collect();
+        let index = store.vault_file_titles().await?;
         report
             .problems
             .extend(taken.held.iter().map(|file| held_problem(file, &index)));
@@ -305,7 +305,10 @@ async fn pass_telling(
 /// What to tell the person about a file left as it is: why, and where the note it stands
 /// for went instead. Worked out from the index after the pass, so every pass says the same
 /// until something changes (the app notifies when the problems change).
-fn held_problem(file: &files::Held, index: &HashMap<NoteId, IndexedFile>) -> VaultProblem {
+/// Each note's file name and title, from the index.
+type FileTitles = HashMap<NoteId, (String, String)>;
+
+fn held_problem(file: &files::Held, index: &FileTitles) -> VaultProblem {
     let reason = match note_beside(file, index) {
         Some(beside) => format!(
             "{}, so Quire left it as it is and keeps the note in '{beside}': both texts are \
@@ -323,19 +326,19 @@ fn held_problem(file: &files::Held, index: &HashMap<NoteId, IndexedFile>) -> Vau
 /// The file now holding the note a held file stands for, when that is another file: the
 /// note its front matter names, or else (a link, an unreadable file) the note that would
 /// have been written to its name.
-fn note_beside<'a>(file: &files::Held, index: &'a HashMap<NoteId, IndexedFile>) -> Option<&'a str> {
+fn note_beside<'a>(file: &files::Held, index: &'a FileTitles) -> Option<&'a str> {
     let name = file.name.to_lowercase();
-    let is_here = |entry: &IndexedFile| entry.file_name.to_lowercase() == name;
+    let is_here = |(file_name, _): &(String, String)| file_name.to_lowercase() == name;
     let entry = match file.why.id() {
         Some(id) => index.get(&id).filter(|entry| !is_here(entry)),
         // Still some note's file (that note has not changed since): nothing went beside it.
         None if index.values().any(is_here) => None,
         None => index
             .values()
-            .filter(|entry| file_name_for(&entry.title, &HashSet::new()).to_lowercase() == name)
-            .min_by(|a, b| a.file_name.cmp(&b.file_name)),
+            .filter(|(_, title)| file_name_for(title, &HashSet::new()).to_lowercase() == name)
+            .min_by(|a, b| a.0.cmp(&b.0)),
     };
-    entry.map(|entry| entry.file_name.as_str())
+    entry.map(|(file_name, _)| file_name.as_str())
 }
 
 /// The vault folder set for this device, if any.

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use quire_core::merge::merge3;
-use quire_core::vault::parse;
+use quire_core::vault::{parse, FileHash};
 use quire_core::{Note, NoteFields, NoteId};
 
 use super::files::{self, FileText, Held, Kind, Listed, Listing, Unreadable};
@@ -55,11 +55,13 @@ pub(super) async fn take_in(
         .map(|file| (file.file_name.to_lowercase(), file))
         .collect();
     // The files of notes changed since the last pass are looked at before they are written.
-    let changed: HashSet<NoteId> = store
-        .vault_pending()
-        .await?
-        .into_iter()
-        .map(|p| p.note_id)
+    let changed: HashSet<NoteId> = store.vault_pending().await?.into_iter().collect();
+    // Files the index knows that are no longer there, by their bytes: a new name with the
+    // same bytes is the same note renamed (a file taken in as it was has no id to tell it by).
+    let moved_away: HashMap<FileHash, NoteId> = index
+        .iter()
+        .filter(|file| !listing.names.contains(&file.file_name.to_lowercase()))
+        .filter_map(|file| Some((file.file_hash?, file.note_id)))
         .collect();
     let mut taken = TakenIn::default();
     let mut look_at: Vec<(&Listed, Option<&IndexedFile>)> = Vec::new();
@@ -125,7 +127,21 @@ pub(super) async fn take_in(
             }
             continue;
         }
-        match take_in_file(store, &entry.name, file, &taken.seen, ours).await {
+        // A file without an id is its note's by its name, or by its bytes when it moved.
+        let by_name_or_bytes = known
+            .map(|file| file.note_id)
+            .or_else(|| moved_away.get(&file.hash).copied())
+            .filter(|id| !taken.seen.contains(id));
+        match take_in_file(
+            store,
+            &entry.name,
+            file,
+            by_name_or_bytes,
+            &taken.seen,
+            ours,
+        )
+        .await
+        {
             Ok(Taken::New(fields, record)) => new_files.push((entry.name.clone(), fields, record)),
             Ok(Taken::Known(id, change, record)) => {
                 taken.seen.insert(id);
@@ -149,19 +165,26 @@ pub(super) async fn take_in(
     }
     taken.held.sort_by(|a, b| a.name.cmp(&b.name));
     store.restamp_vault_files(&restamps).await?;
-    store.record_vault_files(&records, &[]).await?;
+    store.record_vault_files(&records).await?;
 
     let (names, new_files): (Vec<String>, Vec<_>) = new_files
         .into_iter()
         .map(|(name, fields, record)| (name, (fields, record)))
         .unzip();
+    // Each new file is logged when there are a few; an import is one line.
+    let few = names.len() <= 20;
+    if !few {
+        tracing::info!(files = names.len(), "vault: new notes from files");
+    }
     for (name, outcome) in names
         .into_iter()
         .zip(store.take_in_new_files(new_files).await?)
     {
         match outcome {
             Ok(id) => {
-                tracing::info!(file = %name, note = %id, "vault: new note from a file");
+                if few {
+                    tracing::info!(file = %name, note = %id, "vault: new note from a file");
+                }
                 taken.seen.insert(id);
                 taken.created += 1;
             }
@@ -187,6 +210,7 @@ async fn take_in_file(
     store: &Store,
     name: &str,
     file: FileText,
+    without_id: Option<NoteId>,
     seen: &HashSet<NoteId>,
     ours: bool,
 ) -> Result<Taken> {
@@ -201,7 +225,8 @@ async fn take_in_file(
         stamp: file.stamp,
         file_hash: file.hash,
     };
-    let known = match parsed.id {
+    // By the id in its front matter, else (a file without one) by its name or bytes.
+    let known = match parsed.id.or(without_id) {
         Some(id) if !seen.contains(&id) => store.note(id).await.ok(),
         // A new file, or a copy of another note's file: a new note.
         _ => None,
@@ -214,7 +239,7 @@ async fn take_in_file(
         // The base is what the file held last; a note the index has no file for is taken
         // as its own base.
         let base = match store.vault_entries(&[note.id]).await?.remove(&note.id) {
-            Some((entry, _)) => entry,
+            Some(entry) => entry,
             None => VaultEntry {
                 file_name: name.to_owned(),
                 title: note.title.clone(),
@@ -250,7 +275,7 @@ async fn take_in_edit(
     if note.deleted {
         // Edited in the folder after it was deleted: the edit wins, as a new note.
         let created = store.create_note(from_file.clone()).await?;
-        store.forget_vault_files(&[note.id], &[]).await?;
+        store.forget_vault_files(&[note.id]).await?;
         return Ok((created.id, Change::Created));
     }
     let here = NoteFields::new(&note.title, &note.body);

@@ -3,14 +3,14 @@
 //! batches made durable together, and a held file is never written over, renamed over or
 //! removed: a changed note whose file it is goes to a free name beside it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use quire_core::vault::{file_hash, file_name_for, render};
 use quire_core::NoteId;
 
 use super::{files, title_of, Progress, VaultProblem, VaultStage};
-use crate::store::{FileRecord, PendingNote, VaultEntry};
+use crate::store::{FileRecord, VaultEntry};
 use crate::{Error, Result, Store};
 
 /// Files per batch: each batch is one sync, and one progress step.
@@ -19,8 +19,6 @@ const FILES_PER_BATCH: usize = 500;
 /// The folder as this pass found it.
 pub(super) struct Folder<'a> {
     pub dir: &'a Path,
-    /// Every note file name present, lower-cased.
-    pub on_disk: &'a HashSet<String>,
     /// The files Quire must leave as they are (unreadable, symlinks), lower-cased.
     pub held: HashSet<String>,
     /// Names a new file must not take: on disk, or some note's file (lower-cased).
@@ -36,7 +34,6 @@ impl Folder<'_> {
 /// A file to write for a note.
 struct Planned {
     note_id: NoteId,
-    pending: Option<PendingNote>,
     name: String,
     text: String,
     entry: VaultEntry,
@@ -55,28 +52,18 @@ pub(super) async fn write_out(
     problems: &mut Vec<VaultProblem>,
     progress: &Progress<'_>,
 ) -> Result<u64> {
-    let pending = store.vault_pending().await?;
-    let notes = if start_over {
-        store.all_notes().await?
-    } else {
-        let ids: Vec<NoteId> = pending.iter().map(|p| p.note_id).collect();
-        store.notes_with_ids(&ids).await?
-    };
-    let pending: HashMap<NoteId, PendingNote> =
-        pending.into_iter().map(|p| (p.note_id, p)).collect();
+    let (last_change, notes) = store.vault_notes_to_write(start_over).await?;
     let ids: Vec<NoteId> = notes.iter().map(|n| n.id).collect();
     let mut entries = store.vault_entries(&ids).await?;
     let mut taken = folder.in_use.clone();
 
-    let mut done: Vec<PendingNote> = Vec::new();
     let mut forget: Vec<NoteId> = Vec::new();
     let mut planned: Vec<Planned> = Vec::new();
     let mut written = 0;
     for note in notes {
-        let pending = pending.get(&note.id).copied();
         let entry = entries.remove(&note.id);
         if note.deleted {
-            if let Some((entry, _)) = entry {
+            if let Some(entry) = entry {
                 // A held file stays (it may hold the only copy of an outside edit) and is no
                 // longer the note's file. One that cannot go stays listed, and is tried
                 // again next pass.
@@ -92,22 +79,13 @@ pub(super) async fn write_out(
                 }
                 forget.push(note.id);
             }
-            done.extend(pending);
             continue;
         }
-        let held = entry
-            .as_ref()
-            .map(|(e, _)| e)
-            .filter(|e| folder.holds(&e.file_name));
+        // The note's text differs from its file's (or it has none yet).
+        let held = entry.as_ref().filter(|e| folder.holds(&e.file_name));
         let beside = held.map(|e| e.file_name.clone());
-        if held.is_some_and(|e| e.title == note.title && e.body == note.body) {
-            // The file changed outside and cannot be read, the note has nothing new: both
-            // stay as they are (the file is reported).
-            done.extend(pending);
-            continue;
-        }
         let wanted_name = match &entry {
-            Some((entry, _))
+            Some(entry)
                 if held.is_none()
                     && title_of(&entry.file_name, Some(&note.title)) == note.title =>
             {
@@ -117,23 +95,11 @@ pub(super) async fn write_out(
             // files are on disk).
             _ => file_name_for(&note.title, &taken),
         };
-        let text = render(note.id, &note.title, &note.body);
-        let up_to_date = entry.as_ref().is_some_and(|(e, hash)| {
-            e.title == note.title
-                && e.body == note.body
-                && e.file_name == wanted_name
-                // A file taken in has no front matter yet: it gets its id.
-                && *hash == Some(file_hash(&text))
-        }) && folder.on_disk.contains(&wanted_name.to_lowercase());
-        if up_to_date {
-            done.extend(pending);
-            continue;
-        }
         taken.insert(wanted_name.to_lowercase());
-        let old_name = entry.map(|(e, _)| e.file_name);
+        let text = render(note.id, &note.title, &note.body);
+        let old_name = entry.map(|e| e.file_name);
         planned.push(Planned {
             note_id: note.id,
-            pending,
             entry: VaultEntry {
                 file_name: wanted_name.clone(),
                 title: note.title,
@@ -178,7 +144,6 @@ pub(super) async fn write_out(
                     });
                 }
             }
-            done.extend(plan.pending);
             records.push((
                 plan.note_id,
                 FileRecord {
@@ -191,8 +156,10 @@ pub(super) async fn write_out(
             written += 1;
         }
     }
-    store.forget_vault_files(&forget, &[]).await?;
-    store.record_vault_files(&records, &done).await?;
+    store.forget_vault_files(&forget).await?;
+    store.record_vault_files(&records).await?;
+    // What is in the folder now is no longer pending; what failed is tried next pass.
+    store.settle_vault_pending(last_change).await?;
     Ok(written)
 }
 
