@@ -264,3 +264,89 @@ async fn a_file_taken_in_as_it_was_keeps_its_note_when_renamed() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_copy_of_a_notes_file_is_a_note_of_its_own_however_often_it_is_saved() {
+    let d = device().await;
+    let folder = tempfile::tempdir().unwrap();
+    let plan = d
+        .store
+        .create_note(NoteFields::new("Plan", "the original\n"))
+        .await
+        .unwrap();
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    let original = read(folder.path(), "Plan.md");
+    assert!(original.contains(&format!("quire-id: {}", plan.id)));
+
+    // Duplicated in a file manager (it sorts before the original), then saved three times.
+    let copy = folder.path().join("Plan - copy.md");
+    std::fs::write(&copy, &original).unwrap();
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    for n in 1..=3 {
+        std::fs::write(&copy, format!("{original}edit {n} of the copy\n")).unwrap();
+        let report = sync_folder(&d.store, folder.path()).await.unwrap();
+        assert_eq!(
+            (report.created, report.updated),
+            (0, 1),
+            "save {n}: {report:?}"
+        );
+    }
+    let notes = d.store.list_notes().await.unwrap();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert_eq!(d.store.note(plan.id).await.unwrap().body, "the original\n");
+    assert_eq!(
+        read(folder.path(), "Plan.md"),
+        original,
+        "the original file untouched"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_marker_doubles_nothing() {
+    let d = device().await;
+    let folder = folder_of(5).await;
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    d.store
+        .create_note(NoteFields::new("Made in the app", "here\n"))
+        .await
+        .unwrap();
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    let before = d.store.list_notes().await.unwrap().len();
+    let files_before = std::fs::read_dir(folder.path()).unwrap().count();
+
+    // A copy tool that skips dot files, or a person tidying up.
+    std::fs::remove_file(folder.path().join(".quire-vault")).unwrap();
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(report.created, 0, "{report:?}");
+    assert_eq!(d.store.list_notes().await.unwrap().len(), before);
+    assert_eq!(
+        std::fs::read_dir(folder.path()).unwrap().count(),
+        files_before,
+        "no file written twice"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn names_differing_only_in_case_are_two_files() {
+    let d = device().await;
+    let folder = folder_of(0).await;
+    std::fs::write(folder.path().join("Plan.md"), "mine\n").unwrap();
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    let_stamps_settle().await;
+    std::fs::write(folder.path().join("PLAN.md"), "someone else's\n").unwrap();
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!((report.created, report.updated), (1, 0), "{report:?}");
+    let bodies: std::collections::HashSet<String> = {
+        let mut bodies = std::collections::HashSet::new();
+        for summary in d.store.list_notes().await.unwrap() {
+            bodies.insert(d.store.note(summary.id).await.unwrap().body);
+        }
+        bodies
+    };
+    assert_eq!(
+        bodies,
+        ["mine\n".to_owned(), "someone else's\n".to_owned()].into()
+    );
+    assert_eq!(read(folder.path(), "Plan.md"), "mine\n");
+}

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use quire_core::validate::validate_fields;
 use quire_core::vault::{FileHash, FileStamp};
-use quire_core::{Note, NoteFields, NoteId};
+use quire_core::{Note, NoteFields, NoteId, TextHash};
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::import::{insert_new_notes, placeholders, ROWS_PER_STATEMENT};
@@ -264,42 +264,60 @@ impl Store {
         Ok(())
     }
 
-    /// The notes whose text changed since the vault last wrote them.
-    pub(crate) async fn vault_pending(&self) -> Result<Vec<NoteId>> {
+    /// The notes whose text changed since the vault last wrote them, and the last of
+    /// those changes (read together, so the one never covers more than the other).
+    pub(crate) async fn vault_pending(&self) -> Result<(i64, Vec<NoteId>)> {
+        let mut tx = self.pool.begin().await?;
+        let last_change: i64 =
+            sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM vault_pending")
+                .fetch_one(&mut *tx)
+                .await?;
         let ids: Vec<String> = sqlx::query_scalar("SELECT note_id FROM vault_pending")
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?;
-        ids.iter().map(|id| decode(id, "note id")).collect()
+        tx.commit().await?;
+        let ids = ids
+            .iter()
+            .map(|id| decode(id, "note id"))
+            .collect::<Result<_>>()?;
+        Ok((last_change, ids))
+    }
+
+    /// Every live note by a hash of its text.
+    pub(crate) async fn live_note_hashes(&self) -> Result<HashMap<TextHash, NoteId>> {
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT id, title, body FROM notes WHERE deleted = 0")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|(id, title, body)| Ok((TextHash::of(title, body), decode(id, "note id")?)))
+            .collect()
     }
 
     /// The notes a vault pass must write out or whose file it must remove: those changed
     /// since the last pass (every note when `every`) whose file, as the index knows it,
-    /// does not hold their text. The comparison runs inside SQLite, so notes that need
-    /// nothing never leave it. Returns too the last change this covers, for
-    /// [`Store::settle_vault_pending`].
-    pub(crate) async fn vault_notes_to_write(&self, every: bool) -> Result<(i64, Vec<Note>)> {
-        let last_change: i64 =
-            sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM vault_pending")
-                .fetch_one(&self.pool)
-                .await?;
+    /// does not hold their text, each with the change that made it pending (if it is). The
+    /// comparison runs inside SQLite, so notes that need nothing never leave it.
+    pub(crate) async fn vault_notes_to_write(
+        &self,
+        every: bool,
+    ) -> Result<Vec<(Note, Option<i64>)>> {
         let source = if every {
-            "notes n"
+            "notes n LEFT JOIN vault_pending p ON p.note_id = n.id"
         } else {
-            "vault_pending p JOIN notes n ON n.id = p.note_id AND p.seq <= ?"
+            "vault_pending p JOIN notes n ON n.id = p.note_id"
         };
         let sql = format!(
-            "SELECT n.id, n.title, n.body, n.created_at, n.updated_at, n.deleted, n.version
+            "SELECT n.id, n.title, n.body, n.created_at, n.updated_at, n.deleted, n.version,
+                p.seq
              FROM {source} LEFT JOIN vault_files v ON v.note_id = n.id
              WHERE {OUT_OF_DATE}
              ORDER BY n.created_at, n.id"
         );
-        let mut query = sqlx::query(&sql);
-        if !every {
-            query = query.bind(last_change);
-        }
-        let rows = query.fetch_all(&self.pool).await?;
-        let notes = rows.iter().map(note_from_row).collect::<Result<_>>()?;
-        Ok((last_change, notes))
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| Ok((note_from_row(row)?, row.try_get("seq")?)))
+            .collect()
     }
 
     /// Forgets the changes up to `last_change` whose notes' files hold their text now (or

@@ -34,7 +34,7 @@ use quire_core::vault::{file_name_for, safe_stem};
 use quire_core::NoteId;
 use serde::Serialize;
 
-use crate::{Result, Store};
+use crate::{Error, Result, Store};
 
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -196,10 +196,39 @@ pub async fn pass(
         told: AtomicBool::new(false),
         to: progress,
     };
+    let _one_at_a_time = one_pass_at_a_time(store).await?;
     let report = pass_telling(store, dir, scope, &progress).await;
     progress.finish();
     report
 }
+
+/// Passes over one store take turns, across processes too (the app's watcher and a
+/// `quire` command): two at once would both take a new file in, or one would read the
+/// index before the other's rename and delete the note it renamed. The lock goes with the
+/// returned file (and with the process).
+async fn one_pass_at_a_time(store: &Store) -> Result<std::fs::File> {
+    let path = store
+        .path()
+        .parent()
+        .map_or_else(|| PathBuf::from(VAULT_LOCK), |dir| dir.join(VAULT_LOCK));
+    let failed = |err: std::io::Error| Error::DataDirIo {
+        path: path.clone(),
+        source: err,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(failed)?;
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|err| failed(std::io::Error::other(err)))?
+        .map_err(failed)
+}
+
+/// The file in the data dir a pass holds locked.
+const VAULT_LOCK: &str = "vault.lock";
 
 async fn pass_telling(
     store: &Store,
@@ -214,7 +243,10 @@ async fn pass_telling(
     let ours = files::is_ours(dir, &store_id);
     if !ours {
         // Not the folder the index describes (new, or removed and made again): start over,
-        // reading its files against the notes, and deleting nothing.
+        // reading its files against the notes, and deleting nothing. The marker goes in
+        // first: a pass that stops (or a folder Quire cannot write to) must not take the
+        // same files in again as new notes next time.
+        files::mark_ours(dir, &store_id)?;
         store.clear_vault_index().await?;
     }
     let index = store.vault_files().await?;
@@ -235,11 +267,11 @@ async fn pass_telling(
     //    failed in `files::list`, and one made again has no marker; a held file is there.)
     //    When every file went at once, that is more likely a mistake than a wish: nothing
     //    is deleted.
+    let present: HashSet<&str> = listing.entries.iter().map(|e| e.name.as_str()).collect();
     let gone: Vec<NoteId> = index
         .iter()
         .filter(|file| {
-            !taken.seen.contains(&file.note_id)
-                && !listing.names.contains(&file.file_name.to_lowercase())
+            !taken.seen.contains(&file.note_id) && !present.contains(file.file_name.as_str())
         })
         .map(|file| file.note_id)
         .collect();
@@ -270,7 +302,6 @@ async fn pass_telling(
     tracing::debug!(gone = report.deleted, took = ?started.elapsed(), "vault: gone ones deleted");
 
     // 3. The store out to the folder.
-    files::mark_ours(dir, &store_id)?;
     let mut in_use = listing.names.clone();
     if !start_over {
         let gone: HashSet<NoteId> = gone.into_iter().collect();
@@ -290,8 +321,16 @@ async fn pass_telling(
             .collect(),
         in_use,
     };
-    report.written +=
-        write_out::write_out(store, &folder, start_over, &mut report.problems, progress).await?;
+    report.written += write_out::write_out(
+        store,
+        &folder,
+        start_over,
+        taken.last_change,
+        &taken.looked_at,
+        &mut report.problems,
+        progress,
+    )
+    .await?;
     tracing::debug!(written = report.written, took = ?started.elapsed(), "vault: written out");
     if !taken.held.is_empty() {
         let index = store.vault_file_titles().await?;

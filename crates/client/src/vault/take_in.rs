@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use quire_core::merge::merge3;
+use quire_core::text_hash::TextHash;
 use quire_core::vault::{parse, FileHash};
 use quire_core::{Note, NoteFields, NoteId};
 
@@ -20,6 +21,11 @@ const PROGRESS_EVERY: usize = 250;
 /// What taking the folder in did.
 #[derive(Default)]
 pub(super) struct TakenIn {
+    /// The last note change this pass looked at files for: write-out goes no further,
+    /// except for the notes in `looked_at`.
+    pub last_change: i64,
+    /// The notes whose file this pass looked at (and those it made).
+    pub looked_at: HashSet<NoteId>,
     /// The notes that have a file in the folder (looked at or known unchanged).
     pub seen: HashSet<NoteId>,
     /// The files left as they are, in name order.
@@ -50,23 +56,40 @@ pub(super) async fn take_in(
     ours: bool,
     progress: &Progress<'_>,
 ) -> Result<TakenIn> {
-    let by_name: HashMap<String, &IndexedFile> = index
+    // Exact names: on a filesystem that keeps case, `PLAN.md` beside `Plan.md` is another
+    // file, and a rename that only changes case is a rename.
+    let by_name: HashMap<&str, &IndexedFile> = index
         .iter()
-        .map(|file| (file.file_name.to_lowercase(), file))
+        .map(|file| (file.file_name.as_str(), file))
         .collect();
-    // The files of notes changed since the last pass are looked at before they are written.
-    let changed: HashSet<NoteId> = store.vault_pending().await?.into_iter().collect();
+    let by_id: HashMap<NoteId, &IndexedFile> =
+        index.iter().map(|file| (file.note_id, file)).collect();
+    let present: HashSet<&str> = listing.entries.iter().map(|e| e.name.as_str()).collect();
+    // The files of notes changed since the last pass are looked at before they are written
+    // (write-out goes no further than this snapshot; later changes wait for the next pass).
+    let (last_change, changed) = store.vault_pending().await?;
+    let changed: HashSet<NoteId> = changed.into_iter().collect();
     // Files the index knows that are no longer there, by their bytes: a new name with the
     // same bytes is the same note renamed (a file taken in as it was has no id to tell it by).
     let moved_away: HashMap<FileHash, NoteId> = index
         .iter()
-        .filter(|file| !listing.names.contains(&file.file_name.to_lowercase()))
+        .filter(|file| !present.contains(file.file_name.as_str()))
         .filter_map(|file| Some((file.file_hash?, file.note_id)))
         .collect();
-    let mut taken = TakenIn::default();
+    // In a folder the index does not describe, a file without an id that says exactly what
+    // a note says is that note's (a lost marker must not double every note).
+    let same_text: HashMap<TextHash, NoteId> = if ours {
+        HashMap::new()
+    } else {
+        store.live_note_hashes().await?
+    };
+    let mut taken = TakenIn {
+        last_change,
+        ..TakenIn::default()
+    };
     let mut look_at: Vec<(&Listed, Option<&IndexedFile>)> = Vec::new();
     for entry in &listing.entries {
-        let known = by_name.get(&entry.name.to_lowercase()).copied();
+        let known = by_name.get(entry.name.as_str()).copied();
         let look = known.is_none_or(|file| {
             file.stamp.is_none() || changed.contains(&file.note_id) || scope.includes(&entry.name)
         });
@@ -98,6 +121,7 @@ pub(super) async fn take_in(
                     .is_some_and(|stamp| files::stamp(dir, &entry.name) == Some(stamp));
                 if let (true, Some(file)) = (unchanged, known) {
                     taken.seen.insert(file.note_id);
+                    taken.looked_at.insert(file.note_id);
                     continue;
                 }
                 taken.files_read += 1;
@@ -109,8 +133,11 @@ pub(super) async fn take_in(
             Err(why) => {
                 tracing::warn!(file = %entry.name, reason = %why, "vault file left as it is");
                 // Held files are looked at on every pass, so they are told about on every one.
-                if let Some(known) = known.filter(|file| file.stamp.is_some()) {
-                    restamps.push((known.note_id, None));
+                if let Some(known) = known {
+                    taken.looked_at.insert(known.note_id);
+                    if known.stamp.is_some() {
+                        restamps.push((known.note_id, None));
+                    }
                 }
                 taken.held.push(Held {
                     name: entry.name.clone(),
@@ -122,29 +149,27 @@ pub(super) async fn take_in(
         if let Some(known) = known.filter(|known| known.file_hash == Some(file.hash)) {
             // Touched, or copied back: the same bytes.
             taken.seen.insert(known.note_id);
+            taken.looked_at.insert(known.note_id);
             if known.stamp != file.stamp {
                 restamps.push((known.note_id, file.stamp));
             }
             continue;
         }
-        // A file without an id is its note's by its name, or by its bytes when it moved.
-        let by_name_or_bytes = known
-            .map(|file| file.note_id)
-            .or_else(|| moved_away.get(&file.hash).copied())
-            .filter(|id| !taken.seen.contains(id));
-        match take_in_file(
-            store,
-            &entry.name,
-            file,
-            by_name_or_bytes,
-            &taken.seen,
-            ours,
-        )
-        .await
-        {
+        let owner = Owner {
+            by_name: known.map(|file| file.note_id),
+            moved_from: moved_away.get(&file.hash).copied(),
+            id_elsewhere: |id: NoteId| {
+                by_id
+                    .get(&id)
+                    .is_some_and(|file| present.contains(file.file_name.as_str()))
+            },
+            same_text: &same_text,
+        };
+        match take_in_file(store, &entry.name, file, &owner, &taken.seen, ours).await {
             Ok(Taken::New(fields, record)) => new_files.push((entry.name.clone(), fields, record)),
             Ok(Taken::Known(id, change, record)) => {
                 taken.seen.insert(id);
+                taken.looked_at.insert(id);
                 match change {
                     Change::None => {}
                     Change::Created => taken.created += 1,
@@ -186,6 +211,7 @@ pub(super) async fn take_in(
                     tracing::info!(file = %name, note = %id, "vault: new note from a file");
                 }
                 taken.seen.insert(id);
+                taken.looked_at.insert(id);
                 taken.created += 1;
             }
             Err(err @ Error::Invalid(_)) => taken.problems.push(VaultProblem {
@@ -206,11 +232,45 @@ enum Taken {
     Known(NoteId, Change, FileRecord),
 }
 
-async fn take_in_file(
+/// What tells which note a changed file is.
+struct Owner<'a, F: Fn(NoteId) -> bool> {
+    /// The note the index knows this file name for.
+    by_name: Option<NoteId>,
+    /// The note whose file went with these very bytes (a rename of a file without an id).
+    moved_from: Option<NoteId>,
+    /// Whether a note's own file (as the index knows it) is still in the folder.
+    id_elsewhere: F,
+    /// Live notes by their text, when the folder is not the one the index describes.
+    same_text: &'a HashMap<TextHash, NoteId>,
+}
+
+impl<F: Fn(NoteId) -> bool> Owner<'_, F> {
+    /// The note a file stands for. The index's knowledge of the name comes first (a copy of
+    /// a note's file keeps the original's id in its front matter); then the id, unless that
+    /// note's own file is still there (then this is a copy: a new note); then the bytes.
+    fn note_of(&self, front_matter: Option<NoteId>, fields: &NoteFields) -> Option<NoteId> {
+        self.by_name
+            .or_else(|| front_matter.filter(|id| !(self.id_elsewhere)(*id)))
+            .or_else(|| {
+                if front_matter.is_none() {
+                    self.moved_from
+                } else {
+                    None
+                }
+            })
+            .or_else(|| {
+                self.same_text
+                    .get(&TextHash::of(&fields.title, &fields.body))
+                    .copied()
+            })
+    }
+}
+
+async fn take_in_file<F: Fn(NoteId) -> bool>(
     store: &Store,
     name: &str,
     file: FileText,
-    without_id: Option<NoteId>,
+    owner: &Owner<'_, F>,
     seen: &HashSet<NoteId>,
     ours: bool,
 ) -> Result<Taken> {
@@ -225,8 +285,7 @@ async fn take_in_file(
         stamp: file.stamp,
         file_hash: file.hash,
     };
-    // By the id in its front matter, else (a file without one) by its name or bytes.
-    let known = match parsed.id.or(without_id) {
+    let known = match owner.note_of(parsed.id, &from_file) {
         Some(id) if !seen.contains(&id) => store.note(id).await.ok(),
         // A new file, or a copy of another note's file: a new note.
         _ => None,
@@ -279,6 +338,11 @@ async fn take_in_edit(
         return Ok((created.id, Change::Created));
     }
     let here = NoteFields::new(&note.title, &note.body);
+    if here == *from_file {
+        // The file already says what the note says (written out, then stopped before the
+        // index heard of it): nothing to take in.
+        return Ok((note.id, Change::None));
+    }
     if here == base {
         let edit = NoteEdit {
             title: Some(from_file.title.clone()),

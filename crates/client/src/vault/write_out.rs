@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use quire_core::vault::{file_hash, file_name_for, render};
-use quire_core::NoteId;
+use quire_core::{Note, NoteId};
 
 use super::{files, title_of, Progress, VaultProblem, VaultStage};
 use crate::store::{FileRecord, VaultEntry};
@@ -49,10 +49,22 @@ pub(super) async fn write_out(
     store: &Store,
     folder: &Folder<'_>,
     start_over: bool,
+    last_change: i64,
+    looked_at: &HashSet<NoteId>,
     problems: &mut Vec<VaultProblem>,
     progress: &Progress<'_>,
 ) -> Result<u64> {
-    let (last_change, notes) = store.vault_notes_to_write(start_over).await?;
+    // A note changed after the pass looked at the files (typing, a sync round) waits for
+    // the next pass, which looks at its file first; one the pass itself changed goes now.
+    let notes: Vec<Note> = store
+        .vault_notes_to_write(start_over)
+        .await?
+        .into_iter()
+        .filter(|(note, seq)| {
+            start_over || seq.is_some_and(|seq| seq <= last_change) || looked_at.contains(&note.id)
+        })
+        .map(|(note, _)| note)
+        .collect();
     let ids: Vec<NoteId> = notes.iter().map(|n| n.id).collect();
     let mut entries = store.vault_entries(&ids).await?;
     let mut taken = folder.in_use.clone();
