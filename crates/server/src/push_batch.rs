@@ -31,7 +31,7 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::clock::now;
 use crate::config::Limits;
-use crate::db::{in_list, values_list};
+use crate::db::Engine;
 use crate::problem::ApiError;
 
 /// Rows per multi-row statement: well inside both engines' limits on bound values.
@@ -40,13 +40,14 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// Judges `ops` in order and writes what they change into `tx`; one result per op.
 pub async fn apply(
     tx: &mut Transaction<'static, Any>,
+    engine: Engine,
     limits: &Limits,
     account_id: &str,
     ops: &[PushOp],
 ) -> Result<Vec<PushResult>, ApiError> {
     let counters = take_change_seq(tx, account_id).await?;
-    let replays = earlier_results(tx, account_id, ops).await?;
-    let notes = current_notes(tx, account_id, ops).await?;
+    let replays = earlier_results(tx, engine, account_id, ops).await?;
+    let notes = current_notes(tx, engine, account_id, ops).await?;
     let mut judgement = BatchJudgement::new(push_limits(limits), counters, replays, notes);
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
@@ -73,7 +74,7 @@ pub async fn apply(
         };
         results.push(result);
     }
-    write(tx, limits, account_id, judgement.into_writes()).await?;
+    write(tx, engine, limits, account_id, judgement.into_writes()).await?;
     Ok(results)
 }
 
@@ -112,14 +113,16 @@ async fn take_change_seq(
 /// The answers given before to any of these op ids.
 async fn earlier_results(
     tx: &mut Transaction<'static, Any>,
+    engine: Engine,
     account_id: &str,
     ops: &[PushOp],
 ) -> Result<HashMap<OpId, PushResult>, ApiError> {
     let mut found = HashMap::new();
     for chunk in ops.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "SELECT op_id, result FROM applied_ops WHERE account_id = $1 AND op_id IN ({})",
-            in_list(chunk.len(), 2)
+            "SELECT op_id, result FROM applied_ops WHERE account_id = {} AND op_id IN ({})",
+            engine.param(1),
+            engine.in_list(chunk.len(), 2)
         );
         let mut query = sqlx::query(&sql).bind(account_id);
         for op in chunk {
@@ -140,6 +143,7 @@ async fn earlier_results(
 /// The notes these ops touch, as the server has them now, without their texts.
 async fn current_notes(
     tx: &mut Transaction<'static, Any>,
+    engine: Engine,
     account_id: &str,
     ops: &[PushOp],
 ) -> Result<HashMap<NoteId, StoredNote>, ApiError> {
@@ -150,8 +154,9 @@ async fn current_notes(
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "SELECT id, title, version, deleted, updated_at, text_hash, size, device_id FROM notes
-             WHERE account_id = $1 AND id IN ({})",
-            in_list(chunk.len(), 2)
+             WHERE account_id = {} AND id IN ({})",
+            engine.param(1),
+            engine.in_list(chunk.len(), 2)
         );
         let mut query = sqlx::query(&sql).bind(account_id);
         for id in chunk {
@@ -198,6 +203,7 @@ async fn stored_body(
 /// Writes the batch's changes: history, notes, remembered answers, the counters.
 async fn write(
     tx: &mut Transaction<'static, Any>,
+    engine: Engine,
     limits: &Limits,
     account_id: &str,
     writes: BatchWrites,
@@ -227,7 +233,7 @@ async fn write(
                 deleted = excluded.deleted, updated_at = excluded.updated_at,
                 change_seq = excluded.change_seq, device_id = excluded.device_id,
                 text_hash = excluded.text_hash, size = excluded.size",
-            values_list(chunk.len(), 11, 1)
+            engine.values_list(chunk.len(), 11, 1)
         );
         let mut query = sqlx::query(&sql);
         for (note, body) in chunk {
@@ -256,7 +262,7 @@ async fn write(
     for chunk in writes.applied.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO applied_ops (account_id, op_id, result, created_at) VALUES {}",
-            values_list(chunk.len(), 4, 1)
+            engine.values_list(chunk.len(), 4, 1)
         );
         let mut query = sqlx::query(&sql);
         for (op_id, result) in chunk {

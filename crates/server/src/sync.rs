@@ -67,7 +67,8 @@ pub async fn push(
     // cut off by a dropped connection would hold the database for the next request.
     let work = tokio::spawn(async move {
         let mut tx = state.db.begin_write().await?;
-        let results = push_batch::apply(&mut tx, &limits, &account.id, &request.ops).await?;
+        let results =
+            push_batch::apply(&mut tx, state.db.engine, &limits, &account.id, &request.ops).await?;
         tx.commit().await?;
         Ok::<_, ApiError>(results)
     });
