@@ -221,7 +221,7 @@ async fn five_thousand_queued_ops_go_in_batches() {
     assert_eq!(a.store.pending_count().await.unwrap(), 5000);
     let report = a.sync().await;
     assert_eq!((report.pushed, report.pending), (5000, 0));
-    assert_eq!(report.batches, 50, "the default batch size is 100");
+    assert_eq!(report.batches, 5, "the default batch size is 1000");
 
     a.store
         .set_setting(SettingKey::BatchSize, "64")

@@ -53,7 +53,7 @@ impl SettingKey {
         match self {
             Self::ConflictPolicy => Some("merge"),
             Self::SyncInterval => Some("60"),
-            Self::BatchSize => Some("100"),
+            Self::BatchSize => Some("1000"),
             Self::KeepInTray => Some("true"),
             Self::Server | Self::VaultDir => None,
         }

@@ -33,6 +33,9 @@ pub struct ApiClient {
     wire: Arc<wire::WireCounters>,
 }
 
+/// A push request's body, ready to send (see [`ApiClient::encode_push`]).
+pub struct EncodedPush(wire::Outgoing);
+
 /// A successful answer, already unpacked.
 struct Answer {
     body: Vec<u8>,
@@ -94,24 +97,34 @@ impl ApiClient {
         }
     }
 
+    /// A JSON body, compressed when that pays.
+    fn encode<T: Serialize>(&self, value: &T) -> Result<wire::Outgoing> {
+        let json = serde_json::to_vec(value).map_err(|err| Error::ServerProtocol {
+            server: self.server.to_string(),
+            detail: format!("cannot encode the request: {err}"),
+        })?;
+        Ok(wire::encode(json))
+    }
+
     /// Adds a JSON body, compressed when that pays.
     fn with_json<T: Serialize>(
         &self,
         request: RequestBuilder,
         value: &T,
     ) -> Result<RequestBuilder> {
-        let json = serde_json::to_vec(value).map_err(|err| Error::ServerProtocol {
-            server: self.server.to_string(),
-            detail: format!("cannot encode the request: {err}"),
-        })?;
-        let outgoing = wire::encode(json);
+        let outgoing = self.encode(value)?;
+        Ok(self.with_body(request, outgoing))
+    }
+
+    /// Adds a body made by [`Self::encode`].
+    fn with_body(&self, request: RequestBuilder, outgoing: wire::Outgoing) -> RequestBuilder {
         self.wire.add_sent(outgoing.body.len());
         let request = request.header(CONTENT_TYPE, "application/json");
-        Ok(match outgoing.encoding {
+        match outgoing.encoding {
             Some(encoding) => request.header(CONTENT_ENCODING, encoding),
             None => request,
         }
-        .body(outgoing.body))
+        .body(outgoing.body)
     }
 
     async fn send(&self, request: RequestBuilder) -> Result<Answer> {
@@ -212,10 +225,21 @@ impl ApiClient {
     }
 
     pub async fn push(&self, token: &Secret, request: &PushRequest) -> Result<PushResponse> {
-        let request = self.with_json(
+        let body = self.encode_push(request)?;
+        self.push_encoded(token, body).await
+    }
+
+    /// A push's body, encoded and compressed ahead of sending: a round makes the next
+    /// batch's body while the one before is on the wire.
+    pub fn encode_push(&self, request: &PushRequest) -> Result<EncodedPush> {
+        self.encode(request).map(EncodedPush)
+    }
+
+    pub async fn push_encoded(&self, token: &Secret, body: EncodedPush) -> Result<PushResponse> {
+        let request = self.with_body(
             self.request(Method::POST, "/sync/push", Some(token)),
-            request,
-        )?;
+            body.0,
+        );
         let answer = self.send(request).await?;
         self.json(&answer)
     }

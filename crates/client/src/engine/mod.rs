@@ -21,8 +21,9 @@ use crate::api::ApiClient;
 use crate::credentials::Secret;
 use crate::{clock, Result, Store};
 
-/// Changes asked for per pull request.
-const PULL_PAGE: u32 = 500;
+/// Changes asked for per pull request: the most a server takes (a page's text is bounded
+/// by the server's response limit besides).
+const PULL_PAGE: u32 = 1000;
 
 /// Whether this page shows that the cursor or the store cannot be trusted, so the round must
 /// pull everything again: a cursor beyond the server's change counter (the server was
@@ -57,29 +58,41 @@ pub async fn sync_once(store: &Store, api: &ApiClient, token: &Secret) -> Result
         .setting_as(SettingKey::ConflictPolicy, ConflictPolicy::Merge)
         .await?;
     let mut report = SyncReport::default();
-    let batch_size = store.setting_as(SettingKey::BatchSize, 100).await?;
+    let batch_size = store.setting_as(SettingKey::BatchSize, 1000).await?;
     let mut pusher = Pusher::new(store, api, token, policy, batch_size);
     pusher.push_all(&mut report).await?;
 
     let mut since = store.pull_cursor().await?;
     let mut device = Some(store.device_id().await?);
+    let mut page = api.pull(token, since, PULL_PAGE, device).await?;
     loop {
-        let page = api.pull(token, since, PULL_PAGE, device).await?;
         if device.is_some() && caught_up_instead(store, since, &page).await? {
             // Everything again, in full: what this device holds is reconciled note by note
             // (its queue is kept), and what it lacks comes back.
             report.caught_up = true;
             since = 0;
             device = None;
+            page = api.pull(token, since, PULL_PAGE, device).await?;
             continue;
         }
+        let (next, more) = (page.next, page.more);
         let notes: Vec<_> = page.changes.into_iter().map(|change| change.note).collect();
-        for outcome in store.apply_pull_page(&notes, page.next, policy).await? {
+        // The next page is on its way while this one is written.
+        let following = async {
+            match more {
+                true => Some(api.pull(token, next, PULL_PAGE, device).await),
+                false => None,
+            }
+        };
+        let (outcomes, following) =
+            tokio::join!(store.apply_pull_page(&notes, next, policy), following);
+        for outcome in outcomes? {
             report.count(outcome);
         }
-        since = page.next;
-        if !page.more {
-            break;
+        since = next;
+        match following {
+            Some(next) => page = next?,
+            None => break,
         }
     }
 

@@ -5,15 +5,20 @@
 use std::collections::HashSet;
 
 use quire_core::patch::Patch;
-use quire_core::protocol::{PushOp, PushRequest, PushResult};
+use quire_core::protocol::{PushOp, PushRequest, PushResponse, PushResult};
 use quire_core::settings::ConflictPolicy;
-use quire_core::{NoteFields, NoteId, OpId, OpKind, OpPayload, TextHash};
+use quire_core::{NoteFields, NoteId, OpId, OpKind, OpPayload, TextHash, Version};
 
 use super::report::SyncReport;
-use crate::api::ApiClient;
+use crate::api::{ApiClient, EncodedPush};
 use crate::credentials::Secret;
 use crate::store::{PushOutcome, QueuedOp, RemoteOutcome};
 use crate::{clock, Error, Result, Store};
+
+/// Note text one batch carries at most (a single larger note still goes, alone): well
+/// inside the body a server takes by default (32 MiB), so large notes make smaller
+/// batches instead of a refusal and a resend.
+const BATCH_TEXT_BYTES: usize = 8 * 1024 * 1024;
 
 /// The op as the server gets it: bound to the hash of its base text when the base is known
 /// here, and, for an update, carrying a patch against that base instead of the whole text
@@ -111,13 +116,34 @@ impl<'a> Pusher<'a> {
         }
     }
 
-    async fn push_op(&self, queued: &QueuedOp) -> Result<PushOp> {
-        let base = match queued.op.base_version {
-            Some(version) => self.store.base_fields(queued.op.note_id, version).await?,
-            None => None,
-        };
-        let patch_allowed = !self.full_text.contains(&queued.op.op_id);
-        Ok(to_push_op(queued, base.as_ref(), patch_allowed))
+    /// The batch's ops as the server gets them, each with the base it was made on (read
+    /// for the whole batch at once).
+    async fn push_ops(&self, batch: &[QueuedOp]) -> Result<Vec<PushOp>> {
+        let wanted: Vec<(NoteId, Version)> = batch
+            .iter()
+            .filter_map(|queued| Some((queued.op.note_id, queued.op.base_version?)))
+            .collect();
+        let bases = self.store.bases_at(&wanted).await?;
+        Ok(batch
+            .iter()
+            .map(|queued| {
+                let base = queued
+                    .op
+                    .base_version
+                    .and_then(|_| bases.get(&queued.op.note_id));
+                let patch_allowed = !self.full_text.contains(&queued.op.op_id);
+                to_push_op(queued, base, patch_allowed)
+            })
+            .collect())
+    }
+
+    /// Marks the batch as sent and makes its request body.
+    async fn prepare(&self, batch: Vec<QueuedOp>) -> Result<Prepared> {
+        let ids: Vec<_> = batch.iter().map(|q| q.op.op_id).collect();
+        self.store.mark_sent(&ids, clock::now()).await?;
+        let ops = self.push_ops(&batch).await?;
+        let body = self.api.encode_push(&PushRequest { ops })?;
+        Ok(Prepared { batch, body })
     }
 
     /// Fetches the notes a conflict answer left out (the server sends each note's text once
@@ -138,14 +164,20 @@ impl<'a> Pusher<'a> {
 
     /// Sends one batch and applies its results; whether anything moved.
     async fn send(&mut self, batch: &[QueuedOp], report: &mut SyncReport) -> Result<bool> {
-        let ids: Vec<_> = batch.iter().map(|q| q.op.op_id).collect();
-        self.store.mark_sent(&ids, clock::now()).await?;
-        let mut ops = Vec::with_capacity(batch.len());
-        for queued in batch {
-            ops.push(self.push_op(queued).await?);
-        }
+        let prepared = self.prepare(batch.to_vec()).await?;
         report.batches += 1;
-        let mut response = match self.api.push(self.token, &PushRequest { ops }).await {
+        let answer = self.api.push_encoded(self.token, prepared.body).await;
+        self.finish(&prepared.batch, answer, report).await
+    }
+
+    /// Applies the server's answer to a sent batch; whether anything moved.
+    async fn finish(
+        &mut self,
+        batch: &[QueuedOp],
+        answer: Result<PushResponse>,
+        report: &mut SyncReport,
+    ) -> Result<bool> {
+        let mut response = match answer {
             Ok(response) => response,
             Err(Error::TooLarge { detail, .. }) => return self.split(batch, &detail, report).await,
             Err(err) => return Err(err),
@@ -211,33 +243,115 @@ impl<'a> Pusher<'a> {
         Ok(first || second)
     }
 
-    /// Pushes until the queue is empty, or until a pass makes no progress (then the rest
+    /// The next batch: the oldest pushable op of each note, leaving out notes whose ops are
+    /// `busy` on the wire or deferred, up to the batch size and [`BATCH_TEXT_BYTES`] of text
+    /// (at least one op). Empty when nothing can go now.
+    async fn next_batch(&self, busy: &HashSet<NoteId>) -> Result<Vec<QueuedOp>> {
+        // One op per note per batch: a later op of the same note could not know the
+        // version the earlier one will make; it goes in a later batch, rebased on it.
+        let mut notes = HashSet::new();
+        let window = u64::from(self.batch_size) + self.deferred_ops;
+        let mut text_bytes = 0usize;
+        let mut batch = Vec::new();
+        for queued in self
+            .store
+            .pushable_ops(u32::try_from(window).unwrap_or(u32::MAX), busy)
+            .await?
+        {
+            let note = queued.op.note_id;
+            if self.deferred.contains(&note) || !notes.insert(note) {
+                continue;
+            }
+            let size = queued
+                .op
+                .payload
+                .fields()
+                .map_or(0, |f| f.title.len() + f.body.len());
+            if !batch.is_empty() && text_bytes.saturating_add(size) > BATCH_TEXT_BYTES {
+                break;
+            }
+            text_bytes += size;
+            batch.push(queued);
+            if batch.len() >= self.batch_size as usize {
+                break;
+            }
+        }
+        Ok(batch)
+    }
+
+    /// Pushes until the queue is empty, or until a batch makes no progress (then the rest
     /// waits for the next round).
+    ///
+    /// Two batches overlap: while one is on the wire and the server writes it, this device
+    /// applies the answer to the one before and prepares the one after (read, marked sent,
+    /// encoded). The batch prepared leaves out the notes of the one on the wire, so a
+    /// note's ops still go one at a time, each on the version the one before made.
     pub(super) async fn push_all(&mut self, report: &mut SyncReport) -> Result<()> {
         // Each pass either empties a batch from the queue or rebases it on a newer version;
         // a note that keeps changing on the server cannot hold the round forever. Enough
         // passes for the whole queue, plus room for rebases.
         let queued = self.store.pending_count().await?;
         let passes = queued / u64::from(self.batch_size.max(1)) + 1000;
+        let first = self.next_batch(&HashSet::new()).await?;
+        let mut ready = match first.is_empty() {
+            true => None,
+            false => Some(self.prepare(first).await?),
+        };
+        // The batch sent last time round, and the server's answer to it.
+        let mut answered: Option<(Vec<QueuedOp>, Result<PushResponse>)> = None;
         for _ in 0..passes {
-            // One op per note per batch: a later op of the same note could not know the
-            // version the earlier one will make; it goes in the next pass, rebased on it.
-            // Notes whose op the server deferred wait for the next round.
-            let mut notes = HashSet::new();
-            let window = u64::from(self.batch_size) + self.deferred_ops;
-            let batch: Vec<QueuedOp> = self
-                .store
-                .pushable_ops(u32::try_from(window).unwrap_or(u32::MAX))
-                .await?
-                .into_iter()
-                .filter(|queued| !self.deferred.contains(&queued.op.note_id))
-                .filter(|queued| notes.insert(queued.op.note_id))
-                .take(self.batch_size as usize)
+            if ready.is_none() && answered.is_none() {
+                return Ok(());
+            }
+            let busy: HashSet<NoteId> = ready
+                .iter()
+                .flat_map(|p| p.batch.iter().map(|q| q.op.note_id))
                 .collect();
-            if batch.is_empty() || !self.send(&batch, report).await? {
+            let (api, token) = (self.api, self.token);
+            let sending = ready.take().map(|prepared| {
+                report.batches += 1;
+                let Prepared { batch, body } = prepared;
+                async move { (batch, api.push_encoded(token, body).await) }
+            });
+            let wire = async {
+                match sending {
+                    Some(sending) => Some(sending.await),
+                    None => None,
+                }
+            };
+            let here = async {
+                let moved = match answered.take() {
+                    Some((batch, answer)) => self.finish(&batch, answer, report).await?,
+                    None => true,
+                };
+                if !moved {
+                    return Ok((false, None));
+                }
+                let next = self.next_batch(&busy).await?;
+                let next = match next.is_empty() {
+                    true => None,
+                    false => Some(self.prepare(next).await?),
+                };
+                Ok::<_, Error>((true, next))
+            };
+            let (sent, here) = tokio::join!(wire, here);
+            let (moved, next) = here?;
+            answered = sent;
+            ready = next;
+            if !moved {
+                // The batch on the wire meanwhile still has its answer applied.
+                if let Some((batch, answer)) = answered.take() {
+                    self.finish(&batch, answer, report).await?;
+                }
                 return Ok(());
             }
         }
         Ok(())
     }
+}
+
+/// A batch marked sent, with its request body.
+struct Prepared {
+    batch: Vec<QueuedOp>,
+    body: EncodedPush,
 }

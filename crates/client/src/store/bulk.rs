@@ -102,14 +102,14 @@ pub(super) async fn apply_applied(
         for update in [
             // Only ever forward: a late answer (another process on this data dir may have
             // had the same op answered and moved on) must not take a note back.
-            "UPDATE notes SET version = (SELECT v.version FROM v WHERE v.id = notes.id)
-             WHERE id IN (SELECT id FROM v) AND (version IS NULL
-                OR version < (SELECT v.version FROM v WHERE v.id = notes.id))",
+            // (A join, each note found by its key: a subquery per row read `v` whole for
+            // every note.)
+            "UPDATE notes SET version = v.version FROM v
+             WHERE notes.id = v.id AND (notes.version IS NULL OR notes.version < v.version)",
             // Ops queued later for these notes were made on top of the new versions.
-            "UPDATE outbox SET base_version = (SELECT v.version FROM v WHERE v.id = outbox.note_id),
-                sent_at = NULL
-             WHERE note_id IN (SELECT id FROM v) AND (base_version IS NULL
-                OR base_version < (SELECT v.version FROM v WHERE v.id = outbox.note_id))",
+            "UPDATE outbox SET base_version = v.version, sent_at = NULL FROM v
+             WHERE outbox.note_id = v.id
+                AND (outbox.base_version IS NULL OR outbox.base_version < v.version)",
         ] {
             let sql = format!("{versions} {update}");
             let mut query = sqlx::query(&sql);
@@ -121,23 +121,64 @@ pub(super) async fn apply_applied(
             query.execute(&mut **tx).await?;
         }
 
-        let sql = format!(
-            "INSERT INTO bases (note_id, version, title, body) VALUES {}
-             ON CONFLICT (note_id) DO UPDATE SET
-                version = excluded.version, title = excluded.title, body = excluded.body
-             WHERE excluded.version > bases.version",
-            values_list(chunk.len(), 4)
-        );
-        let mut query = sqlx::query(&sql);
-        for a in chunk {
-            query = query
-                .bind(a.op.op.note_id.to_string())
-                .bind(version_to_db(a.version)?)
-                .bind(&a.fields.title)
-                .bind(&a.fields.body);
-        }
-        query.execute(&mut **tx).await?;
+        let bases: Vec<BaseRow<'_>> = chunk
+            .iter()
+            .map(|a| BaseRow {
+                note_id: a.op.op.note_id,
+                version: a.version,
+                fields: a.fields,
+            })
+            .collect();
+        upsert_bases(tx, &bases, true).await?;
     }
+    Ok(())
+}
+
+/// A base to keep: the text the server has at `version` of a note.
+pub(super) struct BaseRow<'a> {
+    pub note_id: NoteId,
+    pub version: Version,
+    pub fields: &'a NoteFields,
+}
+
+/// Writes these bases, each sharing its note's text where that is the same (see migration
+/// `shared_bases`), so a round that leaves the notes' texts as they are writes no second
+/// copy; `only_newer` keeps a base already at a later version. At most
+/// [`ROWS_PER_STATEMENT`] rows.
+pub(super) async fn upsert_bases(
+    tx: &mut Transaction<'_, Sqlite>,
+    bases: &[BaseRow<'_>],
+    only_newer: bool,
+) -> Result<()> {
+    if bases.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "WITH v(note_id, version, title, body) AS (VALUES {})
+         INSERT INTO bases (note_id, version, title, body)
+         SELECT v.note_id, v.version,
+            CASE WHEN v.title IS n.title THEN NULL ELSE v.title END,
+            CASE WHEN v.body IS n.body THEN NULL ELSE v.body END
+         FROM v LEFT JOIN notes n ON n.id = v.note_id WHERE true
+         ON CONFLICT (note_id) DO UPDATE SET
+            version = excluded.version, title = excluded.title, body = excluded.body
+         {}",
+        values_list(bases.len(), 4),
+        if only_newer {
+            "WHERE excluded.version > bases.version"
+        } else {
+            ""
+        }
+    );
+    let mut query = sqlx::query(&sql);
+    for base in bases {
+        query = query
+            .bind(base.note_id.to_string())
+            .bind(version_to_db(base.version)?)
+            .bind(base.fields.title.as_str())
+            .bind(base.fields.body.as_str());
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -180,17 +221,16 @@ pub(super) async fn insert_new(
         }
         query.execute(&mut **tx).await?;
 
+        // Each base is the text just written: the note's own (NULL, see `upsert_bases`).
         let sql = format!(
-            "INSERT INTO bases (note_id, version, title, body) VALUES {}",
-            values_list(chunk.len(), 4)
+            "INSERT INTO bases (note_id, version) VALUES {}",
+            values_list(chunk.len(), 2)
         );
         let mut query = sqlx::query(&sql);
         for note in chunk {
             query = query
                 .bind(note.id.to_string())
-                .bind(version_to_db(note.version)?)
-                .bind(&note.title)
-                .bind(&note.body);
+                .bind(version_to_db(note.version)?);
         }
         query.execute(&mut **tx).await?;
     }

@@ -1,6 +1,8 @@
 //! The outbox: ops waiting for the server, in order. An op leaves only through [`Store::ack`],
 //! after the server confirmed it.
 
+use std::collections::HashSet;
+
 use quire_core::op::coalesce;
 use quire_core::{DeviceId, Millis, NoteFields, NoteId, Op, OpId, OpPayload};
 use serde::Serialize;
@@ -139,15 +141,31 @@ impl Store {
         rows.iter().map(op_from_row).collect()
     }
 
-    /// The first `limit` ops that may go to the server now, oldest first: ops of a note
-    /// with an open conflict wait for the person's decision (the resolution replaces them),
-    /// so the server never moves past the text they are deciding against.
-    pub(crate) async fn pushable_ops(&self, limit: u32) -> Result<Vec<QueuedOp>> {
+    /// The first `limit` ops that may go to the server now, oldest first, leaving out the
+    /// notes in `busy` (their ops are on the wire): ops of a note with an open conflict wait
+    /// for the person's decision (the resolution replaces them), so the server never moves
+    /// past the text they are deciding against.
+    pub(crate) async fn pushable_ops(
+        &self,
+        limit: u32,
+        busy: &HashSet<NoteId>,
+    ) -> Result<Vec<QueuedOp>> {
+        // The busy notes as one JSON array (of UUIDs, nothing to escape): one bound value
+        // however many there are.
+        let busy = format!(
+            "[{}]",
+            busy.iter()
+                .map(|id| format!("\"{id}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
         let rows = sqlx::query(&format!(
             "SELECT {OP_COLUMNS} FROM outbox
              WHERE note_id NOT IN (SELECT note_id FROM conflicts WHERE resolved_at IS NULL)
+                AND note_id NOT IN (SELECT value FROM json_each(?))
              ORDER BY seq LIMIT ?"
         ))
+        .bind(busy)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;

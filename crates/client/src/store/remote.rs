@@ -49,24 +49,25 @@ pub enum RemoteOutcome {
 
 const PULL_CURSOR: &str = "state.pull-cursor";
 
+/// A base's version and text, from `bases b` joined with `notes n`: a NULL title or body is
+/// the note's own (see migration `shared_bases`).
+pub(super) const BASE_COLUMNS: &str =
+    "b.version AS version, coalesce(b.title, n.title) AS title, coalesce(b.body, n.body) AS body";
+/// The base of the note bound as the only value.
+const BASE_OF_NOTE: &str = "FROM bases b JOIN notes n ON n.id = b.note_id WHERE b.note_id = ?";
+
 async fn set_base(
     tx: &mut Transaction<'_, Sqlite>,
     note_id: NoteId,
     version: Version,
     fields: &NoteFields,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO bases (note_id, version, title, body) VALUES (?, ?, ?, ?)
-         ON CONFLICT (note_id) DO UPDATE SET
-            version = excluded.version, title = excluded.title, body = excluded.body",
-    )
-    .bind(note_id.to_string())
-    .bind(version_to_db(version)?)
-    .bind(&fields.title)
-    .bind(&fields.body)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    let base = bulk::BaseRow {
+        note_id,
+        version,
+        fields,
+    };
+    bulk::upsert_bases(tx, &[base], false).await
 }
 
 /// The server's note becomes the base: the last text this device knows the server had.
@@ -313,7 +314,7 @@ impl Store {
             deleted: local.try_get("deleted")?,
             pending: local.try_get("pending")?,
         };
-        let base = sqlx::query("SELECT version, title, body FROM bases WHERE note_id = ?")
+        let base = sqlx::query(&format!("SELECT {BASE_COLUMNS} {BASE_OF_NOTE}"))
             .bind(&id)
             .fetch_optional(&mut **tx)
             .await?
@@ -421,7 +422,7 @@ impl Store {
         remote: &NoteState,
     ) -> Result<bool> {
         let base: Option<(i64, String, String)> =
-            sqlx::query_as("SELECT version, title, body FROM bases WHERE note_id = ?")
+            sqlx::query_as(&format!("SELECT {BASE_COLUMNS} {BASE_OF_NOTE}"))
                 .bind(remote.id.to_string())
                 .fetch_optional(&mut **tx)
                 .await?;
@@ -431,25 +432,41 @@ impl Store {
         }))
     }
 
-    /// The text the server had at `version` of a note, when that is the base kept here:
-    /// what an op made on that version is bound to, and a patch is computed against.
-    pub(crate) async fn base_fields(
+    /// The texts the server had at these versions of these notes, where that is the base
+    /// kept here, by note: what an op made on that version is bound to, and a patch is
+    /// computed against.
+    pub(crate) async fn bases_at(
         &self,
-        note_id: NoteId,
-        version: Version,
-    ) -> Result<Option<NoteFields>> {
-        let row = sqlx::query("SELECT title, body FROM bases WHERE note_id = ? AND version = ?")
-            .bind(note_id.to_string())
-            .bind(version_to_db(version)?)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| {
-            Ok(NoteFields::new(
-                row.try_get::<String, _>("title")?,
-                row.try_get::<String, _>("body")?,
-            ))
-        })
-        .transpose()
+        wanted: &[(NoteId, Version)],
+    ) -> Result<HashMap<NoteId, NoteFields>> {
+        let mut found = HashMap::with_capacity(wanted.len());
+        // Rows per statement: far inside SQLite's limit on bound values.
+        for chunk in wanted.chunks(500) {
+            let sql = format!(
+                "SELECT b.note_id, {BASE_COLUMNS} FROM bases b JOIN notes n ON n.id = b.note_id
+                 WHERE b.note_id IN ({})",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query_as::<_, (String, i64, String, String)>(&sql);
+            for (note_id, _) in chunk {
+                query = query.bind(note_id.to_string());
+            }
+            let rows: HashMap<String, (i64, String, String)> = query
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(|(id, version, title, body)| (id, (version, title, body)))
+                .collect();
+            for (note_id, version) in chunk {
+                let Some((at, title, body)) = rows.get(&note_id.to_string()) else {
+                    continue;
+                };
+                if *at == version_to_db(*version)? {
+                    found.insert(*note_id, NoteFields::new(title.clone(), body.clone()));
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Whether the server has changes this device made that its store does not hold: the
