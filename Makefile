@@ -27,8 +27,13 @@ BENCHES := --bench save_enqueue --bench sync_figures --bench cli_figures --bench
 bench: setup-test ui
 	cargo build --release --locked -p quire-app -p quire-server -p quire-cli --features quire-app/custom-protocol
 	rm -rf $(BENCH_OUT)
-	QUIRE_BENCH_OUT=$(BENCH_OUT) QUIRE_PG_FSYNC=on QUIRE_APP_BIN=$(CARGO_TARGET_DIR)/release/quire-app \
-		QUIRE_SERVER_BIN=$(CARGO_TARGET_DIR)/release/quire-server QUIRE_CLI_BIN=$(CARGO_TARGET_DIR)/release/quire \
+	@# The benches run copies: a build elsewhere into the shared target dir during the run
+	@# must not swap the binaries being measured.
+	mkdir -p $(BENCH_OUT)/bin
+	cp $(CARGO_TARGET_DIR)/release/quire-app $(CARGO_TARGET_DIR)/release/quire-server \
+		$(CARGO_TARGET_DIR)/release/quire $(BENCH_OUT)/bin/
+	QUIRE_BENCH_OUT=$(BENCH_OUT) QUIRE_PG_FSYNC=on QUIRE_APP_BIN=$(BENCH_OUT)/bin/quire-app \
+		QUIRE_SERVER_BIN=$(BENCH_OUT)/bin/quire-server QUIRE_CLI_BIN=$(BENCH_OUT)/bin/quire \
 		WEBKIT_DISABLE_DMABUF_RENDERER=1 LIBGL_ALWAYS_SOFTWARE=1 \
 		scripts/with-postgres.sh xvfb-run --auto-servernum --server-args="-screen 0 1280x800x24" \
 		dbus-run-session -- cargo bench --locked -p quire-client $(BENCHES)
