@@ -350,3 +350,35 @@ async fn names_differing_only_in_case_are_two_files() {
     );
     assert_eq!(read(folder.path(), "Plan.md"), "mine\n");
 }
+
+#[tokio::test]
+async fn a_watched_folder_at_rest_sets_off_no_passes() {
+    let common::Device {
+        dir: _dir,
+        store,
+        secrets: _secrets,
+    } = device().await;
+    let store = std::sync::Arc::new(store);
+    let folder = folder_of(20).await;
+    let passes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&passes);
+    let (_watcher, _task) = vault::watch::spawn(
+        std::sync::Arc::clone(&store),
+        folder.path().to_path_buf(),
+        move |_| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        },
+        |_| {},
+    );
+    // The first pass, and the one its own reads and writes may set off, settle down...
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let settled = passes.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(settled >= 1, "the first pass ran");
+    // ...and then nothing runs: a pass opening files is not a change.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(
+        passes.load(std::sync::atomic::Ordering::SeqCst),
+        settled,
+        "no pass while nothing changes"
+    );
+}

@@ -302,16 +302,21 @@ async fn pass_telling(
     tracing::debug!(gone = report.deleted, took = ?started.elapsed(), "vault: gone ones deleted");
 
     // 3. The store out to the folder.
-    let mut in_use = listing.names.clone();
-    if !start_over {
-        let gone: HashSet<NoteId> = gone.into_iter().collect();
-        in_use.extend(
-            index
-                .iter()
-                .filter(|file| !gone.contains(&file.note_id))
-                .map(|file| file.file_name.to_lowercase()),
-        );
-    }
+    // Names a new file must not take: on disk, or still some note's file. Worked out only
+    // when a note needs a new name (most passes write none).
+    let gone: HashSet<NoteId> = gone.into_iter().collect();
+    let in_use = || {
+        let mut in_use = listing.names.clone();
+        if !start_over {
+            in_use.extend(
+                index
+                    .iter()
+                    .filter(|file| !gone.contains(&file.note_id))
+                    .map(|file| file.file_name.to_lowercase()),
+            );
+        }
+        in_use
+    };
     let folder = write_out::Folder {
         dir,
         held: taken
@@ -319,7 +324,7 @@ async fn pass_telling(
             .iter()
             .map(|file| file.name.to_lowercase())
             .collect(),
-        in_use,
+        in_use: &in_use,
     };
     report.written += write_out::write_out(
         store,

@@ -69,6 +69,11 @@ pub(super) async fn take_in(
     // (write-out goes no further than this snapshot; later changes wait for the next pass).
     let (last_change, changed) = store.vault_pending().await?;
     let changed: HashSet<NoteId> = changed.into_iter().collect();
+    tracing::debug!(
+        pending = changed.len(),
+        last_change,
+        "vault: notes changed since"
+    );
     // Files the index knows that are no longer there, by their bytes: a new name with the
     // same bytes is the same note renamed (a file taken in as it was has no id to tell it by).
     let moved_away: HashMap<FileHash, NoteId> = index

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify_debouncer_full::notify::RecursiveMode;
+use notify_debouncer_full::notify::event::{AccessKind, AccessMode};
+use notify_debouncer_full::notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -34,26 +35,32 @@ impl VaultWatcher {
 
 /// What a burst of events asks a pass to look at: the names of the files they touched, or
 /// everything when the watcher lost track (an overflowed queue, an error, the folder
-/// itself changed).
-fn scope_of(dir: &Path, result: DebounceEventResult) -> Scope {
+/// itself changed). None when nothing changed: opening and reading a file (as a pass
+/// itself does) is an event too, and must not set off another pass.
+fn scope_of(dir: &Path, result: DebounceEventResult) -> Option<Scope> {
     let Ok(events) = result else {
-        return Scope::Everything;
+        return Some(Scope::Everything);
     };
     let mut names = std::collections::HashSet::new();
     for event in events {
         if event.need_rescan() {
-            return Scope::Everything;
+            return Some(Scope::Everything);
+        }
+        if matches!(event.kind, EventKind::Access(kind)
+            if kind != AccessKind::Close(AccessMode::Write))
+        {
+            continue;
         }
         for path in &event.paths {
             match path.file_name().and_then(|name| name.to_str()) {
                 Some(name) if path.as_path() != dir => {
                     names.insert(name.to_owned());
                 }
-                _ => return Scope::Everything,
+                _ => return Some(Scope::Everything),
             }
         }
     }
-    Scope::Names(names)
+    (!names.is_empty()).then_some(Scope::Names(names))
 }
 
 /// Starts watching `dir`; every pass's outcome goes to `on_pass`, and a long pass's
@@ -73,7 +80,9 @@ pub fn spawn(
             if debouncer.is_none() {
                 let (tx, watched) = (events_tx.clone(), dir.clone());
                 let made = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
-                    let _ = tx.send(scope_of(&watched, result));
+                    if let Some(scope) = scope_of(&watched, result) {
+                        let _ = tx.send(scope);
+                    }
                 })
                 .and_then(|mut d| d.watch(&dir, RecursiveMode::NonRecursive).map(|()| d));
                 match made {

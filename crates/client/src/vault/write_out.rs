@@ -22,7 +22,7 @@ pub(super) struct Folder<'a> {
     /// The files Quire must leave as they are (unreadable, symlinks), lower-cased.
     pub held: HashSet<String>,
     /// Names a new file must not take: on disk, or some note's file (lower-cased).
-    pub in_use: HashSet<String>,
+    pub in_use: &'a (dyn Fn() -> HashSet<String> + Sync),
 }
 
 impl Folder<'_> {
@@ -67,7 +67,7 @@ pub(super) async fn write_out(
         .collect();
     let ids: Vec<NoteId> = notes.iter().map(|n| n.id).collect();
     let mut entries = store.vault_entries(&ids).await?;
-    let mut taken = folder.in_use.clone();
+    let mut taken: Option<HashSet<String>> = None;
 
     let mut forget: Vec<NoteId> = Vec::new();
     let mut planned: Vec<Planned> = Vec::new();
@@ -105,9 +105,11 @@ pub(super) async fn write_out(
             }
             // New, renamed, or its file is held: a free name (never a held one, as held
             // files are on disk).
-            _ => file_name_for(&note.title, &taken),
+            _ => file_name_for(&note.title, taken.get_or_insert_with(|| (folder.in_use)())),
         };
-        taken.insert(wanted_name.to_lowercase());
+        if let Some(taken) = &mut taken {
+            taken.insert(wanted_name.to_lowercase());
+        }
         let text = render(note.id, &note.title, &note.body);
         let old_name = entry.map(|e| e.file_name);
         planned.push(Planned {
