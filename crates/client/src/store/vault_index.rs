@@ -108,17 +108,24 @@ async fn execute_in<T>(
 }
 
 impl Store {
-    /// Every file the index knows, without texts or titles.
-    pub(crate) async fn vault_files(&self) -> Result<Vec<IndexedFile>> {
+    /// Every file the index knows, without texts or titles; without the hashes of their
+    /// bytes too unless `with_hashes` (a pass told which files changed reads few files, and
+    /// asks [`Store::vault_hashes`] for the few hashes it needs).
+    pub(crate) async fn vault_files(&self, with_hashes: bool) -> Result<Vec<IndexedFile>> {
         // Every file in one string, not a row per file: each row costs a hand-off between
         // sqlx's worker thread and the runtime, and for 10,000 files those were most of a
         // pass. `/` separates files (no file name holds one), `,` the fields after the name.
-        let all: Option<String> = sqlx::query_scalar(
+        let hash = if with_hashes {
+            "ifnull(hex(file_hash), '')"
+        } else {
+            "''"
+        };
+        let all: Option<String> = sqlx::query_scalar(&format!(
             "SELECT group_concat(note_id || ',' || ifnull(size, '') || ',' ||
                 ifnull(mtime_ns, '') || ',' || ifnull(inode, '') || ',' ||
-                ifnull(hex(file_hash), '') || ',' || file_name, '/')
-             FROM vault_files INDEXED BY vault_files_stamps",
-        )
+                {hash} || ',' || file_name, '/')
+             FROM vault_files INDEXED BY vault_files_stamps"
+        ))
         .fetch_one(&self.pool)
         .await?;
         let corrupt = || Error::Corrupt("the vault index".to_owned());
@@ -162,6 +169,28 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// The hashes of these notes' files as Quire last read or wrote them.
+    pub(crate) async fn vault_hashes(&self, ids: &[NoteId]) -> Result<HashMap<NoteId, FileHash>> {
+        let mut found = HashMap::new();
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT note_id, file_hash FROM vault_files
+                 WHERE file_hash IS NOT NULL AND note_id IN ({})",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query_as::<_, (String, Vec<u8>)>(&sql);
+            for id in chunk {
+                query = query.bind(id.to_string());
+            }
+            for (id, hash) in query.fetch_all(&self.pool).await? {
+                let hash = FileHash::try_from(hash.as_slice())
+                    .map_err(|_| Error::Corrupt("vault file hash".to_owned()))?;
+                found.insert(decode(&id, "note id")?, hash);
+            }
+        }
+        Ok(found)
     }
 
     /// Each note's file name and the title it was written or read with.
@@ -302,22 +331,27 @@ impl Store {
         &self,
         every: bool,
     ) -> Result<Vec<(Note, Option<i64>)>> {
+        // CROSS JOIN keeps SQLite walking the (short) pending list and looking notes up,
+        // not walking every note; the order is made here, not by the query.
         let source = if every {
             "notes n LEFT JOIN vault_pending p ON p.note_id = n.id"
         } else {
-            "vault_pending p JOIN notes n ON n.id = p.note_id"
+            "vault_pending p CROSS JOIN notes n ON n.id = p.note_id"
         };
         let sql = format!(
             "SELECT n.id, n.title, n.body, n.created_at, n.updated_at, n.deleted, n.version,
                 p.seq
              FROM {source} LEFT JOIN vault_files v ON v.note_id = n.id
-             WHERE {OUT_OF_DATE}
-             ORDER BY n.created_at, n.id"
+             WHERE {OUT_OF_DATE}"
         );
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        rows.iter()
+        let mut notes = rows
+            .iter()
             .map(|row| Ok((note_from_row(row)?, row.try_get("seq")?)))
-            .collect()
+            .collect::<Result<Vec<(Note, Option<i64>)>>>()?;
+        // Oldest first, so clashing names go to the older note as they always did.
+        notes.sort_by_key(|(note, _)| (note.created_at, note.id.0));
+        Ok(notes)
     }
 
     /// Forgets the changes up to `last_change` whose notes' files hold their text now (or

@@ -249,7 +249,9 @@ async fn pass_telling(
         files::mark_ours(dir, &store_id)?;
         store.clear_vault_index().await?;
     }
-    let index = store.vault_files().await?;
+    let index = store
+        .vault_files(matches!(scope, Scope::Everything))
+        .await?;
     tracing::debug!(files = index.len(), took = ?started.elapsed(), "vault: index read");
     let mut report = VaultReport::default();
 

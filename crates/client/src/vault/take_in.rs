@@ -76,10 +76,16 @@ pub(super) async fn take_in(
     );
     // Files the index knows that are no longer there, by their bytes: a new name with the
     // same bytes is the same note renamed (a file taken in as it was has no id to tell it by).
-    let moved_away: HashMap<FileHash, NoteId> = index
+    let gone: Vec<NoteId> = index
         .iter()
         .filter(|file| !present.contains(file.file_name.as_str()))
-        .filter_map(|file| Some((file.file_hash?, file.note_id)))
+        .map(|file| file.note_id)
+        .collect();
+    let moved_away: HashMap<FileHash, NoteId> = store
+        .vault_hashes(&gone)
+        .await?
+        .into_iter()
+        .map(|(id, hash)| (hash, id))
         .collect();
     // In a folder the index does not describe, a file without an id that says exactly what
     // a note says is that note's (a lost marker must not double every note).
