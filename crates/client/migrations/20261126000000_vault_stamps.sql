@@ -17,7 +17,9 @@ CREATE INDEX vault_files_stamps
 -- Notes whose text changed since the vault last wrote them out: a pass looks at these
 -- instead of comparing every note. Kept by triggers, so no write path can forget it. `seq`
 -- grows on every change (AUTOINCREMENT never reuses one), so a pass that wrote a note out
--- clears its row only if the note did not change again meanwhile.
+-- clears its row only if the note did not change again meanwhile. (The triggers delete and
+-- insert rather than INSERT OR REPLACE: an upsert on notes would impose its own conflict
+-- handling on the trigger's insert and fail on the second change.)
 CREATE TABLE vault_pending (
     seq     INTEGER PRIMARY KEY AUTOINCREMENT,
     note_id TEXT NOT NULL UNIQUE
@@ -26,10 +28,12 @@ INSERT INTO vault_pending (note_id) SELECT id FROM notes;
 
 CREATE TRIGGER notes_pending_for_vault_on_insert AFTER INSERT ON notes
 BEGIN
-    INSERT OR REPLACE INTO vault_pending (note_id) VALUES (new.id);
+    DELETE FROM vault_pending WHERE note_id = new.id;
+    INSERT INTO vault_pending (note_id) VALUES (new.id);
 END;
 
 CREATE TRIGGER notes_pending_for_vault_on_update AFTER UPDATE OF title, body, deleted ON notes
 BEGIN
-    INSERT OR REPLACE INTO vault_pending (note_id) VALUES (new.id);
+    DELETE FROM vault_pending WHERE note_id = new.id;
+    INSERT INTO vault_pending (note_id) VALUES (new.id);
 END;

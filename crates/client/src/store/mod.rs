@@ -28,7 +28,7 @@ use quire_core::validate::Limits;
 use quire_core::Version;
 use rand::RngCore;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{ConnectOptions, SqlitePool};
 
 use crate::credentials::{Secret, SecretStore};
 use crate::{Error, Result};
@@ -140,7 +140,9 @@ fn connect_options(path: &Path, key: &Secret, create: bool) -> Result<SqliteConn
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT);
+        .busy_timeout(BUSY_TIMEOUT)
+        // sqlx logs each statement at debug level, and the first one carries the key.
+        .disable_statement_logging();
     Ok(options)
 }
 
