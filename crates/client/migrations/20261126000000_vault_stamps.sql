@@ -19,20 +19,24 @@ CREATE INDEX vault_files_stamps
 -- grows on every change (AUTOINCREMENT never reuses one), so a pass that wrote a note out
 -- clears its row only if the note did not change again meanwhile. (The triggers delete and
 -- insert rather than INSERT OR REPLACE: an upsert on notes would impose its own conflict
--- handling on the trigger's insert and fail on the second change.)
+-- handling on the trigger's insert and fail on the second change.) Only while the index
+-- knows some file: a pull of 10,000 notes on a device without a vault folder writes no row,
+-- and a pass that finds the index empty compares every note anyway.
 CREATE TABLE vault_pending (
     seq     INTEGER PRIMARY KEY AUTOINCREMENT,
     note_id TEXT NOT NULL UNIQUE
 );
-INSERT INTO vault_pending (note_id) SELECT id FROM notes;
+INSERT INTO vault_pending (note_id) SELECT id FROM notes WHERE EXISTS (SELECT 1 FROM vault_files);
 
 CREATE TRIGGER notes_pending_for_vault_on_insert AFTER INSERT ON notes
+WHEN EXISTS (SELECT 1 FROM vault_files)
 BEGIN
     DELETE FROM vault_pending WHERE note_id = new.id;
     INSERT INTO vault_pending (note_id) VALUES (new.id);
 END;
 
 CREATE TRIGGER notes_pending_for_vault_on_update AFTER UPDATE OF title, body, deleted ON notes
+WHEN EXISTS (SELECT 1 FROM vault_files)
 BEGIN
     DELETE FROM vault_pending WHERE note_id = new.id;
     INSERT INTO vault_pending (note_id) VALUES (new.id);
