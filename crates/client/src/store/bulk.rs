@@ -16,10 +16,10 @@ use super::{decode, version_to_db};
 use crate::Result;
 
 /// Rows per statement: far inside SQLite's limit on bound values.
-const ROWS_PER_STATEMENT: usize = 200;
+pub(super) const ROWS_PER_STATEMENT: usize = 200;
 
 /// `(?, ?), (?, ?)`: `rows` tuples of `columns` placeholders.
-fn values_list(rows: usize, columns: usize) -> String {
+pub(super) fn values_list(rows: usize, columns: usize) -> String {
     let tuple = format!("({})", vec!["?"; columns].join(", "));
     vec![tuple; rows].join(", ")
 }

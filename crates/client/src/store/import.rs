@@ -7,17 +7,9 @@ use quire_core::op::OpKind;
 use quire_core::{DeviceId, Millis, Note, NoteFields};
 use sqlx::{Sqlite, Transaction};
 
+use super::bulk::{values_list, ROWS_PER_STATEMENT};
 use super::{decode, from_db, to_db};
 use crate::{clock, Result};
-
-/// Rows per statement: far inside SQLite's limit on bound values (32,766).
-pub(super) const ROWS_PER_STATEMENT: usize = 200;
-
-/// `(?, ?), (?, ?)`: `rows` tuples of `columns` placeholders.
-pub(super) fn placeholders(rows: usize, columns: usize) -> String {
-    let tuple = format!("({})", vec!["?"; columns].join(", "));
-    vec![tuple; rows].join(", ")
-}
 
 /// New notes made of `many` (already validated), each with its queued `create` op, in the
 /// order given: their ops' clocks and queue places follow that order, as one at a time would.
@@ -54,7 +46,7 @@ pub(super) async fn insert_new_notes(
     for (chunk_at, chunk) in notes.chunks(ROWS_PER_STATEMENT).enumerate() {
         let sql = format!(
             "INSERT INTO notes (id, title, body, created_at, updated_at) VALUES {}",
-            placeholders(chunk.len(), 5)
+            values_list(chunk.len(), 5)
         );
         let mut query = sqlx::query(&sql);
         for note in chunk {
@@ -70,7 +62,7 @@ pub(super) async fn insert_new_notes(
         let sql = format!(
             "INSERT INTO outbox (op_id, note_id, kind, title, body, base_version, device_id,
                 clock, created_at) VALUES {}",
-            placeholders(chunk.len(), 9)
+            values_list(chunk.len(), 9)
         );
         let mut query = sqlx::query(&sql);
         for (i, note) in chunk.iter().enumerate() {

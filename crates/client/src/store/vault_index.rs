@@ -9,7 +9,8 @@ use quire_core::vault::{FileHash, FileStamp};
 use quire_core::{Note, NoteFields, NoteId, TextHash};
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::import::{insert_new_notes, placeholders, ROWS_PER_STATEMENT};
+use super::bulk::{values_list, ROWS_PER_STATEMENT};
+use super::import::insert_new_notes;
 use super::notes::note_from_row;
 use super::{decode, version_to_db, Store};
 use crate::{clock, Error, Result};
@@ -69,7 +70,7 @@ async fn upsert_records(
                 title = excluded.title, body = excluded.body, size = excluded.size,
                 mtime_ns = excluded.mtime_ns, inode = excluded.inode,
                 file_hash = excluded.file_hash",
-            placeholders(chunk.len(), 8)
+            values_list(chunk.len(), 8)
         );
         let mut query = sqlx::query(&sql);
         for (id, record) in chunk {
