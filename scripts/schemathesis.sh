@@ -92,16 +92,28 @@ fuzz() {
   log "$name: $base, ${seconds}s, every check"
   local seed=()
   [ -n "${QUIRE_SCHEMATHESIS_SEED:-}" ] && seed=(--seed "$QUIRE_SCHEMATHESIS_SEED")
-  set +e
-  "$st" --config-file "$config" run "$base/v1/openapi.json" \
-    --checks all \
-    --max-time "$seconds" \
-    --workers 2 \
-    --generation-database none \
-    --no-color ${QUIRE_SCHEMATHESIS_EXTRA:-} \
-    "${seed[@]}"
-  status=$?
-  set -e
+  local output="$work/$name-schemathesis.txt" attempt
+  for attempt in 1 2; do
+    set +e
+    "$st" --config-file "$config" run "$base/v1/openapi.json" \
+      --checks all \
+      --max-time "$seconds" \
+      --workers 2 \
+      --generation-database none \
+      --no-color ${QUIRE_SCHEMATHESIS_EXTRA:-} \
+      "${seed[@]}" 2>&1 | tee "$output"
+    status=${PIPESTATUS[0]}
+    set -e
+    # A crash inside schemathesis' own generator (hypothesis' "Runtime Error", with no
+    # failed check) is not a finding about the server: run once more. A failed check never
+    # is retried.
+    if [ "$status" -ne 0 ] && [ "$attempt" -eq 1 ] && ! grep -q 'FAILURES' "$output" \
+      && grep -q 'Runtime Error' "$output"; then
+      log "$name: schemathesis itself failed (Runtime Error, no failed check); once more"
+      continue
+    fi
+    break
+  done
   stop_server
   if [ "$status" -ne 0 ]; then
     echo "---- quire-server log ($name), last lines ----" >&2
