@@ -109,6 +109,15 @@ pub struct Listing {
     pub names: HashSet<String>,
 }
 
+impl Listing {
+    /// Whether a file of exactly this name is there (case counts).
+    pub fn has(&self, name: &str) -> bool {
+        self.entries
+            .binary_search_by(|entry| entry.name.as_str().cmp(name))
+            .is_ok()
+    }
+}
+
 fn folder_error(dir: &Path, detail: impl std::fmt::Display) -> Error {
     Error::VaultDir {
         path: dir.to_path_buf(),
@@ -275,28 +284,14 @@ fn id_in(bytes: &[u8]) -> Option<NoteId> {
 /// Writes `text` to `dir/name` through a temp file in the same folder, so an editor (or a
 /// crash) never sees half a file. Only a regular file (or nothing) is replaced.
 pub fn write_atomically(dir: &Path, name: &str, text: &str) -> Result<()> {
-    let temp = dir.join(format!(".quire-{}.tmp", uuid::Uuid::now_v7()));
-    let target = dir.join(name);
-    let result = (|| {
-        // `create_new` never opens through a symlink that happens to have the temp's name.
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        may_replace(&target)?;
-        std::fs::rename(&temp, &target)
-    })();
-    result.map_err(|err| {
-        let _ = std::fs::remove_file(&temp);
-        folder_error(dir, format!("cannot write {name}: {err}"))
-    })
+    write_many(dir, &[(name, text)])
+        .pop()
+        .unwrap_or_else(|| Err(folder_error(dir, format!("cannot write {name}"))))
 }
 
-/// Writes many files as [`write_atomically`] does, each still a temp file renamed over the
-/// old one, but made durable together: every temp is written, then one `syncfs` (an fsync
-/// each elsewhere), then the renames and one fsync of the folder. One outcome per file.
+/// Writes many files, each through a temp file renamed over the old one, made durable
+/// together: every temp is written, then one `syncfs` (an fsync each elsewhere, and for a
+/// single file), then the renames and one fsync of the folder. One outcome per file.
 pub fn write_many(dir: &Path, files: &[(&str, &str)]) -> Vec<Result<()>> {
     let failed =
         |name: &str, err: std::io::Error| folder_error(dir, format!("cannot write {name}: {err}"));
@@ -304,6 +299,7 @@ pub fn write_many(dir: &Path, files: &[(&str, &str)]) -> Vec<Result<()>> {
         .iter()
         .map(|(_, text)| {
             let temp = dir.join(format!(".quire-{}.tmp", uuid::Uuid::now_v7()));
+            // `create_new` never opens through a symlink that happens to have the temp's name.
             let written = OpenOptions::new()
                 .write(true)
                 .create_new(true)

@@ -269,12 +269,9 @@ async fn pass_telling(
     //    failed in `files::list`, and one made again has no marker; a held file is there.)
     //    When every file went at once, that is more likely a mistake than a wish: nothing
     //    is deleted.
-    let present: HashSet<&str> = listing.entries.iter().map(|e| e.name.as_str()).collect();
     let gone: Vec<NoteId> = index
         .iter()
-        .filter(|file| {
-            !taken.seen.contains(&file.note_id) && !present.contains(file.file_name.as_str())
-        })
+        .filter(|file| !taken.seen.contains(&file.note_id) && !listing.has(&file.file_name))
         .map(|file| file.note_id)
         .collect();
     let mut start_over = index.is_empty();

@@ -64,7 +64,6 @@ pub(super) async fn take_in(
         .collect();
     let by_id: HashMap<NoteId, &IndexedFile> =
         index.iter().map(|file| (file.note_id, file)).collect();
-    let present: HashSet<&str> = listing.entries.iter().map(|e| e.name.as_str()).collect();
     // The files of notes changed since the last pass are looked at before they are written
     // (write-out goes no further than this snapshot; later changes wait for the next pass).
     let (last_change, changed) = store.vault_pending().await?;
@@ -78,7 +77,7 @@ pub(super) async fn take_in(
     // same bytes is the same note renamed (a file taken in as it was has no id to tell it by).
     let gone: Vec<NoteId> = index
         .iter()
-        .filter(|file| !present.contains(file.file_name.as_str()))
+        .filter(|file| !listing.has(&file.file_name))
         .map(|file| file.note_id)
         .collect();
     let moved_away: HashMap<FileHash, NoteId> = store
@@ -172,7 +171,7 @@ pub(super) async fn take_in(
             id_elsewhere: |id: NoteId| {
                 by_id
                     .get(&id)
-                    .is_some_and(|file| present.contains(file.file_name.as_str()))
+                    .is_some_and(|file| listing.has(&file.file_name))
             },
             same_text: &same_text,
         };
