@@ -159,11 +159,15 @@ impl Store {
                 .collect::<Vec<_>>()
                 .join(",")
         );
+        // The ops are chosen on the `outbox_queue` index, then read: the ops passed over
+        // (the batch on the wire comes first in the queue) cost their note id, not their text.
         let rows = sqlx::query(&format!(
-            "SELECT {OP_COLUMNS} FROM outbox
-             WHERE note_id NOT IN (SELECT note_id FROM conflicts WHERE resolved_at IS NULL)
-                AND note_id NOT IN (SELECT value FROM json_each(?))
-             ORDER BY seq LIMIT ?"
+            "SELECT {OP_COLUMNS} FROM outbox WHERE seq IN (
+                SELECT seq FROM outbox INDEXED BY outbox_queue
+                WHERE note_id NOT IN (SELECT note_id FROM conflicts WHERE resolved_at IS NULL)
+                    AND note_id NOT IN (SELECT value FROM json_each(?))
+                ORDER BY seq LIMIT ?)
+             ORDER BY seq"
         ))
         .bind(busy)
         .bind(i64::from(limit))
