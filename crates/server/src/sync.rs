@@ -23,6 +23,10 @@ use crate::state::AppState;
 
 const DEFAULT_PULL_LIMIT: u32 = 500;
 const MAX_PULL_LIMIT: u32 = 1000;
+/// The asking device's own changes a page lists at most, apart from `limit`: they carry
+/// no text (an id and a version, about 70 bytes of JSON), and counting them as changes
+/// made a device that had just pushed 10,000 notes make ten requests to learn it had them.
+const MAX_OWN_PER_PAGE: u32 = 10_000;
 
 /// Push a batch of ops: one result per op, in order.
 #[utoipa::path(
@@ -114,7 +118,8 @@ pub struct PullQuery {
     #[serde(default)]
     #[param(maximum = 9_223_372_036_854_775_807_i64)]
     since: u64,
-    /// Most changes to return, 1 to 1000 (default 500).
+    /// Most changes with their text to return, 1 to 1000 (default 500). The asking
+    /// device's own changes, listed without text in `own`, count apart: up to 10,000 a page.
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// The asking device: changes it made itself are left out (the cursor still moves past
@@ -165,7 +170,7 @@ pub async fn pull(
     .bind(&account.id)
     .bind(since)
     .bind(own_device.as_deref().unwrap_or(""))
-    .bind(i64::from(limit) + 1)
+    .bind(i64::from(limit) + i64::from(MAX_OWN_PER_PAGE) + 1)
     .fetch(&state.db.pool);
     let mut page = PullResponse {
         changes: Vec::new(),
@@ -174,18 +179,29 @@ pub async fn pull(
         more: false,
         head: u64::try_from(head).map_err(|_| ApiError::internal())?,
     };
-    let (mut count, mut text_bytes) = (0u32, 0usize);
+    let (mut count, mut own, mut text_bytes) = (0u32, 0u32, 0usize);
     while let Some(row) = rows.try_next().await? {
         let size = usize::try_from(row.try_get::<i64, _>("size")?).unwrap_or(usize::MAX);
         let body: Option<String> = row.try_get("body")?;
-        let weight = if body.is_some() { size } else { 0 };
-        let full = count > 0 && text_bytes.saturating_add(weight) > state.limits.max_response_bytes;
-        if count == limit || full {
+        let full = match body {
+            Some(_) => {
+                count == limit
+                    || (count > 0
+                        && text_bytes.saturating_add(size) > state.limits.max_response_bytes)
+            }
+            None => own == MAX_OWN_PER_PAGE,
+        };
+        if full {
             page.more = true;
             break;
         }
-        count += 1;
-        text_bytes += weight;
+        match body {
+            Some(_) => {
+                count += 1;
+                text_bytes += size;
+            }
+            None => own += 1,
+        }
         let seq: i64 = row.try_get("change_seq")?;
         page.next = u64::try_from(seq).map_err(|_| ApiError::internal())?;
         let (id, version) = note_id_and_version(&row)?;
