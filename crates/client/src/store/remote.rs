@@ -479,8 +479,7 @@ impl Store {
         for chunk in own.chunks(500) {
             let ids: Vec<String> = chunk.iter().map(|c| c.id.to_string()).collect();
             let sql = format!(
-                // The covering index: the versions without the notes' texts.
-                "SELECT id, version FROM notes INDEXED BY notes_versions WHERE id IN ({})",
+                "SELECT id, version FROM notes WHERE id IN ({})",
                 list(ids.len())
             );
             let mut query = sqlx::query_as::<_, (String, Option<i64>)>(&sql);
