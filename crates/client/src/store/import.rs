@@ -8,7 +8,8 @@ use quire_core::{DeviceId, Millis, Note, NoteFields};
 use sqlx::{Sqlite, Transaction};
 
 use super::bulk::{values_list, ROWS_PER_STATEMENT};
-use super::{decode, from_db, to_db};
+use super::outbox::{insert_ops, NewOp};
+use super::{decode, from_db};
 use crate::{clock, Result};
 
 /// New notes made of `many` (already validated), each with its queued `create` op, in the
@@ -59,26 +60,25 @@ pub(super) async fn insert_new_notes(
         }
         query.execute(&mut **tx).await?;
 
-        let sql = format!(
-            "INSERT INTO outbox (op_id, note_id, kind, title, body, base_version, device_id,
-                clock, created_at) VALUES {}",
-            values_list(chunk.len(), 9)
-        );
-        let mut query = sqlx::query(&sql);
-        for (i, note) in chunk.iter().enumerate() {
-            let at = u64::try_from(chunk_at * ROWS_PER_STATEMENT + i).unwrap_or(u64::MAX);
-            query = query
-                .bind(clock::new_op_id().to_string())
-                .bind(note.id.to_string())
-                .bind(OpKind::Create.as_str())
-                .bind(&note.title)
-                .bind(&note.body)
-                .bind(None::<i64>)
-                .bind(&device_id)
-                .bind(to_db(first_clock + at, "clock")?)
-                .bind(now.0);
-        }
-        query.execute(&mut **tx).await?;
+        // Each op shares its note's text: they were written together just now.
+        let ops = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, note)| {
+                let at = u64::try_from(chunk_at * ROWS_PER_STATEMENT + i).unwrap_or(u64::MAX);
+                NewOp {
+                    op_id: clock::new_op_id(),
+                    note_id: note.id,
+                    kind: OpKind::Create,
+                    fields: None,
+                    base_version: None,
+                    device_id: &device_id,
+                    clock: first_clock + at,
+                    created_at: now,
+                }
+            })
+            .collect::<Vec<_>>();
+        insert_ops(tx, &ops).await?;
     }
     Ok(notes)
 }

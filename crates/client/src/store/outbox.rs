@@ -3,12 +3,13 @@
 
 use std::collections::HashSet;
 
-use quire_core::op::coalesce;
-use quire_core::{DeviceId, Millis, NoteFields, NoteId, Op, OpId, OpPayload};
+use quire_core::op::{coalesce, OpKind};
+use quire_core::{DeviceId, Millis, NoteFields, NoteId, Op, OpId, OpPayload, Version};
 use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
+use super::bulk::values_list;
 use super::{decode, from_db, to_db, version_from_db, version_to_db, Store};
 use crate::{Error, Result};
 
@@ -26,8 +27,72 @@ pub struct QueuedOp {
     pub lww: bool,
 }
 
-pub(super) const OP_COLUMNS: &str = "seq, op_id, note_id, kind, title, body, base_version, \
-     device_id, clock, created_at, sent_at, lww";
+/// An op's columns as read from [`OP_FROM`]: a create or update that shares its note's
+/// text (NULL, see migration `shared_outbox`) reads the note's.
+pub(super) const OP_COLUMNS: &str = "o.seq, o.op_id, o.note_id, o.kind, \
+     coalesce(o.title, CASE WHEN o.kind <> 'delete' THEN n.title END) AS title, \
+     coalesce(o.body, CASE WHEN o.kind <> 'delete' THEN n.body END) AS body, \
+     o.base_version, o.device_id, o.clock, o.created_at, o.sent_at, o.lww";
+
+/// The queue with each op's note, walked in the queue's order (`o` first).
+pub(super) const OP_FROM: &str = "outbox o CROSS JOIN notes n ON n.id = o.note_id";
+
+/// An op's text as stored, from a row `v` of new values and its note `n`: NULL (shared)
+/// when it is the note's current text.
+const STORED_TITLE: &str =
+    "CASE WHEN v.title IS n.title AND v.body IS n.body THEN NULL ELSE v.title END";
+const STORED_BODY: &str =
+    "CASE WHEN v.title IS n.title AND v.body IS n.body THEN NULL ELSE v.body END";
+
+/// Columns of a new op, in the order [`insert_ops`] binds them.
+const NEW_OP_COLUMNS: usize = 9;
+
+/// A new queued op's values, bound in the order of [`insert_ops`].
+pub(super) struct NewOp<'a> {
+    pub op_id: OpId,
+    pub note_id: NoteId,
+    pub kind: OpKind,
+    /// `None`: no text of its own (a delete, or a create or update of text its note
+    /// already holds in the same transaction).
+    pub fields: Option<&'a NoteFields>,
+    pub base_version: Option<Version>,
+    pub device_id: &'a str,
+    pub clock: u64,
+    pub created_at: Millis,
+}
+
+/// Appends these ops to the queue in order, each sharing its note's text where that is the
+/// same. At most [`super::bulk::ROWS_PER_STATEMENT`] ops.
+pub(super) async fn insert_ops(tx: &mut Transaction<'_, Sqlite>, ops: &[NewOp<'_>]) -> Result<()> {
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "WITH v(op_id, note_id, kind, title, body, base_version, device_id, clock, created_at)
+            AS (VALUES {})
+         INSERT INTO outbox
+            (op_id, note_id, kind, title, body, base_version, device_id, clock, created_at)
+         SELECT v.op_id, v.note_id, v.kind, {STORED_TITLE}, {STORED_BODY}, v.base_version,
+            v.device_id, v.clock, v.created_at
+         FROM v LEFT JOIN notes n ON n.id = v.note_id WHERE true",
+        values_list(ops.len(), NEW_OP_COLUMNS)
+    );
+    let mut query = sqlx::query(&sql);
+    for op in ops {
+        query = query
+            .bind(op.op_id.to_string())
+            .bind(op.note_id.to_string())
+            .bind(op.kind.as_str())
+            .bind(op.fields.map(|f| f.title.as_str()))
+            .bind(op.fields.map(|f| f.body.as_str()))
+            .bind(op.base_version.map(version_to_db).transpose()?)
+            .bind(op.device_id)
+            .bind(to_db(op.clock, "clock")?)
+            .bind(op.created_at.0);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
 
 pub(super) fn op_from_row(row: &SqliteRow) -> Result<QueuedOp> {
     let kind: String = row.try_get("kind")?;
@@ -82,7 +147,7 @@ pub(super) async fn push_or_fold(
     now: Millis,
 ) -> Result<()> {
     let last = sqlx::query(&format!(
-        "SELECT {OP_COLUMNS} FROM outbox WHERE note_id = ? ORDER BY seq DESC LIMIT 1"
+        "SELECT {OP_COLUMNS} FROM {OP_FROM} WHERE o.note_id = ? ORDER BY o.seq DESC LIMIT 1"
     ))
     .bind(op.note_id.to_string())
     .fetch_optional(&mut **tx)
@@ -95,9 +160,12 @@ pub(super) async fn push_or_fold(
         .and_then(|last| coalesce(&last.op, op).map(|folded| (last.seq, folded)));
     if let Some((seq, folded)) = folded {
         let fields = folded.payload.fields();
-        sqlx::query(
-            "UPDATE outbox SET op_id = ?, kind = ?, title = ?, body = ?, clock = ? WHERE seq = ?",
-        )
+        sqlx::query(&format!(
+            "WITH v(op_id, kind, title, body, clock) AS (VALUES (?, ?, ?, ?, ?))
+             UPDATE outbox SET op_id = v.op_id, kind = v.kind, title = {STORED_TITLE},
+                body = {STORED_BODY}, clock = v.clock
+             FROM v, notes n WHERE outbox.seq = ? AND n.id = outbox.note_id"
+        ))
         .bind(folded.op_id.to_string())
         .bind(folded.payload.kind().as_str())
         .bind(fields.map(|f| f.title.as_str()))
@@ -109,31 +177,25 @@ pub(super) async fn push_or_fold(
         return Ok(());
     }
 
-    let fields = op.payload.fields();
-    sqlx::query(
-        "INSERT INTO outbox
-            (op_id, note_id, kind, title, body, base_version, device_id, clock, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(op.op_id.to_string())
-    .bind(op.note_id.to_string())
-    .bind(op.payload.kind().as_str())
-    .bind(fields.map(|f| f.title.as_str()))
-    .bind(fields.map(|f| f.body.as_str()))
-    .bind(op.base_version.map(version_to_db).transpose()?)
-    .bind(op.device_id.to_string())
-    .bind(to_db(op.clock, "clock")?)
-    .bind(now.0)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    let device_id = op.device_id.to_string();
+    let new = NewOp {
+        op_id: op.op_id,
+        note_id: op.note_id,
+        kind: op.payload.kind(),
+        fields: op.payload.fields(),
+        base_version: op.base_version,
+        device_id: &device_id,
+        clock: op.clock,
+        created_at: now,
+    };
+    insert_ops(tx, &[new]).await
 }
 
 impl Store {
     /// The first `limit` ops of the queue, oldest first.
     pub async fn pending_ops(&self, limit: u32) -> Result<Vec<QueuedOp>> {
         let rows = sqlx::query(&format!(
-            "SELECT {OP_COLUMNS} FROM outbox ORDER BY seq LIMIT ?"
+            "SELECT {OP_COLUMNS} FROM {OP_FROM} ORDER BY o.seq LIMIT ?"
         ))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -162,12 +224,12 @@ impl Store {
         // The ops are chosen on the `outbox_queue` index, then read: the ops passed over
         // (the batch on the wire comes first in the queue) cost their note id, not their text.
         let rows = sqlx::query(&format!(
-            "SELECT {OP_COLUMNS} FROM outbox WHERE seq IN (
+            "SELECT {OP_COLUMNS} FROM {OP_FROM} WHERE o.seq IN (
                 SELECT seq FROM outbox INDEXED BY outbox_queue
                 WHERE note_id NOT IN (SELECT note_id FROM conflicts WHERE resolved_at IS NULL)
                     AND note_id NOT IN (SELECT value FROM json_each(?))
                 ORDER BY seq LIMIT ?)
-             ORDER BY seq"
+             ORDER BY o.seq"
         ))
         .bind(busy)
         .bind(i64::from(limit))

@@ -87,10 +87,86 @@ async fn unsent_edits_fold_into_one_op_and_sent_ones_do_not() {
     let queue = store.pending_ops(10).await.unwrap();
     assert_eq!(queue.len(), 2);
     assert_eq!(
+        queue[0].op.payload,
+        OpPayload::Create(NoteFields::new("a", "3")),
+        "the sent op keeps the text it went with"
+    );
+    assert_eq!(
         queue[1].op.payload,
         OpPayload::Update(NoteFields::new("a", "5"))
     );
     assert!(queue[0].op.clock < queue[1].op.clock);
+}
+
+/// The texts the queue keeps of its own, in queue order (`None`: it shares its note's).
+async fn stored_op_texts(store: &Store) -> Vec<Option<String>> {
+    sqlx::query_scalar("SELECT body FROM outbox ORDER BY seq")
+        .fetch_all(&store.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_queued_op_shares_its_notes_text_until_the_note_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let note = store.create_note(NoteFields::new("a", "1")).await.unwrap();
+    let imported = store
+        .create_notes(vec![NoteFields::new("b", "2"), NoteFields::new("c", "3")])
+        .await
+        .unwrap();
+    store
+        .update_note(note.id, NoteEdit::body("1+"))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored_op_texts(&store).await,
+        [None, None, None],
+        "no second copies"
+    );
+
+    // Once sent, an op no longer follows its note: the next edit leaves it its own copy.
+    let queue = store.pending_ops(10).await.unwrap();
+    let ids: Vec<_> = queue.iter().map(|q| q.op.op_id).collect();
+    store.mark_sent(&ids, Millis(1)).await.unwrap();
+    store
+        .update_note(note.id, NoteEdit::body("1++"))
+        .await
+        .unwrap();
+    store
+        .update_note(imported[0].id, NoteEdit::body("2+"))
+        .await
+        .unwrap();
+    store.delete_note(imported[1].id).await.unwrap();
+    assert_eq!(
+        stored_op_texts(&store).await,
+        [
+            Some("1+".to_owned()),
+            Some("2".to_owned()),
+            None,
+            None,
+            None,
+            None
+        ]
+    );
+    let payloads: Vec<_> = store
+        .pending_ops(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|q| q.op.payload)
+        .collect();
+    assert_eq!(
+        payloads,
+        [
+            OpPayload::Create(NoteFields::new("a", "1+")),
+            OpPayload::Create(NoteFields::new("b", "2")),
+            OpPayload::Create(NoteFields::new("c", "3")),
+            OpPayload::Update(NoteFields::new("a", "1++")),
+            OpPayload::Update(NoteFields::new("b", "2+")),
+            OpPayload::Delete,
+        ]
+    );
 }
 
 #[tokio::test]
@@ -446,4 +522,133 @@ async fn a_write_blocked_by_another_process_is_a_clear_error_and_stores_nothing(
         .create_note(NoteFields::new("after", ""))
         .await
         .unwrap();
+}
+
+/// A store whose database went through the migrations before `before` only, with the
+/// same key and id as a store made today: what a person upgrading from then has.
+async fn store_migrated_up_to(dir: &Path, before: &str) -> SqlitePool {
+    let store = open(dir).await;
+    let (id, path) = (store.store_id(), store.path().to_owned());
+    store.close().await;
+    std::fs::remove_file(&path).unwrap();
+    let key = secrets(dir).get(&format!("db-key/{id}")).unwrap().unwrap();
+    let older = tempfile::tempdir().unwrap();
+    let all = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for entry in std::fs::read_dir(all).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name().to_string_lossy().as_ref() < before {
+            std::fs::copy(entry.path(), older.path().join(entry.file_name())).unwrap();
+        }
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(connect_options(&path, &key, true).unwrap())
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(older.path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    pool
+}
+
+#[tokio::test]
+async fn an_upgraded_queue_shares_only_the_texts_its_notes_still_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = store_migrated_up_to(dir.path(), "20261127100000").await;
+    for (id, body) in [
+        ("01936d4c-0000-7000-8000-00000000000a", "now"),
+        ("01936d4c-0000-7000-8000-00000000000b", "kept"),
+    ] {
+        sqlx::query(
+            "INSERT INTO notes (id, title, body, created_at, updated_at) VALUES (?, 't', ?, 1, 1)",
+        )
+        .bind(id)
+        .bind(body)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    // Note a: a sent create of an older text, then an update of the text it has now.
+    // Note b: a create of its text, then its delete. Then ops left the queue before, so
+    // the counter is ahead of the rows.
+    for (seq, op, note, kind, body) in [
+        (
+            7,
+            "01936d4c-0000-7000-8000-000000000001",
+            'a',
+            "create",
+            Some("before"),
+        ),
+        (
+            8,
+            "01936d4c-0000-7000-8000-000000000002",
+            'a',
+            "update",
+            Some("now"),
+        ),
+        (
+            9,
+            "01936d4c-0000-7000-8000-000000000003",
+            'b',
+            "create",
+            Some("kept"),
+        ),
+        (
+            10,
+            "01936d4c-0000-7000-8000-000000000004",
+            'b',
+            "delete",
+            None,
+        ),
+    ] {
+        sqlx::query(
+            "INSERT INTO outbox (seq, op_id, note_id, kind, title, body, device_id, clock,
+                created_at)
+             VALUES (?, ?, ?, ?, ?, ?, '01936d4c-0000-7000-8000-0000000000dd', ?, 1)",
+        )
+        .bind(seq)
+        .bind(op)
+        .bind(format!("01936d4c-0000-7000-8000-00000000000{note}"))
+        .bind(kind)
+        .bind(body.map(|_| "t"))
+        .bind(body)
+        .bind(seq)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query("UPDATE sqlite_sequence SET seq = 41 WHERE name = 'outbox'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let store = open(dir.path()).await;
+    assert_eq!(
+        stored_op_texts(&store).await,
+        [Some("before".to_owned()), None, None, None]
+    );
+    let payloads: Vec<_> = store
+        .pending_ops(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|q| q.op.payload)
+        .collect();
+    assert_eq!(
+        payloads,
+        [
+            OpPayload::Create(NoteFields::new("t", "before")),
+            OpPayload::Update(NoteFields::new("t", "now")),
+            OpPayload::Create(NoteFields::new("t", "kept")),
+            OpPayload::Delete,
+        ]
+    );
+    let note = store.create_note(NoteFields::new("new", "")).await.unwrap();
+    let queue = store.pending_ops(10).await.unwrap();
+    assert_eq!(queue[4].op.note_id, note.id);
+    assert_eq!(queue[4].seq, 42, "queue places keep counting");
 }
