@@ -245,6 +245,18 @@ impl PushResult {
             | Self::Rejected { op_id, .. } => *op_id,
         }
     }
+
+    /// The version the op made, when it was applied (now, or when first pushed).
+    pub fn applied_version(&self) -> Option<Version> {
+        match self {
+            Self::Applied { version, .. } => Some(*version),
+            Self::Duplicate { original, .. } => match **original {
+                Self::Applied { version, .. } => Some(version),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 /// Answer of `POST /v1/sync/push`.
@@ -263,7 +275,7 @@ pub struct Change {
 }
 
 /// A note's id and version, without its text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NoteVersion {
     pub id: NoteId,
     pub version: Version,

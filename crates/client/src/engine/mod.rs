@@ -12,7 +12,9 @@
 mod push;
 mod report;
 
-use quire_core::protocol::PullResponse;
+use std::collections::HashSet;
+
+use quire_core::protocol::{NoteVersion, PullResponse};
 use quire_core::settings::{ConflictPolicy, SettingKey};
 
 use self::push::Pusher;
@@ -30,7 +32,15 @@ const PULL_PAGE: u32 = 1000;
 /// restored from an older backup), or changes "this device" made that its store lacks (the
 /// store was restored from a backup, or copied to a second machine, which then takes a new
 /// device id so that the two stop hiding each other's changes).
-async fn caught_up_instead(store: &Store, since: u64, page: &PullResponse) -> Result<bool> {
+///
+/// The versions this round's own pushes made (`applied`) are held here by definition: they
+/// are not looked up again, which after a push of 10,000 notes read all of them back.
+async fn caught_up_instead(
+    store: &Store,
+    since: u64,
+    page: &PullResponse,
+    applied: &HashSet<NoteVersion>,
+) -> Result<bool> {
     if since > page.head {
         tracing::warn!(
             since,
@@ -40,7 +50,13 @@ async fn caught_up_instead(store: &Store, since: u64, page: &PullResponse) -> Re
         );
         return Ok(true);
     }
-    if store.lacks_own_changes(&page.own).await? {
+    let own: Vec<NoteVersion> = page
+        .own
+        .iter()
+        .filter(|change| !applied.contains(change))
+        .copied()
+        .collect();
+    if store.lacks_own_changes(&own).await? {
         tracing::warn!(
             "this store lacks changes it made: it was restored from a backup or copied; \
              pulling everything again as a new device"
@@ -66,7 +82,7 @@ pub async fn sync_once(store: &Store, api: &ApiClient, token: &Secret) -> Result
     let mut device = Some(store.device_id().await?);
     let mut page = api.pull(token, since, PULL_PAGE, device).await?;
     loop {
-        if device.is_some() && caught_up_instead(store, since, &page).await? {
+        if device.is_some() && caught_up_instead(store, since, &page, pusher.applied()).await? {
             // Everything again, in full: what this device holds is reconciled note by note
             // (its queue is kept), and what it lacks comes back.
             report.caught_up = true;

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use quire_core::patch::Patch;
-use quire_core::protocol::{PushOp, PushRequest, PushResponse, PushResult};
+use quire_core::protocol::{NoteVersion, PushOp, PushRequest, PushResponse, PushResult};
 use quire_core::settings::ConflictPolicy;
 use quire_core::{NoteFields, NoteId, OpId, OpKind, OpPayload, TextHash, Version};
 
@@ -94,6 +94,9 @@ pub(super) struct Pusher<'a> {
     /// they hold: they wait for the next round, and the rest of the queue goes on.
     deferred: HashSet<NoteId>,
     deferred_ops: u64,
+    /// The versions the server gave this round's ops, now held here: the pull that
+    /// follows need not check that the store has them (see `pull::caught_up_instead`).
+    applied: HashSet<NoteVersion>,
 }
 
 impl<'a> Pusher<'a> {
@@ -113,6 +116,7 @@ impl<'a> Pusher<'a> {
             full_text: HashSet::new(),
             deferred: HashSet::new(),
             deferred_ops: 0,
+            applied: HashSet::new(),
         }
     }
 
@@ -200,6 +204,12 @@ impl<'a> Pusher<'a> {
             .await?;
         let mut progress = false;
         for ((queued, result), outcome) in batch.iter().zip(&response.results).zip(outcomes) {
+            if let (PushOutcome::Applied, Some(version)) = (outcome, result.applied_version()) {
+                self.applied.insert(NoteVersion {
+                    id: queued.op.note_id,
+                    version,
+                });
+            }
             if let PushResult::NeedFullText { .. } = result {
                 progress |= self.full_text.insert(queued.op.op_id);
             }
@@ -277,6 +287,11 @@ impl<'a> Pusher<'a> {
             }
         }
         Ok(batch)
+    }
+
+    /// The versions this round's pushes made, which the store holds.
+    pub(super) fn applied(&self) -> &HashSet<NoteVersion> {
+        &self.applied
     }
 
     /// Pushes until the queue is empty, or until a batch makes no progress (then the rest

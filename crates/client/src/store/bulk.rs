@@ -58,14 +58,7 @@ pub(super) fn plainly_applied<'a>(
         .iter()
         .zip(results)
         .map(|(op, result)| {
-            let version = match result {
-                PushResult::Applied { version, .. } => *version,
-                PushResult::Duplicate { original, .. } => match **original {
-                    PushResult::Applied { version, .. } => version,
-                    _ => return None,
-                },
-                _ => return None,
-            };
+            let version = result.applied_version()?;
             let fields = op.op.payload.fields()?;
             notes.insert(op.op.note_id).then_some(Applied {
                 op,
