@@ -98,6 +98,12 @@ async fn unsent_edits_fold_into_one_op_and_sent_ones_do_not() {
     assert!(queue[0].op.clock < queue[1].op.clock);
 }
 
+/// What the queue would push, in order.
+async fn queued_payloads(store: &Store) -> Vec<OpPayload> {
+    let queue = store.pending_ops(100).await.unwrap();
+    queue.into_iter().map(|q| q.op.payload).collect()
+}
+
 /// The texts the queue keeps of its own, in queue order (`None`: it shares its note's).
 async fn stored_op_texts(store: &Store) -> Vec<Option<String>> {
     sqlx::query_scalar("SELECT body FROM outbox ORDER BY seq")
@@ -149,15 +155,8 @@ async fn a_queued_op_shares_its_notes_text_until_the_note_changes() {
             None
         ]
     );
-    let payloads: Vec<_> = store
-        .pending_ops(10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|q| q.op.payload)
-        .collect();
     assert_eq!(
-        payloads,
+        queued_payloads(&store).await,
         [
             OpPayload::Create(NoteFields::new("a", "1+")),
             OpPayload::Create(NoteFields::new("b", "2")),
@@ -631,15 +630,8 @@ async fn an_upgraded_queue_shares_only_the_texts_its_notes_still_hold() {
         stored_op_texts(&store).await,
         [Some("before".to_owned()), None, None, None]
     );
-    let payloads: Vec<_> = store
-        .pending_ops(10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|q| q.op.payload)
-        .collect();
     assert_eq!(
-        payloads,
+        queued_payloads(&store).await,
         [
             OpPayload::Create(NoteFields::new("t", "before")),
             OpPayload::Update(NoteFields::new("t", "now")),
