@@ -146,14 +146,19 @@ pub(super) async fn push_or_fold(
     op: &Op,
     now: Millis,
 ) -> Result<()> {
-    let last = sqlx::query(&format!(
-        "SELECT {OP_COLUMNS} FROM {OP_FROM} WHERE o.note_id = ? ORDER BY o.seq DESC LIMIT 1"
-    ))
-    .bind(op.note_id.to_string())
-    .fetch_optional(&mut **tx)
-    .await?
-    .map(|row| op_from_row(&row))
-    .transpose()?;
+    // Only an update folds into the op before it (`coalesce`): a create or a delete is
+    // appended without looking.
+    let last = match op.payload {
+        OpPayload::Update(_) => sqlx::query(&format!(
+            "SELECT {OP_COLUMNS} FROM {OP_FROM} WHERE o.note_id = ? ORDER BY o.seq DESC LIMIT 1"
+        ))
+        .bind(op.note_id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|row| op_from_row(&row))
+        .transpose()?,
+        OpPayload::Create(_) | OpPayload::Delete => None,
+    };
 
     let folded = last
         .filter(|last| last.sent_at.is_none())
