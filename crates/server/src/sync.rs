@@ -179,41 +179,41 @@ pub async fn pull(
         more: false,
         head: u64::try_from(head).map_err(|_| ApiError::internal())?,
     };
-    let (mut count, mut own, mut text_bytes) = (0u32, 0u32, 0usize);
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let max_own = usize::try_from(MAX_OWN_PER_PAGE).unwrap_or(usize::MAX);
+    let mut text_bytes = 0usize;
     while let Some(row) = rows.try_next().await? {
         let size = usize::try_from(row.try_get::<i64, _>("size")?).unwrap_or(usize::MAX);
         let body: Option<String> = row.try_get("body")?;
         let full = match body {
             Some(_) => {
-                count == limit
-                    || (count > 0
+                page.changes.len() == limit
+                    || (!page.changes.is_empty()
                         && text_bytes.saturating_add(size) > state.limits.max_response_bytes)
             }
-            None => own == MAX_OWN_PER_PAGE,
+            None => page.own.len() == max_own,
         };
         if full {
             page.more = true;
             break;
         }
-        match body {
-            Some(_) => {
-                count += 1;
-                text_bytes += size;
-            }
-            None => own += 1,
-        }
         let seq: i64 = row.try_get("change_seq")?;
         page.next = u64::try_from(seq).map_err(|_| ApiError::internal())?;
-        let (id, version) = note_id_and_version(&row)?;
         match body {
-            Some(body) => page.changes.push(Change {
-                seq: page.next,
-                note: NoteState {
-                    body,
-                    ..note_from_row_without_body(&row)?
-                },
-            }),
-            None => page.own.push(NoteVersion { id, version }),
+            Some(body) => {
+                text_bytes += size;
+                page.changes.push(Change {
+                    seq: page.next,
+                    note: NoteState {
+                        body,
+                        ..note_from_row_without_body(&row)?
+                    },
+                });
+            }
+            None => {
+                let (id, version) = note_id_and_version(&row)?;
+                page.own.push(NoteVersion { id, version });
+            }
         }
     }
     Ok(Json(page))

@@ -22,6 +22,7 @@ on_both_backends!(
     accounts_never_see_each_others_notes,
     pull_pages_through_the_change_log,
     a_device_is_not_sent_back_its_own_changes,
+    a_page_lists_at_most_ten_thousand_own_changes,
     compressed_requests_and_responses_work,
     the_openapi_document_describes_every_endpoint,
     integers_are_read_as_json_schema_reads_them,
@@ -580,6 +581,44 @@ async fn integers_are_read_as_json_schema_reads_them(backend: Backend) {
     assert_eq!(answer["results"][0]["status"], "applied", "{answer}");
     assert_eq!(answer["results"][1]["status"], "applied", "{answer}");
     assert_eq!(server.pull_all(&token).await[0].body, "");
+    server.stop().await;
+}
+
+/// Own changes count apart from `limit`, but not without end: a page lists at most
+/// 10,000 of them, and the cursor stops after the last one listed.
+async fn a_page_lists_at_most_ten_thousand_own_changes(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.account("prolific").await;
+    let laptop = quire_core::DeviceId(common::new_id());
+    let ops: Vec<_> = (0..10_001)
+        .map(|_| {
+            let mut op = create_op(new_note(), "t", "");
+            op.device_id = laptop;
+            op
+        })
+        .collect();
+    for batch in ops.chunks(1000) {
+        server.push(&token, batch.to_vec()).await;
+    }
+    let pull = |since: u64| {
+        let path = format!("/sync/pull?since={since}&limit=1&device={laptop}");
+        let request = server.http.get(server.url(&path)).bearer_auth(&token);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let first = pull(0).await;
+    let own_listed = |page: &Value| page["own"].as_array().map(Vec::len);
+    assert_eq!(own_listed(&first), Some(10_000));
+    assert_eq!(first["changes"], serde_json::json!([]));
+    assert_eq!(
+        (first["next"].as_u64(), first["more"].as_bool()),
+        (Some(10_000), Some(true))
+    );
+    let second = pull(10_000).await;
+    assert_eq!(own_listed(&second), Some(1));
+    assert_eq!(
+        (second["next"].as_u64(), second["more"].as_bool()),
+        (Some(10_001), Some(false))
+    );
     server.stop().await;
 }
 
