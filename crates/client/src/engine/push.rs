@@ -95,7 +95,7 @@ pub(super) struct Pusher<'a> {
     deferred: HashSet<NoteId>,
     deferred_ops: u64,
     /// The versions the server gave this round's ops, now held here: the pull that
-    /// follows need not check that the store has them (see `pull::caught_up_instead`).
+    /// follows need not check that the store has them (see `caught_up_instead`).
     applied: HashSet<NoteVersion>,
 }
 
