@@ -24,7 +24,7 @@ pub(super) fn values_list(rows: usize, columns: usize) -> String {
     vec![tuple; rows].join(", ")
 }
 
-/// The columns `id, title, body, created_at, updated_at, deleted, version` of a note as the
+/// The columns `id, title, body, created_at, updated_at, deleted` of a note as the
 /// server has it (a note first seen here was created, as far as it knows, when it changed).
 pub(super) fn bind_note_row<'q>(
     query: Query<'q, Sqlite, SqliteArguments<'q>>,
@@ -36,8 +36,7 @@ pub(super) fn bind_note_row<'q>(
         .bind(&note.body)
         .bind(note.updated_at.0)
         .bind(note.updated_at.0)
-        .bind(note.deleted)
-        .bind(version_to_db(note.version)?))
+        .bind(note.deleted))
 }
 
 /// An op the server applied, with the version it made and the text it now has.
@@ -69,60 +68,63 @@ pub(super) fn plainly_applied<'a>(
         .collect()
 }
 
-/// What an applied op does here, for one op or a whole batch at once: the ops leave the
-/// queue, the notes take their versions and bases, and ops queued later for those notes
-/// are rebased on the new versions. Each op must be of a different note.
+/// What an applied op does here, for one op or a whole batch at once: the notes take their
+/// versions and bases, the ops leave the queue, and ops queued later for those notes are
+/// rebased on the new versions. Each op must be of a different note.
 pub(super) async fn apply_applied(
     tx: &mut Transaction<'static, Sqlite>,
     applied: &[Applied<'_>],
 ) -> Result<()> {
     for chunk in applied.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "DELETE FROM outbox WHERE op_id IN ({})",
-            vec!["?"; chunk.len()].join(", ")
+        // Each applied op with its note and new version, as a table `v` the statements join.
+        let ops = format!(
+            "WITH v(op_id, note_id, version) AS (VALUES {})",
+            values_list(chunk.len(), 3)
         );
-        let mut query = sqlx::query(&sql);
-        for a in chunk {
-            query = query.bind(a.op.op.op_id.to_string());
-        }
-        query.execute(&mut **tx).await?;
-
-        // Each applied note with its new version, as a table `v` the updates join.
-        let versions = format!(
-            "WITH v(id, version) AS (VALUES {})",
-            values_list(chunk.len(), 2)
-        );
-        for update in [
-            // Only ever forward: a late answer (another process on this data dir may have
-            // had the same op answered and moved on) must not take a note back.
+        for statement in [
+            // The base, and with it the note's version, is the text the op carried, taken
+            // from its queue row: NULL there is the note's current text, as it is in
+            // `bases`, so no text is bound or compared. A delete's row holds no text (its
+            // base is written below). An op no longer queued was settled by a newer
+            // version, which the base already has. Only ever forward: a late answer
+            // (another process on this data dir may have had the same op answered and
+            // moved on) must not take a note back.
+            "INSERT INTO bases (note_id, version, title, body)
+             SELECT v.note_id, v.version, o.title, o.body
+             FROM v JOIN outbox o ON o.op_id = v.op_id WHERE o.kind <> 'delete'
+             ON CONFLICT (note_id) DO UPDATE SET
+                version = excluded.version, title = excluded.title, body = excluded.body
+                WHERE excluded.version > bases.version",
+            "DELETE FROM outbox WHERE op_id IN (SELECT op_id FROM v)",
+            // Ops queued later for these notes were made on top of the new versions.
             // (A join, each note found by its key: a subquery per row read `v` whole for
             // every note.)
-            "UPDATE notes SET version = v.version FROM v
-             WHERE notes.id = v.id AND (notes.version IS NULL OR notes.version < v.version)",
-            // Ops queued later for these notes were made on top of the new versions.
             "UPDATE outbox SET base_version = v.version, sent_at = NULL FROM v
-             WHERE outbox.note_id = v.id
+             WHERE outbox.note_id = v.note_id
                 AND (outbox.base_version IS NULL OR outbox.base_version < v.version)",
         ] {
-            let sql = format!("{versions} {update}");
+            let sql = format!("{ops} {statement}");
             let mut query = sqlx::query(&sql);
             for a in chunk {
                 query = query
+                    .bind(a.op.op.op_id.to_string())
                     .bind(a.op.op.note_id.to_string())
                     .bind(version_to_db(a.version)?);
             }
             query.execute(&mut **tx).await?;
         }
 
-        let bases: Vec<BaseRow<'_>> = chunk
+        // A delete leaves the server with the note's last text.
+        let deletes: Vec<BaseRow<'_>> = chunk
             .iter()
+            .filter(|a| a.op.op.payload.fields().is_none())
             .map(|a| BaseRow {
                 note_id: a.op.op.note_id,
                 version: a.version,
                 fields: a.fields,
             })
             .collect();
-        upsert_bases(tx, &bases, true).await?;
+        upsert_bases(tx, &deletes, true).await?;
     }
     Ok(())
 }
@@ -204,9 +206,8 @@ pub(super) async fn insert_new(
 ) -> Result<()> {
     for chunk in notes.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO notes (id, title, body, created_at, updated_at, deleted, version)
-             VALUES {}",
-            values_list(chunk.len(), 7)
+            "INSERT INTO notes (id, title, body, created_at, updated_at, deleted) VALUES {}",
+            values_list(chunk.len(), 6)
         );
         let mut query = sqlx::query(&sql);
         for note in chunk {

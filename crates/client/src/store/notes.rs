@@ -41,7 +41,11 @@ impl NoteEdit {
     }
 }
 
-const NOTE_COLUMNS: &str = "id, title, body, created_at, updated_at, deleted, version";
+/// A note's columns, from `NOTE_FROM`: its row and the version it was last synced at.
+const NOTE_COLUMNS: &str =
+    "n.id, n.title, n.body, n.created_at, n.updated_at, n.deleted, b.version";
+/// `notes n` with each note's base, whose version is the note's (none: never on the server).
+const NOTE_FROM: &str = "notes n LEFT JOIN bases b ON b.note_id = n.id";
 
 pub(super) fn note_from_row(row: &SqliteRow) -> Result<Note> {
     let id: String = row.try_get("id")?;
@@ -58,11 +62,13 @@ pub(super) fn note_from_row(row: &SqliteRow) -> Result<Note> {
 }
 
 async fn fetch_note(tx: &mut Transaction<'_, Sqlite>, id: NoteId) -> Result<Note> {
-    let row = sqlx::query(&format!("SELECT {NOTE_COLUMNS} FROM notes WHERE id = ?"))
-        .bind(id.to_string())
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(Error::NoteNotFound(id))?;
+    let row = sqlx::query(&format!(
+        "SELECT {NOTE_COLUMNS} FROM {NOTE_FROM} WHERE n.id = ?"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(Error::NoteNotFound(id))?;
     note_from_row(&row)
 }
 
@@ -202,11 +208,13 @@ impl Store {
 
     /// One note, deleted or not.
     pub async fn note(&self, id: NoteId) -> Result<Note> {
-        let row = sqlx::query(&format!("SELECT {NOTE_COLUMNS} FROM notes WHERE id = ?"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NoteNotFound(id))?;
+        let row = sqlx::query(&format!(
+            "SELECT {NOTE_COLUMNS} FROM {NOTE_FROM} WHERE n.id = ?"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NoteNotFound(id))?;
         note_from_row(&row)
     }
 

@@ -70,7 +70,8 @@ async fn set_base(
     bulk::upsert_bases(tx, &[base], false).await
 }
 
-/// The server's note becomes the base: the last text this device knows the server had.
+/// The server's note becomes the base: the last text this device knows the server had, and
+/// its version the one the local note sits on.
 async fn set_base_to(tx: &mut Transaction<'_, Sqlite>, remote: &NoteState) -> Result<()> {
     let fields = NoteFields::new(&remote.title, &remote.body);
     set_base(tx, remote.id, remote.version, &fields).await
@@ -105,26 +106,12 @@ async fn rebase_pending(
 /// Makes the local note the server's note.
 async fn take_remote(tx: &mut Transaction<'_, Sqlite>, remote: &NoteState) -> Result<()> {
     let upsert = sqlx::query(
-        "INSERT INTO notes (id, title, body, created_at, updated_at, deleted, version)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+        "INSERT INTO notes (id, title, body, created_at, updated_at, deleted)
+         VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body,
-            updated_at = excluded.updated_at, deleted = excluded.deleted,
-            version = excluded.version",
+            updated_at = excluded.updated_at, deleted = excluded.deleted",
     );
     bulk::bind_note_row(upsert, remote)?
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-async fn set_version(
-    tx: &mut Transaction<'_, Sqlite>,
-    note_id: NoteId,
-    version: Version,
-) -> Result<()> {
-    sqlx::query("UPDATE notes SET version = ? WHERE id = ?")
-        .bind(version_to_db(version)?)
-        .bind(note_id.to_string())
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -297,7 +284,6 @@ impl Store {
         .rows_affected()
             > 0;
         if open_conflict {
-            set_version(tx, remote.id, remote.version).await?;
             set_base_to(tx, remote).await?;
             return Ok(RemoteOutcome::Unchanged);
         }
@@ -345,11 +331,10 @@ impl Store {
                 }
             }
             Decision::Merged { fields } => {
-                sqlx::query("UPDATE notes SET title = ?, body = ?, updated_at = ?, version = ? WHERE id = ?")
+                sqlx::query("UPDATE notes SET title = ?, body = ?, updated_at = ? WHERE id = ?")
                     .bind(&fields.title)
                     .bind(&fields.body)
                     .bind(clock::now().0)
-                    .bind(version_to_db(remote.version)?)
                     .bind(&id)
                     .execute(&mut **tx)
                     .await?;
@@ -390,17 +375,14 @@ impl Store {
                 // The local text stays; the person's resolution is pushed on top of the
                 // server's version, so the queued ops made on the old base go.
                 drop_pending(tx, remote.id).await?;
-                set_version(tx, remote.id, remote.version).await?;
                 RemoteOutcome::Conflict
             }
             Decision::PushLastWriteWins => {
                 rebase_pending(tx, remote.id, remote.version, true).await?;
-                set_version(tx, remote.id, remote.version).await?;
                 RemoteOutcome::Overwrite
             }
             Decision::ReviveLocalEdit => {
                 rebase_pending(tx, remote.id, remote.version, false).await?;
-                set_version(tx, remote.id, remote.version).await?;
                 RemoteOutcome::Revived
             }
             Decision::UndoLocalDelete => {
@@ -479,7 +461,7 @@ impl Store {
         for chunk in own.chunks(500) {
             let ids: Vec<String> = chunk.iter().map(|c| c.id.to_string()).collect();
             let sql = format!(
-                "SELECT id, version FROM notes WHERE id IN ({})",
+                "SELECT note_id, version FROM bases WHERE note_id IN ({})",
                 list(ids.len())
             );
             let mut query = sqlx::query_as::<_, (String, Option<i64>)>(&sql);

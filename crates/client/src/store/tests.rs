@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
-use quire_core::settings::SettingKey;
+use quire_core::protocol::PushResult;
+use quire_core::settings::{ConflictPolicy, SettingKey};
 use quire_core::validate::ValidationError;
-use quire_core::{Millis, NoteFields, OpKind, OpPayload};
+use quire_core::{Millis, NoteFields, NoteId, OpKind, OpPayload, Version};
 
 use super::*;
 use crate::credentials::{FileStore, CREDENTIALS_FILE};
@@ -643,4 +644,163 @@ async fn an_upgraded_queue_shares_only_the_texts_its_notes_still_hold() {
     let queue = store.pending_ops(10).await.unwrap();
     assert_eq!(queue[4].op.note_id, note.id);
     assert_eq!(queue[4].seq, 42, "queue places keep counting");
+}
+
+/// The base kept for a note: its version and text (NULL columns read as the note's own).
+async fn base_of(store: &Store, id: NoteId) -> Option<(i64, String, String)> {
+    sqlx::query_as(&format!(
+        "SELECT {} FROM bases b JOIN notes n ON n.id = b.note_id WHERE b.note_id = ?",
+        remote::BASE_COLUMNS
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&store.pool)
+    .await
+    .unwrap()
+}
+
+fn applied(queued: &QueuedOp, version: u64) -> PushResult {
+    PushResult::Applied {
+        op_id: queued.op.op_id,
+        version: Version(version),
+        server_time: Millis(1),
+    }
+}
+
+#[tokio::test]
+async fn an_applied_push_makes_the_text_it_carried_the_base_even_after_an_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let a = store
+        .create_note(NoteFields::new("a", "sent"))
+        .await
+        .unwrap();
+    let b = store
+        .create_note(NoteFields::new("b", "as is"))
+        .await
+        .unwrap();
+    let batch = store.pending_ops(10).await.unwrap();
+    let ids: Vec<_> = batch.iter().map(|q| q.op.op_id).collect();
+    store.mark_sent(&ids, Millis(1)).await.unwrap();
+    // Note a changes while its create is on the wire; b does not.
+    store
+        .update_note(a.id, NoteEdit::body("typed meanwhile"))
+        .await
+        .unwrap();
+
+    let results = [applied(&batch[0], 1), applied(&batch[1], 1)];
+    store
+        .apply_push_results(&batch, &results, ConflictPolicy::Merge)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        base_of(&store, a.id).await,
+        Some((1, "a".to_owned(), "sent".to_owned())),
+        "the base is what the server has, not the newer local text"
+    );
+    assert_eq!(
+        base_of(&store, b.id).await,
+        Some((1, "b".to_owned(), "as is".to_owned()))
+    );
+    assert_eq!(store.note(a.id).await.unwrap().version, Some(Version(1)));
+    assert_eq!(store.note(b.id).await.unwrap().version, Some(Version(1)));
+    let queue = store.pending_ops(10).await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].op.base_version, Some(Version(1)), "rebased");
+
+    // A late answer for an older version takes nothing back.
+    let late = [applied(&batch[0], 1)];
+    store
+        .apply_push_results(&queue, &[applied(&queue[0], 2)], ConflictPolicy::Merge)
+        .await
+        .unwrap();
+    store
+        .apply_push_results(&batch[..1], &late, ConflictPolicy::Merge)
+        .await
+        .unwrap();
+    assert_eq!(store.note(a.id).await.unwrap().version, Some(Version(2)));
+    assert_eq!(
+        base_of(&store, a.id).await,
+        Some((2, "a".to_owned(), "typed meanwhile".to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn an_upgraded_store_keeps_each_notes_synced_version_in_its_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = store_migrated_up_to(dir.path(), "20261128000000").await;
+    // (note, synced version, base version, a queued op)
+    let notes = [
+        (
+            "01936d4c-0000-7000-8000-00000000000a",
+            Some(7),
+            Some(7),
+            false,
+        ),
+        ("01936d4c-0000-7000-8000-00000000000b", None, None, true),
+        // Rows no Quire writes, which the upgrade must not make worse: a version without a
+        // base, with and without a queued change.
+        ("01936d4c-0000-7000-8000-00000000000c", Some(3), None, false),
+        ("01936d4c-0000-7000-8000-00000000000d", Some(4), None, true),
+    ];
+    for (id, version, base, queued) in notes {
+        sqlx::query(
+            "INSERT INTO notes (id, title, body, created_at, updated_at, version)
+             VALUES (?, 't', 'b', 1, 1, ?)",
+        )
+        .bind(id)
+        .bind(version)
+        .execute(&pool)
+        .await
+        .unwrap();
+        if let Some(base) = base {
+            sqlx::query("INSERT INTO bases (note_id, version, title) VALUES (?, ?, 'old')")
+                .bind(id)
+                .bind(base)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        if queued {
+            sqlx::query(
+                "INSERT INTO outbox (op_id, note_id, kind, base_version, device_id, clock,
+                    created_at)
+                 VALUES (?, ?, 'update', ?, '01936d4c-0000-7000-8000-0000000000dd', 1, 1)",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(id)
+            .bind(version)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    }
+    pool.close().await;
+
+    let store = open(dir.path()).await;
+    let id = |i: usize| -> NoteId { notes[i].0.parse().unwrap() };
+    let mut versions = Vec::new();
+    let mut bases = Vec::new();
+    for i in 0..notes.len() {
+        versions.push(store.note(id(i)).await.unwrap().version);
+        bases.push(base_of(&store, id(i)).await);
+    }
+    assert_eq!(versions, [Some(Version(7)), None, Some(Version(3)), None]);
+    let base = |title: &str| Some((title.to_owned(), "b".to_owned()));
+    let texts: Vec<_> = bases
+        .iter()
+        .map(|b| b.clone().map(|(_, t, b)| (t, b)))
+        .collect();
+    assert_eq!(texts, [base("old"), None, base("t"), None]);
+    // The queued op of the note left without a base keeps the version it was made on.
+    let queue = store.pending_ops(10).await.unwrap();
+    let made_on: Vec<_> = queue.iter().map(|q| q.op.base_version).collect();
+    assert_eq!(made_on, [None, Some(Version(4))]);
+    // An edit is queued on the version the note had.
+    store
+        .update_note(id(0), NoteEdit::body("new"))
+        .await
+        .unwrap();
+    let queue = store.pending_ops(10).await.unwrap();
+    assert_eq!(queue[2].op.base_version, Some(Version(7)));
 }

@@ -340,9 +340,10 @@ impl Store {
             "vault_pending p CROSS JOIN notes n ON n.id = p.note_id"
         };
         let sql = format!(
-            "SELECT n.id, n.title, n.body, n.created_at, n.updated_at, n.deleted, n.version,
+            "SELECT n.id, n.title, n.body, n.created_at, n.updated_at, n.deleted, b.version,
                 p.seq
              FROM {source} LEFT JOIN vault_files v ON v.note_id = n.id
+                LEFT JOIN bases b ON b.note_id = n.id
              WHERE {OUT_OF_DATE}"
         );
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
