@@ -81,28 +81,26 @@ pub(super) async fn apply_applied(
             "WITH v(op_id, note_id, version) AS (VALUES {})",
             values_list(chunk.len(), 3)
         );
-        for statement in [
-            // The base, and with it the note's version, is the text the op carried, taken
-            // from its queue row: NULL there is the note's current text, as it is in
-            // `bases`, so no text is bound or compared. A delete's row holds no text (its
-            // base is written below). An op no longer queued was settled by a newer
-            // version, which the base already has. Only ever forward: a late answer
-            // (another process on this data dir may have had the same op answered and
-            // moved on) must not take a note back.
-            "INSERT INTO bases (note_id, version, title, body)
+        // The base, and with it the note's version, is the text the op carried, taken from
+        // its queue row: NULL there is the note's current text, as it is in `bases`, so no
+        // text is bound or compared. A delete's row holds no text (its base is written
+        // below). Only ever forward: a late answer (another process on this data dir may
+        // have had the same op answered and moved on) must not take a note back.
+        let bases_from_queue = "INSERT INTO bases (note_id, version, title, body)
              SELECT v.note_id, v.version, o.title, o.body
              FROM v JOIN outbox o ON o.op_id = v.op_id WHERE o.kind <> 'delete'
              ON CONFLICT (note_id) DO UPDATE SET
                 version = excluded.version, title = excluded.title, body = excluded.body
-                WHERE excluded.version > bases.version",
-            "DELETE FROM outbox WHERE op_id IN (SELECT op_id FROM v)",
-            // Ops queued later for these notes were made on top of the new versions.
-            // (A join, each note found by its key: a subquery per row read `v` whole for
-            // every note.)
-            "UPDATE outbox SET base_version = v.version, sent_at = NULL FROM v
+                WHERE excluded.version > bases.version";
+        let leave_queue = "DELETE FROM outbox WHERE op_id IN (SELECT op_id FROM v)";
+        // Ops queued later for these notes were made on top of the new versions.
+        // (A join, each note found by its key: a subquery per row read `v` whole for
+        // every note.)
+        let rebase_later = "UPDATE outbox SET base_version = v.version, sent_at = NULL FROM v
              WHERE outbox.note_id = v.note_id
-                AND (outbox.base_version IS NULL OR outbox.base_version < v.version)",
-        ] {
+                AND (outbox.base_version IS NULL OR outbox.base_version < v.version)";
+        let mut left_queue = 0;
+        for statement in [bases_from_queue, leave_queue, rebase_later] {
             let sql = format!("{ops} {statement}");
             let mut query = sqlx::query(&sql);
             for a in chunk {
@@ -111,20 +109,26 @@ pub(super) async fn apply_applied(
                     .bind(a.op.op.note_id.to_string())
                     .bind(version_to_db(a.version)?);
             }
-            query.execute(&mut **tx).await?;
+            let done = query.execute(&mut **tx).await?;
+            if statement == leave_queue {
+                left_queue = done.rows_affected();
+            }
         }
 
-        // A delete leaves the server with the note's last text.
-        let deletes: Vec<BaseRow<'_>> = chunk
+        // Ops no longer in the queue (folded into a later edit after they were read, or
+        // settled by another process) took no base above: the texts they carried do, where
+        // newer than the base kept. A delete leaves the server with the note's last text.
+        let all_queued = usize::try_from(left_queue).is_ok_and(|n| n == chunk.len());
+        let from_memory: Vec<BaseRow<'_>> = chunk
             .iter()
-            .filter(|a| a.op.op.payload.fields().is_none())
+            .filter(|a| !all_queued || a.op.op.payload.fields().is_none())
             .map(|a| BaseRow {
                 note_id: a.op.op.note_id,
                 version: a.version,
                 fields: a.fields,
             })
             .collect();
-        upsert_bases(tx, &deletes, true).await?;
+        upsert_bases(tx, &from_memory, true).await?;
     }
     Ok(())
 }

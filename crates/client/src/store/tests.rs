@@ -726,6 +726,46 @@ async fn an_applied_push_makes_the_text_it_carried_the_base_even_after_an_edit()
 }
 
 #[tokio::test]
+async fn an_op_folded_into_an_edit_after_it_was_read_still_leaves_its_base_when_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let note = store
+        .create_note(NoteFields::new("a", "sent"))
+        .await
+        .unwrap();
+    // The push reads the op; an edit folds into it (a new op id) before it is marked
+    // sent, so the text read goes to the server while the queue holds the newer one.
+    let batch = store.pending_ops(10).await.unwrap();
+    store
+        .update_note(note.id, NoteEdit::body("folded"))
+        .await
+        .unwrap();
+    let ids: Vec<_> = batch.iter().map(|q| q.op.op_id).collect();
+    store.mark_sent(&ids, Millis(1)).await.unwrap();
+    store
+        .apply_push_results(&batch, &[applied(&batch[0], 1)], ConflictPolicy::Merge)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        base_of(&store, note.id).await,
+        Some((1, "a".to_owned(), "sent".to_owned()))
+    );
+    assert_eq!(store.note(note.id).await.unwrap().version, Some(Version(1)));
+    let queue = store.pending_ops(10).await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(
+        queue[0].op.base_version,
+        Some(Version(1)),
+        "goes on top of it"
+    );
+    assert_eq!(
+        queue[0].op.payload,
+        OpPayload::Create(NoteFields::new("a", "folded"))
+    );
+}
+
+#[tokio::test]
 async fn an_upgraded_store_keeps_each_notes_synced_version_in_its_base() {
     let dir = tempfile::tempdir().unwrap();
     let pool = store_migrated_up_to(dir.path(), "20261128000000").await;
