@@ -265,7 +265,11 @@ impl<'a> Pusher<'a> {
         let mut batch = Vec::new();
         for queued in self
             .store
-            .pushable_ops(u32::try_from(window).unwrap_or(u32::MAX), busy)
+            .pushable_ops(
+                u32::try_from(window).unwrap_or(u32::MAX),
+                BATCH_TEXT_BYTES,
+                busy,
+            )
             .await?
         {
             let note = queued.op.note_id;

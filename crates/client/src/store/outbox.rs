@@ -3,6 +3,8 @@
 
 use std::collections::HashSet;
 
+use futures_util::TryStreamExt;
+
 use quire_core::op::{coalesce, OpKind};
 use quire_core::{DeviceId, Millis, NoteFields, NoteId, Op, OpId, OpPayload, Version};
 use serde::Serialize;
@@ -208,13 +210,15 @@ impl Store {
         rows.iter().map(op_from_row).collect()
     }
 
-    /// The first `limit` ops that may go to the server now, oldest first, leaving out the
+    /// The first `limit` ops that may go to the server now, oldest first, and no more than
+    /// `text_bytes` of text (the ops that start under it, so at least one), leaving out the
     /// notes in `busy` (their ops are on the wire): ops of a note with an open conflict wait
     /// for the person's decision (the resolution replaces them), so the server never moves
     /// past the text they are deciding against.
     pub(crate) async fn pushable_ops(
         &self,
         limit: u32,
+        text_bytes: usize,
         busy: &HashSet<NoteId>,
     ) -> Result<Vec<QueuedOp>> {
         // The busy notes as one JSON array (of UUIDs, nothing to escape): one bound value
@@ -228,19 +232,32 @@ impl Store {
         );
         // The ops are chosen on the `outbox_queue` index, then read: the ops passed over
         // (the batch on the wire comes first in the queue) cost their note id, not their text.
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {OP_COLUMNS} FROM {OP_FROM} WHERE o.seq IN (
                 SELECT seq FROM outbox INDEXED BY outbox_queue
                 WHERE note_id NOT IN (SELECT note_id FROM conflicts WHERE resolved_at IS NULL)
                     AND note_id NOT IN (SELECT value FROM json_each(?))
                 ORDER BY seq LIMIT ?)
              ORDER BY o.seq"
-        ))
-        .bind(busy)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(op_from_row).collect()
+        );
+        let mut rows = sqlx::query(&sql)
+            .bind(busy)
+            .bind(i64::from(limit))
+            .fetch(&self.pool);
+        // Read as they come, and no further once the budget is spent: a queue of large
+        // notes is read a batch's worth at a time, not `limit` notes at once.
+        let mut ops = Vec::new();
+        let mut text = 0usize;
+        while ops.is_empty() || text < text_bytes {
+            let Some(row) = rows.try_next().await? else {
+                break;
+            };
+            let op = op_from_row(&row)?;
+            let fields = op.op.payload.fields();
+            text = text.saturating_add(fields.map_or(0, |f| f.title.len() + f.body.len()));
+            ops.push(op);
+        }
+        Ok(ops)
     }
 
     /// Queued ops of one note.

@@ -844,3 +844,27 @@ async fn an_upgraded_store_keeps_each_notes_synced_version_in_its_base() {
     let queue = store.pending_ops(10).await.unwrap();
     assert_eq!(queue[2].op.base_version, Some(Version(7)));
 }
+
+#[tokio::test]
+async fn a_read_of_pushable_ops_stops_at_its_text_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    for _ in 0..5 {
+        store
+            .create_note(NoteFields::new("t", "x".repeat(100)))
+            .await
+            .unwrap();
+    }
+    let none = std::collections::HashSet::new();
+    let count = |budget| {
+        let (store, none) = (&store, &none);
+        async move { store.pushable_ops(10, budget, none).await.unwrap().len() }
+    };
+    // 101 bytes each: the ops that start under the budget.
+    assert_eq!(count(250).await, 3);
+    assert_eq!(count(303).await, 3);
+    assert_eq!(count(304).await, 4);
+    // A note larger than the budget still goes, alone.
+    assert_eq!(count(1).await, 1);
+    assert_eq!(count(usize::MAX).await, 5);
+}
