@@ -34,11 +34,12 @@ impl KdfParams {
     /// Never less than this: the settings come from the server, and a server that handed
     /// out cheap ones would get back a secret it could guess passwords against cheaply.
     pub const FLOOR: Self = Self::DEFAULT;
-    /// Never more than this: nor may a server make a device spend minutes or gigabytes.
+    /// Never more than this: nor may a server make a device spend minutes or run out of
+    /// memory (4 times the default's memory, 8 passes).
     const CEILING: Self = Self {
-        memory_kib: 1024 * 1024,
-        iterations: 20,
-        parallelism: 8,
+        memory_kib: 256 * 1024,
+        iterations: 8,
+        parallelism: 4,
     };
 
     /// Settings a device agrees to derive with: between [`Self::FLOOR`] and a ceiling.

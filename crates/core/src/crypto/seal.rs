@@ -9,6 +9,8 @@
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
+use zeroize::Zeroizing;
+
 use super::{CryptoError, DataKey, Secret32, KEY_BYTES};
 use crate::{NoteId, OpId, Version};
 
@@ -30,6 +32,11 @@ pub enum SealKind {
     Snapshot,
     /// A patch from one version of a note's text to the next.
     Patch,
+    /// A note's delete: sealed too, so that a server cannot delete (or bring back) a note
+    /// on every device by flipping a flag.
+    Delete,
+    /// The recovery key itself, should it be kept sealed under the data key.
+    RecoveryKey,
 }
 
 impl SealKind {
@@ -39,6 +46,8 @@ impl SealKind {
             SealKind::RecoveryDataKey => 2,
             SealKind::Snapshot => 3,
             SealKind::Patch => 4,
+            SealKind::Delete => 5,
+            SealKind::RecoveryKey => 6,
         }
     }
 }
@@ -93,6 +102,8 @@ impl<'a> SealContext<'a> {
     fn associated_data(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(96 + self.account.len());
         out.extend_from_slice(b"quire/v1/seal");
+        // The format too: a later format's value can never open as this one's.
+        out.push(FORMAT_V1);
         out.push(self.kind.tag());
         let account_len = u32::try_from(self.account.len()).unwrap_or(u32::MAX);
         out.extend_from_slice(&account_len.to_be_bytes());
@@ -121,8 +132,10 @@ fn cipher(key: &Secret32) -> XChaCha20Poly1305 {
     XChaCha20Poly1305::new(key.expose().into())
 }
 
-/// Seals `plaintext` under `key`, bound to `context`, with a nonce the caller drew at
-/// random.
+/// Seals `plaintext` under `key`, bound to `context`. `nonce` must be drawn fresh from the
+/// operating system's random source for every call (the data key is long-lived and shared
+/// by every device of the account, so a nonce used twice would let its two values be
+/// forged); only tests pass fixed ones.
 pub fn seal(
     key: &Secret32,
     context: &SealContext<'_>,
@@ -196,10 +209,10 @@ pub fn unwrap_data_key(
     recovery: bool,
 ) -> Result<DataKey, CryptoError> {
     let context = SealContext::data_key(account, recovery);
-    let opened = open(wrap, &context, wrapped).map_err(|err| match err {
+    let opened = Zeroizing::new(open(wrap, &context, wrapped).map_err(|err| match err {
         CryptoError::Tampered => CryptoError::WrongKey,
         other => other,
-    })?;
+    })?);
     let bytes: [u8; KEY_BYTES] = opened
         .as_slice()
         .try_into()
