@@ -6,12 +6,15 @@
 //!   server authenticates, one that wraps the data key and never leaves the device.
 //! - [`seal`]: XChaCha20-Poly1305 with associated data that names what was sealed (account,
 //!   note, op, base version), so a ciphertext moved anywhere else fails to open.
+//! - [`record`]: what a sealed note text holds (snapshot, patch with its base's hash, or
+//!   delete), compressed before sealing and bounded when opened.
 //! - [`recovery`]: the recovery key, as a person writes it down and types it back.
 //!
 //! Key hierarchy: a random 256-bit data key seals the notes. It is stored by the server only
 //! wrapped (sealed) twice: under the password's wrap secret and under the recovery key's.
 
 pub mod kdf;
+pub mod record;
 pub mod recovery;
 pub mod seal;
 
@@ -41,6 +44,12 @@ pub enum CryptoError {
     UnknownFormat(u8),
     #[error("the key derivation settings are outside what this Quire accepts: {0}")]
     KdfParams(String),
+    /// A patch made on another text than the one this device holds as its base.
+    #[error("a change was made on another text of the note than the one this device has")]
+    BaseMismatch,
+    /// It opened, but what it holds is not a note record this Quire can read.
+    #[error("a sealed note text could not be read: {0}")]
+    BadRecord(String),
     #[error("that is not a recovery key: {0}")]
     BadRecoveryKey(String),
 }
