@@ -106,4 +106,17 @@ if [ "$mode" = test ] && ! command -v cargo-deb >/dev/null; then
   CARGO_TARGET_DIR="${TMPDIR:-/tmp}/quire-cargo-deb-build" cargo install cargo-deb --locked
 fi
 
+# The shared target dir only grows: every build leaves incremental caches behind, and once
+# the disk filled mid-build (a link failing with "No space left on device"). When less than
+# 10 GiB is free, the incremental caches go (tens of GB after some weeks); builds then
+# recompile Quire's own crates once, not their dependencies.
+target_dir="${CARGO_TARGET_DIR:-/var/tmp/quire-target}"
+if [ -d "$target_dir" ]; then
+  free_kib="$(df -Pk "$target_dir" | awk 'NR == 2 { print $4 }')"
+  if [ "${free_kib:-0}" -lt $((10 * 1024 * 1024)) ]; then
+    log "less than 10 GiB free: removing the incremental caches in $target_dir"
+    rm -rf "$target_dir"/debug/incremental "$target_dir"/release/incremental
+  fi
+fi
+
 log "ready ($mode)"
