@@ -14,6 +14,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::accounts::AuthedAccount;
+use crate::db::Engine;
 use crate::problem::{
     ApiError, ApiJson, NotJsonOrUnknownEncoding, ServerFailed, ServerFailedNothingStored,
     SignInAgain,
@@ -158,20 +159,6 @@ pub async fn pull(
         .bind(&account.id)
         .fetch_one(&state.db.pool)
         .await?;
-    // Rows are read one by one and the page ends once it holds `max_response_bytes` of
-    // text (always at least one change), so a page of large notes neither fills the
-    // server's memory nor outgrows what a client will read. The asking device's own
-    // changes come without their text.
-    let mut rows = sqlx::query(
-        "SELECT id, title, version, deleted, updated_at, change_seq, device_id, size,
-            CASE WHEN device_id = $3 THEN NULL ELSE body END AS body
-         FROM notes WHERE account_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $4",
-    )
-    .bind(&account.id)
-    .bind(since)
-    .bind(own_device.as_deref().unwrap_or(""))
-    .bind(i64::from(limit) + i64::from(MAX_OWN_PER_PAGE) + 1)
-    .fetch(&state.db.pool);
     let mut page = PullResponse {
         changes: Vec::new(),
         own: Vec::new(),
@@ -179,44 +166,152 @@ pub async fn pull(
         more: false,
         head: u64::try_from(head).map_err(|_| ApiError::internal())?,
     };
+    let engine = state.db.engine;
+    let p = |n| engine.param(n);
+    // Other devices' changes, with their text: rows are read one by one and the list ends
+    // once it holds `max_response_bytes` of text (always at least one change), so a page
+    // of large notes neither fills the server's memory nor outgrows what a client reads.
+    let others = format!(
+        "SELECT id, title, version, deleted, updated_at, change_seq, size, body
+         FROM notes WHERE account_id = {} AND change_seq > {}
+            AND (device_id IS NULL OR device_id <> {})
+         ORDER BY change_seq LIMIT {}",
+        p(1),
+        p(2),
+        p(3),
+        p(4)
+    );
+    let mut rows = sqlx::query(&others)
+        .bind(&account.id)
+        .bind(since)
+        .bind(own_device.as_deref().unwrap_or(""))
+        .bind(i64::from(limit) + 1)
+        .fetch(&state.db.pool);
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let max_own = usize::try_from(MAX_OWN_PER_PAGE).unwrap_or(usize::MAX);
     let mut text_bytes = 0usize;
+    // The last change the page may hold, when it cannot hold all there are.
+    let mut cut: Option<i64> = None;
     while let Some(row) = rows.try_next().await? {
         let size = usize::try_from(row.try_get::<i64, _>("size")?).unwrap_or(usize::MAX);
-        let body: Option<String> = row.try_get("body")?;
-        let full = match body {
-            Some(_) => {
-                page.changes.len() == limit
-                    || (!page.changes.is_empty()
-                        && text_bytes.saturating_add(size) > state.limits.max_response_bytes)
-            }
-            None => page.own.len() == max_own,
-        };
+        let full = page.changes.len() == limit
+            || (!page.changes.is_empty()
+                && text_bytes.saturating_add(size) > state.limits.max_response_bytes);
         if full {
-            page.more = true;
+            cut = page
+                .changes
+                .last()
+                .map(|c| i64::try_from(c.seq).unwrap_or(i64::MAX));
             break;
         }
-        let seq: i64 = row.try_get("change_seq")?;
-        page.next = u64::try_from(seq).map_err(|_| ApiError::internal())?;
-        match body {
-            Some(body) => {
-                text_bytes += size;
-                page.changes.push(Change {
-                    seq: page.next,
-                    note: NoteState {
-                        body,
-                        ..note_from_row_without_body(&row)?
-                    },
-                });
-            }
-            None => {
-                let (id, version) = note_id_and_version(&row)?;
-                page.own.push(NoteVersion { id, version });
-            }
+        text_bytes += size;
+        page.changes.push(Change {
+            seq: u64::try_from(row.try_get::<i64, _>("change_seq")?)
+                .map_err(|_| ApiError::internal())?,
+            note: NoteState {
+                body: row.try_get("body")?,
+                ..note_from_row_without_body(&row)?
+            },
+        });
+    }
+    drop(rows);
+
+    // The asking device's own changes, without text, up to that cut: one row holding them
+    // all, since a row apiece (through sqlx) cost more than SQLite reading them, about
+    // 17 µs each: 170 ms for the 10,000 a device that had just pushed 10,000 notes learns.
+    let own = match &own_device {
+        Some(device) => own_changes(&state, &account.id, since, device, cut).await?,
+        None => Vec::new(),
+    };
+    let max_own = usize::try_from(MAX_OWN_PER_PAGE).unwrap_or(usize::MAX);
+    if own.len() > max_own {
+        let own_cut = own[max_own - 1].0;
+        cut = Some(cut.map_or(own_cut, |c| c.min(own_cut)));
+    }
+    let last_seen = page
+        .changes
+        .last()
+        .map(|c| i64::try_from(c.seq).unwrap_or(i64::MAX))
+        .max(own.last().map(|o| o.0));
+    let next = match cut {
+        Some(cut) => {
+            page.more = true;
+            page.changes
+                .retain(|c| i64::try_from(c.seq).is_ok_and(|seq| seq <= cut));
+            Some(cut)
         }
+        None => last_seen,
+    };
+    page.own = own
+        .into_iter()
+        .filter(|(seq, _)| cut.is_none_or(|cut| *seq <= cut))
+        .map(|(_, own)| own)
+        .collect();
+    if let Some(next) = next {
+        page.next = u64::try_from(next).map_err(|_| ApiError::internal())?;
     }
     Ok(Json(page))
+}
+
+/// The device's own changes after `since` (up to `cut`), in order, as (change seq, note and
+/// version): at most one more than a page lists, read as one row.
+async fn own_changes(
+    state: &AppState,
+    account_id: &str,
+    since: i64,
+    device: &str,
+    cut: Option<i64>,
+) -> Result<Vec<(i64, NoteVersion)>, ApiError> {
+    let engine = state.db.engine;
+    let p = |n| engine.param(n);
+    let joined = match engine {
+        Engine::Sqlite => "group_concat(id || ',' || version || ',' || change_seq, ';')",
+        Engine::Postgres => "string_agg(id || ',' || version || ',' || change_seq, ';')",
+    };
+    let listed: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT {joined} FROM (
+            SELECT id, version, change_seq FROM notes
+            WHERE account_id = {} AND change_seq > {} AND device_id = {} AND change_seq <= {}
+            ORDER BY change_seq LIMIT {}) own",
+        p(1),
+        p(2),
+        p(3),
+        p(4),
+        p(5)
+    ))
+    .bind(account_id)
+    .bind(since)
+    .bind(device)
+    .bind(cut.unwrap_or(i64::MAX))
+    .bind(i64::from(MAX_OWN_PER_PAGE) + 1)
+    .fetch_one(&state.db.pool)
+    .await?;
+    let mut own = listed
+        .as_deref()
+        .unwrap_or("")
+        .split(';')
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let mut parts = entry.split(',');
+            let (Some(id), Some(version), Some(seq), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(ApiError::internal());
+            };
+            let id: NoteId = id.parse().map_err(|_| ApiError::internal())?;
+            let version: u64 = version.parse().map_err(|_| ApiError::internal())?;
+            let seq: i64 = seq.parse().map_err(|_| ApiError::internal())?;
+            Ok((
+                seq,
+                NoteVersion {
+                    id,
+                    version: Version(version),
+                },
+            ))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    // An aggregate's order is not its subquery's on every engine.
+    own.sort_unstable_by_key(|(seq, _)| *seq);
+    Ok(own)
 }
 
 /// A note as the server has it now.

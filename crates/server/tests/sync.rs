@@ -23,6 +23,7 @@ on_both_backends!(
     pull_pages_through_the_change_log,
     a_device_is_not_sent_back_its_own_changes,
     a_page_lists_at_most_ten_thousand_own_changes,
+    a_page_cut_by_its_limit_leaves_no_change_behind,
     compressed_requests_and_responses_work,
     the_openapi_document_describes_every_endpoint,
     integers_are_read_as_json_schema_reads_them,
@@ -619,6 +620,68 @@ async fn a_page_lists_at_most_ten_thousand_own_changes(backend: Backend) {
         (second["next"].as_u64(), second["more"].as_bool()),
         (Some(10_001), Some(false))
     );
+    server.stop().await;
+}
+
+/// Own changes and others' interleaved, pages cut by `limit`: walking the cursor lists each
+/// change exactly once, in order, whichever list filled first.
+async fn a_page_cut_by_its_limit_leaves_no_change_behind(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.account("interleaved").await;
+    let laptop = quire_core::DeviceId(common::new_id());
+    let phone = quire_core::DeviceId(common::new_id());
+    // Change seqs 1..=6: phone, laptop, phone, laptop, laptop, phone.
+    let mut expected_others = Vec::new();
+    let mut expected_own = Vec::new();
+    for device in [phone, laptop, phone, laptop, laptop, phone] {
+        let note = new_note();
+        let mut op = create_op(note, "t", "");
+        op.device_id = device;
+        server.push(&token, vec![op]).await;
+        match device == laptop {
+            true => expected_own.push(note.to_string()),
+            false => expected_others.push(note.to_string()),
+        }
+    }
+    for limit in [1, 2, 1000] {
+        let (mut others, mut own, mut since, mut pages) = (Vec::new(), Vec::new(), 0, 0);
+        loop {
+            let path = format!("/sync/pull?since={since}&limit={limit}&device={laptop}");
+            let page: Value = server
+                .http
+                .get(server.url(&path))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            pages += 1;
+            for change in page["changes"].as_array().unwrap() {
+                others.push(change["note"]["id"].as_str().unwrap().to_owned());
+                assert!(change["seq"].as_u64().unwrap() <= page["next"].as_u64().unwrap());
+            }
+            for mine in page["own"].as_array().unwrap() {
+                own.push(mine["id"].as_str().unwrap().to_owned());
+            }
+            assert!(page["next"].as_u64().unwrap() > since || page["more"] == false);
+            since = page["next"].as_u64().unwrap();
+            if page["more"] == false {
+                break;
+            }
+            assert!(pages < 10, "{page}");
+        }
+        assert_eq!(others, expected_others, "limit {limit}");
+        assert_eq!(own, expected_own, "limit {limit}");
+        assert_eq!(since, 6, "limit {limit}");
+        let expected_pages = match limit {
+            1 => 3,
+            2 => 2,
+            _ => 1,
+        };
+        assert_eq!(pages, expected_pages, "limit {limit}");
+    }
     server.stop().await;
 }
 
