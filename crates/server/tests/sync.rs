@@ -601,25 +601,13 @@ async fn a_page_lists_at_most_ten_thousand_own_changes(backend: Backend) {
     for batch in ops.chunks(1000) {
         server.push(&token, batch.to_vec()).await;
     }
-    let pull = |since: u64| {
-        let path = format!("/sync/pull?since={since}&limit=1&device={laptop}");
-        let request = server.http.get(server.url(&path)).bearer_auth(&token);
-        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
-    };
-    let first = pull(0).await;
-    let own_listed = |page: &Value| page["own"].as_array().map(Vec::len);
-    assert_eq!(own_listed(&first), Some(10_000));
-    assert_eq!(first["changes"], serde_json::json!([]));
-    assert_eq!(
-        (first["next"].as_u64(), first["more"].as_bool()),
-        (Some(10_000), Some(true))
-    );
-    let second = pull(10_000).await;
-    assert_eq!(own_listed(&second), Some(1));
-    assert_eq!(
-        (second["next"].as_u64(), second["more"].as_bool()),
-        (Some(10_001), Some(false))
-    );
+    let first = server.pull_as(&token, laptop, 0, 1).await;
+    assert_eq!(first.own.len(), 10_000);
+    assert!(first.changes.is_empty());
+    assert_eq!((first.next, first.more), (10_000, true));
+    let second = server.pull_as(&token, laptop, 10_000, 1).await;
+    assert_eq!(second.own.len(), 1);
+    assert_eq!((second.next, second.more), (10_001, false));
     server.stop().await;
 }
 
@@ -639,38 +627,26 @@ async fn a_page_cut_by_its_limit_leaves_no_change_behind(backend: Backend) {
         op.device_id = device;
         server.push(&token, vec![op]).await;
         match device == laptop {
-            true => expected_own.push(note.to_string()),
-            false => expected_others.push(note.to_string()),
+            true => expected_own.push(note),
+            false => expected_others.push(note),
         }
     }
     for limit in [1, 2, 1000] {
         let (mut others, mut own, mut since, mut pages) = (Vec::new(), Vec::new(), 0, 0);
         loop {
-            let path = format!("/sync/pull?since={since}&limit={limit}&device={laptop}");
-            let page: Value = server
-                .http
-                .get(server.url(&path))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let page = server.pull_as(&token, laptop, since, limit).await;
             pages += 1;
-            for change in page["changes"].as_array().unwrap() {
-                others.push(change["note"]["id"].as_str().unwrap().to_owned());
-                assert!(change["seq"].as_u64().unwrap() <= page["next"].as_u64().unwrap());
+            for change in &page.changes {
+                others.push(change.note.id);
+                assert!(change.seq <= page.next);
             }
-            for mine in page["own"].as_array().unwrap() {
-                own.push(mine["id"].as_str().unwrap().to_owned());
-            }
-            assert!(page["next"].as_u64().unwrap() > since || page["more"] == false);
-            since = page["next"].as_u64().unwrap();
-            if page["more"] == false {
+            own.extend(page.own.iter().map(|mine| mine.id));
+            assert!(page.next > since || !page.more);
+            since = page.next;
+            if !page.more {
                 break;
             }
-            assert!(pages < 10, "{page}");
+            assert!(pages < 10, "{page:?}");
         }
         assert_eq!(others, expected_others, "limit {limit}");
         assert_eq!(own, expected_own, "limit {limit}");

@@ -199,6 +199,18 @@ impl TestServer {
         ok_json(self.http.get(self.url(&path)).bearer_auth(token)).await
     }
 
+    /// A pull as `device` asks it: its own changes come apart, without text.
+    pub async fn pull_as(
+        &self,
+        token: &str,
+        device: quire_core::DeviceId,
+        since: u64,
+        limit: u32,
+    ) -> PullResponse {
+        let path = format!("/sync/pull?since={since}&limit={limit}&device={device}");
+        ok_json(self.http.get(self.url(&path)).bearer_auth(token)).await
+    }
+
     /// Every note of the account, by pulling from the start until nothing is left.
     pub async fn pull_all(&self, token: &str) -> Vec<NoteState> {
         let mut since = 0;
