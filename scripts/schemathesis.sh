@@ -57,8 +57,14 @@ note = c["dictionaries"]["note-id"]["values"][0]
 op = {"op_id": "0190b5a4-7c1e-7c3a-9a52-3f4f2b7c1d11", "note_id": note, "kind": "create",
       "title": "Seeded", "body": "A note that exists.\n",
       "device_id": "0190b5a4-7c1e-7c3a-9a52-3f4f2b7c1d12", "clock": 1}
-print(json.dumps({"account": auth, "push": {"ops": [op]}}[sys.argv[2]]))' "$config" "$1"; }
+# Registered with well-formed keys, which the server stores and cannot open.
+keys = {"account_id": "0190b5a4-7c1e-7c3a-9a52-3f4f2b7c1d13", "salt": "11" * 16,
+        "kdf": {"memory_kib": 65536, "iterations": 3, "parallelism": 1},
+        "wrapped_key": "22" * 73, "recovery_auth": "44" * 32, "recovery_wrapped_key": "33" * 73}
+register = dict(auth, keys=keys)
+print(json.dumps({"account": auth, "register": register, "push": {"ops": [op]}}[sys.argv[2]]))' "$config" "$1"; }
 account="$(toml account)"
+register="$(toml register)"
 seed_push="$(toml push)"
 
 # fuzz NAME DB_URL: one server on DB_URL, one schemathesis run against it.
@@ -78,7 +84,7 @@ fuzz() {
   [ -n "$base" ] || { cat "$server_log" >&2; fail "$name: quire-server did not say where it listens"; }
 
   local token
-  curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$account" "$base/v1/accounts" \
+  curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$register" "$base/v1/accounts" \
     || fail "$name: could not register the test account"
   # Schemathesis logs in by itself (and again after each 401); this checks it can, and
   # makes the note some of its reads will find.

@@ -64,6 +64,8 @@ commands![
     settings::unset_preference,
     settings::set_start_at_login,
     settings::sign_in,
+    settings::change_password,
+    settings::recovery_key,
     settings::sign_out,
 ];
 

@@ -13,6 +13,7 @@ describe("settings on first run", () => {
 
   it("offers an account on the suggested server, and a wrong password is a clear message", async () => {
     const { root, server } = fixture;
+    let recoveryKey: string | undefined;
     const app = await launchApp({
       dataDir: path.join(root, "laptop"),
       env: { QUIRE_SUGGESTED_SERVER: server.url },
@@ -36,6 +37,16 @@ describe("settings on first run", () => {
       await byTestId(browser, "password").setValue("long enough pw");
       await byTestId(browser, "create-account").click();
       await byTestId(browser, "signed-in-as").waitForDisplayed({ timeout: 10_000 });
+      // The recovery key, shown once, with what losing it means.
+      const key = byTestId(browser, "recovery-key");
+      await key.waitForDisplayed({ timeout: 10_000, timeoutMsg: "no recovery key after sign-up" });
+      recoveryKey = await key.getText();
+      assert.match(recoveryKey, /^([0-9A-Z]{5}-){10}[0-9A-Z]{5}$/);
+      assert.match(await byTestId(browser, "recovery-key-panel").getText(), /nobody/);
+      assert.match(await byTestId(browser, "encryption-state").getText(), /encrypted end to end/);
+      await screenshot("recovery-key");
+      await byTestId(browser, "recovery-key-done").click();
+      await key.waitForDisplayed({ reverse: true, timeout: 5_000 });
       const status = byTestId(browser, "status-text");
       await browser.waitUntil(async () => (await status.getText()).startsWith("Up to date"), {
         timeout: 20_000,
@@ -51,6 +62,13 @@ describe("settings on first run", () => {
     } finally {
       await app.close();
     }
+    // The same key, again, on the device that made it.
+    const shown = await quireJsonWith<{ recovery_key: string }>(
+      { dataDir: path.join(root, "laptop") },
+      "account",
+      "recovery-key",
+    );
+    assert.equal(shown.recovery_key, recoveryKey);
     const phone = path.join(root, "phone");
     await quireJsonWith({ dataDir: phone, password: "long enough pw" }, "account", "login", "--server", server.url, "--user", "first");
     await quireJsonWith({ dataDir: phone }, "sync");

@@ -168,6 +168,16 @@ export function signIn(request: {
   return call<Preferences>("sign_in", { ...request, insecureHttp: false });
 }
 
+/** Changes the account's password; every other device must sign in again. */
+export function changePassword(current: string, next: string): Promise<Preferences> {
+  return call<Preferences>("change_password", { current, new: next });
+}
+
+/** The account's recovery key, on the device that holds it. */
+export function recoveryKey(): Promise<string> {
+  return call<string>("recovery_key");
+}
+
 export function signOut(): Promise<Preferences> {
   return call<Preferences>("sign_out");
 }

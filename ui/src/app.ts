@@ -53,6 +53,8 @@ export class App {
       unsetPreference: (key) => api.unsetPreference(key),
       setStartAtLogin: (on) => api.setStartAtLogin(on),
       signIn: (request) => api.signIn(request),
+      changePassword: (current, next) => api.changePassword(current, next),
+      recoveryKey: () => api.recoveryKey(),
       signOut: () => api.signOut(),
       pause: () => { this.controls.pause(); },
       resume: () => { this.controls.resume(); },

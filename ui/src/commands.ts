@@ -22,6 +22,8 @@ export const COMMANDS = [
   "unset_preference",
   "set_start_at_login",
   "sign_in",
+  "change_password",
+  "recovery_key",
   "sign_out",
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];

@@ -58,9 +58,29 @@ pub enum AccountCommand {
     /// Create an account on a sync server and sign this device in to it.
     Register(SignInArgs),
     /// Sign this device in to an existing account.
-    Login(SignInArgs),
-    /// Sign this device out (the server forgets the session, this device the token).
+    Login(LoginArgs),
+    /// Sign this device out (the server forgets the session, this device the token and keys).
     Logout,
+    /// Change the account's password; every other device must sign in again. The current
+    /// password comes from QUIRE_PASSWORD, the new one from QUIRE_NEW_PASSWORD, else prompts.
+    Password,
+    /// Show the account's recovery key (kept only on the device that made the account).
+    RecoveryKey,
+    /// Set a new password with the recovery key and sign this device in. The key comes from
+    /// QUIRE_RECOVERY_KEY, the new password from QUIRE_NEW_PASSWORD, else prompts.
+    Recover(RecoverArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// The sync server, e.g. https://sync.example.com
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+    #[arg(long, value_name = "NAME")]
+    pub user: String,
+    /// Allow plain http:// to a machine other than this one.
+    #[arg(long)]
+    pub insecure_http: bool,
 }
 
 /// The password comes from QUIRE_PASSWORD, else a prompt.
@@ -74,6 +94,16 @@ pub struct SignInArgs {
     /// Allow plain http:// to a machine other than this one (password and notes unencrypted).
     #[arg(long)]
     pub insecure_http: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub account: SignInArgs,
+    /// Sign in to an account made before end-to-end encryption (Quire 0.1), which sends
+    /// the server the password itself.
+    #[arg(long)]
+    pub legacy: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -23,10 +23,17 @@ fn a_device_signs_up_in_and_out() {
         Some("long enough pw"),
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        String::from_utf8(out.stdout).unwrap().trim(),
-        format!("created ada on {url} and signed in")
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        said.starts_with(&format!("created ada on {url} and signed in\n")),
+        "{said}"
     );
+    assert!(
+        said.contains("nobody"),
+        "says what losing both means: {said}"
+    );
+    let recovery_key = recovery_key_in(&said);
+    assert_eq!(device.ok(&["account", "recovery-key"]).trim(), recovery_key);
     assert!(device
         .ok(&["status"])
         .contains(&format!("sync server {url}")));
@@ -53,6 +60,92 @@ fn a_device_signs_up_in_and_out() {
     assert!(out.status.success(), "{}", stderr(&out));
     let signed_in: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(signed_in["username"], "ada");
+}
+
+/// The recovery key as `account register` prints it: the indented line.
+fn recovery_key_in(said: &str) -> String {
+    said.lines()
+        .find_map(|line| line.strip_prefix("    "))
+        .unwrap_or_else(|| panic!("no recovery key in {said}"))
+        .to_owned()
+}
+
+fn with_env(device: &Device, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = device.cmd(args);
+    for var in ["QUIRE_PASSWORD", "QUIRE_NEW_PASSWORD", "QUIRE_RECOVERY_KEY"] {
+        cmd.env_remove(var);
+    }
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    cmd.stdin(std::process::Stdio::null()).output().unwrap()
+}
+
+/// Two devices: a password change on one sends the other back to sign-in, with the new
+/// password only; the recovery key then sets another from a third device.
+#[test]
+fn password_change_and_recovery_across_devices() {
+    let server = LocalServer::start();
+    let url = server.url.as_str();
+    let (laptop, desktop, phone) = (Device::new(), Device::new(), Device::new());
+    let out = laptop.account(
+        &["account", "register", "--server", url, "--user", "ada"],
+        Some("first password"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recovery_key = recovery_key_in(&String::from_utf8(out.stdout).unwrap());
+    let login = ["account", "login", "--server", url, "--user", "ada"];
+    let out = desktop.account(&login, Some("first password"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = desktop.fails(&["account", "recovery-key"]);
+    assert!(err.contains("does not hold"), "{err}");
+
+    let out = with_env(
+        &laptop,
+        &["account", "password"],
+        &[
+            ("QUIRE_PASSWORD", "not the password"),
+            ("QUIRE_NEW_PASSWORD", "second password"),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("current password is wrong"),
+        "{}",
+        stderr(&out)
+    );
+    let out = with_env(
+        &laptop,
+        &["account", "password"],
+        &[
+            ("QUIRE_PASSWORD", "first password"),
+            ("QUIRE_NEW_PASSWORD", "second password"),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    laptop.ok(&["sync"]);
+    let err = desktop.fails(&["sync"]);
+    assert!(err.contains("sign in again"), "{err}");
+    assert!(!desktop
+        .account(&login, Some("first password"))
+        .status
+        .success());
+    let out = desktop.account(&login, Some("second password"));
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = with_env(
+        &phone,
+        &["account", "recover", "--server", url, "--user", "ada"],
+        &[
+            ("QUIRE_RECOVERY_KEY", &recovery_key),
+            ("QUIRE_NEW_PASSWORD", "third password"),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    phone.ok(&["sync"]);
+    assert_eq!(phone.ok(&["account", "recovery-key"]).trim(), recovery_key);
+    assert!(desktop.fails(&["sync"]).contains("sign in again"));
+    assert!(laptop.fails(&["sync"]).contains("sign in again"));
 }
 
 #[test]

@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use quire_core::crypto::CryptoError;
 use quire_core::settings::SettingError;
 use quire_core::validate::ValidationError;
 use quire_core::NoteId;
@@ -71,6 +72,36 @@ pub enum Error {
     Setting(#[from] SettingError),
     #[error("the notes database holds a value it cannot read back ({0}); please report this")]
     Corrupt(String),
+    /// End-to-end encryption: a key that does not open, a sealed text that fails its check.
+    #[error(transparent)]
+    Crypto(CryptoError),
+    #[error(
+        "the account's encryption key kept in the {store} is damaged; sign in again to fetch it (quire account login)"
+    )]
+    DamagedDataKey { store: &'static str },
+    #[error(
+        "this device has no key to the account's notes (it was removed from the keyring); sign in again to fetch it (quire account login)"
+    )]
+    MissingDataKey,
+    #[error(
+        "{server} says the account {username} is not end-to-end encrypted (it was made before \
+         Quire 0.2), so signing in sends it the password itself. If you expected that, sign in \
+         again allowing it (quire account login --legacy)"
+    )]
+    LegacyAccount { server: String, username: String },
+    #[error(
+        "{server} now says the account {username} is not end-to-end encrypted, but this device \
+         has signed in to it encrypted before; the password was not sent. The server may not be \
+         the one you think it is"
+    )]
+    DowngradeRefused { server: String, username: String },
+    #[error("the account is not end-to-end encrypted, so it has no keys to change")]
+    NotEndToEnd,
+    #[error(
+        "this device does not hold the account's recovery key: it is kept only on the device \
+         that made the account or last used it. Look for it where you wrote it down"
+    )]
+    NoRecoveryKey,
 
     #[error("cannot use the vault folder {path}: {detail}")]
     VaultDir { path: PathBuf, detail: String },
@@ -174,8 +205,26 @@ impl Error {
             | Self::ServerBusy { .. }
             | Self::TooLarge { .. }
             | Self::StorageFull { .. }
-            | Self::ServerProtocol { .. } => ErrorCode::Server,
-            Self::SignInNeeded(_) | Self::NotSignedIn => ErrorCode::SignIn,
+            | Self::ServerProtocol { .. }
+            | Self::DowngradeRefused { .. } => ErrorCode::Server,
+            Self::SignInNeeded(_)
+            | Self::NotSignedIn
+            | Self::DamagedDataKey { .. }
+            | Self::MissingDataKey
+            | Self::LegacyAccount { .. } => ErrorCode::SignIn,
+            Self::NotEndToEnd => ErrorCode::Invalid,
+            Self::NoRecoveryKey => ErrorCode::NotFound,
+            Self::Crypto(err) => match err {
+                CryptoError::WrongKey => ErrorCode::SignIn,
+                CryptoError::BadRecoveryKey(_) | CryptoError::TooLarge => ErrorCode::Invalid,
+                // What the server keeps or sends did not pass a check made here.
+                CryptoError::Tampered
+                | CryptoError::Truncated { .. }
+                | CryptoError::UnknownFormat(_)
+                | CryptoError::KdfParams(_)
+                | CryptoError::BaseMismatch
+                | CryptoError::BadRecord(_) => ErrorCode::Server,
+            },
         }
     }
 }

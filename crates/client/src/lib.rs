@@ -32,6 +32,7 @@ pub mod engine;
 pub mod error;
 #[cfg(unix)]
 pub mod instance;
+pub mod keys;
 pub mod paths;
 pub mod preferences;
 pub mod service;

@@ -12,6 +12,10 @@ pub struct Preferences {
     pub server: Option<String>,
     /// The account this device is signed in as, if it is.
     pub account: Option<String>,
+    /// Whether that account's notes are end-to-end encrypted.
+    pub end_to_end: bool,
+    /// Whether this device holds the account's recovery key (it can show it again).
+    pub has_recovery_key: bool,
     pub conflict_policy: ConflictPolicy,
     /// Seconds between background syncs.
     pub sync_interval: u32,

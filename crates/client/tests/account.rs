@@ -29,6 +29,12 @@ async fn a_device_registers_signs_out_and_back_in() {
     .await
     .unwrap();
     assert_eq!(signed_in.username, "ada");
+    assert!(signed_in.end_to_end);
+    assert!(signed_in.recovery_key.is_some(), "shown at sign-up");
+    let signed_in = account::SignedIn {
+        recovery_key: None,
+        ..signed_in
+    };
     assert_eq!(
         store.setting(SettingKey::Server).await.unwrap().as_deref(),
         Some(server.url.as_str())

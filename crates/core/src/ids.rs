@@ -123,6 +123,16 @@ pub fn deserialize_count_usize<'de, D: serde::Deserializer<'de>>(
     })
 }
 
+/// [`deserialize_count`] for a `u32`.
+pub fn deserialize_count_u32<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<u32, D::Error> {
+    let count = deserialize_count(deserializer)?;
+    u32::try_from(count).map_err(|_| {
+        serde::de::Error::custom(format_args!("{count} is out of range (0 to {})", u32::MAX))
+    })
+}
+
 /// The schema of a count: an integer from 0 to [`MAX_WIRE_COUNT`]. (utoipa's derive cannot
 /// put a `maximum` on a newtype or an enum variant's field, so those schemas are written
 /// out with this.)

@@ -10,9 +10,10 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::Json;
+use quire_core::crypto::KEY_BYTES;
 use quire_core::protocol::{
-    problem, Account, Credentials, NewAccount, Problem, Session, MAX_PASSWORD_CHARS,
-    MAX_USERNAME_CHARS, MIN_PASSWORD_CHARS,
+    is_valid_username, problem, Account, Credentials, Hex, NewAccount, Problem, Session,
+    SessionKeys, MAX_PASSWORD_CHARS, MAX_USERNAME_CHARS, WRAPPED_KEY_BYTES,
 };
 use quire_core::Millis;
 use rand::RngCore;
@@ -42,13 +43,8 @@ fn hash_token(token: &str) -> String {
 /// A username is short and plain: it keys rate limits and appears in logs, and PostgreSQL
 /// refuses a NUL in text, so nothing else may reach a query. The OpenAPI document states
 /// the same rule as `USERNAME_PATTERN`.
-fn check_username(name: &str) -> Result<(), ApiError> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_USERNAME_CHARS
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if ok {
+pub(crate) fn check_username(name: &str) -> Result<(), ApiError> {
+    if is_valid_username(name) {
         Ok(())
     } else {
         Err(ApiError::bad_request(format!(
@@ -89,12 +85,10 @@ pub async fn register(
     ApiJson(creds): ApiJson<NewAccount>,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
     check_username(&creds.username)?;
-    let chars = creds.password.chars().count();
-    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
-        return Err(ApiError::bad_request(format!(
-            "a password is at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_CHARS})"
-        )));
-    }
+    let keys = &creds.keys;
+    keys.kdf
+        .check()
+        .map_err(|err| ApiError::bad_request(err.to_string()))?;
     let now = now();
     let attempt = attempts::record(
         &state.db,
@@ -120,7 +114,7 @@ pub async fn register(
     if taken.is_some() {
         return Err(name_taken());
     }
-    let hash = match state.hashes.hash(creds.password).await {
+    let hash = match state.hashes.hash(creds.password.to_hex()).await {
         Ok(hash) => hash,
         Err(err) => {
             // Never hashed: it should not use up the address's registrations.
@@ -128,14 +122,27 @@ pub async fn register(
             return Err(err);
         }
     };
+    // The id is the device's (every seal names it). No target on the conflict clause: a
+    // taken id is refused like a taken name, never an error.
     let inserted = sqlx::query(
-        "INSERT INTO accounts (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (username) DO NOTHING",
+        "INSERT INTO accounts (id, username, password_hash, created_at, key_scheme, kdf_salt,
+                               kdf_memory_kib, kdf_iterations, kdf_parallelism, wrapped_key,
+                               recovery_auth_hash, recovery_wrapped_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT DO NOTHING",
     )
-    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(keys.account_id.to_string())
     .bind(&creds.username)
     .bind(hash)
     .bind(now.0)
+    .bind(KEY_SCHEME_E2E)
+    .bind(keys.salt.to_hex())
+    .bind(i64::from(keys.kdf.memory_kib))
+    .bind(i64::from(keys.kdf.iterations))
+    .bind(i64::from(keys.kdf.parallelism))
+    .bind(keys.wrapped_key.to_hex())
+    .bind(recovery_auth_hash(&keys.recovery_auth))
+    .bind(keys.recovery_wrapped_key.to_hex())
     .execute(&state.db.pool)
     .await?
     .rows_affected();
@@ -149,6 +156,15 @@ pub async fn register(
             username: creds.username,
         }),
     ))
+}
+
+/// `accounts.key_scheme` of an end-to-end account.
+pub(crate) const KEY_SCHEME_E2E: &str = "e2e-v1";
+
+/// What the server keeps of a recovery key's auth secret. 256 random bits leave nothing to
+/// guess, so a plain SHA-256 is enough.
+pub(crate) fn recovery_auth_hash(auth: &Hex<KEY_BYTES>) -> String {
+    hex::encode(Sha256::digest(auth.0))
 }
 
 fn name_taken() -> ApiError {
@@ -183,8 +199,53 @@ pub async fn login(
     check_username(&creds.username)?;
     check_password_size(&creds.password)?;
     let now = now();
+    let Some(account) = verify_password(&state, client, &creds.username, creds.password).await?
+    else {
+        return Err(ApiError::unauthorized("wrong username or password"));
+    };
+    let mut token_bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut token_bytes);
+    let token = hex::encode(token_bytes);
+    let ttl_ms = i64::try_from(state.token_ttl.as_millis()).unwrap_or(i64::MAX);
+    let expires_at = Millis(now.0.saturating_add(ttl_ms));
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(hash_token(&token))
+    .bind(&account.id)
+    .bind(now.0)
+    .bind(expires_at.0)
+    .execute(&state.db.pool)
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Session {
+            token,
+            expires_at,
+            keys: account.keys,
+        }),
+    ))
+}
+
+/// An account whose password was just checked.
+pub(crate) struct VerifiedAccount {
+    pub id: String,
+    /// For an end-to-end account, its wrapped data key.
+    pub keys: Option<SessionKeys>,
+}
+
+/// Checks `username`'s password as a login does: the attempt counts against the account
+/// (from this address) and against the address before the hash is checked, and a right
+/// password clears the account's count. `None` is a wrong name or password.
+pub(crate) async fn verify_password(
+    state: &AppState,
+    client: std::net::IpAddr,
+    username: &str,
+    password: String,
+) -> Result<Option<VerifiedAccount>, ApiError> {
+    let now = now();
     let address = limit_key(client);
-    let account_scope = format!("login:{address} {}", creds.username);
+    let account_scope = format!("login:{address} {username}");
     let attempt = attempts::record(
         &state.db,
         &[
@@ -205,67 +266,79 @@ pub async fn login(
     .await
     .inspect_err(|err| {
         if err.status == StatusCode::TOO_MANY_REQUESTS {
-            tracing::info!(username = %creds.username, %client, "login refused: too many failures");
+            tracing::info!(%username, %client, "login refused: too many failures");
         }
     })?;
 
-    let row = sqlx::query("SELECT id, password_hash FROM accounts WHERE username = $1")
-        .bind(&creds.username)
-        .fetch_optional(&state.db.pool)
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, password_hash, key_scheme, wrapped_key FROM accounts WHERE username = $1",
+    )
+    .bind(username)
+    .fetch_optional(&state.db.pool)
+    .await?;
     let verified = match row {
         Some(row) => {
-            let id: String = row.try_get("id")?;
+            let account = VerifiedAccount {
+                id: row.try_get("id")?,
+                keys: session_keys(&row)?,
+            };
             let hash: String = row.try_get("password_hash")?;
             state
                 .hashes
-                .verify(creds.password, hash)
+                .verify(password, hash)
                 .await
-                .map(|ok| ok.then_some(id))
+                .map(|ok| ok.then_some(account))
         }
         None => match state.hashes.dummy().await {
             // Spend the same time as for a real account, so response times do not tell
             // which usernames exist.
-            Ok(dummy) => state
-                .hashes
-                .verify(creds.password, dummy)
-                .await
-                .map(|_| None),
+            Ok(dummy) => state.hashes.verify(password, dummy).await.map(|_| None),
             Err(err) => Err(err),
         },
     };
-    let account_id = match verified {
-        Ok(Some(id)) => id,
+    match verified {
+        Ok(Some(account)) => {
+            // The owner is in: their earlier failures from here are moot, and this attempt
+            // does not count against the address either.
+            attempt.take_back(&state.db).await?;
+            attempts::clear(&state.db, &account_scope).await?;
+            Ok(Some(account))
+        }
         Ok(None) => {
-            tracing::info!(username = %creds.username, %client, "failed login");
-            return Err(ApiError::unauthorized("wrong username or password"));
+            tracing::info!(%username, %client, "failed login");
+            Ok(None)
         }
         Err(err) => {
             // The password was never checked (busy, or a failure): not a failed login.
             attempt.take_back(&state.db).await?;
-            return Err(err);
+            Err(err)
         }
-    };
+    }
+}
 
-    let mut token_bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut token_bytes);
-    let token = hex::encode(token_bytes);
-    let ttl_ms = i64::try_from(state.token_ttl.as_millis()).unwrap_or(i64::MAX);
-    let expires_at = Millis(now.0.saturating_add(ttl_ms));
-    sqlx::query(
-        "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(hash_token(&token))
-    .bind(&account_id)
-    .bind(now.0)
-    .bind(expires_at.0)
-    .execute(&state.db.pool)
-    .await?;
-    // The owner is in: their earlier failures from here are moot, and this attempt does not
-    // count against the address either.
-    attempt.take_back(&state.db).await?;
-    attempts::clear(&state.db, &account_scope).await?;
-    Ok((StatusCode::CREATED, Json(Session { token, expires_at })))
+/// The wrapped data key of an end-to-end account's row; `None` for a legacy account.
+fn session_keys(row: &sqlx::any::AnyRow) -> Result<Option<SessionKeys>, ApiError> {
+    let scheme: String = row.try_get("key_scheme")?;
+    if scheme != KEY_SCHEME_E2E {
+        return Ok(None);
+    }
+    let id: String = row.try_get("id")?;
+    let wrapped: Option<String> = row.try_get("wrapped_key")?;
+    let keys = uuid::Uuid::parse_str(&id).ok().zip(
+        wrapped
+            .as_deref()
+            .and_then(Hex::<WRAPPED_KEY_BYTES>::from_hex),
+    );
+    match keys {
+        Some((account_id, wrapped_key)) => Ok(Some(SessionKeys {
+            account_id,
+            wrapped_key,
+        })),
+        None => {
+            tracing::error!(account = %id, "an end-to-end account's stored keys are unreadable");
+            Err(ApiError::internal())
+        }
+    }
 }
 
 /// Log out: the token stops working.

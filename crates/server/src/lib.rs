@@ -35,6 +35,7 @@
 //! several can share one PostgreSQL; only the bound on concurrent password hashes is per
 //! process, as the memory it protects is.
 
+pub mod account_keys;
 pub mod accounts;
 mod attempts;
 pub mod client_addr;

@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, health, sync};
+use crate::{account_keys, accounts, health, sync};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +25,10 @@ use crate::{accounts, health, sync};
         accounts::register,
         accounts::login,
         accounts::logout,
+        account_keys::kdf,
+        account_keys::change_password,
+        account_keys::recovery_key,
+        account_keys::recovery_password,
         sync::push,
         sync::pull,
         sync::note,
@@ -143,9 +147,8 @@ pub async fn document() -> Json<utoipa::openapi::OpenApi> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use quire_core::protocol::{
-        MAX_PASSWORD_CHARS, MAX_USERNAME_CHARS, MIN_PASSWORD_CHARS, USERNAME_PATTERN,
-    };
+    use quire_core::crypto::kdf::KdfParams;
+    use quire_core::protocol::{MAX_PASSWORD_CHARS, MAX_USERNAME_CHARS, USERNAME_PATTERN};
     use serde_json::Value;
     use utoipa::OpenApi;
 
@@ -159,9 +162,11 @@ mod tests {
     fn the_documented_account_rules_are_the_servers() {
         let doc = doc();
         let schemas = &doc["components"]["schemas"];
-        for (schema, min_password) in [
-            ("Credentials", None),
-            ("NewAccount", Some(MIN_PASSWORD_CHARS)),
+        for schema in [
+            "Credentials",
+            "NewAccount",
+            "RecoveryProof",
+            "RecoveryReset",
         ] {
             let props = &schemas[schema]["properties"];
             assert_eq!(props["username"]["pattern"], USERNAME_PATTERN, "{schema}");
@@ -169,15 +174,43 @@ mod tests {
                 props["username"]["maxLength"], MAX_USERNAME_CHARS,
                 "{schema}"
             );
-            assert_eq!(
-                props["password"]["maxLength"], MAX_PASSWORD_CHARS,
-                "{schema}"
-            );
-            assert_eq!(
-                props["password"]["minLength"].as_u64(),
-                min_password.map(|n| n as u64),
-                "{schema}"
-            );
+        }
+        assert_eq!(
+            schemas["Credentials"]["properties"]["password"]["maxLength"],
+            MAX_PASSWORD_CHARS
+        );
+        // A new account's password is the auth secret derived from the password.
+        assert_eq!(
+            schemas["NewAccount"]["properties"]["password"]["pattern"],
+            "^[0-9a-f]{64}$"
+        );
+    }
+
+    #[test]
+    fn the_documented_derivation_bounds_are_the_devices() {
+        let doc = doc();
+        let props = &doc["components"]["schemas"]["KdfParams"]["properties"];
+        for (field, floor) in [
+            ("memory_kib", KdfParams::FLOOR.memory_kib),
+            ("iterations", KdfParams::FLOOR.iterations),
+            ("parallelism", KdfParams::FLOOR.parallelism),
+        ] {
+            let min = props[field]["minimum"].as_u64().unwrap();
+            let max = props[field]["maximum"].as_u64().unwrap();
+            assert_eq!(min, u64::from(floor), "{field}");
+            let at = |value: u64| {
+                let mut params = KdfParams::FLOOR;
+                let value = u32::try_from(value).unwrap();
+                match field {
+                    "memory_kib" => params.memory_kib = value,
+                    "iterations" => params.iterations = value,
+                    _ => params.parallelism = value,
+                }
+                params.check()
+            };
+            assert!(at(max).is_ok(), "{field} {max}");
+            assert!(at(max + 1).is_err(), "{field} {max}");
+            assert!(at(min - 1).is_err() || min == 0, "{field} {min}");
         }
     }
 

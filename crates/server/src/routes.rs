@@ -10,7 +10,7 @@ use axum::http::header::{CONTENT_ENCODING, CONTENT_LENGTH};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use quire_core::protocol::API_PREFIX;
 use tower_http::compression::CompressionLayer;
@@ -19,7 +19,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::problem::ApiError;
 use crate::state::AppState;
-use crate::{accounts, health, openapi, problem, sync};
+use crate::{account_keys, accounts, health, openapi, problem, sync};
 
 /// Register and login bodies hold a name (at most 64 bytes) and a password (at most 1024
 /// characters, 12 KiB even if every one is JSON-escaped as a surrogate pair): anything larger
@@ -47,9 +47,30 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/sessions",
-            post(accounts::login).layer(auth_limit).layer(auth_declared),
+            post(accounts::login)
+                .layer(auth_limit)
+                .layer(auth_declared.clone()),
         )
         .route("/sessions/current", delete(accounts::logout))
+        .route("/accounts/{username}/kdf", get(account_keys::kdf))
+        .route(
+            "/accounts/current/password",
+            put(account_keys::change_password)
+                .layer(auth_limit)
+                .layer(auth_declared.clone()),
+        )
+        .route(
+            "/recovery/key",
+            post(account_keys::recovery_key)
+                .layer(auth_limit)
+                .layer(auth_declared.clone()),
+        )
+        .route(
+            "/recovery/password",
+            post(account_keys::recovery_password)
+                .layer(auth_limit)
+                .layer(auth_declared),
+        )
         .route("/sync/push", post(sync::push))
         .route("/sync/pull", get(sync::pull))
         .route("/notes/{id}", get(sync::note));

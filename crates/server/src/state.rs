@@ -20,6 +20,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<[TrustedProxy]>,
     /// Shared by every request: the bound on password hashes running at once.
     pub(crate) hashes: passwords::HashSlots,
+    /// The secret stand-in salts are made from (see `account_keys`), read once.
+    pub(crate) stand_in_salt_secret: Arc<tokio::sync::OnceCell<[u8; 32]>>,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
             limits,
             token_ttl,
             trusted_proxies: Arc::new([]),
+            stand_in_salt_secret: Arc::default(),
         }
     }
 

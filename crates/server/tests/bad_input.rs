@@ -7,7 +7,9 @@ mod common;
 
 use std::io::Write;
 
-use common::{at, create_op, delete_op, new_note, update_op, Backend, TestServer, PASSWORD};
+use common::{
+    at, create_op, delete_op, new_account_json, new_note, update_op, Backend, TestServer, PASSWORD,
+};
 use quire_core::patch::{Edit, Patch};
 use quire_core::protocol::PushRequest;
 use quire_core::{NoteId, OpId};
@@ -66,6 +68,29 @@ fn op_json_with(field: &str, value: Value) -> Vec<u8> {
     json_bytes(&json!({ "ops": [op] }))
 }
 
+/// `value` with the field at `path` set to `to`.
+fn with_field(mut value: Value, path: &[&str], to: Value) -> Value {
+    let mut at = &mut value;
+    for key in path {
+        at = &mut at[*key];
+    }
+    *at = to;
+    value
+}
+
+/// A password change from `old` to a well-formed new password.
+fn password_change_json(old: &str) -> Value {
+    json!({
+        "old_password": old,
+        "new": {
+            "password": "66".repeat(32),
+            "salt": "77".repeat(16),
+            "kdf": {"memory_kib": 65536, "iterations": 3, "parallelism": 1},
+            "wrapped_key": "88".repeat(73),
+        },
+    })
+}
+
 /// Counts of everything a request could have stored.
 async fn stored(server: &TestServer) -> Vec<i64> {
     let mut counts = Vec::new();
@@ -84,6 +109,15 @@ async fn stored(server: &TestServer) -> Vec<i64> {
             .await
             .unwrap();
     counts.push(version_sum);
+    // Every account's keys and password hash: a refused password change changes no count.
+    let keys: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT password_hash, wrapped_key, kdf_salt FROM accounts ORDER BY username",
+    )
+    .fetch_all(&server.db.pool)
+    .await
+    .unwrap();
+    let digest = Sha256::digest(format!("{keys:?}").as_bytes());
+    counts.push(i64::from_le_bytes(digest[..8].try_into().unwrap()));
     counts
 }
 
@@ -417,31 +451,31 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
         post(
             "register: empty name",
             "/accounts",
-            json_bytes(&json!({"username": "", "password": PASSWORD})),
+            json_bytes(&new_account_json("", PASSWORD)),
             Expect::Problem(400),
         ),
         post(
             "register: spaces in name",
             "/accounts",
-            json_bytes(&json!({"username": "a b", "password": PASSWORD})),
+            json_bytes(&new_account_json("a b", PASSWORD)),
             Expect::Problem(400),
         ),
         post(
             "register: huge name",
             "/accounts",
-            json_bytes(&json!({"username": "n".repeat(10_000), "password": PASSWORD})),
+            json_bytes(&new_account_json(&"n".repeat(10_000), PASSWORD)),
             Expect::Problem(400),
         ),
         post(
             "register: NUL in name",
             "/accounts",
-            json_bytes(&json!({"username": "car\0ol", "password": PASSWORD})),
+            json_bytes(&new_account_json("car\0ol", PASSWORD)),
             Expect::Problem(400),
         ),
         post(
             "register: body over the auth limit",
             "/accounts",
-            json_bytes(&json!({"username": "n".repeat(20_000), "password": PASSWORD})),
+            json_bytes(&new_account_json(&"n".repeat(20_000), PASSWORD)),
             Expect::Problem(413),
         ),
         with_headers(
@@ -457,27 +491,31 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
             ],
         ),
         post(
-            "register: short password",
+            "register: a password that is not an auth secret",
             "/accounts",
-            json_bytes(&json!({"username": "carol", "password": "short"})),
+            json_bytes(&new_account_json("carol", "correct horse battery")),
             Expect::Problem(400),
         ),
         post(
             "register: password over 1024 characters",
             "/accounts",
-            json_bytes(&json!({"username": "carol", "password": "é".repeat(1025)})),
+            json_bytes(&new_account_json("carol", &"é".repeat(1025))),
             Expect::Problem(400),
         ),
         post(
             "register: extra field",
             "/accounts",
-            json_bytes(&json!({"username": "carol", "password": PASSWORD, "admin": true})),
+            json_bytes(&{
+                let mut body = new_account_json("carol", PASSWORD);
+                body["admin"] = json!(true);
+                body
+            }),
             Expect::Problem(400),
         ),
         post(
             "register: taken name",
             "/accounts",
-            json_bytes(&json!({"username": "alice", "password": PASSWORD})),
+            json_bytes(&new_account_json("alice", PASSWORD)),
             Expect::Problem(409),
         ),
         post(
@@ -495,7 +533,7 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
         post(
             "login: huge name",
             "/sessions",
-            json_bytes(&json!({"username": "n".repeat(10_000), "password": PASSWORD})),
+            json_bytes(&new_account_json(&"n".repeat(10_000), PASSWORD)),
             Expect::Problem(400),
         ),
         post(
@@ -526,6 +564,150 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
             "login: unknown account",
             "/sessions",
             json_bytes(&json!({"username": "nobody", "password": PASSWORD})),
+            Expect::Problem(401),
+        ),
+        // Account keys.
+        post(
+            "register: no keys",
+            "/accounts",
+            json_bytes(&json!({"username": "carol", "password": PASSWORD})),
+            Expect::Problem(400),
+        ),
+        post(
+            "register: derivation settings below the floor",
+            "/accounts",
+            json_bytes(&with_field(
+                new_account_json("carol", PASSWORD),
+                &["keys", "kdf", "memory_kib"],
+                json!(1024),
+            )),
+            Expect::Problem(400),
+        ),
+        post(
+            "register: derivation settings over the ceiling",
+            "/accounts",
+            json_bytes(&with_field(
+                new_account_json("carol", PASSWORD),
+                &["keys", "kdf", "iterations"],
+                json!(100_000),
+            )),
+            Expect::Problem(400),
+        ),
+        post(
+            "register: a salt of the wrong length",
+            "/accounts",
+            json_bytes(&with_field(
+                new_account_json("carol", PASSWORD),
+                &["keys", "salt"],
+                json!("11"),
+            )),
+            Expect::Problem(400),
+        ),
+        post(
+            "register: a wrapped key that is not hex",
+            "/accounts",
+            json_bytes(&with_field(
+                new_account_json("carol", PASSWORD),
+                &["keys", "wrapped_key"],
+                json!("zz".repeat(73)),
+            )),
+            Expect::Problem(400),
+        ),
+        post(
+            "register: an account id that is not a UUID",
+            "/accounts",
+            json_bytes(&with_field(
+                new_account_json("carol", PASSWORD),
+                &["keys", "account_id"],
+                json!("alice"),
+            )),
+            Expect::Problem(400),
+        ),
+        post(
+            "register: another account's id",
+            "/accounts",
+            json_bytes(&with_field(
+                new_account_json("carol", PASSWORD),
+                &["keys", "account_id"],
+                json!(alice_id),
+            )),
+            Expect::Problem(409),
+        ),
+        pull(
+            "kdf: spaces in name",
+            "/accounts/a%20b/kdf",
+            None,
+            Expect::Problem(400),
+        ),
+        Case {
+            method: Method::PUT,
+            ..post(
+                "password change: no token",
+                "/accounts/current/password",
+                json_bytes(&password_change_json(PASSWORD)),
+                Expect::Problem(401),
+            )
+        },
+        Case {
+            method: Method::PUT,
+            token: auth.clone(),
+            ..post(
+                "password change: wrong current password",
+                "/accounts/current/password",
+                json_bytes(&password_change_json(&"0".repeat(64))),
+                Expect::Problem(403),
+            )
+        },
+        Case {
+            method: Method::PUT,
+            token: auth.clone(),
+            ..post(
+                "password change: cheap settings",
+                "/accounts/current/password",
+                json_bytes(&with_field(
+                    password_change_json(PASSWORD),
+                    &["new", "kdf", "parallelism"],
+                    json!(0),
+                )),
+                Expect::Problem(400),
+            )
+        },
+        Case {
+            method: Method::PUT,
+            token: auth.clone(),
+            ..post(
+                "password change: malformed",
+                "/accounts/current/password",
+                b"{\"old_password\":".to_vec(),
+                Expect::Problem(400),
+            )
+        },
+        post(
+            "recovery: wrong key",
+            "/recovery/key",
+            json_bytes(&json!({"username": "alice", "recovery_auth": "55".repeat(32)})),
+            Expect::Problem(401),
+        ),
+        post(
+            "recovery: unknown account",
+            "/recovery/key",
+            json_bytes(&json!({"username": "nobody", "recovery_auth": "44".repeat(32)})),
+            Expect::Problem(401),
+        ),
+        post(
+            "recovery: a key of the wrong length",
+            "/recovery/key",
+            json_bytes(&json!({"username": "alice", "recovery_auth": "44"})),
+            Expect::Problem(400),
+        ),
+        post(
+            "recovery reset: wrong key",
+            "/recovery/password",
+            json_bytes(&json!({
+                "username": "alice",
+                "recovery_auth": "55".repeat(32),
+                "new": password_change_json(PASSWORD)["new"],
+            })),
             Expect::Problem(401),
         ),
         // Routing.

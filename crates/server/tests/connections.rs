@@ -209,7 +209,7 @@ async fn a_request_slower_than_the_request_timeout_is_answered_408_with_a_proble
     let server = TestServer::start_with(Backend::Sqlite, limits).await;
     let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
     // The head in full, then part of the body, and nothing more.
-    let body = serde_json::json!({"username": "slowpoke", "password": PASSWORD}).to_string();
+    let body = common::new_account_json("slowpoke", PASSWORD).to_string();
     let head = format!(
         "POST /v1/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\n\r\n",
@@ -308,7 +308,7 @@ async fn a_stop_finishes_requests_in_flight_and_is_not_held_up_by_half_sent_ones
         half_sent.push(stream);
     }
     // A sign-up in flight: its head and half its body are in when the stop comes.
-    let body = serde_json::json!({"username": "inflight", "password": PASSWORD}).to_string();
+    let body = common::new_account_json("inflight", PASSWORD).to_string();
     let head = format!(
         "POST /v1/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\n\r\n",

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{at, create_op, delete_op, new_note, update_op, Backend, TestServer, PASSWORD};
+use common::{
+    at, create_op, delete_op, new_account_json, new_note, update_op, Backend, TestServer, PASSWORD,
+};
 use quire_core::patch::{Edit, Patch};
 use quire_core::protocol::PushResult;
 use quire_core::{TextHash, Version};
@@ -42,7 +44,7 @@ async fn accounts_register_log_in_and_out(backend: Backend) {
     let again = server
         .http
         .post(server.url("/accounts"))
-        .json(&serde_json::json!({"username": "ada", "password": PASSWORD}))
+        .json(&new_account_json("ada", PASSWORD))
         .send()
         .await
         .unwrap();
@@ -469,6 +471,10 @@ async fn the_openapi_document_describes_every_endpoint(backend: Backend) {
         ("/v1/sync/push", "post"),
         ("/v1/sync/pull", "get"),
         ("/v1/notes/{id}", "get"),
+        ("/v1/accounts/{username}/kdf", "get"),
+        ("/v1/accounts/current/password", "put"),
+        ("/v1/recovery/key", "post"),
+        ("/v1/recovery/password", "post"),
     ] {
         let operation = &doc["paths"][path][method];
         assert!(operation.is_object(), "{method} {path} is not documented");
@@ -510,12 +516,15 @@ async fn the_openapi_document_describes_every_endpoint(backend: Backend) {
     assert_eq!(schemas["Version"]["maximum"], i64::MAX);
     assert_eq!(schemas["TextHash"]["pattern"], "^[0-9a-f]{64}$");
     assert_eq!(
-        schemas["NewAccount"]["properties"]["password"]["minLength"],
-        8
+        schemas["NewAccount"]["properties"]["password"]["pattern"],
+        "^[0-9a-f]{64}$"
     );
     for operation in [
         &doc["paths"]["/v1/accounts"]["post"],
         &doc["paths"]["/v1/sessions"]["post"],
+        &doc["paths"]["/v1/accounts/current/password"]["put"],
+        &doc["paths"]["/v1/recovery/key"]["post"],
+        &doc["paths"]["/v1/recovery/password"]["post"],
     ] {
         let retry_after = &operation["responses"]["429"]["headers"]["Retry-After"];
         assert_eq!(retry_after["schema"]["type"], "integer", "{operation}");

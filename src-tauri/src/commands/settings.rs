@@ -58,6 +58,23 @@ pub async fn sign_in(
     preferences_after(device, device.sign_in(request, create_account)).await
 }
 
+/// Changes the account's password; the server ends every other device's session.
+#[tauri::command]
+pub async fn change_password(
+    state: State<'_, AppState>,
+    current: String,
+    new: String,
+) -> Answer<Preferences> {
+    let device = state.device().await?;
+    preferences_after(device, device.change_password(current, new)).await
+}
+
+/// The account's recovery key, shown on the device that holds it.
+#[tauri::command]
+pub async fn recovery_key(state: State<'_, AppState>) -> Answer<String> {
+    Ok(state.device().await?.recovery_key().await?)
+}
+
 #[tauri::command]
 pub async fn sign_out(state: State<'_, AppState>) -> Answer<Preferences> {
     let device = state.device().await?;

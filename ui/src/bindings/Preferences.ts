@@ -9,7 +9,15 @@ server: string | null,
 /**
  * The account this device is signed in as, if it is.
  */
-account: string | null, conflictPolicy: ConflictPolicy, 
+account: string | null, 
+/**
+ * Whether that account's notes are end-to-end encrypted.
+ */
+endToEnd: boolean, 
+/**
+ * Whether this device holds the account's recovery key (it can show it again).
+ */
+hasRecoveryKey: boolean, conflictPolicy: ConflictPolicy, 
 /**
  * Seconds between background syncs.
  */

@@ -16,6 +16,8 @@ export interface SettingsActions {
   unsetPreference(key: SettingKey): Promise<Preferences>;
   setStartAtLogin(on: boolean): Promise<Preferences>;
   signIn(request: SignIn): Promise<Preferences>;
+  changePassword(current: string, next: string): Promise<Preferences>;
+  recoveryKey(): Promise<string>;
   signOut(): Promise<Preferences>;
   pause(): void;
   resume(): void;
@@ -44,7 +46,8 @@ export class SettingsView {
     private readonly actions: SettingsActions,
   ) {}
 
-  show(prefs: Preferences, syncState: SyncState, suggestedServer: string | null): void {
+  /** Shows the settings; `recoveryKey`, right after an account was made, is shown once. */
+  show(prefs: Preferences, syncState: SyncState, suggestedServer: string | null, recoveryKey: string | null = null): void {
     const message = el("p", { class: "form-message", role: "status", "data-testid": "settings-message" });
     const failed = (reason: unknown) => {
       message.textContent = reason instanceof Error ? reason.message : "That did not work.";
@@ -61,7 +64,7 @@ export class SettingsView {
         "section",
         { class: "view settings", "data-testid": "settings", "aria-labelledby": "settings-title" },
         el("h2", { class: "view-title", id: "settings-title" }, "Settings"),
-        this.account(prefs, suggestedServer, saved, failed),
+        this.account(prefs, suggestedServer, recoveryKey, { saved, failed, syncState }),
         this.syncOptions(prefs, syncState, saved, failed),
         message,
       ),
@@ -71,22 +74,15 @@ export class SettingsView {
   private account(
     prefs: Preferences,
     suggestedServer: string | null,
-    saved: (text: string) => (next: Preferences) => void,
-    failed: (reason: unknown) => void,
+    recoveryKey: string | null,
+    outcome: {
+      saved: (text: string) => (next: Preferences) => void;
+      failed: (reason: unknown) => void;
+      syncState: SyncState;
+    },
   ): HTMLElement {
-    if (prefs.account !== null) {
-      const signOut = el("button", { type: "button", "data-testid": "sign-out" }, "Sign out");
-      signOut.addEventListener("click", () => {
-        this.actions.signOut().then(saved("Signed out. Your notes stay on this device."), failed);
-      });
-      return el(
-        "fieldset",
-        { class: "group" },
-        el("legend", {}, "Sync account"),
-        el("p", { "data-testid": "signed-in-as" }, `Signed in as ${prefs.account} on ${prefs.server ?? ""}`),
-        signOut,
-      );
-    }
+    const { saved, failed } = outcome;
+    if (prefs.account !== null) return this.signedIn(prefs, recoveryKey, saved, failed);
     const server = el("input", { id: "server-url", type: "url", "data-testid": "server-url", required: "", autocomplete: "url" });
     server.value = prefs.server ?? suggestedServer ?? "";
     const username = el("input", { id: "username", type: "text", "data-testid": "username", required: "", autocomplete: "username" });
@@ -101,9 +97,17 @@ export class SettingsView {
       const request = { server: server.value, username: username.value, password: password.value, createAccount };
       // The password leaves the form as soon as it is sent; it is kept nowhere.
       password.value = "";
-      this.actions
-        .signIn(request)
-        .then(saved(createAccount ? "Account created; syncing now." : "Signed in; syncing now."), failed);
+      this.actions.signIn(request).then(async (next) => {
+        if (!createAccount) {
+          saved("Signed in; syncing now.")(next);
+          return;
+        }
+        // Shown once, now: the person writes it down before going on.
+        const key = await this.actions.recoveryKey().catch(() => null);
+        this.show(next, outcome.syncState, suggestedServer, key);
+        const shown = this.pane.querySelector('[data-testid="settings-message"]');
+        if (shown) shown.textContent = "Account created; syncing now.";
+      }, failed);
     };
     const signIn = el("button", { type: "submit", class: "primary", "data-testid": "sign-in" }, "Sign in");
     const create = el("button", { type: "button", "data-testid": "create-account" }, "Create account");
@@ -116,12 +120,134 @@ export class SettingsView {
         : "Sign in to a Quire sync server to sync your notes between devices."),
       field("Server", server),
       field("User name", username),
-      field("Password", password, "At least 8 characters. It is sent to the server once and never stored here."),
+      field(
+        "Password",
+        password,
+        "At least 8 characters. It never leaves this device: your notes are encrypted here, and the server cannot read them.",
+      ),
+      el(
+        "p",
+        { class: "hint", "data-testid": "encryption-warning" },
+        "A new account gets a recovery key. Without your password or that key, nobody, not even the server's operator, can read your notes or get them back.",
+      ),
       el("div", { class: "actions" }, signIn, create),
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       submit(false);
+    });
+    return form;
+  }
+
+  /** Signed in: who and where, how the notes are protected, the recovery key, a new password, sign out. */
+  private signedIn(
+    prefs: Preferences,
+    recoveryKey: string | null,
+    saved: (text: string) => (next: Preferences) => void,
+    failed: (reason: unknown) => void,
+  ): HTMLElement {
+    const group = el("fieldset", { class: "group" }, el("legend", {}, "Sync account"));
+    group.append(
+      el("p", { "data-testid": "signed-in-as" }, `Signed in as ${prefs.account ?? ""} on ${prefs.server ?? ""}`),
+      el(
+        "p",
+        { class: "hint", "data-testid": "encryption-state" },
+        prefs.endToEnd
+          ? "Your notes are encrypted end to end: the server stores them but cannot read them."
+          : "This account was made before end-to-end encryption: the server can read its notes.",
+      ),
+    );
+    const panel = el("div", { class: "recovery-slot" });
+    const showPanel = (key: string, justMade: boolean) => {
+      panel.replaceChildren(this.recoveryPanel(key, justMade, () => { panel.replaceChildren(); }));
+    };
+    if (recoveryKey !== null) showPanel(recoveryKey, true);
+
+    const actions = el("div", { class: "actions" });
+    if (prefs.hasRecoveryKey) {
+      const show = el("button", { type: "button", "data-testid": "show-recovery-key" }, "Show recovery key");
+      show.addEventListener("click", () => {
+        this.actions.recoveryKey().then((key) => { showPanel(key, false); }, failed);
+      });
+      actions.append(show);
+    }
+    const passwordSlot = el("div", { class: "password-slot" });
+    if (prefs.endToEnd) {
+      const change = el("button", { type: "button", "data-testid": "change-password" }, "Change password");
+      change.addEventListener("click", () => {
+        passwordSlot.replaceChildren(this.passwordForm(saved, failed, () => { passwordSlot.replaceChildren(); }));
+      });
+      actions.append(change);
+    }
+    const signOut = el("button", { type: "button", "data-testid": "sign-out" }, "Sign out");
+    signOut.addEventListener("click", () => {
+      this.actions.signOut().then(saved("Signed out. Your notes stay on this device."), failed);
+    });
+    actions.append(signOut);
+    group.append(panel, actions, passwordSlot);
+    return group;
+  }
+
+  private recoveryPanel(key: string, justMade: boolean, close: () => void): HTMLElement {
+    const copied = el("span", { class: "hint", role: "status" });
+    const copy = el("button", { type: "button", "data-testid": "copy-recovery-key" }, "Copy");
+    copy.addEventListener("click", () => {
+      navigator.clipboard.writeText(key).then(
+        () => { copied.textContent = "Copied."; },
+        () => { copied.textContent = "Select the key and copy it."; },
+      );
+    });
+    const done = el(
+      "button",
+      { type: "button", class: "primary", "data-testid": "recovery-key-done" },
+      justMade ? "I have written it down" : "Hide",
+    );
+    done.addEventListener("click", close);
+    return el(
+      "section",
+      { class: "recovery-key", "data-testid": "recovery-key-panel", "aria-label": "Recovery key" },
+      el("h3", {}, "Your recovery key"),
+      el("p", {}, justMade
+        ? "Write this key down now and keep it somewhere safe, away from this computer. If you forget your password, it is the only way back to your notes."
+        : "It sets a new password if you forget yours. Keep it somewhere safe, away from this computer."),
+      el("code", { class: "recovery-key-text", "data-testid": "recovery-key" }, key),
+      el("p", { class: "hint" }, "Without your password or this key, nobody, not even the server's operator, can read your notes."),
+      el("div", { class: "actions" }, copy, done, copied),
+    );
+  }
+
+  private passwordForm(
+    saved: (text: string) => (next: Preferences) => void,
+    failed: (reason: unknown) => void,
+    close: () => void,
+  ): HTMLElement {
+    const input = (id: string, autocomplete: string) =>
+      el("input", { id, type: "password", "data-testid": id, required: "", autocomplete });
+    const current = input("current-password", "current-password");
+    const next = input("new-password", "new-password");
+    const again = input("new-password-again", "new-password");
+    const submit = el("button", { type: "submit", class: "primary", "data-testid": "change-password-submit" }, "Change password");
+    const cancel = el("button", { type: "button" }, "Cancel");
+    cancel.addEventListener("click", close);
+    const form = el(
+      "form",
+      { class: "password-change", "aria-label": "Change password" },
+      field("Current password", current),
+      field("New password", next, "At least 8 characters. Your other devices will need to sign in again with it."),
+      field("New password again", again),
+      el("div", { class: "actions" }, submit, cancel),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (next.value !== again.value) {
+        failed(new Error("The new passwords differ; nothing was changed."));
+        return;
+      }
+      const [old, chosen] = [current.value, next.value];
+      for (const box of [current, next, again]) box.value = "";
+      this.actions
+        .changePassword(old, chosen)
+        .then(saved("Password changed. Your other devices must sign in again with it."), failed);
     });
     return form;
   }

@@ -2,17 +2,29 @@ import { describe, expect, it } from "vitest";
 import type { Preferences } from "../bindings/Preferences";
 import type { SetAside } from "../bindings/SetAside";
 import { renderAttention } from "../attention/attention-view";
-import { type SignIn, SettingsView } from "./settings-view";
+import { type SettingsActions, type SignIn, SettingsView } from "./settings-view";
 
 const signedOut: Preferences = {
   server: null,
   account: null,
+  endToEnd: false,
+  hasRecoveryKey: false,
   conflictPolicy: "merge",
   syncInterval: 60,
   vaultDir: null,
   keepInTray: true,
   startAtLogin: false,
 };
+
+const signedInEndToEnd: Preferences = {
+  ...signedOut,
+  server: "https://sync.example",
+  account: "ada",
+  endToEnd: true,
+  hasRecoveryKey: true,
+};
+
+const RECOVERY_KEY = "ABCDE-FGHJK-MNPQR-STVWX-YZ012-34567-89ABC-DEFGH-JKMNP-QRSTV-WXYZ0";
 
 function byTestId(root: HTMLElement, id: string): HTMLElement {
   const found = root.querySelector<HTMLElement>(`[data-testid="${id}"]`);
@@ -27,7 +39,11 @@ function input(root: HTMLElement, id: string): HTMLInputElement {
 }
 
 function view(pane: HTMLElement, calls: string[], signIns: SignIn[]): SettingsView {
-  return new SettingsView(pane, {
+  return new SettingsView(pane, actions(calls, signIns));
+}
+
+function actions(calls: string[], signIns: SignIn[]): SettingsActions {
+  return {
     setPreference: (key, value) => {
       calls.push(`${key}=${value}`);
       return Promise.resolve({ ...signedOut, syncInterval: Number(value) });
@@ -44,10 +60,15 @@ function view(pane: HTMLElement, calls: string[], signIns: SignIn[]): SettingsVi
       signIns.push(request);
       return Promise.reject(new Error("the sync server refused the request (400): password too short"));
     },
+    changePassword: (current, next) => {
+      calls.push(`password ${current} -> ${next}`);
+      return Promise.resolve(signedInEndToEnd);
+    },
+    recoveryKey: () => Promise.resolve(RECOVERY_KEY),
     signOut: () => Promise.resolve(signedOut),
     pause: () => calls.push("pause"),
     resume: () => calls.push("resume"),
-  });
+  };
 }
 
 describe("settings", () => {
@@ -106,6 +127,64 @@ describe("settings", () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(calls).toEqual(["keep-in-tray=false"]);
     expect(byTestId(pane, "settings-message").textContent).toBe("Saved.");
+  });
+
+  it("shows the recovery key once after an account is made, and says what losing it means", async () => {
+    const pane = document.createElement("main");
+    const signIns: SignIn[] = [];
+    const settings = new SettingsView(pane, {
+      ...actions([], signIns),
+      signIn: (request) => {
+        signIns.push(request);
+        return Promise.resolve(signedInEndToEnd);
+      },
+    });
+    settings.show(signedOut, "local_only", "http://127.0.0.1:8787");
+    expect(byTestId(pane, "encryption-warning").textContent).toContain("nobody");
+    input(pane, "username").value = "ada";
+    input(pane, "password").value = "secret words";
+    byTestId(pane, "create-account").click();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(byTestId(pane, "recovery-key").textContent).toBe(RECOVERY_KEY);
+    expect(byTestId(pane, "recovery-key-panel").textContent).toContain("nobody");
+    expect(byTestId(pane, "settings-message").textContent).toBe("Account created; syncing now.");
+    expect(byTestId(pane, "encryption-state").textContent).toContain("encrypted end to end");
+    byTestId(pane, "recovery-key-done").click();
+    expect(pane.querySelector('[data-testid="recovery-key"]')).toBeNull();
+    // And again on request.
+    byTestId(pane, "show-recovery-key").click();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(byTestId(pane, "recovery-key").textContent).toBe(RECOVERY_KEY);
+  });
+
+  it("changes the password only when the new one is typed twice alike, and forgets them", async () => {
+    const pane = document.createElement("main");
+    // A form submits only when it is in a document.
+    document.body.append(pane);
+    const calls: string[] = [];
+    view(pane, calls, []).show(signedInEndToEnd, "idle", null);
+    byTestId(pane, "change-password").click();
+    input(pane, "current-password").value = "old words";
+    input(pane, "new-password").value = "new words 1";
+    input(pane, "new-password-again").value = "new words 2";
+    byTestId(pane, "change-password-submit").click();
+    expect(calls).toEqual([]);
+    expect(byTestId(pane, "settings-message").textContent).toContain("differ");
+    input(pane, "new-password-again").value = "new words 1";
+    byTestId(pane, "change-password-submit").click();
+    expect(calls).toEqual(["password old words -> new words 1"]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(byTestId(pane, "settings-message").textContent).toContain("other devices must sign in again");
+    expect(pane.querySelector('[data-testid="current-password"]')).toBeNull();
+    pane.remove();
+  });
+
+  it("says plainly when an account's notes are not encrypted end to end", () => {
+    const pane = document.createElement("main");
+    view(pane, [], []).show({ ...signedOut, server: "https://sync.example", account: "old" }, "idle", null);
+    expect(byTestId(pane, "encryption-state").textContent).toContain("can read");
+    expect(pane.querySelector('[data-testid="change-password"]')).toBeNull();
+    expect(pane.querySelector('[data-testid="show-recovery-key"]')).toBeNull();
   });
 
   it("turns starting at login on", async () => {

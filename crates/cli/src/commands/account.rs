@@ -3,27 +3,65 @@ use std::io::IsTerminal;
 use quire_client::account::AccountRequest;
 use quire_client::Device;
 
-use crate::cli::{AccountCommand, SignInArgs};
+use crate::cli::{AccountCommand, RecoverArgs, SignInArgs};
 use crate::error::CliError;
 use crate::output::Output;
 
-/// Environment variable scripts set instead of typing the password.
+/// Environment variables scripts set instead of typing.
 const PASSWORD_ENV: &str = "QUIRE_PASSWORD";
+const NEW_PASSWORD_ENV: &str = "QUIRE_NEW_PASSWORD";
+const RECOVERY_KEY_ENV: &str = "QUIRE_RECOVERY_KEY";
 
 pub async fn run(command: AccountCommand, device: &Device, out: &Output) -> Result<(), CliError> {
     match command {
         AccountCommand::Register(args) => {
-            let password = password(true)?;
+            let password = password(PASSWORD_ENV, "Password", true)?;
             let signed_in = device.sign_in(request(&args, password), true).await?;
             out.print(&signed_in, |s| {
-                format!("created {} on {} and signed in", s.username, s.server)
+                format!(
+                    "created {} on {} and signed in\n\n\
+                     Your recovery key (write it down and keep it safe):\n\n    {}\n\n\
+                     Your notes are encrypted end to end. Without your password or this key \
+                     nobody, not even the server's operator, can read them or get them back.\n\
+                     `quire account recovery-key` shows it again on this device.",
+                    s.username,
+                    s.server,
+                    s.recovery_key.as_deref().unwrap_or("(none)")
+                )
             });
         }
         AccountCommand::Login(args) => {
-            let password = password(false)?;
-            let signed_in = device.sign_in(request(&args, password), false).await?;
+            let password = password(PASSWORD_ENV, "Password", false)?;
+            let request = AccountRequest {
+                allow_legacy: args.legacy,
+                ..request(&args.account, password)
+            };
+            let signed_in = device.sign_in(request, false).await?;
             out.print(&signed_in, |s| {
                 format!("signed in to {} as {}", s.server, s.username)
+            });
+        }
+        AccountCommand::Password => {
+            let current = password(PASSWORD_ENV, "Current password", false)?;
+            let new = password(NEW_PASSWORD_ENV, "New password", true)?;
+            device.change_password(current, new).await?;
+            out.print(&serde_json::json!({"changed": true}), |_| {
+                "password changed; your other devices must sign in again with it".to_owned()
+            });
+        }
+        AccountCommand::RecoveryKey => {
+            let key = device.recovery_key().await?;
+            out.print(&serde_json::json!({"recovery_key": key}), |_| key.clone());
+        }
+        AccountCommand::Recover(args) => {
+            let key = password(RECOVERY_KEY_ENV, "Recovery key", false)?;
+            let new = password(NEW_PASSWORD_ENV, "New password", true)?;
+            let signed_in = device.recover(recover_request(&args, new), &key).await?;
+            out.print(&signed_in, |s| {
+                format!(
+                    "new password set for {} on {}; signed in (other devices must sign in again)",
+                    s.username, s.server
+                )
             });
         }
         AccountCommand::Logout => {
@@ -41,27 +79,28 @@ pub async fn run(command: AccountCommand, device: &Device, out: &Output) -> Resu
 }
 
 fn request(args: &SignInArgs, password: String) -> AccountRequest<'_> {
-    AccountRequest {
-        server: &args.server,
-        username: &args.user,
-        password,
-        insecure_http: args.insecure_http,
-    }
+    AccountRequest::new(&args.server, &args.user, password, args.insecure_http)
 }
 
-/// The password from QUIRE_PASSWORD, else asked for on the terminal (twice for a new one).
-fn password(new: bool) -> Result<String, CliError> {
-    if let Ok(password) = std::env::var(PASSWORD_ENV) {
+fn recover_request(args: &RecoverArgs, password: String) -> AccountRequest<'_> {
+    AccountRequest::new(&args.server, &args.user, password, args.insecure_http)
+}
+
+/// A secret from the environment variable `env`, else asked for on the terminal as `what`
+/// (twice for a new password).
+fn password(env: &str, what: &str, new: bool) -> Result<String, CliError> {
+    if let Ok(password) = std::env::var(env) {
         return Ok(password);
     }
     if !std::io::stdin().is_terminal() {
         return Err(quire_client::Error::Password(format!(
-            "no password: set {PASSWORD_ENV} or run in a terminal to be asked"
+            "no {}: set {env} or run in a terminal to be asked",
+            what.to_lowercase()
         ))
         .into());
     }
-    let password = rpassword::prompt_password("Password: ")?;
-    if new && rpassword::prompt_password("Password again: ")? != password {
+    let password = rpassword::prompt_password(format!("{what}: "))?;
+    if new && rpassword::prompt_password(format!("{what} again: "))? != password {
         return Err(quire_client::Error::Password("the passwords differ".to_owned()).into());
     }
     Ok(password)

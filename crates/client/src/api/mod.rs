@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quire_core::protocol::{
-    problem, Account, Credentials, Health, NoteState, Problem, PullResponse, PushRequest,
-    PushResponse, Session, API_PREFIX,
+    problem, Account, Credentials, Health, KdfInfo, NewAccount, NoteState, PasswordChange, Problem,
+    PullResponse, PushRequest, PushResponse, RecoveredKey, RecoveryProof, RecoveryReset, Session,
+    API_PREFIX,
 };
 use reqwest::header::{HeaderMap, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -199,22 +200,60 @@ impl ApiClient {
         self.json(&answer)
     }
 
-    pub async fn register(&self, credentials: &Credentials) -> Result<Account> {
-        let request = self.with_json(self.request(Method::POST, "/accounts", None), credentials)?;
+    /// How `username`'s secrets are derived (asked before signing in). The name must be a
+    /// valid username (see `protocol::is_valid_username`): it goes into the path.
+    pub async fn kdf(&self, username: &str) -> Result<KdfInfo> {
+        let path = format!("/accounts/{username}/kdf");
+        let answer = self.send(self.request(Method::GET, &path, None)).await?;
+        self.json(&answer)
+    }
+
+    pub async fn register(&self, account: &NewAccount) -> Result<Account> {
+        let request = self.with_json(self.request(Method::POST, "/accounts", None), account)?;
         let answer = self.send(request).await?;
         self.json(&answer)
     }
 
     pub async fn login(&self, credentials: &Credentials) -> Result<Session> {
         let request = self.with_json(self.request(Method::POST, "/sessions", None), credentials)?;
-        match self.send(request).await {
-            // A 401 here is a wrong password, not an expired session.
+        let answer = self.not_a_lost_session(self.send(request).await)?;
+        self.json(&answer)
+    }
+
+    pub async fn change_password(&self, token: &Secret, change: &PasswordChange) -> Result<()> {
+        let request = self.with_json(
+            self.request(Method::PUT, "/accounts/current/password", Some(token)),
+            change,
+        )?;
+        self.send(request).await?;
+        Ok(())
+    }
+
+    pub async fn recovery_key(&self, proof: &RecoveryProof) -> Result<RecoveredKey> {
+        let request = self.with_json(self.request(Method::POST, "/recovery/key", None), proof)?;
+        let answer = self.not_a_lost_session(self.send(request).await)?;
+        self.json(&answer)
+    }
+
+    pub async fn recovery_password(&self, reset: &RecoveryReset) -> Result<()> {
+        let request = self.with_json(
+            self.request(Method::POST, "/recovery/password", None),
+            reset,
+        )?;
+        self.not_a_lost_session(self.send(request).await)?;
+        Ok(())
+    }
+
+    /// A 401 to a request made without a token is a wrong password or key, not an expired
+    /// session.
+    fn not_a_lost_session(&self, answer: Result<Answer>) -> Result<Answer> {
+        match answer {
             Err(Error::SignInNeeded(detail)) => Err(Error::ServerRefused {
                 server: self.server.to_string(),
                 status: 401,
                 detail,
             }),
-            other => self.json(&other?),
+            other => other,
         }
     }
 

@@ -245,9 +245,14 @@ impl Device {
     /// Every setting a person can change, with defaults filled in (the Settings screen).
     pub async fn preferences(&self) -> Result<Preferences> {
         let store = &self.store;
+        let signed_in = self.signed_in().await?;
+        let has_recovery_key = signed_in.as_ref().is_some_and(|who| who.end_to_end)
+            && account::holds_recovery_key(store, self.secrets.as_ref())?;
         Ok(Preferences {
             server: store.setting(SettingKey::Server).await?,
-            account: self.signed_in().await?.map(|who| who.username),
+            end_to_end: signed_in.as_ref().is_some_and(|who| who.end_to_end),
+            has_recovery_key,
+            account: signed_in.map(|who| who.username),
             conflict_policy: store
                 .setting_as(SettingKey::ConflictPolicy, ConflictPolicy::Merge)
                 .await?,
@@ -289,6 +294,28 @@ impl Device {
         let outcome = account::logout(&self.store, self.secrets.as_ref()).await?;
         self.account_changed();
         Ok(outcome)
+    }
+
+    /// Changes the account's password (see `account::change_password`).
+    pub async fn change_password(&self, current: String, new: String) -> Result<()> {
+        account::change_password(&self.store, self.secrets.as_ref(), current, new).await
+    }
+
+    /// The account's recovery key, on the device that holds it.
+    pub async fn recovery_key(&self) -> Result<String> {
+        account::recovery_key(&self.store, self.secrets.as_ref()).await
+    }
+
+    /// Sets a new password with the recovery key and signs in with it.
+    pub async fn recover(
+        &self,
+        request: AccountRequest<'_>,
+        recovery_key: &str,
+    ) -> Result<SignedIn> {
+        let secrets = self.secrets.as_ref();
+        let signed_in = account::recover(&self.store, secrets, request, recovery_key).await?;
+        self.account_changed();
+        Ok(signed_in)
     }
 
     pub async fn signed_in(&self) -> Result<Option<SignedIn>> {

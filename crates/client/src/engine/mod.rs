@@ -159,12 +159,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let secrets = FileStore::new(dir.path().join("credentials.json"));
         let store = Store::open(dir.path(), &secrets).await.unwrap();
-        let request = AccountRequest {
-            server: &server.url(),
-            username: "owner",
-            password: "long enough pw".to_owned(),
-            insecure_http: false,
-        };
+        let url = server.url();
+        let request = AccountRequest::new(&url, "owner", "long enough pw".to_owned(), false);
         account::sign_in(&store, &secrets, request, true)
             .await
             .unwrap();

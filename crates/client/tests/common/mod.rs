@@ -89,12 +89,7 @@ pub async fn device() -> Device {
 }
 
 pub fn request<'a>(server: &'a str, user: &'a str, password: &str) -> AccountRequest<'a> {
-    AccountRequest {
-        server,
-        username: user,
-        password: password.to_owned(),
-        insecure_http: false,
-    }
+    AccountRequest::new(server, user, password.to_owned(), false)
 }
 
 impl Device {

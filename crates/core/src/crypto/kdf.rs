@@ -15,12 +15,19 @@ use super::{CryptoError, Secret32, KEY_BYTES};
 pub const SALT_BYTES: usize = 16;
 
 /// argon2id's cost settings, stored per account with its salt (so they can be raised later).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct KdfParams {
-    /// Memory per derivation, in KiB.
+    /// Memory per derivation, in KiB. (The schema's bounds are [`Self::FLOOR`] and the
+    /// ceiling; a test checks they agree.)
+    #[schema(minimum = 65536, maximum = 262144)]
+    #[serde(deserialize_with = "crate::ids::deserialize_count_u32")]
     pub memory_kib: u32,
+    #[schema(minimum = 3, maximum = 8)]
+    #[serde(deserialize_with = "crate::ids::deserialize_count_u32")]
     pub iterations: u32,
+    #[schema(minimum = 1, maximum = 4)]
+    #[serde(deserialize_with = "crate::ids::deserialize_count_u32")]
     pub parallelism: u32,
 }
 

@@ -23,7 +23,31 @@ pub enum Backend {
     Postgres,
 }
 
-pub const PASSWORD: &str = "correct horse battery";
+/// What a device sends as its password: the auth secret derived from the person's password
+/// (32 bytes as hex). The server cannot tell it from any other such value, and does not try.
+pub const PASSWORD: &str = "5ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2";
+
+/// The keys a device makes at sign-up, as the server sees them: well-formed values it
+/// stores and hands back, and could not open if it tried.
+pub fn keys_json(account_id: Uuid) -> Value {
+    serde_json::json!({
+        "account_id": account_id,
+        "salt": "11".repeat(16),
+        "kdf": {"memory_kib": 65536, "iterations": 3, "parallelism": 1},
+        "wrapped_key": "22".repeat(73),
+        "recovery_auth": "44".repeat(32),
+        "recovery_wrapped_key": "33".repeat(73),
+    })
+}
+
+/// The body of `POST /v1/accounts`, with fresh keys.
+pub fn new_account_json(username: &str, password: &str) -> Value {
+    serde_json::json!({
+        "username": username,
+        "password": password,
+        "keys": keys_json(Uuid::now_v7()),
+    })
+}
 
 /// Runs each named `async fn NAME(backend: Backend)` as a test on SQLite and on PostgreSQL.
 #[macro_export]
@@ -55,7 +79,7 @@ pub struct TestServer {
     pub db: Db,
     running: Option<quire_server::Spawned>,
     // Held for its Drop: the SQLite file lives in it.
-    temp_dir: Option<tempfile::TempDir>,
+    pub temp_dir: Option<tempfile::TempDir>,
 }
 
 async fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempDir>) {
@@ -138,7 +162,7 @@ impl TestServer {
     pub async fn register(&self, username: &str) -> StatusCode {
         self.http
             .post(self.url("/accounts"))
-            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+            .json(&new_account_json(username, PASSWORD))
             .send()
             .await
             .unwrap()

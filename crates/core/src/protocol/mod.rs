@@ -10,6 +10,9 @@ use crate::op::OpKind;
 use crate::patch::Patch;
 use crate::text_hash::TextHash;
 
+mod keys;
+pub use keys::*;
+
 /// The path prefix every protocol endpoint lives under.
 pub const API_PREFIX: &str = "/v1";
 
@@ -44,6 +47,16 @@ impl Health {
 pub const USERNAME_PATTERN: &str = "^[A-Za-z0-9._@-]{1,64}$";
 /// Longest username, in characters (all ASCII, so also bytes).
 pub const MAX_USERNAME_CHARS: usize = 64;
+
+/// Whether `name` matches [`USERNAME_PATTERN`]: what the server accepts, and what a device
+/// may put into a URL path unescaped.
+pub fn is_valid_username(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_USERNAME_CHARS
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+}
 /// Shortest password a new account may have, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Longest password, in characters (Unicode scalar values, as JSON Schema's `maxLength`
@@ -63,17 +76,18 @@ pub struct Credentials {
     pub password: String,
 }
 
-/// Body of `POST /v1/accounts`: the same fields as [`Credentials`], and the password is at
-/// least 8 characters long.
+/// Body of `POST /v1/accounts`. `password` is not the person's password but the auth
+/// secret derived from it (docs/e2e-design.md), so the server never learns the password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     /// 1 to 64 letters, digits, `.`, `_`, `-` or `@`.
     #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$", min_length = 1, max_length = 64)]
     pub username: String,
-    /// 8 to 1024 characters.
-    #[schema(min_length = 8, max_length = 1024)]
-    pub password: String,
+    /// The auth secret: 32 bytes as hex.
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
+    pub password: Hex<{ crate::crypto::KEY_BYTES }>,
+    pub keys: AccountKeys,
 }
 
 /// Answer of `POST /v1/accounts`.
@@ -82,11 +96,14 @@ pub struct Account {
     pub username: String,
 }
 
-/// Answer of `POST /v1/sessions`: a bearer token for `Authorization: Bearer ...`.
+/// Answer of `POST /v1/sessions`: a bearer token for `Authorization: Bearer ...`, and for an
+/// end-to-end account its wrapped data key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Session {
     pub token: String,
     pub expires_at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<SessionKeys>,
 }
 
 /// One op in a push. Create carries `title` and `body`; update carries `title` and either
@@ -311,6 +328,8 @@ pub mod problem {
     /// The server is busy (e.g. too many password checks at once): retry after `Retry-After`.
     pub const UNAVAILABLE: &str = "https://quire.app/problems/unavailable";
     pub const CONFLICT: &str = "https://quire.app/problems/conflict";
+    /// A password given to confirm a change (not to sign in) is wrong.
+    pub const WRONG_PASSWORD: &str = "https://quire.app/problems/wrong-password";
     pub const RATE_LIMITED: &str = "https://quire.app/problems/rate-limited";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "https://quire.app/problems/unsupported-media-type";
     /// The request took longer than the server allows (sending its body included): 408;

@@ -1,0 +1,348 @@
+//! End-to-end encryption's account keys on the server (docs/e2e-design.md, "Keys"): the
+//! derivation settings a device asks for before signing in, a password change, and the
+//! recovery key's two steps. The server stores wrapped keys and hashes of auth secrets; it
+//! never holds anything that opens a note.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use hkdf::Hkdf;
+use quire_core::crypto::kdf::{KdfParams, SALT_BYTES};
+use quire_core::protocol::{
+    problem, Hex, KdfInfo, KeyScheme, NewPassword, PasswordChange, Problem, RecoveredKey,
+    RecoveryProof, RecoveryReset, WRAPPED_KEY_BYTES,
+};
+use rand::RngCore;
+use sha2::Sha256;
+use sqlx::Row;
+
+use crate::accounts::{
+    check_username, recovery_auth_hash, verify_password, AuthedAccount, KEY_SCHEME_E2E,
+};
+use crate::attempts::{self, Scope, LOGIN_WINDOW_MS};
+use crate::client_addr::{limit_key, ClientAddr};
+use crate::clock::now;
+use crate::problem::{
+    ApiError, ApiJson, NotJsonOrUnknownEncoding, PasswordChecksBusy, ServerFailed,
+    ServerFailedNothingStored, SignInAgain,
+};
+use crate::state::AppState;
+
+/// What a device derives an account's secrets with.
+#[utoipa::path(
+    get, path = "/v1/accounts/{username}/kdf", tag = "accounts",
+    params(("username" = String, Path, description = "The account's name",
+            pattern = "^[A-Za-z0-9._@-]{1,64}$", min_length = 1, max_length = 64)),
+    responses(
+        (status = 200, description = "The salt and settings (made up, but stable, for a name with no account)", body = KdfInfo),
+        (status = 400, description = "Not a name an account can have", body = Problem, content_type = "application/problem+json"),
+        ServerFailed,
+    )
+)]
+pub async fn kdf(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+) -> Result<Json<KdfInfo>, ApiError> {
+    check_username(&username)?;
+    let row = sqlx::query(
+        "SELECT key_scheme, kdf_salt, kdf_memory_kib, kdf_iterations, kdf_parallelism
+         FROM accounts WHERE username = $1",
+    )
+    .bind(&username)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let stand_in = |scheme| async move {
+        Ok::<_, ApiError>(KdfInfo {
+            scheme,
+            salt: stand_in_salt(&state, &username).await?,
+            kdf: KdfParams::DEFAULT,
+        })
+    };
+    let info = match row {
+        None => stand_in(KeyScheme::E2eV1).await?,
+        Some(row) if row.try_get::<String, _>("key_scheme")? != KEY_SCHEME_E2E => {
+            stand_in(KeyScheme::Legacy).await?
+        }
+        Some(row) => stored_kdf(&row)?,
+    };
+    Ok(Json(info))
+}
+
+fn stored_kdf(row: &sqlx::any::AnyRow) -> Result<KdfInfo, ApiError> {
+    let salt: Option<String> = row.try_get("kdf_salt")?;
+    let number = |column: &str| -> Result<Option<u32>, ApiError> {
+        let value: Option<i64> = row.try_get(column)?;
+        Ok(value.and_then(|value| u32::try_from(value).ok()))
+    };
+    let params = (
+        number("kdf_memory_kib")?,
+        number("kdf_iterations")?,
+        number("kdf_parallelism")?,
+    );
+    match (salt.as_deref().and_then(Hex::from_hex), params) {
+        (Some(salt), (Some(memory_kib), Some(iterations), Some(parallelism))) => Ok(KdfInfo {
+            scheme: KeyScheme::E2eV1,
+            salt,
+            kdf: KdfParams {
+                memory_kib,
+                iterations,
+                parallelism,
+            },
+        }),
+        _ => {
+            tracing::error!("an end-to-end account's stored salt or settings are unreadable");
+            Err(ApiError::internal())
+        }
+    }
+}
+
+/// A salt for a name with no account: the same for the same name on every ask (and across
+/// restarts), unrelated between names, and not computable without the server's secret.
+async fn stand_in_salt(state: &AppState, username: &str) -> Result<Hex<SALT_BYTES>, ApiError> {
+    let secret = state
+        .stand_in_salt_secret
+        .get_or_try_init(|| load_or_make_secret(state))
+        .await?;
+    let mut salt = [0u8; SALT_BYTES];
+    Hkdf::<Sha256>::new(Some(b"quire/v1/stand-in-salt"), secret)
+        .expand(username.as_bytes(), &mut salt)
+        .map_err(|_| ApiError::internal())?;
+    Ok(Hex(salt))
+}
+
+const STAND_IN_SALT_SECRET: &str = "kdf-salt";
+
+/// The server's secret for stand-in salts, made on first use; a race between instances
+/// settles on whichever was stored first.
+async fn load_or_make_secret(state: &AppState) -> Result<[u8; 32], ApiError> {
+    let mut fresh = [0u8; 32];
+    rand::rng().fill_bytes(&mut fresh);
+    sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(STAND_IN_SALT_SECRET)
+        .bind(hex::encode(fresh))
+        .execute(&state.db.pool)
+        .await?;
+    let stored: String = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+        .bind(STAND_IN_SALT_SECRET)
+        .fetch_one(&state.db.pool)
+        .await?;
+    Hex::<32>::from_hex(&stored)
+        .map(|secret| secret.0)
+        .ok_or_else(|| {
+            tracing::error!("the stored stand-in salt secret is unreadable");
+            ApiError::internal()
+        })
+}
+
+/// Change the password of an end-to-end account: the current one is checked as at login,
+/// the data key is stored wrapped under the new one, and every other session ends.
+#[utoipa::path(
+    put, path = "/v1/accounts/current/password", tag = "accounts",
+    security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; every other session of the account has ended"),
+        (status = 400, description = "Malformed JSON or unacceptable derivation settings; nothing changed", body = Problem, content_type = "application/problem+json"),
+        SignInAgain,
+        (status = 403, description = "The current password is wrong; nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account is not end-to-end encrypted yet", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than a password change needs (16 KiB)", body = Problem, content_type = "application/problem+json"),
+        NotJsonOrUnknownEncoding,
+        (status = 429, description = "Too many wrong passwords", body = Problem, content_type = "application/problem+json"),
+        ServerFailedNothingStored,
+        PasswordChecksBusy,
+    )
+)]
+pub async fn change_password(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    account: AuthedAccount,
+    ApiJson(change): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    change
+        .new
+        .kdf
+        .check()
+        .map_err(|err| ApiError::bad_request(err.to_string()))?;
+    let (username, scheme): (String, String) =
+        sqlx::query_as("SELECT username, key_scheme FROM accounts WHERE id = $1")
+            .bind(&account.id)
+            .fetch_one(&state.db.pool)
+            .await?;
+    if scheme != KEY_SCHEME_E2E {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            problem::CONFLICT,
+            "this account is not end-to-end encrypted yet; a device upgrades it first",
+        ));
+    }
+    let verified = verify_password(&state, client, &username, change.old_password.to_hex()).await?;
+    if verified.as_ref().map(|verified| verified.id.as_str()) != Some(account.id.as_str()) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            problem::WRONG_PASSWORD,
+            "the current password is wrong",
+        ));
+    }
+    set_password(&state, &account.id, &change.new, Some(&account.token_hash)).await?;
+    tracing::info!(%username, %client, "password changed; other sessions ended");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stores a new password's hash and wrapped key and ends the account's sessions, all but
+/// `keep` (the one that made the change, if any), in one transaction.
+async fn set_password(
+    state: &AppState,
+    account_id: &str,
+    new: &NewPassword,
+    keep: Option<&str>,
+) -> Result<(), ApiError> {
+    let hash = state.hashes.hash(new.password.to_hex()).await?;
+    let now = now();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "UPDATE accounts SET password_hash = $1, kdf_salt = $2, kdf_memory_kib = $3,
+                kdf_iterations = $4, kdf_parallelism = $5, wrapped_key = $6
+         WHERE id = $7",
+    )
+    .bind(hash)
+    .bind(new.salt.to_hex())
+    .bind(i64::from(new.kdf.memory_kib))
+    .bind(i64::from(new.kdf.iterations))
+    .bind(i64::from(new.kdf.parallelism))
+    .bind(new.wrapped_key.to_hex())
+    .bind(account_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = $1
+         WHERE account_id = $2 AND revoked_at IS NULL AND token_hash <> $3",
+    )
+    .bind(now.0)
+    .bind(account_id)
+    // A token hash is hex: no session has this one.
+    .bind(keep.unwrap_or("-"))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The recovery key's first step: proof of the key gets the data key wrapped under it.
+#[utoipa::path(
+    post, path = "/v1/recovery/key", tag = "accounts",
+    request_body = RecoveryProof,
+    responses(
+        (status = 200, description = "The data key, wrapped under the recovery key", body = RecoveredKey),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong username or recovery key", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 16 KiB", body = Problem, content_type = "application/problem+json"),
+        NotJsonOrUnknownEncoding,
+        (status = 429, description = "Too many wrong recovery keys from this address", body = Problem, content_type = "application/problem+json"),
+        ServerFailed,
+    )
+)]
+pub async fn recovery_key(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    ApiJson(proof): ApiJson<RecoveryProof>,
+) -> Result<Json<RecoveredKey>, ApiError> {
+    let recovered = check_recovery(&state, client, &proof.username, &proof.recovery_auth).await?;
+    Ok(Json(recovered.key))
+}
+
+/// The recovery key's second step: a new password, set with proof of the recovery key.
+/// Every session of the account ends.
+#[utoipa::path(
+    post, path = "/v1/recovery/password", tag = "accounts",
+    request_body = RecoveryReset,
+    responses(
+        (status = 204, description = "The new password is set; every session has ended"),
+        (status = 400, description = "Malformed JSON or unacceptable derivation settings; nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong username or recovery key; nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 16 KiB", body = Problem, content_type = "application/problem+json"),
+        NotJsonOrUnknownEncoding,
+        (status = 429, description = "Too many wrong recovery keys from this address", body = Problem, content_type = "application/problem+json"),
+        ServerFailedNothingStored,
+        PasswordChecksBusy,
+    )
+)]
+pub async fn recovery_password(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    ApiJson(reset): ApiJson<RecoveryReset>,
+) -> Result<StatusCode, ApiError> {
+    reset
+        .new
+        .kdf
+        .check()
+        .map_err(|err| ApiError::bad_request(err.to_string()))?;
+    let recovered = check_recovery(&state, client, &reset.username, &reset.recovery_auth).await?;
+    set_password(&state, &recovered.account_id, &reset.new, None).await?;
+    tracing::info!(username = %reset.username, %client, "password set with the recovery key");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+struct Recovered {
+    account_id: String,
+    key: RecoveredKey,
+}
+
+/// Checks a recovery key's auth secret. Counted per address only: the secret is 256 random
+/// bits, so there is nothing to guess, and a count per account would let a stranger block
+/// the owner's recovery.
+async fn check_recovery(
+    state: &AppState,
+    client: std::net::IpAddr,
+    username: &str,
+    auth: &Hex<{ quire_core::crypto::KEY_BYTES }>,
+) -> Result<Recovered, ApiError> {
+    check_username(username)?;
+    let attempt = attempts::record(
+        &state.db,
+        &[Scope {
+            key: format!("recovery:{}", limit_key(client)),
+            limit: state.limits.max_failed_logins_per_address,
+            window_ms: LOGIN_WINDOW_MS,
+        }],
+        now(),
+        "too many wrong recovery keys from this address; wait a few minutes and try again",
+    )
+    .await?;
+    let row = sqlx::query(
+        "SELECT id, key_scheme, recovery_auth_hash, recovery_wrapped_key
+         FROM accounts WHERE username = $1",
+    )
+    .bind(username)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let wrong = || ApiError::unauthorized("wrong username or recovery key");
+    let Some(row) = row else {
+        return Err(wrong());
+    };
+    let stored_hash: Option<String> = row.try_get("recovery_auth_hash")?;
+    let scheme: String = row.try_get("key_scheme")?;
+    if scheme != KEY_SCHEME_E2E || stored_hash.as_deref() != Some(&recovery_auth_hash(auth)) {
+        tracing::info!(%username, %client, "wrong recovery key");
+        return Err(wrong());
+    }
+    attempt.take_back(&state.db).await?;
+    let account_id: String = row.try_get("id")?;
+    let wrapped: Option<String> = row.try_get("recovery_wrapped_key")?;
+    let key = uuid::Uuid::parse_str(&account_id)
+        .ok()
+        .zip(
+            wrapped
+                .as_deref()
+                .and_then(Hex::<WRAPPED_KEY_BYTES>::from_hex),
+        )
+        .map(|(id, recovery_wrapped_key)| RecoveredKey {
+            account_id: id,
+            recovery_wrapped_key,
+        })
+        .ok_or_else(|| {
+            tracing::error!(account = %account_id, "an account's recovery key is unreadable");
+            ApiError::internal()
+        })?;
+    Ok(Recovered { account_id, key })
+}
