@@ -11,7 +11,10 @@ use std::time::Instant;
 
 use quire_client::api::ApiClient;
 use quire_client::credentials::Secret;
-use quire_core::protocol::{Credentials, PushOp, PushRequest, PushResult};
+use quire_core::crypto::kdf::KdfParams;
+use quire_core::protocol::{
+    AccountKeys, Credentials, Hex, NewAccount, PushOp, PushRequest, PushResult, WRAPPED_KEY_BYTES,
+};
 use quire_core::settings::check_server_url;
 use quire_core::{DeviceId, NoteId, OpId, OpKind, TextHash, Version};
 use support::Row;
@@ -80,11 +83,26 @@ async fn throughput(db_url: &str) -> (f64, usize) {
     let mut sessions = Vec::new();
     for i in 0..CLIENTS {
         let api = ApiClient::new(&url).unwrap();
+        // The server load, not key derivation: keys of the right shape, made up.
+        let auth = Hex([7; 32]);
         let credentials = Credentials {
             username: format!("load{i}"),
-            password: "long enough pw".to_owned(),
+            password: auth.to_hex(),
         };
-        api.register(&credentials).await.unwrap();
+        api.register(&NewAccount {
+            username: credentials.username.clone(),
+            password: auth,
+            keys: AccountKeys {
+                account_id: Uuid::now_v7(),
+                salt: Hex([1; 16]),
+                kdf: KdfParams::DEFAULT,
+                wrapped_key: Hex([2; WRAPPED_KEY_BYTES]),
+                recovery_auth: Hex([3; 32]),
+                recovery_wrapped_key: Hex([4; WRAPPED_KEY_BYTES]),
+            },
+        })
+        .await
+        .unwrap();
         let token = Secret::new(api.login(&credentials).await.unwrap().token);
         sessions.push((api, token));
     }

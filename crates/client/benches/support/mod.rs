@@ -172,12 +172,7 @@ impl Device {
 
     /// Signs in to `server` as `user`, making the account when `create`.
     pub async fn sign_in(&self, server: &str, user: &str, create: bool) {
-        let request = AccountRequest {
-            server,
-            username: user,
-            password: "long enough pw".to_owned(),
-            insecure_http: false,
-        };
+        let request = AccountRequest::new(server, user, "long enough pw".to_owned(), false);
         account::sign_in(&self.store, &self.secrets, request, create)
             .await
             .unwrap();
