@@ -73,7 +73,7 @@ pub enum KeyScheme {
 #[serde(deny_unknown_fields)]
 pub struct KdfInfo {
     pub scheme: KeyScheme,
-    #[schema(value_type = String, pattern = "^[0-9a-f]{32}$")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]*$", min_length = 32, max_length = 32)]
     pub salt: Hex<SALT_BYTES>,
     pub kdf: KdfParams,
 }
@@ -85,17 +85,17 @@ pub struct AccountKeys {
     /// The id every sealed value names; made by the device, so that a seal can never name
     /// an account the device did not agree to.
     pub account_id: Uuid,
-    #[schema(value_type = String, pattern = "^[0-9a-f]{32}$")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]*$", min_length = 32, max_length = 32)]
     pub salt: Hex<SALT_BYTES>,
     pub kdf: KdfParams,
     /// The data key sealed under the password's wrap secret.
-    #[schema(value_type = String, pattern = "^[0-9a-f]{146}$")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]*$", min_length = 146, max_length = 146)]
     pub wrapped_key: Hex<WRAPPED_KEY_BYTES>,
     /// The recovery key's auth secret; the server keeps only its hash.
-    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]*$", min_length = 64, max_length = 64)]
     pub recovery_auth: Hex<KEY_BYTES>,
     /// The data key sealed under the recovery key's wrap secret.
-    #[schema(value_type = String, pattern = "^[0-9a-f]{146}$")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]*$", min_length = 146, max_length = 146)]
     pub recovery_wrapped_key: Hex<WRAPPED_KEY_BYTES>,
 }
 
@@ -105,7 +105,7 @@ pub struct AccountKeys {
 #[serde(deny_unknown_fields)]
 pub struct SessionKeys {
     pub account_id: Uuid,
-    #[schema(value_type = String, pattern = "^[0-9a-f]{146}$")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]*$", min_length = 146, max_length = 146)]
     pub wrapped_key: Hex<WRAPPED_KEY_BYTES>,
 }
 
@@ -115,12 +115,12 @@ pub struct SessionKeys {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPassword {
-    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]*$", min_length = 64, max_length = 64)]
     pub password: Hex<KEY_BYTES>,
-    #[schema(value_type = String, pattern = "^[0-9a-f]{32}$")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]*$", min_length = 32, max_length = 32)]
     pub salt: Hex<SALT_BYTES>,
     pub kdf: KdfParams,
-    #[schema(value_type = String, pattern = "^[0-9a-f]{146}$")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]*$", min_length = 146, max_length = 146)]
     pub wrapped_key: Hex<WRAPPED_KEY_BYTES>,
 }
 
@@ -129,7 +129,7 @@ pub struct NewPassword {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
-    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]*$", min_length = 64, max_length = 64)]
     pub old_password: Hex<KEY_BYTES>,
     pub new: NewPassword,
 }
@@ -140,7 +140,7 @@ pub struct PasswordChange {
 pub struct RecoveryProof {
     #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$", min_length = 1, max_length = 64)]
     pub username: String,
-    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]*$", min_length = 64, max_length = 64)]
     pub recovery_auth: Hex<KEY_BYTES>,
 }
 
@@ -149,7 +149,7 @@ pub struct RecoveryProof {
 #[serde(deny_unknown_fields)]
 pub struct RecoveredKey {
     pub account_id: Uuid,
-    #[schema(value_type = String, pattern = "^[0-9a-f]{146}$")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]*$", min_length = 146, max_length = 146)]
     pub recovery_wrapped_key: Hex<WRAPPED_KEY_BYTES>,
 }
 
@@ -160,7 +160,7 @@ pub struct RecoveredKey {
 pub struct RecoveryReset {
     #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$", min_length = 1, max_length = 64)]
     pub username: String,
-    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]*$", min_length = 64, max_length = 64)]
     pub recovery_auth: Hex<KEY_BYTES>,
     pub new: NewPassword,
 }

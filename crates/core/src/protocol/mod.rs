@@ -85,7 +85,7 @@ pub struct NewAccount {
     #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$", min_length = 1, max_length = 64)]
     pub username: String,
     /// The auth secret: 32 bytes as hex.
-    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]*$", min_length = 64, max_length = 64)]
     pub password: Hex<{ crate::crypto::KEY_BYTES }>,
     pub keys: AccountKeys,
 }
