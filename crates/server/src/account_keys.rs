@@ -145,7 +145,7 @@ async fn load_or_make_secret(state: &AppState) -> Result<[u8; 32], ApiError> {
         (status = 400, description = "Malformed JSON or unacceptable derivation settings; nothing changed", body = Problem, content_type = "application/problem+json"),
         SignInAgain,
         (status = 403, description = "The current password is wrong; nothing changed", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The account is not end-to-end encrypted yet", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account is not end-to-end encrypted yet, or its password was changed while this change was made; nothing changed", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than a password change needs (16 KiB)", body = Problem, content_type = "application/problem+json"),
         NotJsonOrUnknownEncoding,
         (status = 429, description = "Too many wrong passwords", body = Problem, content_type = "application/problem+json"),
@@ -177,33 +177,62 @@ pub async fn change_password(
         ));
     }
     let verified = verify_password(&state, client, &username, change.old_password.to_hex()).await?;
-    if verified.as_ref().map(|verified| verified.id.as_str()) != Some(account.id.as_str()) {
+    let Some(verified) = verified.filter(|verified| verified.id == account.id) else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             problem::WRONG_PASSWORD,
             "the current password is wrong",
         ));
-    }
-    set_password(&state, &account.id, &change.new, Some(&account.token_hash)).await?;
+    };
+    let keep = Keep {
+        session: &account.token_hash,
+        password_hash: &verified.password_hash,
+    };
+    set_password(&state, &account.id, &change.new, Some(keep)).await?;
     tracing::info!(%username, %client, "password changed; other sessions ended");
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A change made from a session that proved the current password: the session goes on,
+/// and the change applies only while that password is still the account's.
+struct Keep<'a> {
+    session: &'a str,
+    password_hash: &'a str,
+}
+
 /// Stores a new password's hash and wrapped key and ends the account's sessions, all but
-/// `keep` (the one that made the change, if any), in one transaction.
+/// `keep`'s (the one that made the change, if any), in one transaction. A change whose
+/// proof went stale while it was hashed (a recovery or another change came first) is 409
+/// and changes nothing: the later of two changes must not undo the earlier one unseen.
 async fn set_password(
     state: &AppState,
     account_id: &str,
     new: &NewPassword,
-    keep: Option<&str>,
+    keep: Option<Keep<'_>>,
 ) -> Result<(), ApiError> {
     let hash = state.hashes.hash(new.password.to_hex()).await?;
     let now = now();
     let mut tx = state.db.begin_write().await?;
-    sqlx::query(
+    let stale = ApiError::new(
+        StatusCode::CONFLICT,
+        problem::CONFLICT,
+        "the password was changed meanwhile (on another device, or with the recovery key); nothing was changed",
+    );
+    if let Some(keep) = &keep {
+        let live: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(keep.session)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if live.is_none() {
+            return Err(stale);
+        }
+    }
+    let updated = sqlx::query(
         "UPDATE accounts SET password_hash = $1, kdf_salt = $2, kdf_memory_kib = $3,
                 kdf_iterations = $4, kdf_parallelism = $5, wrapped_key = $6
-         WHERE id = $7",
+         WHERE id = $7 AND password_hash = coalesce($8, password_hash)",
     )
     .bind(hash)
     .bind(new.salt.to_hex())
@@ -212,8 +241,13 @@ async fn set_password(
     .bind(i64::from(new.kdf.parallelism))
     .bind(new.wrapped_key.to_hex())
     .bind(account_id)
+    .bind(keep.as_ref().map(|keep| keep.password_hash))
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(stale);
+    }
     sqlx::query(
         "UPDATE sessions SET revoked_at = $1
          WHERE account_id = $2 AND revoked_at IS NULL AND token_hash <> $3",
@@ -221,7 +255,7 @@ async fn set_password(
     .bind(now.0)
     .bind(account_id)
     // A token hash is hex: no session has this one.
-    .bind(keep.unwrap_or("-"))
+    .bind(keep.map_or("-", |keep| keep.session))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

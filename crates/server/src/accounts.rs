@@ -232,6 +232,9 @@ pub(crate) struct VerifiedAccount {
     pub id: String,
     /// For an end-to-end account, its wrapped data key.
     pub keys: Option<SessionKeys>,
+    /// The hash the password was checked against: a change made on the strength of this
+    /// check applies only while it is still the account's.
+    pub password_hash: String,
 }
 
 /// Checks `username`'s password as a login does: the attempt counts against the account
@@ -276,19 +279,21 @@ pub(crate) async fn verify_password(
     .bind(username)
     .fetch_optional(&state.db.pool)
     .await?;
-    let verified = match row {
-        Some(row) => {
-            let account = VerifiedAccount {
-                id: row.try_get("id")?,
-                keys: session_keys(&row)?,
-            };
-            let hash: String = row.try_get("password_hash")?;
-            state
-                .hashes
-                .verify(password, hash)
-                .await
-                .map(|ok| ok.then_some(account))
-        }
+    // A row it cannot read is the server's failure, never a failed login.
+    let read = |row: &sqlx::any::AnyRow| -> Result<VerifiedAccount, ApiError> {
+        Ok(VerifiedAccount {
+            id: row.try_get("id")?,
+            keys: session_keys(row)?,
+            password_hash: row.try_get("password_hash")?,
+        })
+    };
+    let verified = match row.as_ref().map(read) {
+        Some(Ok(account)) => state
+            .hashes
+            .verify(password, account.password_hash.clone())
+            .await
+            .map(|ok| ok.then_some(account)),
+        Some(Err(err)) => Err(err),
         None => match state.hashes.dummy().await {
             // Spend the same time as for a real account, so response times do not tell
             // which usernames exist.
