@@ -67,6 +67,7 @@ fn op(note: NoteId, kind: OpKind, base: Option<(u64, &str, &str)>) -> PushOp {
         device_id: DeviceId(Uuid::now_v7()),
         clock: 1,
         lww: false,
+        sealed: None,
     }
 }
 

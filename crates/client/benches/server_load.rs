@@ -48,6 +48,7 @@ fn op(note: NoteId, n: usize, device: DeviceId, round: usize) -> PushOp {
         device_id: device,
         clock: round as u64,
         lww: false,
+        sealed: None,
     }
 }
 

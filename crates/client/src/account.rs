@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::api::ApiClient;
 use crate::credentials::{Secret, SecretStore};
 use crate::keys::{fresh_nonce, fresh_salt, new_account_keys, AccountKeyStore};
+use crate::sealing::Sealing;
 use crate::{Error, Result, Store};
 
 /// Settings that are engine state, not `quire config` keys.
@@ -511,6 +512,18 @@ pub async fn session(store: &Store, secrets: &dyn SecretStore) -> Result<(ApiCli
     let server = stored_server(store).await?;
     let token = secrets.get(&token_name(store))?.ok_or(Error::NotSignedIn)?;
     Ok((ApiClient::new(&server)?, token))
+}
+
+/// The keys this device seals and opens the account's notes with: `None` for an account
+/// in the clear; an error when the account is end to end and the data key is gone.
+pub async fn sealing(store: &Store, secrets: &dyn SecretStore) -> Result<Option<Sealing>> {
+    let Some(account_id) = store.state(ACCOUNT_ID).await? else {
+        return Ok(None);
+    };
+    let data_key = AccountKeyStore::new(secrets, store.store_id())
+        .data_key()?
+        .ok_or(Error::MissingDataKey)?;
+    Ok(Some(Sealing::new(account_id, data_key)))
 }
 
 /// The stored server, checked again as at sign-in before a token goes to it: the stored text

@@ -223,7 +223,8 @@ impl Error {
                 | CryptoError::UnknownFormat(_)
                 | CryptoError::KdfParams(_)
                 | CryptoError::BaseMismatch
-                | CryptoError::BadRecord(_) => ErrorCode::Server,
+                | CryptoError::BadRecord(_)
+                | CryptoError::BrokenChain(_) => ErrorCode::Server,
             },
         }
     }

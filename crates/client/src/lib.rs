@@ -35,6 +35,7 @@ pub mod instance;
 pub mod keys;
 pub mod paths;
 pub mod preferences;
+pub mod sealing;
 pub mod service;
 pub mod store;
 pub mod vault;

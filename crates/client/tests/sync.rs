@@ -433,15 +433,16 @@ async fn taking_theirs_after_writing_more_drops_the_held_edits_and_both_agree() 
 
 #[tokio::test]
 async fn a_full_account_keeps_the_queue_and_says_so() {
+    // Sealed notes are compressed first: random text, which compresses to about 45 KB.
     let server = common::server_with(quire_server::Limits {
-        max_account_bytes: 50_000,
+        max_account_bytes: 30_000,
         ..quire_server::Limits::default()
     })
     .await;
     let a = common::device().await;
     a.register(&server, "owner").await;
     a.store
-        .create_note(NoteFields::new("Big", "b".repeat(60_000)))
+        .create_note(NoteFields::new("Big", common::noise(60_000)))
         .await
         .unwrap();
     let small = a

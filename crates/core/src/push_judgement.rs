@@ -565,6 +565,7 @@ impl Budget {
                 version,
                 deleted: slot.deleted,
                 updated_at: slot.updated_at,
+                sealed: None,
             })
         } else {
             None
@@ -617,6 +618,7 @@ mod tests {
             device_id: LAPTOP,
             clock: 1,
             lww: false,
+            sealed: None,
         }
     }
 

@@ -188,6 +188,7 @@ mod tests {
             version: Version(version),
             deleted: false,
             updated_at: Millis(0),
+            sealed: None,
         }
     }
 

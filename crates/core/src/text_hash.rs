@@ -26,6 +26,15 @@ impl TextHash {
         Self(hasher.finalize().into())
     }
 
+    /// A hash made elsewhere (a keyed one, see `crypto::chain::text_mac`).
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     pub fn to_hex(self) -> String {
         hex::encode(self.0)
     }

@@ -34,6 +34,8 @@ use crate::state::AppState;
 pub struct AuthedAccount {
     pub id: String,
     pub token_hash: String,
+    /// Whether the account's notes are sealed (its devices push sealed ops only).
+    pub end_to_end: bool,
 }
 
 fn hash_token(token: &str) -> String {
@@ -384,17 +386,22 @@ impl FromRequestParts<AppState> for AuthedAccount {
             .filter(|token| !token.is_empty())
             .ok_or_else(|| ApiError::unauthorized("sign in: send Authorization: Bearer TOKEN"))?;
         let token_hash = hash_token(token);
-        let id: Option<String> = sqlx::query_scalar(
-            "SELECT account_id FROM sessions
-             WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+        let found: Option<(String, String)> = sqlx::query_as(
+            "SELECT s.account_id, a.key_scheme FROM sessions s
+             JOIN accounts a ON a.id = s.account_id
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
         )
         .bind(&token_hash)
         .bind(now().0)
         .fetch_optional(&state.db.pool)
         .await?;
-        let id = id.ok_or_else(|| {
+        let (id, scheme) = found.ok_or_else(|| {
             ApiError::unauthorized("this session is unknown, expired or signed out; sign in again")
         })?;
-        Ok(Self { id, token_hash })
+        Ok(Self {
+            id,
+            token_hash,
+            end_to_end: scheme == KEY_SCHEME_E2E,
+        })
     }
 }

@@ -50,6 +50,8 @@ pub mod problem;
 pub mod prune;
 mod push_batch;
 pub mod routes;
+mod sealed_batch;
+mod sealed_pull;
 mod state;
 pub mod sync;
 

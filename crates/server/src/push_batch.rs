@@ -35,7 +35,7 @@ use crate::db::Engine;
 use crate::problem::ApiError;
 
 /// Rows per multi-row statement: well inside both engines' limits on bound values.
-const ROWS_PER_STATEMENT: usize = 500;
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
 /// Judges `ops` in order and writes what they change into `tx`; one result per op.
 pub async fn apply(
@@ -93,7 +93,7 @@ fn push_limits(limits: &Limits) -> PushLimits {
 
 /// Takes the account row's lock (a no-op update) and reads its change counter and the bytes
 /// it holds.
-async fn take_change_seq(
+pub(crate) async fn take_change_seq(
     tx: &mut Transaction<'static, Any>,
     account_id: &str,
 ) -> Result<AccountCounters, ApiError> {
@@ -111,7 +111,7 @@ async fn take_change_seq(
 }
 
 /// The answers given before to any of these op ids.
-async fn earlier_results(
+pub(crate) async fn earlier_results(
     tx: &mut Transaction<'static, Any>,
     engine: Engine,
     account_id: &str,
@@ -259,7 +259,29 @@ async fn write(
             .execute(&mut **tx)
             .await?;
     }
-    for chunk in writes.applied.chunks(ROWS_PER_STATEMENT) {
+    remember(
+        tx,
+        engine,
+        account_id,
+        &writes.applied,
+        writes.change_seq,
+        grown,
+    )
+    .await
+}
+
+/// Remembers the applied ops' answers (for replays) and moves the account's counters: its
+/// change counter to `change_seq`, its bytes by `grown`.
+pub(crate) async fn remember(
+    tx: &mut Transaction<'static, Any>,
+    engine: Engine,
+    account_id: &str,
+    applied: &[(OpId, PushResult)],
+    change_seq: i64,
+    grown: i64,
+) -> Result<(), ApiError> {
+    let written_at = now();
+    for chunk in applied.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO applied_ops (account_id, op_id, result, created_at) VALUES {}",
             engine.values_list(chunk.len(), 4, 1)
@@ -274,13 +296,13 @@ async fn write(
         }
         query.execute(&mut **tx).await?;
     }
-    if !writes.applied.is_empty() {
+    if !applied.is_empty() {
         sqlx::query(
             "UPDATE accounts SET change_seq = $2, stored_bytes = stored_bytes + $3
              WHERE id = $1",
         )
         .bind(account_id)
-        .bind(writes.change_seq)
+        .bind(change_seq)
         .bind(grown)
         .execute(&mut **tx)
         .await?;
@@ -354,6 +376,6 @@ async fn keep_in_history(
     Ok(-refund - dropped)
 }
 
-fn db_version(version: Version) -> Result<i64, ApiError> {
+pub(crate) fn db_version(version: Version) -> Result<i64, ApiError> {
     i64::try_from(version.0).map_err(|_| ApiError::internal())
 }

@@ -19,8 +19,8 @@ use crate::problem::{
     ApiError, ApiJson, NotJsonOrUnknownEncoding, ServerFailed, ServerFailedNothingStored,
     SignInAgain,
 };
-use crate::push_batch;
 use crate::state::AppState;
+use crate::{push_batch, sealed_batch, sealed_pull};
 
 const DEFAULT_PULL_LIMIT: u32 = 500;
 const MAX_PULL_LIMIT: u32 = 1000;
@@ -61,10 +61,13 @@ pub async fn push(
     for op in &request.ops {
         let size = op.body.as_ref().map_or(0, String::len)
             + op.patch.as_ref().map_or(0, |p| p.inserted_bytes());
-        if size > limits.max_note_bytes {
+        let sealed = op.sealed.as_ref().map_or(0, |sealed| sealed.data.len());
+        if size > limits.max_note_bytes || sealed > sealed_batch::max_sealed_bytes(&limits) {
             return Err(ApiError::too_large(format!(
-                "op {} carries {size} bytes of text; this server takes notes up to {} bytes",
-                op.op_id, limits.max_note_bytes
+                "op {} carries {} bytes of text; this server takes notes up to {} bytes",
+                op.op_id,
+                size.max(sealed),
+                limits.max_note_bytes
             )));
         }
     }
@@ -72,8 +75,14 @@ pub async fn push(
     // cut off by a dropped connection would hold the database for the next request.
     let work = tokio::spawn(async move {
         let mut tx = state.db.begin_write().await?;
-        let results =
-            push_batch::apply(&mut tx, state.db.engine, &limits, &account.id, &request.ops).await?;
+        // An end-to-end account's ops are sealed (a plain one is refused by the sealed
+        // judgement); an account in the clear sends none (the plain judgement refuses them).
+        let engine = state.db.engine;
+        let results = if account.end_to_end {
+            sealed_batch::apply(&mut tx, engine, &limits, &account.id, &request.ops).await?
+        } else {
+            push_batch::apply(&mut tx, engine, &limits, &account.id, &request.ops).await?
+        };
         tx.commit().await?;
         Ok::<_, ApiError>(results)
     });
@@ -90,10 +99,12 @@ fn note_id_and_version(row: &AnyRow) -> Result<(NoteId, Version), ApiError> {
     ))
 }
 
-/// A note row's fields but its body (left empty).
+/// A note row's fields but its body (left empty). A sealed note (its row has a
+/// `snapshot_version`) gets an empty chain, for `sealed_pull` to fill.
 fn note_from_row_without_body(row: &AnyRow) -> Result<NoteState, ApiError> {
     let (id, version) = note_id_and_version(row)?;
     let deleted: i64 = row.try_get("deleted")?;
+    let snapshot: Option<i64> = row.try_get("snapshot_version")?;
     Ok(NoteState {
         id,
         title: row.try_get("title")?,
@@ -101,6 +112,7 @@ fn note_from_row_without_body(row: &AnyRow) -> Result<NoteState, ApiError> {
         version,
         deleted: deleted != 0,
         updated_at: Millis(row.try_get("updated_at")?),
+        sealed: snapshot.map(|_| Vec::new()),
     })
 }
 
@@ -172,7 +184,7 @@ pub async fn pull(
     // once it holds `max_response_bytes` of text (always at least one change), so a page
     // of large notes neither fills the server's memory nor outgrows what a client reads.
     let others = format!(
-        "SELECT id, title, version, deleted, updated_at, change_seq, size, body
+        "SELECT id, title, version, deleted, updated_at, change_seq, size, body, snapshot_version
          FROM notes WHERE account_id = {} AND change_seq > {}
             AND (device_id IS NULL OR device_id <> {})
          ORDER BY change_seq LIMIT {}",
@@ -214,6 +226,15 @@ pub async fn pull(
         });
     }
     drop(rows);
+    sealed_pull::attach_entries(
+        &state.db.pool,
+        engine,
+        &account.id,
+        since,
+        own_device.as_deref(),
+        &mut page.changes,
+    )
+    .await?;
 
     // The asking device's own changes, without text, up to that cut: one row holding them
     // all, since a row apiece (through sqlx) cost more than SQLite reading them, about
@@ -336,7 +357,7 @@ pub async fn note(
         .parse()
         .map_err(|_| ApiError::bad_request("that is not a note id"))?;
     let row = sqlx::query(
-        "SELECT id, title, body, version, deleted, updated_at FROM notes
+        "SELECT id, title, body, version, deleted, updated_at, snapshot_version FROM notes
          WHERE account_id = $1 AND id = $2",
     )
     .bind(&account.id)
@@ -344,5 +365,9 @@ pub async fn note(
     .fetch_optional(&state.db.pool)
     .await?
     .ok_or_else(|| ApiError::not_found("no such note in this account"))?;
-    Ok(Json(note_from_row(&row)?))
+    let mut note = note_from_row(&row)?;
+    if note.sealed.is_some() {
+        note.sealed = Some(sealed_pull::whole_chain(&state.db.pool, &account.id, id).await?);
+    }
+    Ok(Json(note))
 }

@@ -264,7 +264,7 @@ async fn a_password_change_rewraps_and_ends_the_other_sessions(backend: Backend)
 
 async fn a_wrong_current_password_changes_nothing(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let ada = server.account("ada").await;
+    let ada = server.sealed_account("ada").await;
     let other = server.login("ada").await;
     let new = new_password(
         Uuid::now_v7(),

@@ -125,6 +125,8 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
     let server = TestServer::start_with(backend, limits()).await;
     let alice = server.account("alice").await;
     let bob = server.account("bob").await;
+    // An end-to-end account, for the requests only such an account can make.
+    let erin = Some(server.sealed_account("erin").await);
     let alices_note = new_note();
     let first = create_op(alices_note, "Alice's", "private text");
     server.push(&alice, vec![first.clone()]).await;
@@ -650,7 +652,7 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
         },
         Case {
             method: Method::PUT,
-            token: auth.clone(),
+            token: erin.clone(),
             ..post(
                 "password change: wrong current password",
                 "/accounts/current/password",
@@ -660,7 +662,7 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
         },
         Case {
             method: Method::PUT,
-            token: auth.clone(),
+            token: erin.clone(),
             ..post(
                 "password change: cheap settings",
                 "/accounts/current/password",
@@ -674,7 +676,7 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
         },
         Case {
             method: Method::PUT,
-            token: auth.clone(),
+            token: erin.clone(),
             ..post(
                 "password change: malformed",
                 "/accounts/current/password",

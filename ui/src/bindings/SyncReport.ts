@@ -58,4 +58,9 @@ caughtUp: boolean,
  * Notes whose changes the server could not take because the account is full; they
  * stay queued here.
  */
-deferred: number, };
+deferred: number, 
+/**
+ * Notes whose text from the server failed its encryption check: not applied, kept
+ * apart, fetched again next round.
+ */
+unreadable: number, };

@@ -180,7 +180,10 @@ impl Device {
 
     pub async fn sync(&self) -> SyncReport {
         let (api, token) = account::session(&self.store, &self.secrets).await.unwrap();
-        sync_once(&self.store, &api, &token).await.unwrap()
+        let sealing = account::sealing(&self.store, &self.secrets).await.unwrap();
+        sync_once(&self.store, &api, &token, sealing.as_ref())
+            .await
+            .unwrap()
     }
 
     /// `count` ordinary notes, written in imports of 1,000.

@@ -333,7 +333,8 @@ impl Device {
     /// One full round now, in the caller's task (`quire sync`).
     pub async fn sync_once(&self) -> Result<SyncReport> {
         let (api, token) = account::session(&self.store, self.secrets.as_ref()).await?;
-        let report = engine::sync_once(&self.store, &api, &token).await;
+        let sealing = account::sealing(&self.store, self.secrets.as_ref()).await?;
+        let report = engine::sync_once(&self.store, &api, &token, sealing.as_ref()).await;
         // Even a round that failed halfway may have brought notes.
         self.vault_follows();
         report

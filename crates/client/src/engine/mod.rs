@@ -9,6 +9,7 @@
 //! - `push`: pushing the queue in batches.
 //! - this module: the round itself (push, pull, push again).
 
+mod opened;
 mod push;
 mod report;
 
@@ -21,6 +22,7 @@ use self::push::Pusher;
 pub use self::report::{Notice, NoticeKind, SyncReport};
 use crate::api::ApiClient;
 use crate::credentials::Secret;
+use crate::sealing::Sealing;
 use crate::{clock, Result, Store};
 
 /// Changes asked for per pull request: the most a server takes (a page's text is bounded
@@ -67,16 +69,25 @@ async fn caught_up_instead(
     Ok(false)
 }
 
-/// Runs one full round against the signed-in server.
-pub async fn sync_once(store: &Store, api: &ApiClient, token: &Secret) -> Result<SyncReport> {
+/// Runs one full round against the signed-in server; `sealing` for an end-to-end account
+/// (its ops go sealed, its notes come back sealed).
+pub async fn sync_once(
+    store: &Store,
+    api: &ApiClient,
+    token: &Secret,
+    sealing: Option<&Sealing>,
+) -> Result<SyncReport> {
     let wire_before = api.wire_bytes();
     let policy: ConflictPolicy = store
         .setting_as(SettingKey::ConflictPolicy, ConflictPolicy::Merge)
         .await?;
     let mut report = SyncReport::default();
     let batch_size = store.setting_as(SettingKey::BatchSize, 1000).await?;
-    let mut pusher = Pusher::new(store, api, token, policy, batch_size);
+    let mut pusher = Pusher::new(store, (api, token), policy, batch_size, sealing);
     pusher.push_all(&mut report).await?;
+    if let Some(sealing) = sealing {
+        opened::retry_unreadable(store, (api, token), sealing, policy, &mut report).await?;
+    }
 
     let mut since = store.pull_cursor().await?;
     let mut device = Some(store.device_id().await?);
@@ -92,7 +103,10 @@ pub async fn sync_once(store: &Store, api: &ApiClient, token: &Secret) -> Result
             continue;
         }
         let (next, more) = (page.next, page.more);
-        let notes: Vec<_> = page.changes.into_iter().map(|change| change.note).collect();
+        let mut notes: Vec<_> = page.changes.into_iter().map(|change| change.note).collect();
+        if let Some(sealing) = sealing {
+            notes = opened::open_page(store, (api, token), sealing, notes, &mut report).await?;
+        }
         // The next page is on its way while this one is written.
         let following = async {
             match more {
@@ -138,7 +152,8 @@ mod tests {
     /// The case: this device's base is another text of the same length as the
     /// server's at the same version (a restored server, a damaged base). A patch checked by
     /// length alone turned the server's text into one nobody wrote; bound to the base's hash,
-    /// the op is a conflict, nothing changes on the server, and the person decides.
+    /// the op is a conflict, nothing changes on the server, and the person decides. (An
+    /// account in the clear, as before end-to-end encryption: the server checks the hash.)
     #[tokio::test]
     async fn an_edit_on_a_base_the_server_does_not_have_is_never_applied_to_its_text() {
         let server_dir = tempfile::tempdir().unwrap();
@@ -149,7 +164,7 @@ mod tests {
         .await
         .unwrap();
         let state = quire_server::AppState::new(
-            db,
+            db.clone(),
             quire_server::Limits::default(),
             std::time::Duration::from_secs(60),
         );
@@ -164,6 +179,10 @@ mod tests {
         account::sign_in(&store, &secrets, request, true)
             .await
             .unwrap();
+        sqlx::query("UPDATE accounts SET key_scheme = 'legacy'")
+            .execute(&db.pool)
+            .await
+            .unwrap();
         let (api, token) = account::session(&store, &secrets).await.unwrap();
 
         let servers = "- [ ] eggs\n- [ ] milk\n";
@@ -171,7 +190,7 @@ mod tests {
             .create_note(NoteFields::new("List", servers))
             .await
             .unwrap();
-        sync_once(&store, &api, &token).await.unwrap();
+        sync_once(&store, &api, &token, None).await.unwrap();
         // Here, version 1 is another text of the same length.
         let ours = "- [ ] milk\n- [ ] eggs\n";
         for table in ["bases", "notes"] {
@@ -184,7 +203,7 @@ mod tests {
         // The person deletes the milk line.
         let edit = NoteEdit::body("- [ ] eggs\n".to_owned());
         store.update_note(note.id, edit).await.unwrap();
-        let report = sync_once(&store, &api, &token).await.unwrap();
+        let report = sync_once(&store, &api, &token, None).await.unwrap();
         assert_eq!((report.pushed, report.conflicts), (0, 1), "{report:?}");
 
         let server_note = api.note(&token, note.id).await.unwrap();
@@ -205,7 +224,7 @@ mod tests {
             .resolve_conflict(note.id, crate::store::Resolution::Mine)
             .await
             .unwrap();
-        let report = sync_once(&store, &api, &token).await.unwrap();
+        let report = sync_once(&store, &api, &token, None).await.unwrap();
         assert_eq!((report.pushed, report.pending), (1, 0), "{report:?}");
         assert_eq!(
             api.note(&token, note.id).await.unwrap().body,

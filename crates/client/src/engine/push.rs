@@ -9,9 +9,11 @@ use quire_core::protocol::{NoteVersion, PushOp, PushRequest, PushResponse, PushR
 use quire_core::settings::ConflictPolicy;
 use quire_core::{NoteFields, NoteId, OpId, OpKind, OpPayload, TextHash, Version};
 
+use super::opened;
 use super::report::SyncReport;
 use crate::api::{ApiClient, EncodedPush};
 use crate::credentials::Secret;
+use crate::sealing::Sealing;
 use crate::store::{PushOutcome, QueuedOp, RemoteOutcome};
 use crate::{clock, Error, Result, Store};
 
@@ -54,6 +56,7 @@ fn to_push_op(queued: &QueuedOp, base: Option<&NoteFields>, patch_allowed: bool)
         device_id: op.device_id,
         clock: op.clock,
         lww,
+        sealed: None,
     }
 }
 
@@ -88,6 +91,7 @@ pub(super) struct Pusher<'a> {
     token: &'a Secret,
     policy: ConflictPolicy,
     batch_size: u32,
+    sealing: Option<&'a Sealing>,
     /// Ops the server could not patch: they go again with their whole text.
     full_text: HashSet<OpId>,
     /// Notes whose op the server deferred (the account is full), and how many queued ops
@@ -102,10 +106,10 @@ pub(super) struct Pusher<'a> {
 impl<'a> Pusher<'a> {
     pub(super) fn new(
         store: &'a Store,
-        api: &'a ApiClient,
-        token: &'a Secret,
+        (api, token): (&'a ApiClient, &'a Secret),
         policy: ConflictPolicy,
         batch_size: u32,
+        sealing: Option<&'a Sealing>,
     ) -> Self {
         Self {
             store,
@@ -113,6 +117,7 @@ impl<'a> Pusher<'a> {
             token,
             policy,
             batch_size,
+            sealing,
             full_text: HashSet::new(),
             deferred: HashSet::new(),
             deferred_ops: 0,
@@ -128,7 +133,7 @@ impl<'a> Pusher<'a> {
             .filter_map(|queued| Some((queued.op.note_id, queued.op.base_version?)))
             .collect();
         let bases = self.store.bases_at(&wanted).await?;
-        Ok(batch
+        batch
             .iter()
             .map(|queued| {
                 let base = queued
@@ -136,9 +141,13 @@ impl<'a> Pusher<'a> {
                     .base_version
                     .and_then(|_| bases.get(&queued.op.note_id));
                 let patch_allowed = !self.full_text.contains(&queued.op.op_id);
-                to_push_op(queued, base, patch_allowed)
+                let mut op = to_push_op(queued, base, patch_allowed);
+                if let Some(sealing) = self.sealing {
+                    sealing.seal(&mut op, base)?;
+                }
+                Ok(op)
             })
-            .collect())
+            .collect()
     }
 
     /// Marks the batch as sent and makes its request body.
@@ -151,8 +160,9 @@ impl<'a> Pusher<'a> {
     }
 
     /// Fetches the notes a conflict answer left out (the server sends each note's text once
-    /// per response, and only so much text in all).
-    async fn complete(&self, results: &mut [PushResult]) -> Result<()> {
+    /// per response, and only so much text in all; a sealed answer carries none). A sealed
+    /// note that does not open stays out: its op waits, and the note is kept apart.
+    async fn complete(&self, results: &mut [PushResult], report: &mut SyncReport) -> Result<()> {
         for result in results {
             if let PushResult::Conflict {
                 note_id,
@@ -160,7 +170,17 @@ impl<'a> Pusher<'a> {
                 ..
             } = result
             {
-                *current = Some(self.api.note(self.token, *note_id).await?);
+                *current = match self.sealing {
+                    None => Some(self.api.note(self.token, *note_id).await?),
+                    Some(sealing) => {
+                        let remote = (self.api, self.token);
+                        let opened = opened::whole(self.store, remote, sealing, *note_id).await?;
+                        if opened.is_none() {
+                            report.unreadable += 1;
+                        }
+                        opened
+                    }
+                };
             }
         }
         Ok(())
@@ -196,7 +216,7 @@ impl<'a> Pusher<'a> {
                 ),
             });
         }
-        self.complete(&mut response.results).await?;
+        self.complete(&mut response.results, report).await?;
         // The batch's results are applied and acked in one local transaction.
         let outcomes = self
             .store

@@ -52,6 +52,10 @@ pub struct SyncReport {
     /// stay queued here.
     #[ts(type = "number")]
     pub deferred: u64,
+    /// Notes whose text from the server failed its encryption check: not applied, kept
+    /// apart, fetched again next round.
+    #[ts(type = "number")]
+    pub unreadable: u64,
 }
 
 impl SyncReport {
@@ -102,6 +106,19 @@ impl SyncReport {
                     "Your account on the server is full: changes to {} wait on this device \
                      until notes are shortened or the server allows more",
                     notes(self.deferred)
+                ),
+            });
+        }
+        if self.unreadable > 0 {
+            notices.push(Notice {
+                kind: NoticeKind::NeedsAttention,
+                text: format!(
+                    "{} from the server failed {} encryption check: changed, or not made on \
+                     the text this device has. Nothing of {} was applied; this device keeps \
+                     its copy and tries again next sync",
+                    notes(self.unreadable),
+                    if self.unreadable == 1 { "its" } else { "their" },
+                    if self.unreadable == 1 { "it" } else { "them" },
                 ),
             });
         }

@@ -42,7 +42,8 @@ pub struct StoreTarget {
 impl SyncTarget for StoreTarget {
     async fn run_round(&self) -> Result<SyncReport> {
         let (api, token) = account::session(&self.store, self.secrets.as_ref()).await?;
-        sync_once(&self.store, &api, &token).await
+        let sealing = account::sealing(&self.store, self.secrets.as_ref()).await?;
+        sync_once(&self.store, &api, &token, sealing.as_ref()).await
     }
 
     async fn status(&self) -> Result<StoreStatus> {

@@ -18,6 +18,7 @@ mod notes;
 mod outbox;
 mod remote;
 mod settings;
+mod unreadable;
 mod vault_index;
 
 use std::path::{Path, PathBuf};

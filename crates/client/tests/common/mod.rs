@@ -18,6 +18,7 @@ pub struct Server {
     pub url: String,
     running: Option<quire_server::Spawned>,
     dir: Option<tempfile::TempDir>,
+    db: Option<quire_server::Db>,
 }
 
 impl Server {
@@ -27,7 +28,18 @@ impl Server {
             url: url.to_owned(),
             running: None,
             dir: None,
+            db: None,
         }
+    }
+
+    /// The server's database, for tests that play a hostile or damaged server.
+    pub fn db(&self) -> &quire_server::Db {
+        self.db.as_ref().unwrap()
+    }
+
+    /// The server's SQLite file (its WAL beside it).
+    pub fn db_file(&self) -> std::path::PathBuf {
+        self.dir.as_ref().unwrap().path().join("s.db")
     }
 
     /// Stops serving (in-flight requests finish) and hands back its data for a restart.
@@ -62,12 +74,13 @@ pub async fn serve_with(
     let db = quire_server::Db::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
         .await
         .unwrap();
-    let state = quire_server::AppState::new(db, limits, Duration::from_secs(600));
+    let state = quire_server::AppState::new(db.clone(), limits, Duration::from_secs(600));
     let running = quire_server::spawn(listener, state).unwrap();
     Server {
         url: running.url(),
         running: Some(running),
         dir: Some(dir),
+        db: Some(db),
     }
 }
 
@@ -121,14 +134,16 @@ impl Device {
 
     pub async fn try_sync(&self) -> Result<SyncReport, Error> {
         let (api, token) = account::session(&self.store, &self.secrets).await?;
-        sync_once(&self.store, &api, &token).await
+        let sealing = account::sealing(&self.store, &self.secrets).await?;
+        sync_once(&self.store, &api, &token, sealing.as_ref()).await
     }
 
     /// A round whose requests give up after `timeout`, as they would on a dead link.
     pub async fn try_sync_within(&self, timeout: std::time::Duration) -> Result<SyncReport, Error> {
         let (api, token) = account::session(&self.store, &self.secrets).await?;
         let api = quire_client::api::ApiClient::with_timeout(api.server_url(), timeout)?;
-        sync_once(&self.store, &api, &token).await
+        let sealing = account::sealing(&self.store, &self.secrets).await?;
+        sync_once(&self.store, &api, &token, sealing.as_ref()).await
     }
 }
 

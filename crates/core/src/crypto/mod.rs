@@ -13,6 +13,7 @@
 //! Key hierarchy: a random 256-bit data key seals the notes. It is stored by the server only
 //! wrapped (sealed) twice: under the password's wrap secret and under the recovery key's.
 
+pub mod chain;
 pub mod kdf;
 pub mod record;
 pub mod recovery;
@@ -52,6 +53,9 @@ pub enum CryptoError {
     BadRecord(String),
     #[error("that is not a recovery key: {0}")]
     BadRecoveryKey(String),
+    /// The sealed entries of a note do not make one unbroken chain to what the server says.
+    #[error("a note's sealed changes do not fit together: {0}")]
+    BrokenChain(String),
 }
 
 /// A 256-bit secret, wiped from memory when dropped, never printed.

@@ -11,7 +11,9 @@ use crate::patch::Patch;
 use crate::text_hash::TextHash;
 
 mod keys;
+mod sealed;
 pub use keys::*;
+pub use sealed::*;
 
 /// The path prefix every protocol endpoint lives under.
 pub const API_PREFIX: &str = "/v1";
@@ -139,6 +141,10 @@ pub struct PushOp {
     /// Last write wins: apply whatever the base, the server's receipt time decides.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lww: bool,
+    /// An end-to-end account's op carries its text sealed here, and no title, body, patch
+    /// or base hash in the clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<SealedText>,
 }
 
 /// What a push op asks for, once its shape was checked.
@@ -209,6 +215,10 @@ pub struct NoteState {
     pub deleted: bool,
     /// Server time of the change that made this version.
     pub updated_at: Millis,
+    /// An end-to-end account's note: its title and body are empty, and its text is this
+    /// chain of sealed entries (see `sealed_pull` on the server for which ones are sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<Vec<SealedEntry>>,
 }
 
 /// The outcome of one op, in the order the ops were sent.
@@ -424,6 +434,7 @@ mod tests {
             device_id: DeviceId(uuid::Uuid::nil()),
             clock: 1,
             lww: false,
+            sealed: None,
         };
         assert_eq!(
             op(OpKind::Create, Some("t"), None).change(),

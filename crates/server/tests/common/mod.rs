@@ -182,8 +182,21 @@ impl TestServer {
         body["token"].as_str().unwrap().to_owned()
     }
 
-    /// A new account, signed in: its token.
+    /// A new account whose notes are stored in the clear, as every account made before
+    /// end-to-end encryption (Quire 0.1), signed in: its token. The plain push and pull
+    /// these tests exercise serve such accounts until their devices upgrade them.
     pub async fn account(&self, username: &str) -> String {
+        assert_eq!(self.register(username).await, StatusCode::CREATED);
+        sqlx::query("UPDATE accounts SET key_scheme = 'legacy' WHERE username = $1")
+            .bind(username)
+            .execute(&self.db.pool)
+            .await
+            .unwrap();
+        self.login(username).await
+    }
+
+    /// A new end-to-end account, signed in: its token. Its ops must be sealed.
+    pub async fn sealed_account(&self, username: &str) -> String {
         assert_eq!(self.register(username).await, StatusCode::CREATED);
         self.login(username).await
     }
@@ -307,6 +320,7 @@ fn op(note: NoteId, kind: OpKind, base: Option<Base>) -> PushOp {
         device_id: DeviceId(Uuid::nil()),
         clock: 1,
         lww: false,
+        sealed: None,
     }
 }
 

@@ -1,0 +1,108 @@
+//! The notes an end-to-end account's server sends, opened before they are applied: each
+//! chain against the base this device holds, or whole when that does not fit. A note that
+//! still does not open is kept apart (`unreadable_notes`) with the reason: nothing of it is
+//! applied, this device's copy and queue stay as they are, the round goes on, and later
+//! rounds fetch it again.
+
+use quire_core::protocol::{NoteState, SealedForm};
+use quire_core::settings::ConflictPolicy;
+use quire_core::NoteId;
+
+use super::report::SyncReport;
+use crate::api::ApiClient;
+use crate::credentials::Secret;
+use crate::sealing::Sealing;
+use crate::{clock, Error, Result, Store};
+
+/// The page's notes, opened; those that did not open are kept apart and left out.
+pub(super) async fn open_page(
+    store: &Store,
+    remote: (&ApiClient, &Secret),
+    sealing: &Sealing,
+    notes: Vec<NoteState>,
+    report: &mut SyncReport,
+) -> Result<Vec<NoteState>> {
+    // The base each chain starts from, unless it starts over with a snapshot.
+    let wanted: Vec<_> = notes
+        .iter()
+        .filter_map(|note| {
+            let first = note.sealed.as_ref()?.first()?;
+            (first.form != SealedForm::Snapshot).then_some((note.id, first.base_version?))
+        })
+        .collect();
+    let bases = store.bases_at(&wanted).await?;
+    let mut opened = Vec::with_capacity(notes.len());
+    for mut note in notes {
+        let claimed = note.version;
+        let base_version = note
+            .sealed
+            .as_ref()
+            .and_then(|entries| entries.first())
+            .and_then(|entry| entry.base_version);
+        let base = base_version.and_then(|v| bases.get(&note.id).map(|fields| (v, fields)));
+        let id = note.id;
+        let Err(err) = sealing.open(&mut note, base) else {
+            opened.push(note);
+            continue;
+        };
+        tracing::info!(note = %id, %err, "a pulled note did not open on its base; fetching it whole");
+        match whole(store, remote, sealing, id).await? {
+            Some(note) => opened.push(note),
+            None => {
+                tracing::warn!(note = %id, version = claimed.0, "a note from the server failed its check");
+                report.unreadable += 1;
+            }
+        }
+    }
+    Ok(opened)
+}
+
+/// The note's whole chain from the server, opened; `None` (and the note kept apart) when it
+/// does not open. A server that cannot be reached is an error for the round, as always.
+pub(super) async fn whole(
+    store: &Store,
+    (api, token): (&ApiClient, &Secret),
+    sealing: &Sealing,
+    id: NoteId,
+) -> Result<Option<NoteState>> {
+    let mut note = api.note(token, id).await?;
+    match sealing.open(&mut note, None) {
+        Ok(()) => Ok(Some(note)),
+        Err(err) => {
+            let reason = Error::Crypto(err).to_string();
+            store
+                .note_unreadable(id, note.version, &reason, clock::now())
+                .await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Fetches the notes kept apart by earlier rounds; those that open now are applied and
+/// leave the list.
+pub(super) async fn retry_unreadable(
+    store: &Store,
+    remote: (&ApiClient, &Secret),
+    sealing: &Sealing,
+    policy: ConflictPolicy,
+    report: &mut SyncReport,
+) -> Result<()> {
+    for kept in store.unreadable_notes().await? {
+        match whole(store, remote, sealing, kept.note_id).await {
+            Ok(Some(note)) => {
+                let cursor = store.pull_cursor().await?;
+                for outcome in store.apply_pull_page(&[note], cursor, policy).await? {
+                    report.count(outcome);
+                }
+                store.clear_unreadable(kept.note_id).await?;
+            }
+            Ok(None) => report.unreadable += 1,
+            // Gone from the server (purged): nothing left to read.
+            Err(Error::ServerRefused { status: 404, .. }) => {
+                store.clear_unreadable(kept.note_id).await?;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}

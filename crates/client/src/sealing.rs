@@ -1,0 +1,74 @@
+//! End-to-end encryption in a sync round (docs/e2e-design.md): an end-to-end account's ops
+//! leave sealed under its data key, and the notes the server sends come back as sealed
+//! chains, opened here against the base this device holds. The checks themselves are the
+//! core's (`quire_core::crypto::chain`); this module brings the keys and the randomness.
+
+use quire_core::crypto::chain::{open_chain, seal_op};
+use quire_core::crypto::{CryptoError, DataKey};
+use quire_core::protocol::{NoteState, PushOp};
+use quire_core::validate::Limits;
+use quire_core::{NoteFields, Version};
+
+use crate::keys::fresh_nonce;
+use crate::Result;
+
+/// What one sealed entry may open to at most: a note at the size limit, with room for the
+/// record's own fields. Anything larger is refused before it is built.
+fn max_opened_bytes() -> usize {
+    let limits = Limits::default();
+    limits.max_title_bytes + 2 * limits.max_body_bytes + 64 * 1024
+}
+
+/// The keys a device seals and opens an account's notes with.
+pub struct Sealing {
+    account_id: String,
+    data_key: DataKey,
+}
+
+impl Sealing {
+    pub(crate) fn new(account_id: String, data_key: DataKey) -> Self {
+        Self {
+            account_id,
+            data_key,
+        }
+    }
+
+    /// Seals the text `op` carries (made on `base`), leaving nothing of it in the clear.
+    pub(crate) fn seal(&self, op: &mut PushOp, base: Option<&NoteFields>) -> Result<()> {
+        Ok(seal_op(
+            &self.data_key,
+            &self.account_id,
+            op,
+            base,
+            fresh_nonce(),
+        )?)
+    }
+
+    /// Opens a note the server sent as a sealed chain onto `base` (the version and text this
+    /// device holds, when the chain does not start over with a snapshot). A note that comes
+    /// in the clear is refused: an end-to-end account has none, so only a server that
+    /// forges one could send it.
+    pub(crate) fn open(
+        &self,
+        note: &mut NoteState,
+        base: Option<(Version, &NoteFields)>,
+    ) -> Result<(), CryptoError> {
+        let Some(entries) = note.sealed.take() else {
+            return Err(CryptoError::BrokenChain(
+                "the server sent an end-to-end encrypted note in the clear".to_owned(),
+            ));
+        };
+        let opened = open_chain(
+            &self.data_key,
+            &self.account_id,
+            note.id,
+            &entries,
+            base,
+            (note.version, note.deleted),
+            max_opened_bytes(),
+        )?;
+        note.title = opened.fields.title;
+        note.body = opened.fields.body;
+        Ok(())
+    }
+}

@@ -1,0 +1,675 @@
+//! The judgement of a pushed batch of an end-to-end account (docs/e2e-design.md, "Server
+//! storage and push"): the same answers as [`crate::push_judgement`] (applied, duplicate,
+//! conflict, deferred, rejected; last write wins), made without any text. A note is a chain
+//! of sealed entries: a snapshot, then the patches (and deletes) made on it, each bound to
+//! the version before it. The server records entries; it never opens or applies one.
+//!
+//! A base is checked by its version and by the keyed hash of its text (`text_mac`, made
+//! by the devices with the data key, so it tells the server nothing of the text): an op made
+//! on another text of the same version (a restored server, a damaged base) is a conflict,
+//! as in the clear. The device that applies an entry checks the plain hash sealed in it too. A conflict answer carries no text (the
+//! device fetches the note's chain), so judging never reads a stored value, and what a push
+//! may make the server hold is what it sent, within the account's quota.
+
+use std::collections::HashMap;
+
+use crate::ids::{DeviceId, NoteId, OpId, Version};
+use crate::note::Millis;
+use crate::op::OpKind;
+use crate::protocol::{PushOp, PushResult, SealedEntry, SealedForm};
+use crate::push_judgement::{AccountCounters, ROW_OVERHEAD};
+use crate::text_hash::TextHash;
+
+/// What one sealed push may make the server hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealedLimits {
+    /// Bytes of one sealed value: a note at its size limit, compressed or not, sealed.
+    pub max_sealed_bytes: usize,
+    /// Bytes of notes and history one account may hold.
+    pub max_account_bytes: u64,
+}
+
+/// A note's chain as the store has it, without its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredChain {
+    pub version: Version,
+    pub deleted: bool,
+    pub updated_at: Millis,
+    /// The version of the chain's snapshot: entries before it are not part of the note.
+    /// 0 for a note stored in the clear (an account made before end-to-end encryption):
+    /// only a sealed snapshot can follow it.
+    pub snapshot_version: Version,
+    /// Bytes of the chain's entries from its snapshot on, each charged with
+    /// [`ROW_OVERHEAD`]: what a new snapshot frees.
+    pub chain_bytes: i64,
+    /// The device of the latest entry, if known.
+    pub device: Option<DeviceId>,
+    /// The keyed hash of the note's current text, when known.
+    pub mac: Option<TextHash>,
+}
+
+/// A new entry of a note's chain and where it goes in the account's change log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    pub entry: SealedEntry,
+    pub change_seq: i64,
+    pub device: DeviceId,
+}
+
+/// A note as the batch left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainWrite {
+    pub id: NoteId,
+    pub version: Version,
+    pub deleted: bool,
+    pub updated_at: Millis,
+    /// The change-log place and device of the batch's last change to the note.
+    pub change_seq: i64,
+    pub device: DeviceId,
+    pub snapshot_version: Version,
+    /// Bytes of the chain from its snapshot on, each entry charged [`ROW_OVERHEAD`].
+    pub chain_bytes: i64,
+    /// The keyed hash of the text the note now holds.
+    pub mac: Option<TextHash>,
+    /// Entries to add, in version order.
+    pub entries: Vec<NewEntry>,
+    /// Stored entries of versions below this one are no longer part of the note (a newer
+    /// snapshot replaced them) and go, unless `keep_history`.
+    pub replaced_below: Option<Version>,
+    /// The replaced entries are the text a last-write-wins op overwrote without seeing it:
+    /// they stay, as the note's history.
+    pub keep_history: bool,
+}
+
+/// What a judged batch changes, for the store to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedWrites {
+    pub change_seq: i64,
+    /// What the batch added to the account's bytes (negative when it freed room).
+    pub charged_bytes: i64,
+    pub applied: Vec<(OpId, PushResult)>,
+    /// Every note an op changed, in id order.
+    pub notes: Vec<ChainWrite>,
+}
+
+/// A sealed batch being judged.
+#[derive(Debug)]
+pub struct SealedJudgement {
+    limits: SealedLimits,
+    replays: HashMap<OpId, PushResult>,
+    notes: HashMap<NoteId, Slot>,
+    change_seq: i64,
+    stored_bytes: i64,
+    charged: i64,
+    applied: Vec<(OpId, PushResult)>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    stored: StoredChain,
+    /// Entries this batch added, and the place and device of its last change.
+    entries: Vec<NewEntry>,
+    changed: Option<(i64, DeviceId)>,
+    replaced_below: Option<Version>,
+    keep_history: bool,
+}
+
+/// Why an op of an end-to-end account is refused as it is.
+const CLEAR_TEXT: &str = "this account is end-to-end encrypted: an op carries its text sealed, \
+                          and no title, body or patch in the clear";
+
+impl SealedJudgement {
+    pub fn new(
+        limits: SealedLimits,
+        counters: AccountCounters,
+        replays: HashMap<OpId, PushResult>,
+        notes: HashMap<NoteId, StoredChain>,
+    ) -> Self {
+        Self {
+            limits,
+            replays,
+            notes: notes
+                .into_iter()
+                .map(|(id, stored)| {
+                    let slot = Slot {
+                        stored,
+                        entries: Vec::new(),
+                        changed: None,
+                        replaced_below: None,
+                        keep_history: false,
+                    };
+                    (id, slot)
+                })
+                .collect(),
+            change_seq: counters.change_seq,
+            stored_bytes: counters.stored_bytes,
+            charged: 0,
+            applied: Vec::new(),
+        }
+    }
+
+    /// Judges one op (received at `server_time`) and applies its outcome to the batch.
+    pub fn judge(&mut self, op: &PushOp, server_time: Millis) -> PushResult {
+        if let Some(original) = self.replays.get(&op.op_id) {
+            return PushResult::Duplicate {
+                op_id: op.op_id,
+                original: Box::new(original.clone()),
+            };
+        }
+        match self.check(op) {
+            Ok(()) => {}
+            Err(Refusal::Rejected(reason)) => {
+                return PushResult::Rejected {
+                    op_id: op.op_id,
+                    reason,
+                }
+            }
+            // No text goes with it: the device fetches the note's chain.
+            Err(Refusal::Conflict(version)) => {
+                return PushResult::Conflict {
+                    op_id: op.op_id,
+                    note_id: op.note_id,
+                    version,
+                    current: None,
+                }
+            }
+        }
+        let Some(sealed) = &op.sealed else {
+            return rejected(op, CLEAR_TEXT);
+        };
+        let size = i64::try_from(sealed.data.len()).unwrap_or(i64::MAX) + ROW_OVERHEAD;
+        let slot = self.notes.get(&op.note_id);
+        // A snapshot replaces the chain: what it frees, unless the chain is kept as the
+        // text a last-write-wins op overwrote unseen.
+        let keep_history = slot.is_some_and(|slot| {
+            op.lww
+                && (op.base_version != Some(slot.stored.version)
+                    || slot.stored.device != Some(op.device_id))
+                && slot.changed.is_none()
+        });
+        let freed = match (slot, sealed.form) {
+            (Some(slot), SealedForm::Snapshot) if !keep_history => {
+                slot.stored.chain_bytes + slot.entries.iter().map(entry_bytes).sum::<i64>()
+            }
+            _ => 0,
+        };
+        let charge = size - freed;
+        let max = i64::try_from(self.limits.max_account_bytes).unwrap_or(i64::MAX);
+        if charge > 0 && self.stored_bytes.saturating_add(self.charged + charge) > max {
+            return PushResult::Deferred {
+                op_id: op.op_id,
+                reason: format!(
+                    "this account holds {} of its {max} bytes: shorten or delete notes to make room",
+                    self.stored_bytes + self.charged
+                ),
+            };
+        }
+        self.charged += charge;
+        self.change_seq += 1;
+        let slot = self.notes.entry(op.note_id).or_insert_with(Slot::unborn);
+        let version = Version(slot.stored.version.0 + 1);
+        let entry = SealedEntry {
+            version,
+            op_id: op.op_id,
+            base_version: op.base_version,
+            form: sealed.form,
+            data: sealed.data.clone(),
+        };
+        match sealed.form {
+            SealedForm::Snapshot => {
+                // Entries of this batch before the snapshot are replaced too.
+                slot.entries.clear();
+                slot.replaced_below = Some(version);
+                slot.keep_history |= keep_history;
+                slot.stored.snapshot_version = version;
+                slot.stored.chain_bytes = 0;
+                slot.stored.deleted = false;
+            }
+            SealedForm::Patch => slot.stored.deleted = false,
+            SealedForm::Delete => slot.stored.deleted = true,
+        }
+        slot.stored.chain_bytes += size;
+        if sealed.form != SealedForm::Delete {
+            slot.stored.mac = sealed.text_mac;
+        }
+        slot.stored.version = version;
+        slot.stored.updated_at = server_time;
+        slot.changed = Some((self.change_seq, op.device_id));
+        slot.entries.push(NewEntry {
+            entry,
+            change_seq: self.change_seq,
+            device: op.device_id,
+        });
+        let result = PushResult::Applied {
+            op_id: op.op_id,
+            version,
+            server_time,
+        };
+        self.replays.insert(op.op_id, result.clone());
+        self.applied.push((op.op_id, result.clone()));
+        result
+    }
+
+    /// Whether the op can be applied as it is: its shape, its size and its base. A base
+    /// that is not the note's current version is a conflict, not an error.
+    fn check(&self, op: &PushOp) -> Result<(), Refusal> {
+        let rejected = |reason: &str| Err(Refusal::Rejected(reason.to_owned()));
+        let Some(sealed) = &op.sealed else {
+            return rejected(CLEAR_TEXT);
+        };
+        if op.title.is_some() || op.body.is_some() || op.patch.is_some() {
+            return rejected(CLEAR_TEXT);
+        }
+        if sealed.data.len() > self.limits.max_sealed_bytes {
+            return Err(Refusal::Rejected(format!(
+                "the sealed text is over {} bytes",
+                self.limits.max_sealed_bytes
+            )));
+        }
+        match (op.kind, sealed.form, self.notes.get(&op.note_id)) {
+            (OpKind::Create, SealedForm::Snapshot, None) => Ok(()),
+            (OpKind::Create, SealedForm::Snapshot, Some(_)) => {
+                rejected("a note with this id already exists")
+            }
+            (OpKind::Create, ..) => rejected("a create carries a sealed snapshot"),
+            (OpKind::Update | OpKind::Delete, _, None) => {
+                rejected("no note with this id in this account")
+            }
+            (OpKind::Update, SealedForm::Delete, _) => {
+                rejected("an update carries a sealed snapshot or patch")
+            }
+            (OpKind::Delete, SealedForm::Snapshot | SealedForm::Patch, _) => {
+                rejected("a delete carries a sealed delete")
+            }
+            (_, SealedForm::Patch | SealedForm::Delete, Some(slot))
+                if slot.stored.snapshot_version.0 == 0 =>
+            {
+                rejected("this note is stored in the clear: its first sealed change is a snapshot")
+            }
+            (_, SealedForm::Patch, _) if op.lww => {
+                rejected("a last-write-wins change carries the whole note (a sealed snapshot)")
+            }
+            (_, _, Some(slot))
+                if !op.lww
+                    && (op.base_version != Some(slot.stored.version)
+                        || (slot.stored.mac.is_some() && op.base_hash != slot.stored.mac)) =>
+            {
+                Err(Refusal::Conflict(slot.stored.version))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// What the batch changes, notes in id order.
+    pub fn into_writes(self) -> SealedWrites {
+        let mut notes: Vec<ChainWrite> = self
+            .notes
+            .into_iter()
+            .filter_map(|(id, slot)| {
+                let (change_seq, device) = slot.changed?;
+                Some(ChainWrite {
+                    id,
+                    version: slot.stored.version,
+                    deleted: slot.stored.deleted,
+                    updated_at: slot.stored.updated_at,
+                    change_seq,
+                    device,
+                    snapshot_version: slot.stored.snapshot_version,
+                    chain_bytes: slot.stored.chain_bytes,
+                    mac: slot.stored.mac,
+                    entries: slot.entries,
+                    replaced_below: slot.replaced_below,
+                    keep_history: slot.keep_history,
+                })
+            })
+            .collect();
+        notes.sort_unstable_by_key(|note| note.id);
+        SealedWrites {
+            change_seq: self.change_seq,
+            charged_bytes: self.charged,
+            applied: self.applied,
+            notes,
+        }
+    }
+}
+
+/// Why an op is not applied.
+enum Refusal {
+    Rejected(String),
+    /// Its base is not the note's current version (this one).
+    Conflict(Version),
+}
+
+fn rejected(op: &PushOp, reason: &str) -> PushResult {
+    PushResult::Rejected {
+        op_id: op.op_id,
+        reason: reason.to_owned(),
+    }
+}
+
+fn entry_bytes(entry: &NewEntry) -> i64 {
+    i64::try_from(entry.entry.data.len()).unwrap_or(i64::MAX) + ROW_OVERHEAD
+}
+
+impl Slot {
+    fn unborn() -> Self {
+        Self {
+            stored: StoredChain {
+                version: Version(0),
+                deleted: false,
+                updated_at: Millis(0),
+                snapshot_version: Version(0),
+                chain_bytes: 0,
+                device: None,
+                mac: None,
+            },
+            entries: Vec::new(),
+            changed: None,
+            replaced_below: None,
+            keep_history: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::protocol::{SealedBytes, SealedText};
+
+    const LIMITS: SealedLimits = SealedLimits {
+        max_sealed_bytes: 1000,
+        max_account_bytes: 10_000,
+    };
+    const NOW: Millis = Millis(1_000);
+
+    fn device(n: u128) -> DeviceId {
+        DeviceId(Uuid::from_u128(n))
+    }
+
+    fn note(n: u128) -> NoteId {
+        NoteId(Uuid::from_u128(n))
+    }
+
+    fn op(op_id: u128, note_id: u128, kind: OpKind, form: SealedForm, base: Option<u64>) -> PushOp {
+        PushOp {
+            op_id: OpId(Uuid::from_u128(op_id)),
+            note_id: note(note_id),
+            kind,
+            title: None,
+            body: None,
+            patch: None,
+            base_version: base.map(Version),
+            base_hash: None,
+            device_id: device(1),
+            clock: u64::try_from(op_id).unwrap(),
+            lww: false,
+            sealed: Some(SealedText {
+                form,
+                data: SealedBytes(vec![7; 100]),
+                text_mac: None,
+            }),
+        }
+    }
+
+    fn stored(version: u64, chain_bytes: i64) -> StoredChain {
+        StoredChain {
+            version: Version(version),
+            deleted: false,
+            updated_at: Millis(1),
+            snapshot_version: Version(1),
+            chain_bytes,
+            device: Some(device(2)),
+            mac: None,
+        }
+    }
+
+    fn batch(notes: &[(u128, StoredChain)], stored_bytes: i64) -> SealedJudgement {
+        SealedJudgement::new(
+            LIMITS,
+            AccountCounters {
+                change_seq: 10,
+                stored_bytes,
+            },
+            HashMap::new(),
+            notes
+                .iter()
+                .map(|(id, chain)| (note(*id), *chain))
+                .collect(),
+        )
+    }
+
+    fn status(result: &PushResult) -> &'static str {
+        match result {
+            PushResult::Applied { .. } => "applied",
+            PushResult::Duplicate { .. } => "duplicate",
+            PushResult::Conflict { .. } => "conflict",
+            PushResult::NeedFullText { .. } => "need_full_text",
+            PushResult::Deferred { .. } => "deferred",
+            PushResult::Rejected { .. } => "rejected",
+        }
+    }
+
+    #[test]
+    fn a_chain_grows_one_version_per_op_and_records_each_entry() {
+        let mut judgement = batch(&[], 0);
+        let ops = [
+            op(1, 5, OpKind::Create, SealedForm::Snapshot, None),
+            op(2, 5, OpKind::Update, SealedForm::Patch, Some(1)),
+            op(3, 5, OpKind::Delete, SealedForm::Delete, Some(2)),
+            op(4, 5, OpKind::Update, SealedForm::Patch, Some(3)),
+        ];
+        for (n, one) in ops.iter().enumerate() {
+            let result = judgement.judge(one, NOW);
+            assert_eq!(
+                result.applied_version(),
+                Some(Version(n as u64 + 1)),
+                "{result:?}"
+            );
+        }
+        let writes = judgement.into_writes();
+        assert_eq!(writes.change_seq, 14);
+        assert_eq!(writes.charged_bytes, 4 * (100 + ROW_OVERHEAD));
+        let [written] = writes.notes.as_slice() else {
+            panic!("{:?}", writes.notes)
+        };
+        assert_eq!(written.version, Version(4));
+        assert!(
+            !written.deleted,
+            "a patch after a delete brings the note back"
+        );
+        assert_eq!(written.change_seq, 14);
+        assert_eq!(written.snapshot_version, Version(1));
+        assert_eq!(written.chain_bytes, 4 * (100 + ROW_OVERHEAD));
+        let versions: Vec<_> = written
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.entry.version.0,
+                    e.entry.base_version.map(|v| v.0),
+                    e.entry.form,
+                    e.change_seq,
+                )
+            })
+            .collect();
+        assert_eq!(
+            versions,
+            [
+                (1, None, SealedForm::Snapshot, 11),
+                (2, Some(1), SealedForm::Patch, 12),
+                (3, Some(2), SealedForm::Delete, 13),
+                (4, Some(3), SealedForm::Patch, 14),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_stale_base_is_a_conflict_without_text_and_changes_nothing() {
+        let mut judgement = batch(&[(5, stored(3, 500))], 500);
+        let result = judgement.judge(&op(1, 5, OpKind::Update, SealedForm::Patch, Some(2)), NOW);
+        assert_eq!(
+            result,
+            PushResult::Conflict {
+                op_id: OpId(Uuid::from_u128(1)),
+                note_id: note(5),
+                version: Version(3),
+                current: None,
+            }
+        );
+        let result = judgement.judge(&op(2, 5, OpKind::Delete, SealedForm::Delete, None), NOW);
+        assert_eq!(status(&result), "conflict");
+        let writes = judgement.into_writes();
+        assert!(writes.notes.is_empty());
+        assert_eq!(writes.charged_bytes, 0);
+        assert_eq!(writes.change_seq, 10);
+    }
+
+    #[test]
+    fn text_in_the_clear_and_wrong_shapes_are_rejected() {
+        let mut judgement = batch(&[(5, stored(1, 300))], 300);
+        let clear = |mut one: PushOp, what: &str| {
+            match what {
+                "title" => one.title = Some("secret".into()),
+                "body" => one.body = Some("secret".into()),
+                _ => one.sealed = None,
+            }
+            one
+        };
+        let base = || op(1, 5, OpKind::Update, SealedForm::Patch, Some(1));
+        let mut cases = vec![
+            clear(base(), "title"),
+            clear(base(), "body"),
+            clear(base(), "unsealed"),
+            op(2, 6, OpKind::Create, SealedForm::Patch, None),
+            op(3, 5, OpKind::Create, SealedForm::Snapshot, None),
+            op(4, 7, OpKind::Update, SealedForm::Patch, Some(1)),
+            op(5, 5, OpKind::Update, SealedForm::Delete, Some(1)),
+            op(6, 5, OpKind::Delete, SealedForm::Patch, Some(1)),
+        ];
+        let mut lww_patch = base();
+        lww_patch.lww = true;
+        cases.push(lww_patch);
+        let mut huge = base();
+        huge.sealed = Some(SealedText {
+            form: SealedForm::Patch,
+            data: SealedBytes(vec![0; 1001]),
+            text_mac: None,
+        });
+        cases.push(huge);
+        for (n, one) in cases.iter().enumerate() {
+            let result = judgement.judge(one, NOW);
+            assert_eq!(status(&result), "rejected", "case {n}: {result:?}");
+        }
+        assert!(judgement.into_writes().notes.is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_replaces_the_chain_and_frees_it_unless_it_overwrote_unseen_text() {
+        let mut judgement = batch(&[(5, stored(4, 900)), (6, stored(4, 900))], 1800);
+        let snapshot = op(1, 5, OpKind::Update, SealedForm::Snapshot, Some(4));
+        assert_eq!(status(&judgement.judge(&snapshot, NOW)), "applied");
+        // Last write wins over a text another device made: what it replaces is kept.
+        let mut lww = op(2, 6, OpKind::Update, SealedForm::Snapshot, Some(2));
+        lww.lww = true;
+        assert_eq!(status(&judgement.judge(&lww, NOW)), "applied");
+        let writes = judgement.into_writes();
+        assert_eq!(
+            writes.charged_bytes,
+            (100 + ROW_OVERHEAD - 900) + (100 + ROW_OVERHEAD)
+        );
+        let [five, six] = writes.notes.as_slice() else {
+            panic!("{:?}", writes.notes)
+        };
+        assert_eq!(
+            (
+                five.replaced_below,
+                five.keep_history,
+                five.snapshot_version
+            ),
+            (Some(Version(5)), false, Version(5))
+        );
+        assert_eq!(
+            (six.replaced_below, six.keep_history),
+            (Some(Version(5)), true)
+        );
+    }
+
+    #[test]
+    fn a_note_stored_in_the_clear_takes_a_sealed_snapshot_first() {
+        let clear = StoredChain {
+            snapshot_version: Version(0),
+            ..stored(3, 600)
+        };
+        let mut judgement = batch(&[(5, clear)], 600);
+        let patch = op(1, 5, OpKind::Update, SealedForm::Patch, Some(3));
+        assert_eq!(status(&judgement.judge(&patch, NOW)), "rejected");
+        let delete = op(2, 5, OpKind::Delete, SealedForm::Delete, Some(3));
+        assert_eq!(status(&judgement.judge(&delete, NOW)), "rejected");
+        let snapshot = op(3, 5, OpKind::Update, SealedForm::Snapshot, Some(3));
+        assert_eq!(status(&judgement.judge(&snapshot, NOW)), "applied");
+        let writes = judgement.into_writes();
+        assert_eq!(writes.charged_bytes, 100 + ROW_OVERHEAD - 600);
+        assert_eq!(writes.notes[0].replaced_below, Some(Version(4)));
+        assert_eq!(writes.notes[0].chain_bytes, 100 + ROW_OVERHEAD);
+    }
+
+    #[test]
+    fn an_op_made_on_another_text_of_the_current_version_is_a_conflict() {
+        let mac = |n: u8| Some(TextHash::from_bytes([n; 32]));
+        let chain = StoredChain {
+            mac: mac(1),
+            ..stored(2, 500)
+        };
+        let mut judgement = batch(&[(5, chain)], 500);
+        let mut other_text = op(1, 5, OpKind::Update, SealedForm::Patch, Some(2));
+        other_text.base_hash = mac(9);
+        assert_eq!(status(&judgement.judge(&other_text, NOW)), "conflict");
+        let mut unbound = op(2, 5, OpKind::Update, SealedForm::Patch, Some(2));
+        unbound.base_hash = None;
+        assert_eq!(status(&judgement.judge(&unbound, NOW)), "conflict");
+        let mut right = op(3, 5, OpKind::Update, SealedForm::Patch, Some(2));
+        right.base_hash = mac(1);
+        right.sealed.as_mut().unwrap().text_mac = mac(3);
+        assert_eq!(status(&judgement.judge(&right, NOW)), "applied");
+        // The next op binds to the text that one left; a delete leaves it as it was.
+        let mut delete = op(4, 5, OpKind::Delete, SealedForm::Delete, Some(3));
+        delete.base_hash = mac(3);
+        assert_eq!(status(&judgement.judge(&delete, NOW)), "applied");
+        let writes = judgement.into_writes();
+        assert_eq!(writes.notes[0].mac, mac(3));
+    }
+
+    #[test]
+    fn a_full_account_defers_what_grows_it_and_takes_what_frees_room() {
+        let mut judgement = batch(&[(5, stored(2, 900))], 10_000);
+        let grow = op(1, 5, OpKind::Update, SealedForm::Patch, Some(2));
+        assert_eq!(status(&judgement.judge(&grow, NOW)), "deferred");
+        let shrink = op(2, 5, OpKind::Update, SealedForm::Snapshot, Some(2));
+        assert_eq!(status(&judgement.judge(&shrink, NOW)), "applied");
+        let writes = judgement.into_writes();
+        assert!(writes.charged_bytes < 0, "{}", writes.charged_bytes);
+        assert_eq!(writes.notes[0].entries.len(), 1);
+    }
+
+    #[test]
+    fn a_replayed_op_gets_its_first_answer_and_changes_nothing_more() {
+        let mut judgement = batch(&[], 0);
+        let create = op(1, 5, OpKind::Create, SealedForm::Snapshot, None);
+        let first = judgement.judge(&create, NOW);
+        let again = judgement.judge(&create, Millis(2_000));
+        assert_eq!(
+            again,
+            PushResult::Duplicate {
+                op_id: create.op_id,
+                original: Box::new(first),
+            }
+        );
+        let writes = judgement.into_writes();
+        assert_eq!(writes.notes[0].entries.len(), 1);
+        assert_eq!(writes.applied.len(), 1);
+    }
+}

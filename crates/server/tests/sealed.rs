@@ -1,0 +1,347 @@
+//! An end-to-end account's sealed notes on a real server, SQLite and PostgreSQL: the server
+//! stores each op's sealed value as an entry of its note's chain and hands back exactly the
+//! entries a device lacks; it never holds a title or a body, and it refuses text in the
+//! clear for such an account (and sealed text for an account in the clear).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{create_op, Backend, TestServer};
+use quire_core::crypto::chain::{open_chain, seal_op};
+use quire_core::crypto::DataKey;
+use quire_core::patch::Patch;
+use quire_core::protocol::{NoteState, PushOp, PushResult, SealedForm};
+use quire_core::{DeviceId, NoteFields, NoteId, OpId, OpKind, Version};
+use quire_server::Limits;
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+on_both_backends!(
+    a_sealed_chain_is_stored_and_each_device_gets_what_it_lacks,
+    a_stale_base_is_a_conflict_and_the_device_fetches_the_whole_chain,
+    a_snapshot_replaces_the_chain_and_frees_what_it_held,
+    text_in_the_clear_is_refused_for_an_end_to_end_account_and_the_other_way_round,
+);
+
+const SENTINEL: &str = "sentinel-7f3a9c";
+const MAX: usize = 1 << 24;
+
+struct Device {
+    id: DeviceId,
+    key: DataKey,
+    account: String,
+}
+
+impl Device {
+    async fn of(server: &TestServer, username: &str, n: u128) -> Self {
+        let account: String = sqlx::query_scalar("SELECT id FROM accounts WHERE username = $1")
+            .bind(username)
+            .fetch_one(&server.db.pool)
+            .await
+            .unwrap();
+        Self {
+            id: DeviceId(Uuid::from_u128(n)),
+            key: DataKey::from_bytes([4; 32]),
+            account,
+        }
+    }
+
+    fn op(&self, note: NoteId, kind: OpKind, base: Option<u64>) -> PushOp {
+        PushOp {
+            op_id: OpId(Uuid::now_v7()),
+            note_id: note,
+            kind,
+            title: None,
+            body: None,
+            patch: None,
+            base_version: base.map(Version),
+            base_hash: None,
+            device_id: self.id,
+            clock: 1,
+            lww: false,
+            sealed: None,
+        }
+    }
+
+    fn seal(&self, mut op: PushOp, base: Option<&NoteFields>) -> PushOp {
+        seal_op(&self.key, &self.account, &mut op, base, rand_nonce()).unwrap();
+        op
+    }
+
+    fn create(&self, note: NoteId, fields: &NoteFields) -> PushOp {
+        let mut op = self.op(note, OpKind::Create, None);
+        op.title = Some(fields.title.clone());
+        op.body = Some(fields.body.clone());
+        self.seal(op, None)
+    }
+
+    fn patch(&self, note: NoteId, base: (u64, &NoteFields), next: &NoteFields) -> PushOp {
+        let mut op = self.op(note, OpKind::Update, Some(base.0));
+        op.title = Some(next.title.clone());
+        op.patch = Some(Patch::between(&base.1.body, &next.body));
+        self.seal(op, Some(base.1))
+    }
+
+    fn snapshot(&self, note: NoteId, base: u64, next: &NoteFields) -> PushOp {
+        let mut op = self.op(note, OpKind::Update, Some(base));
+        op.title = Some(next.title.clone());
+        op.body = Some(next.body.clone());
+        self.seal(op, None)
+    }
+
+    fn open(&self, note: &NoteState, base: Option<(Version, &NoteFields)>) -> NoteFields {
+        let entries = note.sealed.as_ref().expect("a sealed note");
+        let end = (note.version, note.deleted);
+        open_chain(&self.key, &self.account, note.id, entries, base, end, MAX)
+            .unwrap()
+            .fields
+    }
+}
+
+fn rand_nonce() -> [u8; 24] {
+    rand::random()
+}
+
+fn applied(result: &PushResult) -> u64 {
+    result
+        .applied_version()
+        .unwrap_or_else(|| panic!("not applied: {result:?}"))
+        .0
+}
+
+fn forms(note: &NoteState) -> Vec<(u64, SealedForm)> {
+    note.sealed
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|e| (e.version.0, e.form))
+        .collect()
+}
+
+async fn a_sealed_chain_is_stored_and_each_device_gets_what_it_lacks(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.sealed_account("ada").await;
+    let laptop = Device::of(&server, "ada", 1).await;
+    let phone = Device::of(&server, "ada", 2).await;
+    let note = NoteId(Uuid::now_v7());
+    let first = NoteFields::new(format!("Title {SENTINEL}"), format!("{SENTINEL}\nmilk\n"));
+    let second = NoteFields::new(first.title.clone(), format!("{SENTINEL}\nmilk\neggs\n"));
+
+    let results = server
+        .push(&token, vec![laptop.create(note, &first)])
+        .await
+        .results;
+    assert_eq!(applied(&results[0]), 1);
+    let after_create = server.pull(&token, 0, 100).await.next;
+    let results = server
+        .push(&token, vec![laptop.patch(note, (1, &first), &second)])
+        .await
+        .results;
+    assert_eq!(applied(&results[0]), 2);
+
+    // A new device gets the whole chain, and opens it.
+    let all = server.pull_as(&token, phone.id, 0, 100).await;
+    let [change] = all.changes.as_slice() else {
+        panic!("{all:?}")
+    };
+    assert_eq!(
+        (change.note.title.as_str(), change.note.body.as_str()),
+        ("", "")
+    );
+    assert_eq!(
+        forms(&change.note),
+        [(1, SealedForm::Snapshot), (2, SealedForm::Patch)]
+    );
+    assert_eq!(phone.open(&change.note, None), second);
+
+    // A device that has version 1 gets the patch alone: a few hundred bytes.
+    let since = server.pull_as(&token, phone.id, after_create, 100).await;
+    let [change] = since.changes.as_slice() else {
+        panic!("{since:?}")
+    };
+    assert_eq!(forms(&change.note), [(2, SealedForm::Patch)]);
+    let patch_bytes = change.note.sealed.as_ref().unwrap()[0].data.len();
+    assert!(
+        patch_bytes < 400,
+        "{patch_bytes} bytes for a one-line patch"
+    );
+    assert_eq!(phone.open(&change.note, Some((Version(1), &first))), second);
+
+    // The device that made both has them: it hears of its own change, without text.
+    let own = server.pull_as(&token, laptop.id, 0, 100).await;
+    assert!(own.changes.is_empty(), "{own:?}");
+    assert_eq!(own.own.len(), 1);
+
+    // The phone patches on the laptop's version; the laptop gets only the phone's patch.
+    let third = NoteFields::new(first.title.clone(), format!("{}bread\n", second.body));
+    let results = server
+        .push(&token, vec![phone.patch(note, (2, &second), &third)])
+        .await
+        .results;
+    assert_eq!(applied(&results[0]), 3);
+    let laptops = server.pull_as(&token, laptop.id, 0, 100).await;
+    assert_eq!(forms(&laptops.changes[0].note), [(3, SealedForm::Patch)]);
+    assert_eq!(
+        laptop.open(&laptops.changes[0].note, Some((Version(2), &second))),
+        third
+    );
+
+    // The whole note, for a device whose base is lost.
+    let whole: NoteState = server
+        .get_with(&token, &format!("/notes/{note}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(whole.version, Version(3));
+    assert_eq!(phone.open(&whole, None), third);
+
+    // Nothing of the text is in the server's database.
+    assert_no_sentinel(&server).await;
+    server.stop().await;
+}
+
+/// Scans every text and byte column the server keeps for the sentinel.
+async fn assert_no_sentinel(server: &TestServer) {
+    for (table, columns) in [
+        ("notes", "title || body"),
+        ("note_history", "title || body"),
+        ("applied_ops", "result"),
+    ] {
+        let found: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM {table} WHERE ({columns}) LIKE $1"
+        ))
+        .bind(format!("%{SENTINEL}%"))
+        .fetch_one(&server.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(found, 0, "the sentinel is in {table}");
+    }
+    let data: Vec<Vec<u8>> = sqlx::query_scalar("SELECT data FROM note_entries")
+        .fetch_all(&server.db.pool)
+        .await
+        .unwrap();
+    assert!(!data.is_empty());
+    for bytes in data {
+        assert!(
+            !bytes
+                .windows(SENTINEL.len())
+                .any(|w| w == SENTINEL.as_bytes()),
+            "the sentinel is in a sealed entry"
+        );
+    }
+}
+
+async fn a_stale_base_is_a_conflict_and_the_device_fetches_the_whole_chain(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.sealed_account("ada").await;
+    let laptop = Device::of(&server, "ada", 1).await;
+    let phone = Device::of(&server, "ada", 2).await;
+    let note = NoteId(Uuid::now_v7());
+    let first = NoteFields::new("t", "one\n");
+    let laptops = NoteFields::new("t", "one\ntwo\n");
+    let phones = NoteFields::new("t", "zero\none\n");
+    server.push(&token, vec![laptop.create(note, &first)]).await;
+    server
+        .push(&token, vec![laptop.patch(note, (1, &first), &laptops)])
+        .await;
+    let results = server
+        .push(&token, vec![phone.patch(note, (1, &first), &phones)])
+        .await
+        .results;
+    match &results[0] {
+        PushResult::Conflict {
+            version, current, ..
+        } => {
+            assert_eq!(*version, Version(2));
+            assert_eq!(*current, None, "no text in a sealed conflict answer");
+        }
+        other => panic!("{other:?}"),
+    }
+    let whole: NoteState = server
+        .get_with(&token, &format!("/notes/{note}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(phone.open(&whole, None), laptops);
+    server.stop().await;
+}
+
+async fn a_snapshot_replaces_the_chain_and_frees_what_it_held(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.sealed_account("ada").await;
+    let laptop = Device::of(&server, "ada", 1).await;
+    let note = NoteId(Uuid::now_v7());
+    let mut text = NoteFields::new("t", "x".repeat(10_000));
+    server.push(&token, vec![laptop.create(note, &text)]).await;
+    for version in 1..5 {
+        let next = NoteFields::new("t", format!("{}{version}\n", text.body));
+        server
+            .push(&token, vec![laptop.patch(note, (version, &text), &next)])
+            .await;
+        text = next;
+    }
+    let entries = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM note_entries")
+            .fetch_one(&server.db.pool)
+            .await
+            .unwrap()
+    };
+    let stored = || async {
+        sqlx::query_scalar::<_, i64>("SELECT stored_bytes FROM accounts")
+            .fetch_one(&server.db.pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(entries().await, 5);
+    let before = stored().await;
+    let short = NoteFields::new("t", "short now");
+    let results = server
+        .push(&token, vec![laptop.snapshot(note, 5, &short)])
+        .await
+        .results;
+    assert_eq!(applied(&results[0]), 6);
+    assert_eq!(entries().await, 1, "the replaced chain is gone");
+    assert!(stored().await < before, "{} !< {before}", stored().await);
+    let all = server.pull(&token, 0, 10).await;
+    assert_eq!(forms(&all.changes[0].note), [(6, SealedForm::Snapshot)]);
+    assert_eq!(laptop.open(&all.changes[0].note, None), short);
+    server.stop().await;
+}
+
+async fn text_in_the_clear_is_refused_for_an_end_to_end_account_and_the_other_way_round(
+    backend: Backend,
+) {
+    let limits = Limits {
+        max_note_bytes: 16 * 1024,
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(backend, limits).await;
+    let sealed = server.sealed_account("ada").await;
+    let clear = server.account("old").await;
+    let ada = Device::of(&server, "ada", 1).await;
+    let note = NoteId(Uuid::now_v7());
+    let plain = create_op(note, SENTINEL, SENTINEL);
+    let results = server.push(&sealed, vec![plain]).await.results;
+    assert!(
+        matches!(&results[0], PushResult::Rejected { reason, .. } if reason.contains("end-to-end")),
+        "{results:?}"
+    );
+    let sealed_op = ada.create(note, &NoteFields::new("t", "b"));
+    let results = server.push(&clear, vec![sealed_op]).await.results;
+    assert!(
+        matches!(&results[0], PushResult::Rejected { .. }),
+        "{results:?}"
+    );
+    assert_eq!(server.count("notes").await, 0);
+    assert_eq!(server.count("note_entries").await, 0);
+    // An oversized sealed value is refused whole, before anything is judged.
+    let mut huge = ada.create(NoteId(Uuid::now_v7()), &NoteFields::new("t", "b"));
+    huge.sealed.as_mut().unwrap().data.0 = vec![0; 64 * 1024];
+    let response = server
+        .push_raw(&sealed, &serde_json::json!({"ops": [huge]}))
+        .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    server.stop().await;
+}
