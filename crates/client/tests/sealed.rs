@@ -172,7 +172,10 @@ async fn a_changed_swapped_or_replayed_entry_is_set_aside_and_the_rest_syncs() {
     for n in 0..4 {
         let note = laptop
             .store
-            .create_note(NoteFields::new(format!("note {n}"), long(&format!("one {n}"))))
+            .create_note(NoteFields::new(
+                format!("note {n}"),
+                long(&format!("one {n}")),
+            ))
             .await
             .unwrap();
         ids.push(note.id);
@@ -240,7 +243,10 @@ async fn a_changed_swapped_or_replayed_entry_is_set_aside_and_the_rest_syncs() {
     assert_eq!(report.unreadable, 0, "{report:?}");
     assert!(phone.store.unreadable_notes().await.unwrap().is_empty());
     for (n, id) in ids.iter().enumerate().take(3) {
-        assert_eq!(body_on(&phone, *id).await, long(&format!("one {n}\ntwo {n}")));
+        assert_eq!(
+            body_on(&phone, *id).await,
+            long(&format!("one {n}\ntwo {n}"))
+        );
     }
     assert_eq!(body_on(&phone, ids[3]).await, long("one 3\ntwo 3\nthree 3"));
 }

@@ -399,6 +399,43 @@ mod tests {
     }
 
     #[test]
+    fn the_keyed_text_hash_binds_an_op_to_its_base_and_tells_nothing_across_notes() {
+        let text = fields("Groceries", "milk\n");
+        let here = text_mac(&key(), ACCOUNT, note(), &text);
+        assert_eq!(
+            here,
+            text_mac(&key(), ACCOUNT, note(), &text),
+            "the same each time"
+        );
+        for other in [
+            text_mac(&key(), ACCOUNT, NoteId(Uuid::from_u128(10)), &text),
+            text_mac(&key(), "another account", note(), &text),
+            text_mac(&DataKey::from_bytes([6; KEY_BYTES]), ACCOUNT, note(), &text),
+            text_mac(&key(), ACCOUNT, note(), &fields("Groceries", "milk\n\n")),
+        ] {
+            assert_ne!(here, other);
+        }
+        assert_ne!(
+            here,
+            TextHash::of("Groceries", "milk\n"),
+            "not the plain hash"
+        );
+        // A sealed op names its base by it, and the text it leaves.
+        let mut update = plain(2, OpKind::Update, Some(1), None);
+        update.title = Some("Groceries".to_owned());
+        update.patch = Some(Patch::between("milk\n", "milk\neggs\n"));
+        let sealed = sealed(update, Some(&text), 4);
+        assert_eq!(sealed.base_hash, Some(here));
+        let left = text_mac(
+            &key(),
+            ACCOUNT,
+            note(),
+            &fields("Groceries", "milk\neggs\n"),
+        );
+        assert_eq!(sealed.sealed.unwrap().text_mac, Some(left));
+    }
+
+    #[test]
     fn a_patch_needs_the_text_it_was_made_on() {
         let mut update = plain(2, OpKind::Update, Some(1), None);
         update.title = Some("t".to_owned());
