@@ -21,7 +21,25 @@ use support::Row;
 use uuid::Uuid;
 
 const TARGET_BYTES: u64 = 512 * 1024 * 1024;
-const PASSWORD: &str = "correct horse battery";
+/// An auth secret, as a device sends it in place of the password.
+const PASSWORD: &str = "5ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2";
+
+/// A sign-up body: the keys are of the right shape, and the server cannot tell them from
+/// real ones.
+fn new_account(name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "username": name,
+        "password": PASSWORD,
+        "keys": {
+            "account_id": Uuid::now_v7(),
+            "salt": "11".repeat(16),
+            "kdf": {"memory_kib": 65536, "iterations": 3, "parallelism": 1},
+            "wrapped_key": "22".repeat(73),
+            "recovery_auth": "44".repeat(32),
+            "recovery_wrapped_key": "33".repeat(73),
+        },
+    })
+}
 
 /// Peak resident memory of a process so far, in bytes.
 fn peak_rss(pid: u32) -> u64 {
@@ -33,15 +51,25 @@ fn peak_rss(pid: u32) -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-async fn account(http: &reqwest::Client, url: &str, name: &str) -> String {
+/// An account whose notes are stored in the clear (made before end-to-end encryption, so
+/// not one a stranger can make today, but the server still serves such accounts and their
+/// plain pushes are the ones that can make it read and copy texts), signed in.
+async fn account(http: &reqwest::Client, server: &support::ServerProcess, name: &str) -> String {
+    let url = &server.url;
     let creds = serde_json::json!({"username": name, "password": PASSWORD});
     let response = http
         .post(format!("{url}/v1/accounts"))
-        .json(&creds)
+        .json(&new_account(name))
         .send()
         .await
         .unwrap();
     assert!(response.status().is_success(), "{}", response.status());
+    let db = quire_server::Db::connect(&server.db_url()).await.unwrap();
+    sqlx::query("UPDATE accounts SET key_scheme = 'legacy' WHERE username = $1")
+        .bind(name)
+        .execute(&db.pool)
+        .await
+        .unwrap();
     let session: serde_json::Value = http
         .post(format!("{url}/v1/sessions"))
         .json(&creds)
@@ -110,7 +138,7 @@ async fn main() {
 
     // Response amplification: each push of 1,000 stale ops on one 1 MiB note once answered
     // 1,000 copies of it.
-    let token = account(&http, &url, "amplifier").await;
+    let token = account(&http, &server, "amplifier").await;
     let big = "x".repeat(1024 * 1024);
     let note = NoteId(Uuid::now_v7());
     let mut create = op(note, OpKind::Create, None);
@@ -160,7 +188,7 @@ async fn main() {
                     "x-forwarded-for",
                     format!("10.9.{}.{}", n / 200, n % 200 + 1),
                 )
-                .json(&serde_json::json!({"username": format!("flood{n}"), "password": PASSWORD}))
+                .json(&new_account(&format!("flood{n}")))
                 .send()
                 .await
                 .map_or(0, |r| r.status().as_u16())

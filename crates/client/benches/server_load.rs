@@ -11,12 +11,14 @@ use std::time::Instant;
 
 use quire_client::api::ApiClient;
 use quire_client::credentials::Secret;
+use quire_core::crypto::chain::seal_op;
 use quire_core::crypto::kdf::KdfParams;
+use quire_core::crypto::DataKey;
 use quire_core::protocol::{
     AccountKeys, Credentials, Hex, NewAccount, PushOp, PushRequest, PushResult, WRAPPED_KEY_BYTES,
 };
 use quire_core::settings::check_server_url;
-use quire_core::{DeviceId, NoteId, OpId, OpKind, TextHash, Version};
+use quire_core::{DeviceId, NoteFields, NoteId, OpId, OpKind, TextHash, Version};
 use support::Row;
 use uuid::Uuid;
 
@@ -30,9 +32,12 @@ fn text(n: usize, round: usize) -> String {
     support::ordinary_body(round * NOTES_PER_CLIENT + n)
 }
 
+/// The op as an end-to-end account's device sends it: sealed (the server cannot tell a
+/// made-up account id in the seal from the real one, so one serves every client).
 fn op(note: NoteId, n: usize, device: DeviceId, round: usize) -> PushOp {
     let title = format!("note {note}");
-    PushOp {
+    let base = (round > 0).then(|| NoteFields::new(title.clone(), text(n, round - 1)));
+    let mut op = PushOp {
         op_id: OpId(Uuid::now_v7()),
         note_id: note,
         kind: if round == 0 {
@@ -49,7 +54,10 @@ fn op(note: NoteId, n: usize, device: DeviceId, round: usize) -> PushOp {
         clock: round as u64,
         lww: false,
         sealed: None,
-    }
+    };
+    let key = DataKey::from_bytes([9; 32]);
+    seal_op(&key, "bench", &mut op, base.as_ref(), rand::random()).unwrap();
+    op
 }
 
 /// One client's whole run; returns how many ops the server applied.

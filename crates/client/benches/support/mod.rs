@@ -89,10 +89,15 @@ pub async fn start_server(db_url: &str) -> quire_server::Spawned {
 pub struct ServerProcess {
     pub child: Child,
     pub url: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl ServerProcess {
+    /// The server's database, for a bench that shapes accounts directly.
+    pub fn db_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("server.db").display())
+    }
+
     /// Starts `bin` with `args` besides the port and database, and waits for its "listening
     /// on" line.
     pub fn start(bin: &str, args: &[&str]) -> Self {
@@ -129,11 +134,7 @@ impl ServerProcess {
         };
         // Keep draining its log so it never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Self {
-            child,
-            url,
-            _dir: dir,
-        }
+        Self { child, url, dir }
     }
 
     pub fn pid(&self) -> u32 {
