@@ -58,6 +58,7 @@ commands![
     conflicts::resolve_conflict,
     attention::list_attention,
     attention::dismiss_attention,
+    attention::list_unreadable,
     attention::vault_problems,
     settings::get_preferences,
     settings::set_preference,

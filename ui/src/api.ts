@@ -12,6 +12,7 @@ import type { ConflictView } from "./bindings/ConflictView";
 import type { OpId } from "./bindings/OpId";
 import type { Preferences } from "./bindings/Preferences";
 import type { SetAside } from "./bindings/SetAside";
+import type { UnreadableNote } from "./bindings/UnreadableNote";
 import type { SettingKey } from "./bindings/SettingKey";
 import type { VaultProblem } from "./bindings/VaultProblem";
 import type { CommandName, EventName } from "./commands";
@@ -131,6 +132,11 @@ export function getConflict(id: NoteId): Promise<ConflictView> {
 
 export function resolveConflict(id: NoteId, body: string): Promise<void> {
   return call<undefined>("resolve_conflict", { id, body });
+}
+
+/** Notes the server sent that failed their encryption check (kept apart, retried). */
+export function listUnreadable(): Promise<UnreadableNote[]> {
+  return call<UnreadableNote[]>("list_unreadable");
 }
 
 export function listAttention(): Promise<SetAside[]> {

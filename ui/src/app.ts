@@ -218,7 +218,11 @@ export class App {
 
   private async showAttention(): Promise<void> {
     await this.guard(async () => {
-      const [items, files] = await Promise.all([api.listAttention(), api.vaultProblems()]);
+      const [items, files, unreadable] = await Promise.all([
+        api.listAttention(),
+        api.vaultProblems(),
+        api.listUnreadable(),
+      ]);
       await this.navigation.switchTo("attention");
       renderAttention(
         this.layout.editor,
@@ -227,6 +231,7 @@ export class App {
           void this.guard(() => api.dismissAttention(id)).then(() => this.showAttention());
         },
         files,
+        unreadable,
       );
     });
   }

@@ -16,6 +16,7 @@ export const COMMANDS = [
   "resolve_conflict",
   "list_attention",
   "dismiss_attention",
+  "list_unreadable",
   "vault_problems",
   "get_preferences",
   "set_preference",

@@ -233,6 +233,10 @@ async fn a_changed_swapped_or_replayed_entry_is_set_aside_and_the_rest_syncs() {
     }
     let kept = phone.store.unreadable_notes().await.unwrap();
     assert_eq!(kept.len(), 4, "{kept:?}");
+    assert!(kept
+        .iter()
+        .all(|k| k.title.as_deref().is_some_and(|t| t.starts_with("note "))));
+    assert_eq!(phone.store.status().await.unwrap().needs_attention, 4);
 
     // Rounds go on, and say so again; once the server holds the right entries, they come.
     assert_eq!(phone.sync().await.unreadable, 4);

@@ -82,11 +82,11 @@ impl Device {
         self.seal(op, Some(base.1))
     }
 
-    fn snapshot(&self, note: NoteId, base: u64, next: &NoteFields) -> PushOp {
-        let mut op = self.op(note, OpKind::Update, Some(base));
+    fn snapshot(&self, note: NoteId, base: (u64, &NoteFields), next: &NoteFields) -> PushOp {
+        let mut op = self.op(note, OpKind::Update, Some(base.0));
         op.title = Some(next.title.clone());
         op.body = Some(next.body.clone());
-        self.seal(op, None)
+        self.seal(op, Some(base.1))
     }
 
     fn open(&self, note: &NoteState, base: Option<(Version, &NoteFields)>) -> NoteFields {
@@ -298,7 +298,7 @@ async fn a_snapshot_replaces_the_chain_and_frees_what_it_held(backend: Backend) 
     let before = stored().await;
     let short = NoteFields::new("t", "short now");
     let results = server
-        .push(&token, vec![laptop.snapshot(note, 5, &short)])
+        .push(&token, vec![laptop.snapshot(note, (5, &text), &short)])
         .await
         .results;
     assert_eq!(applied(&results[0]), 6);

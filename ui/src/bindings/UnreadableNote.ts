@@ -8,6 +8,10 @@ import type { Version } from "./Version";
  */
 export type UnreadableNote = { noteId: NoteId, 
 /**
+ * The note's title here, when this device has the note.
+ */
+title: string | null, 
+/**
  * The version the server claimed.
  */
 version: Version, reason: string, noticedAt: Millis, };

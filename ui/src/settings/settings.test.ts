@@ -220,4 +220,21 @@ describe("needs attention", () => {
     byTestId(pane, "dismiss-attention").click();
     expect(dismissed).toEqual(["op1"]);
   });
+
+  it("lists notes from the server that failed their encryption check, with the reason", () => {
+    const pane = document.createElement("main");
+    renderAttention(pane, [], () => undefined, [], [
+      {
+        noteId: "n2",
+        title: "Diary",
+        version: 4,
+        reason: "a sealed value failed its check",
+        noticedAt: 1,
+      },
+    ]);
+    const item = byTestId(pane, "unreadable-note");
+    expect(item.textContent).toContain("“Diary” from the server could not be read");
+    expect(item.textContent).toContain("failed its check");
+    expect(item.textContent).toContain("keeps its own copy");
+  });
 });

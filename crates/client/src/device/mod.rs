@@ -33,7 +33,9 @@ use crate::credentials::{self, SecretStore};
 use crate::engine::{self, Notice, SyncReport};
 use crate::preferences::Preferences;
 use crate::service::{ServiceConfig, SyncState, SyncStatus};
-use crate::store::{Conflict, NoteEdit, NoteSummary, QueuedOp, Resolution, SetAside, StoreStatus};
+use crate::store::{
+    Conflict, NoteEdit, NoteSummary, QueuedOp, Resolution, SetAside, StoreStatus, UnreadableNote,
+};
 use crate::vault::{self, watch::VaultWatcher, Scope, VaultProblem, VaultProgress, VaultReport};
 use crate::{paths, Result, Store};
 
@@ -184,6 +186,11 @@ impl Device {
 
     pub async fn attention(&self) -> Result<Vec<SetAside>> {
         self.store.attention().await
+    }
+
+    /// Notes the server sent that failed their encryption check, kept apart.
+    pub async fn unreadable_notes(&self) -> Result<Vec<UnreadableNote>> {
+        self.store.unreadable_notes().await
     }
 
     pub async fn dismiss_attention(&self, op_id: OpId) -> Result<()> {

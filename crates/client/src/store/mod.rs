@@ -19,6 +19,7 @@ mod outbox;
 mod remote;
 mod settings;
 mod unreadable;
+pub use unreadable::UnreadableNote;
 mod vault_index;
 
 use std::path::{Path, PathBuf};

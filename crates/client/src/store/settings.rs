@@ -186,7 +186,8 @@ impl Store {
                 "SELECT (SELECT count(*) FROM notes WHERE deleted = 0),
                     (SELECT count(*) FROM outbox),
                     (SELECT count(*) FROM conflicts WHERE resolved_at IS NULL),
-                    (SELECT count(*) FROM attention)",
+                    (SELECT count(*) FROM attention)
+                        + (SELECT count(*) FROM unreadable_notes)",
             )
             .fetch_one(&self.pool)
             .await?;

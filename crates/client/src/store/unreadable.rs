@@ -13,6 +13,8 @@ use crate::Result;
 #[ts(export)]
 pub struct UnreadableNote {
     pub note_id: NoteId,
+    /// The note's title here, when this device has the note.
+    pub title: Option<String>,
     /// The version the server claimed.
     pub version: Version,
     pub reason: String,
@@ -23,8 +25,9 @@ impl Store {
     /// Notes whose text from the server failed its check, oldest first.
     pub async fn unreadable_notes(&self) -> Result<Vec<UnreadableNote>> {
         let rows = sqlx::query(
-            "SELECT note_id, version, reason, noticed_at FROM unreadable_notes
-             ORDER BY noticed_at, note_id",
+            "SELECT u.note_id, n.title, u.version, u.reason, u.noticed_at
+             FROM unreadable_notes u LEFT JOIN notes n ON n.id = u.note_id
+             ORDER BY u.noticed_at, u.note_id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -34,6 +37,7 @@ impl Store {
                 let version: i64 = row.try_get("version")?;
                 Ok(UnreadableNote {
                     note_id: decode(&note_id, "note id")?,
+                    title: row.try_get("title")?,
                     version: Version(u64::try_from(version).unwrap_or(0)),
                     reason: row.try_get("reason")?,
                     noticed_at: Millis(row.try_get("noticed_at")?),
