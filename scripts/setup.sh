@@ -111,6 +111,16 @@ fi
 # 10 GiB is free, the incremental caches go (tens of GB after some weeks); builds then
 # recompile Quire's own crates once, not their dependencies.
 target_dir="${CARGO_TARGET_DIR:-/var/tmp/quire-target}"
+# Each change to Quire's code links new test and bench binaries beside the old ones, which
+# nothing runs again: 52 GB of them filled the disk once, and the server then failed its
+# writes under load. All but the newest binary of each name go, every time.
+if [ -d "$target_dir/debug/deps" ]; then
+  find "$target_dir/debug/deps" -maxdepth 1 -type f -perm -u+x ! -name '*.*' -printf '%T@ %p\n' \
+    | sed -E 's/^([0-9.]+) (.*)-([0-9a-f]{16})$/\2 \1 \2-\3/' \
+    | sort -k1,1 -k2,2gr \
+    | awk 'seen[$1]++ { print $3 }' \
+    | xargs -r rm -f --
+fi
 if [ -d "$target_dir" ]; then
   free_kib="$(df -Pk "$target_dir" | awk 'NR == 2 { print $4 }')"
   if [ "${free_kib:-0}" -lt $((10 * 1024 * 1024)) ]; then
