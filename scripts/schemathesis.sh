@@ -54,8 +54,9 @@ toml() { "$venv/bin/python" -c 'import json, sys, tomllib
 c = tomllib.load(open(sys.argv[1], "rb"))
 auth = c["auth"]["dynamic"]["openapi"]["bearer"]["payload"]
 note = c["dictionaries"]["note-id"]["values"][0]
+# The account is end to end: its note goes sealed (the server cannot tell made-up bytes).
 op = {"op_id": "0190b5a4-7c1e-7c3a-9a52-3f4f2b7c1d11", "note_id": note, "kind": "create",
-      "title": "Seeded", "body": "A note that exists.\n",
+      "sealed": {"form": "snapshot", "data": "AQIDBAUGBwgJCgsMDQ4PEA=="},
       "device_id": "0190b5a4-7c1e-7c3a-9a52-3f4f2b7c1d12", "clock": 1}
 # Registered with well-formed keys, which the server stores and cannot open.
 keys = {"account_id": "0190b5a4-7c1e-7c3a-9a52-3f4f2b7c1d13", "salt": "11" * 16,
