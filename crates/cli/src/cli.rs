@@ -69,6 +69,10 @@ pub enum AccountCommand {
     /// Set a new password with the recovery key and sign this device in. The key comes from
     /// QUIRE_RECOVERY_KEY, the new password from QUIRE_NEW_PASSWORD, else prompts.
     Recover(RecoverArgs),
+    /// Encrypt an account made before end-to-end encryption (Quire 0.1) end to end: every
+    /// note goes to the server again, sealed, and the server drops the plain text. The
+    /// password comes from QUIRE_PASSWORD, else a prompt.
+    Upgrade,
 }
 
 #[derive(Debug, Args)]

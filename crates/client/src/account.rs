@@ -10,9 +10,9 @@ use quire_core::crypto::recovery::RecoveryKey;
 use quire_core::crypto::seal::{unwrap_data_key, wrap_data_key};
 use quire_core::crypto::DataKey;
 use quire_core::protocol::{
-    is_valid_username, AccountKeys, Credentials, Hex, KdfInfo, KeyScheme, NewAccount, NewPassword,
-    PasswordChange, RecoveryProof, RecoveryReset, Session, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS,
-    USERNAME_PATTERN,
+    is_valid_username, AccountKeys, Credentials, Hex, KdfInfo, KeyScheme, KeysUpgrade, NewAccount,
+    NewPassword, PasswordChange, RecoveryProof, RecoveryReset, Session, MAX_PASSWORD_CHARS,
+    MIN_PASSWORD_CHARS, USERNAME_PATTERN,
 };
 use quire_core::settings::{check_server_url, ServerUrl, SettingKey};
 use uuid::Uuid;
@@ -34,6 +34,13 @@ pub(crate) const ACCOUNT_ID: &str = "state.account-id";
 /// `Store::set_setting` also removes it when `server` changes.
 pub(crate) const INSECURE_HTTP: &str = "state.insecure-http";
 
+/// Set while this device upgrades its account to end-to-end encryption: from the request
+/// on (the server may have taken it even if its answer is lost) until the device holds the
+/// keys, nothing is sent in the clear.
+pub(crate) const UPGRADE_STARTED: &str = "state.upgrade-started";
+/// Set once the account is upgraded, until every note is queued to go again sealed.
+pub(crate) const SEALED_COPIES_DUE: &str = "state.sealed-copies-due";
+
 fn token_name(store: &Store) -> String {
     format!("auth-token/{}", store.store_id())
 }
@@ -51,9 +58,13 @@ pub struct SignedIn {
     pub username: String,
     /// Whether the account's notes are end-to-end encrypted.
     pub end_to_end: bool,
-    /// At sign-up (and recovery) only: the recovery key, to be shown to the person.
+    /// At sign-up (and recovery, and an upgrade) only: the recovery key, to be shown to
+    /// the person.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_key: Option<String>,
+    /// Signed in to a legacy account, whose upgrade to end-to-end encryption failed: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade_failed: Option<String>,
 }
 
 pub struct AccountRequest<'a> {
@@ -362,6 +373,7 @@ async fn keep(
         username: request.username.to_owned(),
         end_to_end: signed.end_to_end.is_some(),
         recovery_key: signed.recovery_key.map(|key| key.to_text()),
+        upgrade_failed: None,
     })
 }
 
@@ -398,6 +410,142 @@ pub async fn change_password(
     }?;
     tracing::info!(%username, "password changed");
     Ok(())
+}
+
+/// What upgrading an account to end-to-end encryption did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Upgraded {
+    /// Notes queued to go to the server again, sealed (the next sync rounds send them).
+    pub notes_to_seal: u64,
+    /// The recovery key, to be shown to the person once (`None` when the account had been
+    /// upgraded already, by another device or by an earlier try whose answer was lost).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_key: Option<String>,
+}
+
+/// Upgrades the legacy account this device is signed in to: keys are made here as at
+/// sign-up, the server takes them (checking `password`, and that `cursor`, where this
+/// device's pull stands, is the account's head: this device then holds every note), and
+/// every note is queued to go again, sealed. The caller pulls to the head first.
+///
+/// Safe to run again after any failure: an account the server already upgraded is signed
+/// in to with the same password instead.
+pub async fn upgrade(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    password: String,
+    cursor: u64,
+) -> Result<Upgraded> {
+    let (api, token) = session(store, secrets).await?;
+    let username = store.state(ACCOUNT_NAME).await?.ok_or(Error::NotSignedIn)?;
+    if store.state(ACCOUNT_ID).await?.is_some() {
+        return queue_sealed_copies(store, None).await;
+    }
+    let info = api.current_account(&token).await?;
+    if info.username != username {
+        return Err(Error::ServerProtocol {
+            server: api.server().to_owned(),
+            detail: format!("the session belongs to {:?}", info.username),
+        });
+    }
+    let request = AccountRequest::new(api.server(), &username, password.clone(), false);
+    if info.scheme == KeyScheme::E2eV1 {
+        // Upgraded already: sign in to it as it is now.
+        let kdf = api.kdf(&username).await?;
+        let derived = derive(password, &kdf).await?;
+        let mut signed = end_to_end_login(&api, &username, &derived).await?;
+        // This device's own upgrade, whose answer was lost: its recovery key is the
+        // account's, and the person has not seen it yet.
+        let kept = AccountKeyStore::new(secrets, store.store_id());
+        let ours = match (&signed.end_to_end, kept.data_key()?) {
+            (Some((_, key)), Some(saved)) => key == &saved,
+            _ => false,
+        };
+        if ours && store.state(UPGRADE_STARTED).await?.is_some() {
+            signed.recovery_key = kept
+                .recovery_key()?
+                .map(|text| RecoveryKey::parse(text.expose()))
+                .transpose()?;
+        }
+        let shown = signed.recovery_key.as_ref().map(RecoveryKey::to_text);
+        store.set_state(SEALED_COPIES_DUE, "1").await?;
+        keep(store, secrets, &api, &request, signed).await?;
+        store.clear_state(UPGRADE_STARTED).await?;
+        return queue_sealed_copies(store, shown).await;
+    }
+    let account_id = info.account_id;
+    let made_with = password.clone();
+    let keys = tokio::task::spawn_blocking(move || {
+        new_account_keys(&made_with, &account_id.to_string(), KdfParams::DEFAULT)
+    })
+    .await
+    .map_err(|err| Error::Password(format!("the key derivation stopped: {err}")))??;
+    let wrapped = |bytes: &[u8]| {
+        bytes
+            .try_into()
+            .map(Hex)
+            .map_err(|_| Error::Password("a wrapped key came out of an unexpected size".into()))
+    };
+    // Kept before the server has them, as at sign-up: should the answer be lost, the keys
+    // the account may now have are still here.
+    let kept = AccountKeyStore::new(secrets, store.store_id());
+    kept.save_recovery_key(&keys.recovery_key)?;
+    kept.save_data_key(&keys.data_key)?;
+    store.set_state(UPGRADE_STARTED, "1").await?;
+    let answer = api
+        .upgrade(
+            &token,
+            &KeysUpgrade {
+                password,
+                auth: Hex(*keys.auth.expose()),
+                keys: AccountKeys {
+                    account_id,
+                    salt: Hex(keys.salt),
+                    kdf: keys.kdf,
+                    wrapped_key: wrapped(&keys.wrapped_key)?,
+                    recovery_auth: Hex(*keys.recovery_auth.expose()),
+                    recovery_wrapped_key: wrapped(&keys.recovery_wrapped_key)?,
+                },
+                cursor,
+            },
+        )
+        .await;
+    match answer {
+        Ok(()) => {}
+        // A refusal changed nothing on the server: nothing is pending here either.
+        Err(Error::ServerRefused { status, detail, .. }) => {
+            kept.forget()?;
+            store.clear_state(UPGRADE_STARTED).await?;
+            return Err(match status {
+                403 => Error::Password("the password is wrong; nothing was changed".to_owned()),
+                _ => Error::ServerRefused {
+                    server: api.server().to_owned(),
+                    status,
+                    detail,
+                },
+            });
+        }
+        Err(other) => return Err(other),
+    }
+    store.set_state(SEALED_COPIES_DUE, "1").await?;
+    store.set_state(ACCOUNT_ID, &account_id.to_string()).await?;
+    store
+        .set_state(&seen_end_to_end(api.server(), &username), "1")
+        .await?;
+    store.clear_state(UPGRADE_STARTED).await?;
+    tracing::info!(%username, "account upgraded to end-to-end encryption");
+    queue_sealed_copies(store, Some(keys.recovery_key.to_text())).await
+}
+
+async fn queue_sealed_copies(store: &Store, recovery_key: Option<String>) -> Result<Upgraded> {
+    let notes_to_seal = match store.state(SEALED_COPIES_DUE).await? {
+        Some(_) => store.queue_sealed_copies(SEALED_COPIES_DUE).await?,
+        None => 0,
+    };
+    Ok(Upgraded {
+        notes_to_seal,
+        recovery_key,
+    })
 }
 
 /// The account id and data key this device holds, for an end-to-end account.
@@ -518,8 +666,13 @@ pub async fn session(store: &Store, secrets: &dyn SecretStore) -> Result<(ApiCli
 /// in the clear; an error when the account is end to end and the data key is gone.
 pub async fn sealing(store: &Store, secrets: &dyn SecretStore) -> Result<Option<Sealing>> {
     let Some(account_id) = store.state(ACCOUNT_ID).await? else {
+        if store.state(UPGRADE_STARTED).await?.is_some() {
+            return Err(Error::UpgradeUnfinished);
+        }
         return Ok(None);
     };
+    // An upgrade stopped after the server took it: the notes are queued now.
+    queue_sealed_copies(store, None).await?;
     let data_key = AccountKeyStore::new(secrets, store.store_id())
         .data_key()?
         .ok_or(Error::MissingDataKey)?;
@@ -552,6 +705,7 @@ pub async fn signed_in(store: &Store, secrets: &dyn SecretStore) -> Result<Optio
         username,
         end_to_end,
         recovery_key: None,
+        upgrade_failed: None,
     }))
 }
 

@@ -86,9 +86,16 @@ pub enum Error {
     #[error(
         "{server} says the account {username} is not end-to-end encrypted (it was made before \
          Quire 0.2), so signing in sends it the password itself. If you expected that, sign in \
-         again allowing it (quire account login --legacy)"
+         again allowing it (quire account login --legacy): this device then encrypts the \
+         account's notes end to end"
     )]
     LegacyAccount { server: String, username: String },
+    #[error(
+        "this device began encrypting the account end to end and did not finish, so it sends \
+         nothing until it has: finish it with the password (quire account upgrade, or the \
+         app's Settings)"
+    )]
+    UpgradeUnfinished,
     #[error(
         "{server} now says the account {username} is not end-to-end encrypted, but this device \
          has signed in to it encrypted before; the password was not sent. The server may not be \
@@ -211,7 +218,8 @@ impl Error {
             | Self::NotSignedIn
             | Self::DamagedDataKey { .. }
             | Self::MissingDataKey
-            | Self::LegacyAccount { .. } => ErrorCode::SignIn,
+            | Self::LegacyAccount { .. }
+            | Self::UpgradeUnfinished => ErrorCode::SignIn,
             Self::NotEndToEnd => ErrorCode::Invalid,
             Self::NoRecoveryKey => ErrorCode::NotFound,
             Self::Crypto(err) => match err {

@@ -36,8 +36,9 @@ pub struct StoredChain {
     pub deleted: bool,
     pub updated_at: Millis,
     /// The version of the chain's snapshot: entries before it are not part of the note.
-    /// 0 for a note stored in the clear (an account made before end-to-end encryption):
-    /// only a sealed snapshot can follow it.
+    /// 0 for a note stored in the clear (an account made before end-to-end encryption,
+    /// being upgraded): its first sealed change is a snapshot or a delete, which starts
+    /// its chain.
     pub snapshot_version: Version,
     /// Bytes of the chain's entries from its snapshot on, each charged with
     /// [`ROW_OVERHEAD`]: what a new snapshot frees.
@@ -73,6 +74,9 @@ pub struct ChainWrite {
     pub mac: Option<TextHash>,
     /// Entries to add, in version order.
     pub entries: Vec<NewEntry>,
+    /// The note was stored in the clear (its account was upgraded to end-to-end
+    /// encryption) and this batch sealed it: its plain text and plain history go.
+    pub left_the_clear: bool,
     /// Stored entries of versions below this one are no longer part of the note (a newer
     /// snapshot replaced them) and go, unless `keep_history`.
     pub replaced_below: Option<Version>,
@@ -112,6 +116,8 @@ struct Slot {
     changed: Option<(i64, DeviceId)>,
     replaced_below: Option<Version>,
     keep_history: bool,
+    /// The note was stored in the clear when the batch began.
+    was_clear: bool,
 }
 
 /// Why an op of an end-to-end account is refused as it is.
@@ -132,6 +138,7 @@ impl SealedJudgement {
                 .into_iter()
                 .map(|(id, stored)| {
                     let slot = Slot {
+                        was_clear: stored.snapshot_version.0 == 0,
                         stored,
                         entries: Vec::new(),
                         changed: None,
@@ -164,6 +171,12 @@ impl SealedJudgement {
                     reason,
                 }
             }
+            Err(Refusal::NeedFullText(current_version)) => {
+                return PushResult::NeedFullText {
+                    op_id: op.op_id,
+                    current_version,
+                }
+            }
             // No text goes with it: the device fetches the note's chain.
             Err(Refusal::Conflict(version)) => {
                 return PushResult::Conflict {
@@ -179,18 +192,23 @@ impl SealedJudgement {
         };
         let size = i64::try_from(sealed.data.len()).unwrap_or(i64::MAX) + ROW_OVERHEAD;
         let slot = self.notes.get(&op.note_id);
+        // A note stored in the clear leaves it with its first sealed change (a snapshot, or
+        // a delete that ends it): its plain text goes, whatever the op.
+        let in_the_clear = slot.is_some_and(|slot| slot.stored.snapshot_version.0 == 0);
         // A snapshot replaces the chain: what it frees, unless the chain is kept as the
         // text a last-write-wins op overwrote unseen.
-        let keep_history = slot.is_some_and(|slot| {
-            op.lww
-                && (op.base_version != Some(slot.stored.version)
-                    || slot.stored.device != Some(op.device_id))
-                && slot.changed.is_none()
-        });
+        let keep_history = !in_the_clear
+            && slot.is_some_and(|slot| {
+                op.lww
+                    && (op.base_version != Some(slot.stored.version)
+                        || slot.stored.device != Some(op.device_id))
+                    && slot.changed.is_none()
+            });
         let freed = match (slot, sealed.form) {
             (Some(slot), SealedForm::Snapshot) if !keep_history => {
                 slot.stored.chain_bytes + slot.entries.iter().map(entry_bytes).sum::<i64>()
             }
+            (Some(slot), _) if in_the_clear => slot.stored.chain_bytes,
             _ => 0,
         };
         let charge = size - freed;
@@ -215,6 +233,12 @@ impl SealedJudgement {
             form: sealed.form,
             data: sealed.data.clone(),
         };
+        if in_the_clear {
+            // The chain starts here, whatever the form (a patch never gets this far).
+            slot.replaced_below = Some(version);
+            slot.stored.snapshot_version = version;
+            slot.stored.chain_bytes = 0;
+        }
         match sealed.form {
             SealedForm::Snapshot => {
                 // Entries of this batch before the snapshot are replaced too.
@@ -281,10 +305,10 @@ impl SealedJudgement {
             (OpKind::Delete, SealedForm::Snapshot | SealedForm::Patch, _) => {
                 rejected("a delete carries a sealed delete")
             }
-            (_, SealedForm::Patch | SealedForm::Delete, Some(slot))
-                if slot.stored.snapshot_version.0 == 0 =>
-            {
-                rejected("this note is stored in the clear: its first sealed change is a snapshot")
+            // Stored in the clear (its account was upgraded): a patch has nothing sealed
+            // to apply to, so the device sends the whole text, sealed, instead.
+            (_, SealedForm::Patch, Some(slot)) if slot.stored.snapshot_version.0 == 0 => {
+                Err(Refusal::NeedFullText(slot.stored.version))
             }
             (_, SealedForm::Patch, _) if op.lww => {
                 rejected("a last-write-wins change carries the whole note (a sealed snapshot)")
@@ -315,6 +339,7 @@ impl SealedJudgement {
                     change_seq,
                     device,
                     snapshot_version: slot.stored.snapshot_version,
+                    left_the_clear: slot.was_clear,
                     chain_bytes: slot.stored.chain_bytes,
                     mac: slot.stored.mac,
                     entries: slot.entries,
@@ -338,6 +363,8 @@ enum Refusal {
     Rejected(String),
     /// Its base is not the note's current version (this one).
     Conflict(Version),
+    /// A patch for a note with nothing sealed to apply it to (at this version).
+    NeedFullText(Version),
 }
 
 fn rejected(op: &PushOp, reason: &str) -> PushResult {
@@ -367,6 +394,7 @@ impl Slot {
             changed: None,
             replaced_below: None,
             keep_history: false,
+            was_clear: false,
         }
     }
 }
@@ -599,22 +627,45 @@ mod tests {
     }
 
     #[test]
-    fn a_note_stored_in_the_clear_takes_a_sealed_snapshot_first() {
+    fn a_note_stored_in_the_clear_leaves_it_with_its_first_sealed_snapshot_or_delete() {
         let clear = StoredChain {
             snapshot_version: Version(0),
             ..stored(3, 600)
         };
-        let mut judgement = batch(&[(5, clear)], 600);
+        let mut judgement = batch(&[(5, clear), (6, clear), (7, clear)], 1800);
+        // A patch has nothing sealed to apply to: the whole text, please.
         let patch = op(1, 5, OpKind::Update, SealedForm::Patch, Some(3));
-        assert_eq!(status(&judgement.judge(&patch, NOW)), "rejected");
-        let delete = op(2, 5, OpKind::Delete, SealedForm::Delete, Some(3));
-        assert_eq!(status(&judgement.judge(&delete, NOW)), "rejected");
+        assert_eq!(
+            judgement.judge(&patch, NOW),
+            PushResult::NeedFullText {
+                op_id: patch.op_id,
+                current_version: Version(3)
+            }
+        );
+        let stale = op(2, 5, OpKind::Update, SealedForm::Snapshot, Some(2));
+        assert_eq!(status(&judgement.judge(&stale, NOW)), "conflict");
         let snapshot = op(3, 5, OpKind::Update, SealedForm::Snapshot, Some(3));
         assert_eq!(status(&judgement.judge(&snapshot, NOW)), "applied");
+        // A delete ends a note in the clear: its chain starts (and ends) there.
+        let delete = op(4, 6, OpKind::Delete, SealedForm::Delete, Some(3));
+        assert_eq!(status(&judgement.judge(&delete, NOW)), "applied");
+        // Even a last-write-wins overwrite keeps no plain text as history.
+        let lww = PushOp {
+            lww: true,
+            ..op(5, 7, OpKind::Update, SealedForm::Snapshot, Some(1))
+        };
+        assert_eq!(status(&judgement.judge(&lww, NOW)), "applied");
         let writes = judgement.into_writes();
-        assert_eq!(writes.charged_bytes, 100 + ROW_OVERHEAD - 600);
-        assert_eq!(writes.notes[0].replaced_below, Some(Version(4)));
-        assert_eq!(writes.notes[0].chain_bytes, 100 + ROW_OVERHEAD);
+        assert_eq!(writes.charged_bytes, 3 * (100 + ROW_OVERHEAD - 600));
+        for (written, id) in writes.notes.iter().zip([5, 6, 7]) {
+            assert_eq!(written.id, note(id));
+            assert!(written.left_the_clear);
+            assert!(!written.keep_history);
+            assert_eq!(written.replaced_below, Some(Version(4)));
+            assert_eq!(written.snapshot_version, Version(4));
+            assert_eq!(written.chain_bytes, 100 + ROW_OVERHEAD);
+        }
+        assert!(writes.notes[1].deleted);
     }
 
     #[test]

@@ -9,15 +9,16 @@ use axum::Json;
 use hkdf::Hkdf;
 use quire_core::crypto::kdf::{KdfParams, SALT_BYTES};
 use quire_core::protocol::{
-    problem, Hex, KdfInfo, KeyScheme, NewPassword, PasswordChange, Problem, RecoveredKey,
-    RecoveryProof, RecoveryReset, WRAPPED_KEY_BYTES,
+    problem, AccountInfo, Hex, KdfInfo, KeyScheme, KeysUpgrade, NewPassword, PasswordChange,
+    Problem, RecoveredKey, RecoveryProof, RecoveryReset, WRAPPED_KEY_BYTES,
 };
 use rand::RngCore;
 use sha2::Sha256;
 use sqlx::Row;
 
 use crate::accounts::{
-    check_username, recovery_auth_hash, verify_password, AuthedAccount, KEY_SCHEME_E2E,
+    check_password_size, check_username, recovery_auth_hash, verify_password, AuthedAccount,
+    KEY_SCHEME_E2E,
 };
 use crate::attempts::{self, Scope, LOGIN_WINDOW_MS};
 use crate::client_addr::{limit_key, ClientAddr};
@@ -260,6 +261,163 @@ async fn set_password(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The account this session belongs to.
+#[utoipa::path(
+    get, path = "/v1/accounts/current", tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account's id, name and key scheme", body = AccountInfo),
+        SignInAgain,
+        ServerFailed,
+    )
+)]
+pub async fn current(
+    State(state): State<AppState>,
+    account: AuthedAccount,
+) -> Result<Json<AccountInfo>, ApiError> {
+    let (username, scheme): (String, String) =
+        sqlx::query_as("SELECT username, key_scheme FROM accounts WHERE id = $1")
+            .bind(&account.id)
+            .fetch_one(&state.db.pool)
+            .await?;
+    Ok(Json(AccountInfo {
+        account_id: account.id.parse().map_err(|_| {
+            tracing::error!("an account id is not a UUID");
+            ApiError::internal()
+        })?,
+        username,
+        scheme: match scheme == KEY_SCHEME_E2E {
+            true => KeyScheme::E2eV1,
+            false => KeyScheme::Legacy,
+        },
+    }))
+}
+
+/// Upgrade an account made before end-to-end encryption: it takes keys made on the device
+/// and signs in with the derived auth secret from now on. The device's session goes on;
+/// every other one ends (those devices sign in again, and get the data key). The notes stay
+/// in the clear until the device seals each again; each leaves the clear, with its plain
+/// history, as its first sealed change is stored.
+#[utoipa::path(
+    post, path = "/v1/accounts/current/upgrade", tag = "accounts",
+    security(("bearer" = [])),
+    request_body = KeysUpgrade,
+    responses(
+        (status = 204, description = "Upgraded; every other session of the account has ended"),
+        (status = 400, description = "Malformed JSON, unacceptable derivation settings, or keys made for another account; nothing changed", body = Problem, content_type = "application/problem+json"),
+        SignInAgain,
+        (status = 403, description = "The password is wrong; nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already end-to-end encrypted, or changes arrived after the cursor, or the password changed meanwhile; nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than an upgrade needs (16 KiB)", body = Problem, content_type = "application/problem+json"),
+        NotJsonOrUnknownEncoding,
+        (status = 429, description = "Too many wrong passwords", body = Problem, content_type = "application/problem+json"),
+        ServerFailedNothingStored,
+        PasswordChecksBusy,
+    )
+)]
+pub async fn upgrade(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    account: AuthedAccount,
+    ApiJson(upgrade): ApiJson<KeysUpgrade>,
+) -> Result<StatusCode, ApiError> {
+    let keys = &upgrade.keys;
+    keys.kdf
+        .check()
+        .map_err(|err| ApiError::bad_request(err.to_string()))?;
+    check_password_size(&upgrade.password)?;
+    if keys.account_id.to_string() != account.id {
+        return Err(ApiError::bad_request(
+            "the keys name another account: seal with this account's id (GET /v1/accounts/current)",
+        ));
+    }
+    let cursor = i64::try_from(upgrade.cursor)
+        .map_err(|_| ApiError::bad_request("cursor is beyond any this server hands out"))?;
+    if account.end_to_end {
+        return Err(already_upgraded());
+    }
+    let username: String = sqlx::query_scalar("SELECT username FROM accounts WHERE id = $1")
+        .bind(&account.id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let verified = verify_password(&state, client, &username, upgrade.password).await?;
+    let Some(verified) = verified.filter(|verified| verified.id == account.id) else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            problem::WRONG_PASSWORD,
+            "the password is wrong",
+        ));
+    };
+    let hash = state.hashes.hash(upgrade.auth.to_hex()).await?;
+    let mut tx = state.db.begin_write().await?;
+    // One statement checks everything that may have changed since the checks above: the
+    // scheme, the password, and that no change arrived after the device's cursor (its
+    // notes are all the device will seal). It takes the row's lock that every push takes.
+    let updated = sqlx::query(
+        "UPDATE accounts SET key_scheme = $1, password_hash = $2, kdf_salt = $3,
+                kdf_memory_kib = $4, kdf_iterations = $5, kdf_parallelism = $6,
+                wrapped_key = $7, recovery_auth_hash = $8, recovery_wrapped_key = $9
+         WHERE id = $10 AND key_scheme <> $1 AND password_hash = $11 AND change_seq = $12",
+    )
+    .bind(KEY_SCHEME_E2E)
+    .bind(hash)
+    .bind(keys.salt.to_hex())
+    .bind(i64::from(keys.kdf.memory_kib))
+    .bind(i64::from(keys.kdf.iterations))
+    .bind(i64::from(keys.kdf.parallelism))
+    .bind(keys.wrapped_key.to_hex())
+    .bind(recovery_auth_hash(&keys.recovery_auth))
+    .bind(keys.recovery_wrapped_key.to_hex())
+    .bind(&account.id)
+    .bind(&verified.password_hash)
+    .bind(cursor)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        let (scheme, head): (String, i64) =
+            sqlx::query_as("SELECT key_scheme, change_seq FROM accounts WHERE id = $1")
+                .bind(&account.id)
+                .fetch_one(&mut *tx)
+                .await?;
+        return Err(match (scheme == KEY_SCHEME_E2E, head != cursor) {
+            (true, _) => already_upgraded(),
+            (false, true) => ApiError::new(
+                StatusCode::CONFLICT,
+                problem::CONFLICT,
+                format!(
+                    "the account has changes after cursor {cursor} (it is at {head}): pull them, then upgrade; nothing changed"
+                ),
+            ),
+            (false, false) => ApiError::new(
+                StatusCode::CONFLICT,
+                problem::CONFLICT,
+                "the password was changed meanwhile; nothing changed",
+            ),
+        });
+    }
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = $1
+         WHERE account_id = $2 AND revoked_at IS NULL AND token_hash <> $3",
+    )
+    .bind(now().0)
+    .bind(&account.id)
+    .bind(&account.token_hash)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(%username, %client, "account upgraded to end-to-end encryption; other sessions ended");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn already_upgraded() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        problem::CONFLICT,
+        "this account is end-to-end encrypted already; nothing changed",
+    )
 }
 
 /// The recovery key's first step: proof of the key gets the data key wrapped under it.

@@ -57,7 +57,7 @@ pub(crate) fn check_username(name: &str) -> Result<(), ApiError> {
 
 /// Characters, as the document's `maxLength` counts them; at most 4 KiB of UTF-8, which
 /// fits the auth body limit even with every character escaped.
-fn check_password_size(password: &str) -> Result<(), ApiError> {
+pub(crate) fn check_password_size(password: &str) -> Result<(), ApiError> {
     if password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(ApiError::bad_request(format!(
             "a password is at most {MAX_PASSWORD_CHARS} characters"

@@ -53,6 +53,11 @@ impl Db {
                         sqlx::query("PRAGMA synchronous = NORMAL")
                             .execute(&mut *conn)
                             .await?;
+                        // Deleted text is overwritten, not left in free pages: what an
+                        // upgrade to end-to-end encryption drops must not stay in the file.
+                        sqlx::query("PRAGMA secure_delete = ON")
+                            .execute(&mut *conn)
+                            .await?;
                         sqlx::query("PRAGMA foreign_keys = ON")
                             .execute(&mut *conn)
                             .await?;

@@ -27,6 +27,8 @@ use crate::{account_keys, accounts, health, sync};
         accounts::logout,
         account_keys::kdf,
         account_keys::change_password,
+        account_keys::current,
+        account_keys::upgrade,
         account_keys::recovery_key,
         account_keys::recovery_password,
         sync::push,

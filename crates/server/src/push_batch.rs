@@ -110,6 +110,21 @@ pub(crate) async fn take_change_seq(
     })
 }
 
+/// Takes the account row's lock for the transaction (the one `take_change_seq` takes) and
+/// answers whether the account is end-to-end encrypted.
+pub(crate) async fn lock_account(
+    tx: &mut Transaction<'static, Any>,
+    account_id: &str,
+) -> Result<bool, ApiError> {
+    let scheme: String = sqlx::query_scalar(
+        "UPDATE accounts SET change_seq = change_seq WHERE id = $1 RETURNING key_scheme",
+    )
+    .bind(account_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(scheme == crate::accounts::KEY_SCHEME_E2E)
+}
+
 /// The answers given before to any of these op ids.
 pub(crate) async fn earlier_results(
     tx: &mut Transaction<'static, Any>,

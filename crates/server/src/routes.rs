@@ -59,6 +59,13 @@ pub fn router(state: AppState) -> Router {
                 .layer(auth_limit)
                 .layer(auth_declared.clone()),
         )
+        .route("/accounts/current", get(account_keys::current))
+        .route(
+            "/accounts/current/upgrade",
+            post(account_keys::upgrade)
+                .layer(auth_limit)
+                .layer(auth_declared.clone()),
+        )
         .route(
             "/recovery/key",
             post(account_keys::recovery_key)

@@ -189,13 +189,54 @@ async fn write(
         }
         query.execute(&mut **tx).await?;
     }
+    let freed = drop_plain_history(tx, engine, account_id, &writes).await?;
     remember(
         tx,
         engine,
         account_id,
         &writes.applied,
         writes.change_seq,
-        writes.charged_bytes,
+        writes.charged_bytes - freed,
     )
     .await
+}
+
+/// The plain history of the notes this batch took out of the clear (an upgraded account's):
+/// dropped, like their plain text; what it held is returned, to be freed.
+async fn drop_plain_history(
+    tx: &mut Transaction<'static, Any>,
+    engine: Engine,
+    account_id: &str,
+    writes: &SealedWrites,
+) -> Result<i64, ApiError> {
+    let left: Vec<String> = writes
+        .notes
+        .iter()
+        .filter(|note| note.left_the_clear)
+        .map(|note| note.id.to_string())
+        .collect();
+    let mut freed = 0;
+    for chunk in left.chunks(ROWS_PER_STATEMENT) {
+        let which = format!(
+            "FROM note_history WHERE account_id = {} AND note_id IN ({})",
+            engine.param(1),
+            engine.in_list(chunk.len(), 2)
+        );
+        let sum = format!(
+            "SELECT CAST(coalesce(sum(size + {}), 0) AS BIGINT) {which}",
+            quire_core::push_judgement::ROW_OVERHEAD
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(&sum).bind(account_id);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        freed += query.fetch_one(&mut **tx).await?;
+        let delete = format!("DELETE {which}");
+        let mut query = sqlx::query(&delete).bind(account_id);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(freed)
 }

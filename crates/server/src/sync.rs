@@ -77,8 +77,11 @@ pub async fn push(
         let mut tx = state.db.begin_write().await?;
         // An end-to-end account's ops are sealed (a plain one is refused by the sealed
         // judgement); an account in the clear sends none (the plain judgement refuses them).
+        // Read under the account row's lock, which an upgrade takes too: a push that began
+        // before an upgrade and is written after it is judged as the account now is.
         let engine = state.db.engine;
-        let results = if account.end_to_end {
+        let end_to_end = push_batch::lock_account(&mut tx, &account.id).await?;
+        let results = if end_to_end {
             sealed_batch::apply(&mut tx, engine, &limits, &account.id, &request.ops).await?
         } else {
             push_batch::apply(&mut tx, engine, &limits, &account.id, &request.ops).await?
@@ -186,11 +189,19 @@ pub async fn pull(
     let others = format!(
         "SELECT id, title, version, deleted, updated_at, change_seq, size, body, snapshot_version
          FROM notes WHERE account_id = {} AND change_seq > {}
-            AND (device_id IS NULL OR device_id <> {})
+            AND (device_id IS NULL OR device_id <> {}){}
          ORDER BY change_seq LIMIT {}",
         p(1),
         p(2),
         p(3),
+        // While an account is upgraded, its notes still in the clear are not sent: a
+        // device of an end-to-end account takes sealed text only. Each comes (with a new
+        // place in the log) once it is sealed.
+        if account.end_to_end {
+            " AND snapshot_version IS NOT NULL"
+        } else {
+            ""
+        },
         p(4)
     );
     let mut rows = sqlx::query(&others)

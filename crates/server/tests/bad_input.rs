@@ -17,6 +17,7 @@ use quire_server::Limits;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 on_both_backends!(every_bad_request_is_refused_cleanly);
 
@@ -76,6 +77,16 @@ fn with_field(mut value: Value, path: &[&str], to: Value) -> Value {
     }
     *at = to;
     value
+}
+
+/// An upgrade's body with well-formed keys for `account_id`.
+fn upgrade_json(account_id: Uuid) -> Value {
+    json!({
+        "password": PASSWORD,
+        "auth": "ab".repeat(32),
+        "keys": common::keys_json(account_id),
+        "cursor": 0,
+    })
 }
 
 /// A password change from `old` to a well-formed new password.
@@ -681,6 +692,62 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
                 "password change: malformed",
                 "/accounts/current/password",
                 b"{\"old_password\":".to_vec(),
+                Expect::Problem(400),
+            )
+        },
+        pull(
+            "current account: no token",
+            "/accounts/current",
+            None,
+            Expect::Problem(401),
+        ),
+        post(
+            "upgrade: no token",
+            "/accounts/current/upgrade",
+            json_bytes(&upgrade_json(Uuid::now_v7())),
+            Expect::Problem(401),
+        ),
+        Case {
+            token: erin.clone(),
+            ..post(
+                "upgrade: keys for another account",
+                "/accounts/current/upgrade",
+                json_bytes(&upgrade_json(Uuid::now_v7())),
+                Expect::Problem(400),
+            )
+        },
+        Case {
+            token: erin.clone(),
+            ..post(
+                "upgrade: cheap settings",
+                "/accounts/current/upgrade",
+                json_bytes(&with_field(
+                    upgrade_json(Uuid::now_v7()),
+                    &["keys", "kdf", "memory_kib"],
+                    json!(8),
+                )),
+                Expect::Problem(400),
+            )
+        },
+        Case {
+            token: erin.clone(),
+            ..post(
+                "upgrade: a password longer than any",
+                "/accounts/current/upgrade",
+                json_bytes(&with_field(
+                    upgrade_json(Uuid::now_v7()),
+                    &["password"],
+                    json!("p".repeat(1025)),
+                )),
+                Expect::Problem(400),
+            )
+        },
+        Case {
+            token: erin.clone(),
+            ..post(
+                "upgrade: malformed",
+                "/accounts/current/upgrade",
+                b"{\"password\":".to_vec(),
                 Expect::Problem(400),
             )
         },

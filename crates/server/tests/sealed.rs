@@ -6,11 +6,11 @@
 
 mod common;
 
-use common::{create_op, Backend, TestServer};
+use common::{at, create_op, update_op, Backend, TestServer, PASSWORD};
 use quire_core::crypto::chain::{open_chain, seal_op};
 use quire_core::crypto::DataKey;
 use quire_core::patch::Patch;
-use quire_core::protocol::{NoteState, PushOp, PushResult, SealedForm};
+use quire_core::protocol::{AccountInfo, KeyScheme, NoteState, PushOp, PushResult, SealedForm};
 use quire_core::{DeviceId, NoteFields, NoteId, OpId, OpKind, Version};
 use quire_server::Limits;
 use reqwest::StatusCode;
@@ -21,6 +21,7 @@ on_both_backends!(
     a_stale_base_is_a_conflict_and_the_device_fetches_the_whole_chain,
     a_snapshot_replaces_the_chain_and_frees_what_it_held,
     text_in_the_clear_is_refused_for_an_end_to_end_account_and_the_other_way_round,
+    an_upgrade_takes_keys_at_the_head_only_then_each_note_leaves_the_clear_with_its_history,
 );
 
 const SENTINEL: &str = "sentinel-7f3a9c";
@@ -343,5 +344,160 @@ async fn text_in_the_clear_is_refused_for_an_end_to_end_account_and_the_other_wa
         .push_raw(&sealed, &serde_json::json!({"ops": [huge]}))
         .await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    server.stop().await;
+}
+
+async fn upgrade(server: &TestServer, token: &str, password: &str, id: &str, cursor: u64) -> u16 {
+    let mut keys = common::keys_json(Uuid::now_v7());
+    keys["account_id"] = serde_json::json!(id);
+    let body = serde_json::json!({
+        "password": password,
+        "auth": "ab".repeat(32),
+        "keys": keys,
+        "cursor": cursor,
+    });
+    let response = server
+        .http
+        .post(server.url("/accounts/current/upgrade"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
+async fn current(server: &TestServer, token: &str) -> AccountInfo {
+    let response = server.get_with(token, "/accounts/current").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+async fn stored_bytes(server: &TestServer) -> i64 {
+    sqlx::query_scalar("SELECT stored_bytes FROM accounts WHERE username = 'old'")
+        .fetch_one(&server.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn an_upgrade_takes_keys_at_the_head_only_then_each_note_leaves_the_clear_with_its_history(
+    backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let laptop = server.account("old").await;
+    let desktop = server.login("old").await;
+    let (kept, deleted) = (NoteId(Uuid::now_v7()), NoteId(Uuid::now_v7()));
+    let title = format!("{SENTINEL} title");
+    let first = NoteFields::new(title.clone(), format!("{SENTINEL}\none\n"));
+    let second = NoteFields::new(title.clone(), format!("{SENTINEL}\ntwo\n"));
+    let third = NoteFields::new(title.clone(), format!("{SENTINEL}\nthree\n"));
+    // As 0.1 stored them: in the clear, with the text a last-write-wins op replaced unseen
+    // kept as history.
+    let ops = vec![
+        create_op(kept, &first.title, &first.body),
+        create_op(deleted, &first.title, &first.body),
+    ];
+    server.push(&laptop, ops).await;
+    let to_second = update_op(
+        kept,
+        at(1, &first.title, &first.body),
+        &second.title,
+        &second.body,
+    );
+    let results = server.push(&laptop, vec![to_second]).await.results;
+    assert_eq!(applied(&results[0]), 2);
+    let overwrite = PushOp {
+        lww: true,
+        ..update_op(
+            kept,
+            at(1, &first.title, &first.body),
+            &third.title,
+            &third.body,
+        )
+    };
+    let results = server.push(&laptop, vec![overwrite]).await.results;
+    assert_eq!(applied(&results[0]), 3);
+    assert_eq!(server.count("note_history").await, 1);
+    let before = stored_bytes(&server).await;
+
+    let info = current(&server, &laptop).await;
+    assert_eq!(info.scheme, KeyScheme::Legacy);
+    assert_eq!(info.username, "old");
+    let id = info.account_id.to_string();
+    let head = server.pull(&laptop, 0, 100).await.head;
+    assert_eq!(upgrade(&server, &laptop, "wrong", &id, head).await, 403);
+    let elsewhere = Uuid::now_v7().to_string();
+    assert_eq!(
+        upgrade(&server, &laptop, PASSWORD, &elsewhere, head).await,
+        400
+    );
+    assert_eq!(
+        upgrade(&server, &laptop, PASSWORD, &id, head - 1).await,
+        409,
+        "pull first"
+    );
+    assert_eq!(current(&server, &laptop).await.scheme, KeyScheme::Legacy);
+    assert_eq!(upgrade(&server, &laptop, PASSWORD, &id, head).await, 204);
+    assert_eq!(
+        upgrade(&server, &laptop, PASSWORD, &id, head).await,
+        409,
+        "once"
+    );
+    assert_eq!(current(&server, &laptop).await.scheme, KeyScheme::E2eV1);
+    let works = |token: String| {
+        let server = &server;
+        async move {
+            server
+                .get_with(&token, "/sync/pull?since=0&limit=1")
+                .await
+                .status()
+                == StatusCode::OK
+        }
+    };
+    assert!(works(laptop.clone()).await, "the upgrading session goes on");
+    assert!(!works(desktop).await, "every other session ended");
+    // The notes still in the clear are not sent to a device of an end-to-end account.
+    assert!(server.pull(&laptop, 0, 100).await.changes.is_empty());
+    // Plain text is refused now; a sealed patch has nothing sealed to go on: whole, please.
+    let plain = update_op(kept, at(3, &third.title, &third.body), "t", "b");
+    let results = server.push(&laptop, vec![plain]).await.results;
+    assert!(
+        matches!(results[0], PushResult::Rejected { .. }),
+        "{results:?}"
+    );
+    let device = Device::of(&server, "old", 1).await;
+    let next = NoteFields::new(title.clone(), format!("{SENTINEL}\nthree\nand four\n"));
+    let patch = device.patch(kept, (3, &third), &next);
+    let results = server.push(&laptop, vec![patch]).await.results;
+    assert!(
+        matches!(
+            results[0],
+            PushResult::NeedFullText {
+                current_version: Version(3),
+                ..
+            }
+        ),
+        "{results:?}"
+    );
+    let snapshot = device.snapshot(kept, (3, &third), &third);
+    let mut delete = device.op(deleted, OpKind::Delete, Some(1));
+    delete = device.seal(delete, Some(&first));
+    let results = server.push(&laptop, vec![snapshot, delete]).await.results;
+    assert_eq!(applied(&results[0]), 4);
+    assert_eq!(applied(&results[1]), 2);
+    // Both left the clear: no plain text, no plain history, and the room they took freed.
+    assert_eq!(server.count("note_history").await, 0);
+    assert_no_sentinel(&server).await;
+    assert!(stored_bytes(&server).await < before);
+    let pulled = server.pull(&laptop, 0, 100).await;
+    assert_eq!(pulled.changes.len(), 2);
+    for change in &pulled.changes {
+        let opened = device.open(&change.note, None);
+        if change.note.id == kept {
+            assert_eq!(opened, third);
+        } else {
+            assert!(change.note.deleted);
+        }
+    }
     server.stop().await;
 }

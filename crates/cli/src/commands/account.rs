@@ -36,10 +36,37 @@ pub async fn run(command: AccountCommand, device: &Device, out: &Output) -> Resu
                 allow_legacy: args.legacy,
                 ..request(&args.account, password)
             };
+            let legacy = request.allow_legacy;
             let signed_in = device.sign_in(request, false).await?;
             out.print(&signed_in, |s| {
-                format!("signed in to {} as {}", s.server, s.username)
+                let mut text = format!("signed in to {} as {}", s.server, s.username);
+                if let Some(key) = &s.recovery_key {
+                    text.push_str(&recovery_key_text(key));
+                }
+                text
             });
+            if let Some(why) = &signed_in.upgrade_failed {
+                out.warn(&format!(
+                    "the account is still not end-to-end encrypted ({why}); try again with `quire account upgrade`"
+                ));
+            } else if legacy && signed_in.end_to_end {
+                send_sealed_copies(device, out).await;
+            }
+        }
+        AccountCommand::Upgrade => {
+            let password = password(PASSWORD_ENV, "Password", false)?;
+            let upgraded = device.upgrade_account(password).await?;
+            out.print(&upgraded, |u| {
+                let mut text = format!(
+                    "the account is end-to-end encrypted now; {} notes to send again, sealed",
+                    u.notes_to_seal
+                );
+                if let Some(key) = &u.recovery_key {
+                    text.push_str(&recovery_key_text(key));
+                }
+                text
+            });
+            send_sealed_copies(device, out).await;
         }
         AccountCommand::Password => {
             let current = password(PASSWORD_ENV, "Current password", false)?;
@@ -76,6 +103,25 @@ pub async fn run(command: AccountCommand, device: &Device, out: &Output) -> Resu
         }
     }
     Ok(())
+}
+
+fn recovery_key_text(key: &str) -> String {
+    format!(
+        "\n\nYour notes are now encrypted end to end. Your recovery key (write it down and \
+         keep it safe):\n\n    {key}\n\nWithout your password or this key nobody, not even \
+         the server's operator, can read them or get them back. Your other devices must sign \
+         in again."
+    )
+}
+
+/// Sends the sealed copies an upgrade queued right away; what is left goes with the next
+/// `quire sync`.
+async fn send_sealed_copies(device: &Device, out: &Output) {
+    if let Err(err) = device.sync_once().await {
+        out.warn(&format!(
+            "the notes were not all sent sealed yet ({err}); `quire sync` sends the rest"
+        ));
+    }
 }
 
 fn request(args: &SignInArgs, password: String) -> AccountRequest<'_> {

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quire_core::protocol::{
-    problem, Account, Credentials, Health, KdfInfo, NewAccount, NoteState, PasswordChange, Problem,
-    PullResponse, PushRequest, PushResponse, RecoveredKey, RecoveryProof, RecoveryReset, Session,
-    API_PREFIX,
+    problem, Account, AccountInfo, Credentials, Health, KdfInfo, KeysUpgrade, NewAccount,
+    NoteState, PasswordChange, Problem, PullResponse, PushRequest, PushResponse, RecoveredKey,
+    RecoveryProof, RecoveryReset, Session, API_PREFIX,
 };
 use reqwest::header::{HeaderMap, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -224,6 +224,21 @@ impl ApiClient {
         let request = self.with_json(
             self.request(Method::PUT, "/accounts/current/password", Some(token)),
             change,
+        )?;
+        self.send(request).await?;
+        Ok(())
+    }
+
+    pub async fn current_account(&self, token: &Secret) -> Result<AccountInfo> {
+        let request = self.request(Method::GET, "/accounts/current", Some(token));
+        let answer = self.send(request).await?;
+        self.json(&answer)
+    }
+
+    pub async fn upgrade(&self, token: &Secret, upgrade: &KeysUpgrade) -> Result<()> {
+        let request = self.with_json(
+            self.request(Method::POST, "/accounts/current/upgrade", Some(token)),
+            upgrade,
         )?;
         self.send(request).await?;
         Ok(())

@@ -37,7 +37,7 @@ use crate::store::{
     Conflict, NoteEdit, NoteSummary, QueuedOp, Resolution, SetAside, StoreStatus, UnreadableNote,
 };
 use crate::vault::{self, watch::VaultWatcher, Scope, VaultProblem, VaultProgress, VaultReport};
-use crate::{paths, Result, Store};
+use crate::{paths, Error, Result, Store};
 
 /// News from a device running in the background, for the front end to pass on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -292,9 +292,49 @@ impl Device {
         new_account: bool,
     ) -> Result<SignedIn> {
         let secrets = self.secrets.as_ref();
-        let signed_in = account::sign_in(&self.store, secrets, request, new_account).await?;
+        let upgrade_with = request.allow_legacy.then(|| request.password.clone());
+        let mut signed_in = account::sign_in(&self.store, secrets, request, new_account).await?;
         self.account_changed();
+        // A legacy account is encrypted end to end right away, while the password is here.
+        if let (Some(password), false) = (upgrade_with, signed_in.end_to_end) {
+            match self.upgrade_account(password).await {
+                Ok(upgraded) => {
+                    signed_in.end_to_end = true;
+                    signed_in.recovery_key = upgraded.recovery_key;
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "signed in to a legacy account; its upgrade failed");
+                    signed_in.upgrade_failed = Some(err.to_string());
+                }
+            }
+        }
         Ok(signed_in)
+    }
+
+    /// Encrypts the legacy account this device is signed in to end to end (see
+    /// `account::upgrade`). A round in the clear first pushes the queue and pulls to the
+    /// account's head, so this device holds every note it seals again; changes that arrive
+    /// meanwhile make it pull and try again. The sealed copies go with the next rounds.
+    pub async fn upgrade_account(&self, password: String) -> Result<account::Upgraded> {
+        let secrets = self.secrets.as_ref();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.sync_once().await {
+                // A try that stopped halfway is settled by the upgrade itself.
+                Ok(_) | Err(Error::UpgradeUnfinished) => {}
+                Err(err) => return Err(err),
+            }
+            let cursor = self.store.pull_cursor().await?;
+            let upgraded = account::upgrade(&self.store, secrets, password.clone(), cursor).await;
+            match upgraded {
+                Err(Error::ServerRefused { status: 409, .. }) if tries < 3 => continue,
+                other => {
+                    self.account_changed();
+                    return other;
+                }
+            }
+        }
     }
 
     pub async fn sign_out(&self) -> Result<LogoutOutcome> {

@@ -34,9 +34,14 @@ fn to_push_op(queued: &QueuedOp, base: Option<&NoteFields>, patch_allowed: bool)
         }
         OpPayload::Delete => (None, None, None),
     };
-    if let (OpPayload::Update(fields), Some(base), false, true) =
-        (&op.payload, base, lww, patch_allowed)
-    {
+    // An update that leaves its base as it is goes whole: it is a note sent again sealed
+    // (an account upgraded to end-to-end encryption), which the server takes only whole.
+    if let (OpPayload::Update(fields), Some(base), false, true) = (
+        &op.payload,
+        base,
+        lww,
+        patch_allowed && op.payload.fields() != base,
+    ) {
         let diff = Patch::between(&base.body, &fields.body);
         let diff_size = serde_json::to_vec(&diff).map_or(usize::MAX, |json| json.len());
         if diff_size < fields.body.len() {

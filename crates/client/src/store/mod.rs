@@ -17,6 +17,7 @@ mod meta;
 mod notes;
 mod outbox;
 mod remote;
+mod reseal;
 mod settings;
 mod unreadable;
 pub use unreadable::UnreadableNote;

@@ -139,11 +139,14 @@ pub fn open_chain(
     let (mut at, mut fields) = match (first.form, base) {
         (SealedForm::Snapshot, _) => (None, None),
         (_, Some((version, fields))) => (Some(version), Some(fields.clone())),
+        // A note upgraded from the clear may start with its delete: to a device that never
+        // had it, it is an empty tombstone.
+        (SealedForm::Delete, None) => (None, Some(NoteFields::new("", ""))),
         (_, None) => return broken("a change to a note this device does not have".to_owned()),
     };
     let mut deleted = false;
     for (n, entry) in entries.iter().enumerate() {
-        let starts_over = n == 0 && entry.form == SealedForm::Snapshot;
+        let starts_over = n == 0 && (entry.form == SealedForm::Snapshot || base.is_none());
         if !starts_over && entry.base_version != at {
             return broken(format!(
                 "version {} was made on {:?}, not on {:?}",
@@ -307,6 +310,36 @@ mod tests {
         )
         .unwrap();
         assert_eq!(rest.fields, second);
+    }
+
+    #[test]
+    fn a_chain_that_starts_with_its_delete_is_a_tombstone() {
+        // A note upgraded from the clear by its delete: the entry alone.
+        let (entries, _, second) = chain();
+        let end = (Version(3), true);
+        let never_had = open_chain(&key(), ACCOUNT, note(), &entries[2..], None, end, MAX);
+        assert_eq!(
+            never_had.unwrap(),
+            OpenedNote {
+                fields: fields("", ""),
+                deleted: true
+            }
+        );
+        let had = open_chain(
+            &key(),
+            ACCOUNT,
+            note(),
+            &entries[2..],
+            Some((Version(2), &second)),
+            end,
+            MAX,
+        );
+        assert_eq!(had.unwrap().fields, second);
+        // Still sealed to its own place: not as another note's, nor as a live note.
+        let elsewhere = NoteId(Uuid::from_u128(10));
+        assert!(open_chain(&key(), ACCOUNT, elsewhere, &entries[2..], None, end, MAX).is_err());
+        let alive = (Version(3), false);
+        assert!(open_chain(&key(), ACCOUNT, note(), &entries[2..], None, alive, MAX).is_err());
     }
 
     #[test]

@@ -165,6 +165,37 @@ pub struct RecoveryReset {
     pub new: NewPassword,
 }
 
+/// Answer of `GET /v1/accounts/current`: the account a session belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountInfo {
+    /// The id every sealed value of the account names.
+    pub account_id: Uuid,
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$", min_length = 1, max_length = 64)]
+    pub username: String,
+    pub scheme: KeyScheme,
+}
+
+/// Body of `POST /v1/accounts/current/upgrade`: an account made before end-to-end
+/// encryption takes keys made on the device, as a new account does. The device proves the
+/// password it signs in with today, and that it has pulled every change (`cursor`: the
+/// account's head), so that it holds every note it will seal again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeysUpgrade {
+    /// The password as the account signs in with it today; at most 1024 characters.
+    #[schema(max_length = 1024)]
+    pub password: String,
+    /// The auth secret derived from it, with which the account signs in from now on.
+    #[schema(value_type = String, pattern = "^[0-9a-f]*$", min_length = 64, max_length = 64)]
+    pub auth: Hex<KEY_BYTES>,
+    /// `account_id` must be the account's own (see [`AccountInfo`]).
+    pub keys: AccountKeys,
+    /// The cursor up to which the device has pulled.
+    #[schema(minimum = 0, maximum = 9_007_199_254_740_991_u64)]
+    pub cursor: u64,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -1,0 +1,103 @@
+//! An account upgraded to end-to-end encryption (docs/e2e-design.md, "Upgrade"): every note
+//! the server holds in the clear goes to it once more, sealed. That is an op in the queue
+//! like any other, so it is pushed in batches, survives a kill, and is answered, merged and
+//! rebased as any edit is.
+
+use quire_core::op::OpKind;
+use quire_core::{DeviceId, NoteFields, NoteId};
+use sqlx::Row;
+
+use super::bulk::ROWS_PER_STATEMENT;
+use super::outbox::{insert_ops, NewOp};
+use super::{decode, from_db, version_from_db, Store};
+use crate::{clock, Result};
+
+/// A note to seal again: the version the server has and, when it is not the note's own
+/// text, the text it has at that version.
+struct ToSeal {
+    note_id: NoteId,
+    version: quire_core::Version,
+    deleted: bool,
+    text: Option<NoteFields>,
+}
+
+impl Store {
+    /// Queues, in one transaction, a sealed copy of every note the server has that no
+    /// queued op will send anyway (a queued op goes sealed, whole, itself): an update with
+    /// the text the server has, on its version, or a deleted note's delete. The state mark
+    /// `due` is cleared in the same transaction, so this happens once. How many it queued.
+    pub(crate) async fn queue_sealed_copies(&self, due: &str) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(
+            "SELECT n.id, b.version, n.deleted,
+                CASE WHEN b.title IS NULL AND b.body IS NULL THEN NULL
+                     ELSE coalesce(b.title, n.title) END AS base_title,
+                CASE WHEN b.title IS NULL AND b.body IS NULL THEN NULL
+                     ELSE coalesce(b.body, n.body) END AS base_body
+             FROM notes n JOIN bases b ON b.note_id = n.id
+             WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id)
+             ORDER BY n.id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut notes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            let title: Option<String> = row.try_get("base_title")?;
+            let body: Option<String> = row.try_get("base_body")?;
+            notes.push(ToSeal {
+                note_id: decode::<NoteId>(&id, "note id")?,
+                version: version_from_db(row.try_get("version")?)?,
+                deleted: row.try_get::<i64, _>("deleted")? != 0,
+                text: title
+                    .zip(body)
+                    .map(|(title, body)| NoteFields { title, body }),
+            });
+        }
+        let count = i64::try_from(notes.len()).unwrap_or(i64::MAX);
+        let (device, last): (String, i64) =
+            sqlx::query_as("UPDATE device SET clock = clock + ? RETURNING device_id, clock")
+                .bind(count)
+                .fetch_one(&mut *tx)
+                .await?;
+        let device_id = decode::<DeviceId>(&device, "device id")?.to_string();
+        let first_clock = from_db(last, "clock")? + 1 - from_db(count, "count")?;
+        let now = clock::now();
+        for (chunk_at, chunk) in notes.chunks(ROWS_PER_STATEMENT).enumerate() {
+            let ops: Vec<NewOp<'_>> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, note)| {
+                    let at = u64::try_from(chunk_at * ROWS_PER_STATEMENT + i).unwrap_or(u64::MAX);
+                    NewOp {
+                        op_id: clock::new_op_id(),
+                        note_id: note.note_id,
+                        kind: if note.deleted {
+                            OpKind::Delete
+                        } else {
+                            OpKind::Update
+                        },
+                        // `None`: the note's own text, which is the server's.
+                        fields: if note.deleted {
+                            None
+                        } else {
+                            note.text.as_ref()
+                        },
+                        base_version: Some(note.version),
+                        device_id: &device_id,
+                        clock: first_clock + at,
+                        created_at: now,
+                    }
+                })
+                .collect();
+            insert_ops(&mut tx, &ops).await?;
+        }
+        sqlx::query("DELETE FROM settings WHERE key = ?")
+            .bind(due)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(notes = notes.len(), "queued every note to go again, sealed");
+        Ok(u64::try_from(notes.len()).unwrap_or(u64::MAX))
+    }
+}
