@@ -306,10 +306,10 @@ pub async fn current(
     request_body = KeysUpgrade,
     responses(
         (status = 204, description = "Upgraded; every other session of the account has ended"),
-        (status = 400, description = "Malformed JSON, unacceptable derivation settings, or keys made for another account; nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON or unacceptable derivation settings; nothing changed", body = Problem, content_type = "application/problem+json"),
         SignInAgain,
         (status = 403, description = "The password is wrong; nothing changed", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already end-to-end encrypted, or changes arrived after the cursor, or the password changed meanwhile; nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already end-to-end encrypted, keys made for another account, changes after the cursor, or the password changed meanwhile; nothing changed", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than an upgrade needs (16 KiB)", body = Problem, content_type = "application/problem+json"),
         NotJsonOrUnknownEncoding,
         (status = 429, description = "Too many wrong passwords", body = Problem, content_type = "application/problem+json"),
@@ -329,8 +329,10 @@ pub async fn upgrade(
         .map_err(|err| ApiError::bad_request(err.to_string()))?;
     check_password_size(&upgrade.password)?;
     if keys.account_id.to_string() != account.id {
-        return Err(ApiError::bad_request(
-            "the keys name another account: seal with this account's id (GET /v1/accounts/current)",
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            problem::CONFLICT,
+            "the keys name another account: seal with this account's id (GET /v1/accounts/current); nothing changed",
         ));
     }
     let cursor = i64::try_from(upgrade.cursor)

@@ -713,7 +713,7 @@ async fn every_bad_request_is_refused_cleanly(backend: Backend) {
                 "upgrade: keys for another account",
                 "/accounts/current/upgrade",
                 json_bytes(&upgrade_json(Uuid::now_v7())),
-                Expect::Problem(400),
+                Expect::Problem(409),
             )
         },
         Case {

@@ -429,7 +429,7 @@ async fn an_upgrade_takes_keys_at_the_head_only_then_each_note_leaves_the_clear_
     let elsewhere = Uuid::now_v7().to_string();
     assert_eq!(
         upgrade(&server, &laptop, PASSWORD, &elsewhere, head).await,
-        400
+        409
     );
     assert_eq!(
         upgrade(&server, &laptop, PASSWORD, &id, head - 1).await,
