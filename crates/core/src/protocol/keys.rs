@@ -192,7 +192,8 @@ pub struct KeysUpgrade {
     /// `account_id` must be the account's own (see [`AccountInfo`]).
     pub keys: AccountKeys,
     /// The cursor up to which the device has pulled.
-    #[schema(minimum = 0, maximum = 9_007_199_254_740_991_u64)]
+    #[serde(deserialize_with = "crate::ids::deserialize_count")]
+    #[schema(maximum = 9_223_372_036_854_775_807_i64)]
     pub cursor: u64,
 }
 
