@@ -10,16 +10,16 @@ use quire_core::crypto::recovery::RecoveryKey;
 use quire_core::crypto::seal::{unwrap_data_key, wrap_data_key};
 use quire_core::crypto::DataKey;
 use quire_core::protocol::{
-    is_valid_username, AccountKeys, Credentials, Hex, KdfInfo, KeyScheme, KeysUpgrade, NewAccount,
-    NewPassword, PasswordChange, RecoveryProof, RecoveryReset, Session, MAX_PASSWORD_CHARS,
-    MIN_PASSWORD_CHARS, USERNAME_PATTERN,
+    is_valid_username, Credentials, Hex, KdfInfo, KeyScheme, KeysUpgrade, NewAccount, NewPassword,
+    PasswordChange, RecoveryProof, RecoveryReset, Session, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS,
+    USERNAME_PATTERN,
 };
 use quire_core::settings::{check_server_url, ServerUrl, SettingKey};
 use uuid::Uuid;
 
 use crate::api::ApiClient;
 use crate::credentials::{Secret, SecretStore};
-use crate::keys::{fresh_nonce, fresh_salt, new_account_keys, AccountKeyStore};
+use crate::keys::{fresh_nonce, fresh_salt, make_account_keys, wrapped_hex, AccountKeyStore};
 use crate::sealing::Sealing;
 use crate::{Error, Result, Store};
 
@@ -143,9 +143,7 @@ async fn new_password(
         password: Hex(*secrets.auth.expose()),
         salt: info.salt,
         kdf: info.kdf,
-        wrapped_key: Hex(wrapped.as_slice().try_into().map_err(|_| {
-            Error::Password("a wrapped key came out of an unexpected size".to_owned())
-        })?),
+        wrapped_key: wrapped_hex(&wrapped)?,
     };
     Ok((new, secrets))
 }
@@ -186,18 +184,7 @@ async fn register(
 ) -> Result<SignedSession> {
     check_new_password(&request.password)?;
     let account_id = Uuid::now_v7();
-    let password = request.password.clone();
-    let keys = tokio::task::spawn_blocking(move || {
-        new_account_keys(&password, &account_id.to_string(), KdfParams::DEFAULT)
-    })
-    .await
-    .map_err(|err| Error::Password(format!("the key derivation stopped: {err}")))??;
-    let wrapped = |bytes: &[u8]| {
-        bytes
-            .try_into()
-            .map(Hex)
-            .map_err(|_| Error::Password("a wrapped key came out of an unexpected size".into()))
-    };
+    let keys = make_account_keys(request.password.clone(), account_id).await?;
     let auth = Hex(*keys.auth.expose());
     // Kept before the account exists: should the sign-in after it fail, the key is still
     // here (`quire account recovery-key`), never lost with an account that needs it.
@@ -206,14 +193,7 @@ async fn register(
         .register(&NewAccount {
             username: request.username.to_owned(),
             password: auth,
-            keys: AccountKeys {
-                account_id,
-                salt: Hex(keys.salt),
-                kdf: keys.kdf,
-                wrapped_key: wrapped(&keys.wrapped_key)?,
-                recovery_auth: Hex(*keys.recovery_auth.expose()),
-                recovery_wrapped_key: wrapped(&keys.recovery_wrapped_key)?,
-            },
+            keys: keys.to_wire(account_id)?,
         })
         .await;
     if let Err(err) = registered {
@@ -474,18 +454,7 @@ pub async fn upgrade(
         return queue_sealed_copies(store, shown).await;
     }
     let account_id = info.account_id;
-    let made_with = password.clone();
-    let keys = tokio::task::spawn_blocking(move || {
-        new_account_keys(&made_with, &account_id.to_string(), KdfParams::DEFAULT)
-    })
-    .await
-    .map_err(|err| Error::Password(format!("the key derivation stopped: {err}")))??;
-    let wrapped = |bytes: &[u8]| {
-        bytes
-            .try_into()
-            .map(Hex)
-            .map_err(|_| Error::Password("a wrapped key came out of an unexpected size".into()))
-    };
+    let keys = make_account_keys(password.clone(), account_id).await?;
     // Kept before the server has them, as at sign-up: should the answer be lost, the keys
     // the account may now have are still here.
     let kept = AccountKeyStore::new(secrets, store.store_id());
@@ -498,14 +467,7 @@ pub async fn upgrade(
             &KeysUpgrade {
                 password,
                 auth: Hex(*keys.auth.expose()),
-                keys: AccountKeys {
-                    account_id,
-                    salt: Hex(keys.salt),
-                    kdf: keys.kdf,
-                    wrapped_key: wrapped(&keys.wrapped_key)?,
-                    recovery_auth: Hex(*keys.recovery_auth.expose()),
-                    recovery_wrapped_key: wrapped(&keys.recovery_wrapped_key)?,
-                },
+                keys: keys.to_wire(account_id)?,
                 cursor,
             },
         )

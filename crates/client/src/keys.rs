@@ -7,6 +7,7 @@ use quire_core::crypto::kdf::{self, AccountSecrets, KdfParams, SALT_BYTES};
 use quire_core::crypto::recovery::RecoveryKey;
 use quire_core::crypto::seal::{wrap_data_key, NONCE_BYTES};
 use quire_core::crypto::{CryptoError, DataKey, Secret32, KEY_BYTES};
+use quire_core::protocol::{AccountKeys, Hex, WRAPPED_KEY_BYTES};
 use rand::RngCore;
 
 use crate::credentials::{Secret, SecretStore};
@@ -55,6 +56,40 @@ pub(crate) fn new_account_keys(
     let salt = fresh();
     let AccountSecrets { auth, wrap } = kdf::derive_from_password(password, &salt, kdf)?;
     keys_from(salt, kdf, auth, &wrap, account_id)
+}
+
+/// [`new_account_keys`] off the async threads (argon2id takes a good fraction of a second).
+pub(crate) async fn make_account_keys(
+    password: String,
+    account_id: uuid::Uuid,
+) -> Result<NewAccountKeys> {
+    tokio::task::spawn_blocking(move || {
+        new_account_keys(&password, &account_id.to_string(), KdfParams::DEFAULT)
+    })
+    .await
+    .map_err(|err| Error::Password(format!("the key derivation stopped: {err}")))?
+}
+
+/// A wrapped data key as the wire carries it.
+pub(crate) fn wrapped_hex(bytes: &[u8]) -> Result<Hex<WRAPPED_KEY_BYTES>> {
+    bytes
+        .try_into()
+        .map(Hex)
+        .map_err(|_| Error::Password("a wrapped key came out of an unexpected size".into()))
+}
+
+impl NewAccountKeys {
+    /// What the server keeps of these keys, for the account `account_id`.
+    pub(crate) fn to_wire(&self, account_id: uuid::Uuid) -> Result<AccountKeys> {
+        Ok(AccountKeys {
+            account_id,
+            salt: Hex(self.salt),
+            kdf: self.kdf,
+            wrapped_key: wrapped_hex(&self.wrapped_key)?,
+            recovery_auth: Hex(*self.recovery_auth.expose()),
+            recovery_wrapped_key: wrapped_hex(&self.recovery_wrapped_key)?,
+        })
+    }
 }
 
 fn keys_from(

@@ -13,26 +13,6 @@ use quire_core::{NoteFields, NoteId};
 
 const SENTINEL: &str = "sentinel-c0ffee-9d2b";
 
-/// Every byte of the server's SQLite file and its WAL, for a search.
-fn server_bytes(server: &common::Server) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for suffix in ["", "-wal"] {
-        let mut path = server.db_file().into_os_string();
-        path.push(suffix);
-        if let Ok(read) = std::fs::read(&path) {
-            bytes.extend(read);
-        }
-    }
-    assert!(!bytes.is_empty());
-    bytes
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle.as_bytes())
-}
-
 async fn body_on(device: &common::Device, note: NoteId) -> String {
     device.store.note(note).await.unwrap().body
 }
@@ -64,12 +44,12 @@ async fn the_server_holds_no_text_and_a_second_device_reads_everything() {
         .unwrap();
     laptop.sync().await;
     // Titles too: the server's file has neither the sentinel nor any title.
-    let stored = server_bytes(&server);
+    let stored = server.file_bytes();
     assert!(
-        !contains(&stored, SENTINEL),
+        !common::contains(&stored, SENTINEL),
         "the sentinel is in the server's database"
     );
-    assert!(!contains(&stored, "title 3"));
+    assert!(!common::contains(&stored, "title 3"));
 
     // A wrong password on another device: a clear error, nothing kept there.
     let stranger = common::device().await;
@@ -119,7 +99,7 @@ async fn the_server_holds_no_text_and_a_second_device_reads_everything() {
         body_on(&laptop, ids[1]).await,
         format!("{SENTINEL}\nline 1\nfrom the phone\n")
     );
-    assert!(!contains(&server_bytes(&server), SENTINEL));
+    assert!(!common::contains(&server.file_bytes(), SENTINEL));
 }
 
 /// The server's stored entry of `note` at `version`, for a test to tamper with.

@@ -74,24 +74,6 @@ async fn open(dir: &std::path::Path) -> (Device, Arc<FileStore>) {
     )
 }
 
-fn server_bytes(server: &common::Server) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for suffix in ["", "-wal"] {
-        let mut path = server.db_file().into_os_string();
-        path.push(suffix);
-        if let Ok(read) = std::fs::read(&path) {
-            bytes.extend(read);
-        }
-    }
-    bytes
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle.as_bytes())
-}
-
 /// Notes still in the clear on the server, and rows of plain history.
 async fn plain_rows(server: &common::Server) -> (i64, i64) {
     let pool = &server.db().pool;
@@ -189,7 +171,7 @@ async fn an_old_account_is_sealed_in_place_through_a_cut_and_a_stop_and_loses_no
         history >= 1,
         "the overwritten text is kept as plain history"
     );
-    assert!(contains(&server_bytes(&server), SENTINEL));
+    assert!(common::contains(&server.file_bytes(), SENTINEL));
     let before = texts(laptop.store(), &ids).await;
 
     // The upgrade: keys made, taken by the server, every note queued to go again sealed.
@@ -247,7 +229,7 @@ async fn an_old_account_is_sealed_in_place_through_a_cut_and_a_stop_and_loses_no
         .await
         .unwrap();
     assert!(
-        !contains(&server_bytes(&server), SENTINEL),
+        !common::contains(&server.file_bytes(), SENTINEL),
         "no plain text left anywhere in the server's file"
     );
 

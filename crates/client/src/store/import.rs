@@ -4,12 +4,11 @@
 //! statements this way instead of 40,000.
 
 use quire_core::op::OpKind;
-use quire_core::{DeviceId, Millis, Note, NoteFields};
+use quire_core::{Millis, Note, NoteFields};
 use sqlx::{Sqlite, Transaction};
 
 use super::bulk::{values_list, ROWS_PER_STATEMENT};
-use super::outbox::{insert_ops, NewOp};
-use super::{decode, from_db};
+use super::outbox::{insert_ops, take_clocks, NewOp};
 use crate::{clock, Result};
 
 /// New notes made of `many` (already validated), each with its queued `create` op, in the
@@ -22,15 +21,8 @@ pub(super) async fn insert_new_notes(
     if many.is_empty() {
         return Ok(Vec::new());
     }
-    let count = i64::try_from(many.len()).unwrap_or(i64::MAX);
     // The device clock moves once for the lot; op i takes the i-th value of that range.
-    let (device, last): (String, i64) =
-        sqlx::query_as("UPDATE device SET clock = clock + ? RETURNING device_id, clock")
-            .bind(count)
-            .fetch_one(&mut **tx)
-            .await?;
-    let device_id = decode::<DeviceId>(&device, "device id")?.to_string();
-    let first_clock = from_db(last, "clock")? + 1 - from_db(count, "count")?;
+    let (device_id, first_clock) = take_clocks(tx, many.len()).await?;
 
     let notes: Vec<Note> = many
         .into_iter()

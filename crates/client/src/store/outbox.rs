@@ -63,6 +63,25 @@ pub(super) struct NewOp<'a> {
     pub created_at: Millis,
 }
 
+/// Moves the device clock on by `count` in the caller's transaction: the device id, and
+/// the first of the `count` clock values, one for each of as many new ops.
+pub(super) async fn take_clocks(
+    tx: &mut Transaction<'_, Sqlite>,
+    count: usize,
+) -> Result<(String, u64)> {
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
+    let (device, last): (String, i64) =
+        sqlx::query_as("UPDATE device SET clock = clock + ? RETURNING device_id, clock")
+            .bind(count)
+            .fetch_one(&mut **tx)
+            .await?;
+    let device_id = decode::<DeviceId>(&device, "device id")?.to_string();
+    Ok((
+        device_id,
+        from_db(last, "clock")? + 1 - from_db(count, "count")?,
+    ))
+}
+
 /// Appends these ops to the queue in order, each sharing its note's text where that is the
 /// same. At most [`super::bulk::ROWS_PER_STATEMENT`] ops.
 pub(super) async fn insert_ops(tx: &mut Transaction<'_, Sqlite>, ops: &[NewOp<'_>]) -> Result<()> {

@@ -4,12 +4,12 @@
 //! rebased as any edit is.
 
 use quire_core::op::OpKind;
-use quire_core::{DeviceId, NoteFields, NoteId};
+use quire_core::{NoteFields, NoteId};
 use sqlx::Row;
 
 use super::bulk::ROWS_PER_STATEMENT;
-use super::outbox::{insert_ops, NewOp};
-use super::{decode, from_db, version_from_db, Store};
+use super::outbox::{insert_ops, take_clocks, NewOp};
+use super::{decode, version_from_db, Store};
 use crate::{clock, Result};
 
 /// A note to seal again: the version the server has and, when it is not the note's own
@@ -54,14 +54,7 @@ impl Store {
                     .map(|(title, body)| NoteFields { title, body }),
             });
         }
-        let count = i64::try_from(notes.len()).unwrap_or(i64::MAX);
-        let (device, last): (String, i64) =
-            sqlx::query_as("UPDATE device SET clock = clock + ? RETURNING device_id, clock")
-                .bind(count)
-                .fetch_one(&mut *tx)
-                .await?;
-        let device_id = decode::<DeviceId>(&device, "device id")?.to_string();
-        let first_clock = from_db(last, "clock")? + 1 - from_db(count, "count")?;
+        let (device_id, first_clock) = take_clocks(&mut tx, notes.len()).await?;
         let now = clock::now();
         for (chunk_at, chunk) in notes.chunks(ROWS_PER_STATEMENT).enumerate() {
             let ops: Vec<NewOp<'_>> = chunk

@@ -42,6 +42,20 @@ impl Server {
         self.dir.as_ref().unwrap().path().join("s.db")
     }
 
+    /// Every byte of the server's SQLite file and its WAL, for a search.
+    pub fn file_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for suffix in ["", "-wal"] {
+            let mut path = self.db_file().into_os_string();
+            path.push(suffix);
+            if let Ok(read) = std::fs::read(&path) {
+                bytes.extend(read);
+            }
+        }
+        assert!(!bytes.is_empty());
+        bytes
+    }
+
     /// Stops serving (in-flight requests finish) and hands back its data for a restart.
     pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(running) = self.running.take() {
@@ -145,6 +159,13 @@ impl Device {
         let sealing = account::sealing(&self.store, &self.secrets).await?;
         sync_once(&self.store, &api, &token, sealing.as_ref()).await
     }
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
 }
 
 /// Random letters and digits: text that compression cannot shrink much.
