@@ -67,6 +67,7 @@ commands![
     settings::sign_in,
     settings::change_password,
     settings::recovery_key,
+    settings::upgrade_account,
     settings::sign_out,
 ];
 

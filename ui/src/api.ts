@@ -170,8 +170,15 @@ export function signIn(request: {
   username: string;
   password: string;
   createAccount: boolean;
+  /** Sign in to an account made before end-to-end encryption (it is then encrypted). */
+  allowLegacy: boolean;
 }): Promise<Preferences> {
   return call<Preferences>("sign_in", { ...request, insecureHttp: false });
+}
+
+/** Encrypts an account made before end-to-end encryption; its notes go again, sealed. */
+export function upgradeAccount(password: string): Promise<Preferences> {
+  return call<Preferences>("upgrade_account", { password });
 }
 
 /** Changes the account's password; every other device must sign in again. */

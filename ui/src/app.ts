@@ -55,6 +55,7 @@ export class App {
       signIn: (request) => api.signIn(request),
       changePassword: (current, next) => api.changePassword(current, next),
       recoveryKey: () => api.recoveryKey(),
+      upgradeAccount: (password) => api.upgradeAccount(password),
       signOut: () => api.signOut(),
       pause: () => { this.controls.pause(); },
       resume: () => { this.controls.resume(); },

@@ -25,6 +25,7 @@ export const COMMANDS = [
   "sign_in",
   "change_password",
   "recovery_key",
+  "upgrade_account",
   "sign_out",
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];

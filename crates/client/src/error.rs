@@ -177,6 +177,9 @@ pub enum ErrorCode {
     Server,
     /// The person must sign in (again).
     SignIn,
+    /// The account was made before end-to-end encryption: signing in sends the password,
+    /// which the person must allow (and the device then encrypts the account).
+    LegacyAccount,
     /// The vault folder cannot be read or written.
     Vault,
 }
@@ -218,8 +221,8 @@ impl Error {
             | Self::NotSignedIn
             | Self::DamagedDataKey { .. }
             | Self::MissingDataKey
-            | Self::LegacyAccount { .. }
             | Self::UpgradeUnfinished => ErrorCode::SignIn,
+            Self::LegacyAccount { .. } => ErrorCode::LegacyAccount,
             Self::NotEndToEnd => ErrorCode::Invalid,
             Self::NoRecoveryKey => ErrorCode::NotFound,
             Self::Crypto(err) => match err {

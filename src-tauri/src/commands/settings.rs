@@ -52,10 +52,21 @@ pub async fn sign_in(
     password: String,
     create_account: bool,
     insecure_http: bool,
+    allow_legacy: bool,
 ) -> Answer<Preferences> {
-    let request = AccountRequest::new(&server, &username, password, insecure_http);
+    let request = AccountRequest {
+        allow_legacy,
+        ..AccountRequest::new(&server, &username, password, insecure_http)
+    };
     let device = state.device().await?;
     preferences_after(device, device.sign_in(request, create_account)).await
+}
+
+/// Encrypts an account made before end-to-end encryption; its notes go again, sealed.
+#[tauri::command]
+pub async fn upgrade_account(state: State<'_, AppState>, password: String) -> Answer<Preferences> {
+    let device = state.device().await?;
+    preferences_after(device, device.upgrade_account(password)).await
 }
 
 /// Changes the account's password; the server ends every other device's session.

@@ -4,4 +4,4 @@
  * A stable name for each kind of failure. Front ends switch on this (the UI, `--json`
  * errors), never on message text.
  */
-export type ErrorCode = "data_dir" | "credentials" | "database_key" | "database_locked" | "not_found" | "deleted" | "invalid" | "store" | "offline" | "server" | "sign_in" | "vault";
+export type ErrorCode = "data_dir" | "credentials" | "database_key" | "database_locked" | "not_found" | "deleted" | "invalid" | "store" | "offline" | "server" | "sign_in" | "legacy_account" | "vault";

@@ -9,6 +9,8 @@ export interface SignIn {
   username: string;
   password: string;
   createAccount: boolean;
+  /** Sign in to an account made before end-to-end encryption, which encrypts it. */
+  allowLegacy: boolean;
 }
 
 export interface SettingsActions {
@@ -18,6 +20,7 @@ export interface SettingsActions {
   signIn(request: SignIn): Promise<Preferences>;
   changePassword(current: string, next: string): Promise<Preferences>;
   recoveryKey(): Promise<string>;
+  upgradeAccount(password: string): Promise<Preferences>;
   signOut(): Promise<Preferences>;
   pause(): void;
   resume(): void;
@@ -53,8 +56,8 @@ export class SettingsView {
       message.textContent = reason instanceof Error ? reason.message : "That did not work.";
       message.classList.add("error");
     };
-    const saved = (text: string) => (next: Preferences) => {
-      this.show(next, syncState, suggestedServer);
+    const saved = (text: string, key: string | null = null) => (next: Preferences) => {
+      this.show(next, syncState, suggestedServer, key);
       const shown = this.pane.querySelector('[data-testid="settings-message"]');
       if (shown) shown.textContent = text;
     };
@@ -76,7 +79,7 @@ export class SettingsView {
     suggestedServer: string | null,
     recoveryKey: string | null,
     outcome: {
-      saved: (text: string) => (next: Preferences) => void;
+      saved: (text: string, key?: string | null) => (next: Preferences) => void;
       failed: (reason: unknown) => void;
       syncState: SyncState;
     },
@@ -93,21 +96,52 @@ export class SettingsView {
       required: "",
       autocomplete: "current-password",
     });
+    // Shown when the server says the account was made before end-to-end encryption.
+    const allowLegacy = el("input", { id: "allow-legacy", type: "checkbox", "data-testid": "allow-legacy" });
+    const consent = el(
+      "div",
+      { class: "legacy-consent", "data-testid": "legacy-consent", hidden: "" },
+      el(
+        "p",
+        { class: "hint" },
+        "This account was made before Quire encrypted notes end to end. Signing in sends its password to the server once; Quire then encrypts every note on this device and sends it again, and the server drops the readable copies. Choose a new password afterwards if you do not trust this server.",
+      ),
+      el("label", { class: "check" }, allowLegacy, " Sign in and encrypt my notes"),
+    );
     const submit = (createAccount: boolean) => {
-      const request = { server: server.value, username: username.value, password: password.value, createAccount };
+      const request = {
+        server: server.value,
+        username: username.value,
+        password: password.value,
+        createAccount,
+        allowLegacy: allowLegacy.checked,
+      };
       // The password leaves the form as soon as it is sent; it is kept nowhere.
       password.value = "";
+      const whenLegacy = (reason: unknown) => {
+        if ((reason as { code?: unknown } | null)?.code === "legacy_account") {
+          consent.hidden = false;
+          password.focus();
+        }
+        failed(reason);
+      };
       this.actions.signIn(request).then(async (next) => {
-        if (!createAccount) {
-          saved("Signed in; syncing now.")(next);
+        if (!createAccount && !(request.allowLegacy && next.endToEnd)) {
+          saved(next.endToEnd || !request.allowLegacy
+            ? "Signed in; syncing now."
+            : "Signed in, but the notes are not encrypted yet: try again below.")(next);
           return;
         }
         // Shown once, now: the person writes it down before going on.
         const key = await this.actions.recoveryKey().catch(() => null);
         this.show(next, outcome.syncState, suggestedServer, key);
         const shown = this.pane.querySelector('[data-testid="settings-message"]');
-        if (shown) shown.textContent = "Account created; syncing now.";
-      }, failed);
+        if (shown) {
+          shown.textContent = createAccount
+            ? "Account created; syncing now."
+            : "Signed in. Your notes are encrypted now and are being sent again.";
+        }
+      }, whenLegacy);
     };
     const signIn = el("button", { type: "submit", class: "primary", "data-testid": "sign-in" }, "Sign in");
     const create = el("button", { type: "button", "data-testid": "create-account" }, "Create account");
@@ -130,6 +164,7 @@ export class SettingsView {
         { class: "hint", "data-testid": "encryption-warning" },
         "A new account gets a recovery key. Without your password or that key, nobody, not even the server's operator, can read your notes or get them back.",
       ),
+      consent,
       el("div", { class: "actions" }, signIn, create),
     );
     form.addEventListener("submit", (event) => {
@@ -143,7 +178,7 @@ export class SettingsView {
   private signedIn(
     prefs: Preferences,
     recoveryKey: string | null,
-    saved: (text: string) => (next: Preferences) => void,
+    saved: (text: string, key?: string | null) => (next: Preferences) => void,
     failed: (reason: unknown) => void,
   ): HTMLElement {
     const group = el("fieldset", { class: "group" }, el("legend", {}, "Sync account"));
@@ -172,6 +207,13 @@ export class SettingsView {
       actions.append(show);
     }
     const passwordSlot = el("div", { class: "password-slot" });
+    if (!prefs.endToEnd) {
+      const upgrade = el("button", { type: "button", class: "primary", "data-testid": "upgrade-account" }, "Encrypt end to end");
+      upgrade.addEventListener("click", () => {
+        passwordSlot.replaceChildren(this.upgradeForm(saved, failed, () => { passwordSlot.replaceChildren(); }));
+      });
+      actions.append(upgrade);
+    }
     if (prefs.endToEnd) {
       const change = el("button", { type: "button", "data-testid": "change-password" }, "Change password");
       change.addEventListener("click", () => {
@@ -214,6 +256,49 @@ export class SettingsView {
       el("p", { class: "hint" }, "Without your password or this key, nobody, not even the server's operator, can read your notes."),
       el("div", { class: "actions" }, copy, done, copied),
     );
+  }
+
+  /** The password once more, to encrypt an account made before end-to-end encryption. */
+  private upgradeForm(
+    saved: (text: string, key?: string | null) => (next: Preferences) => void,
+    failed: (reason: unknown) => void,
+    close: () => void,
+  ): HTMLElement {
+    const password = el("input", {
+      id: "upgrade-password",
+      type: "password",
+      "data-testid": "upgrade-password",
+      required: "",
+      autocomplete: "current-password",
+    });
+    const submit = el("button", { type: "submit", class: "primary", "data-testid": "upgrade-submit" }, "Encrypt my notes");
+    const cancel = el("button", { type: "button" }, "Cancel");
+    cancel.addEventListener("click", close);
+    const form = el(
+      "form",
+      { class: "password-change", "aria-label": "Encrypt end to end" },
+      el(
+        "p",
+        { class: "hint" },
+        "Your notes will be encrypted on this device and sent again; the server then drops its readable copies. You get a recovery key, and your other devices must sign in again.",
+      ),
+      field("Password", password),
+      el("div", { class: "actions" }, submit, cancel),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const chosen = password.value;
+      password.value = "";
+      submit.setAttribute("disabled", "");
+      this.actions.upgradeAccount(chosen).then(async (next) => {
+        const key = await this.actions.recoveryKey().catch(() => null);
+        saved("Your notes are encrypted end to end now and are being sent again.", key)(next);
+      }, (reason: unknown) => {
+        submit.removeAttribute("disabled");
+        failed(reason);
+      });
+    });
+    return form;
   }
 
   private passwordForm(

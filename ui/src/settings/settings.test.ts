@@ -65,6 +65,10 @@ function actions(calls: string[], signIns: SignIn[]): SettingsActions {
       return Promise.resolve(signedInEndToEnd);
     },
     recoveryKey: () => Promise.resolve(RECOVERY_KEY),
+    upgradeAccount: (password) => {
+      calls.push(`upgrade ${password}`);
+      return Promise.resolve(signedInEndToEnd);
+    },
     signOut: () => Promise.resolve(signedOut),
     pause: () => calls.push("pause"),
     resume: () => calls.push("resume"),
@@ -72,6 +76,58 @@ function actions(calls: string[], signIns: SignIn[]): SettingsActions {
 }
 
 describe("settings", () => {
+  it("asks before signing in to an account made before encryption, then shows its new recovery key", async () => {
+    // Attached, so that its forms submit.
+    const pane = document.body.appendChild(document.createElement("main"));
+    const signIns: SignIn[] = [];
+    new SettingsView(pane, {
+      ...actions([], signIns),
+      signIn: (request) => {
+        signIns.push(request);
+        if (!request.allowLegacy) {
+          return Promise.reject(Object.assign(new Error("the account is not end-to-end encrypted"), { code: "legacy_account" }));
+        }
+        return Promise.resolve(signedInEndToEnd);
+      },
+    }).show(signedOut, "local_only", "https://sync.example");
+    expect(byTestId(pane, "legacy-consent").hidden).toBe(true);
+    input(pane, "username").value = "old";
+    input(pane, "password").value = "old password";
+    byTestId(pane, "sign-in").click();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(byTestId(pane, "legacy-consent").hidden).toBe(false);
+    expect(byTestId(pane, "settings-message").textContent).toContain("not end-to-end encrypted");
+
+    input(pane, "password").value = "old password";
+    input(pane, "allow-legacy").checked = true;
+    byTestId(pane, "sign-in").click();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(signIns.map((request) => request.allowLegacy)).toEqual([false, true]);
+    expect(byTestId(pane, "recovery-key").textContent).toBe(RECOVERY_KEY);
+    expect(byTestId(pane, "settings-message").textContent).toContain("encrypted now");
+    pane.remove();
+  });
+
+  it("encrypts a signed-in account made before encryption with its password", async () => {
+    const pane = document.body.appendChild(document.createElement("main"));
+    const calls: string[] = [];
+    const legacy = { ...signedOut, server: "https://sync.example", account: "old" };
+    view(pane, calls, []).show(legacy, "idle", null);
+    expect(byTestId(pane, "encryption-state").textContent).toContain("the server can read");
+    expect(pane.querySelector('[data-testid="change-password"]')).toBeNull();
+    byTestId(pane, "upgrade-account").click();
+    input(pane, "upgrade-password").value = "old password";
+    byTestId(pane, "upgrade-submit").click();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(calls).toEqual(["upgrade old password"]);
+    expect(byTestId(pane, "encryption-state").textContent).toContain("encrypted end to end");
+    expect(byTestId(pane, "recovery-key").textContent).toBe(RECOVERY_KEY);
+    expect(pane.querySelector('[data-testid="upgrade-account"]')).toBeNull();
+    pane.remove();
+  });
+
+
   it("prefills the suggested server, sends the form once and forgets the password", async () => {
     const pane = document.createElement("main");
     const calls: string[] = [];
@@ -81,7 +137,9 @@ describe("settings", () => {
     input(pane, "username").value = "me";
     input(pane, "password").value = "secret words";
     byTestId(pane, "create-account").click();
-    expect(signIns).toEqual([{ server: "http://127.0.0.1:8787", username: "me", password: "secret words", createAccount: true }]);
+    expect(signIns).toEqual([
+      { server: "http://127.0.0.1:8787", username: "me", password: "secret words", createAccount: true, allowLegacy: false },
+    ]);
     expect(input(pane, "password").value).toBe("");
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(byTestId(pane, "settings-message").textContent).toContain("password too short");
