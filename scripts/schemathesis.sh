@@ -102,7 +102,8 @@ fuzz() {
   local output="$work/$name-schemathesis.txt" attempt
   for attempt in 1 2 3; do
     set +e
-    "$st" --config-file "$config" run "$base/v1/openapi.json" \
+    PYTHONPATH="$PWD/scripts/schemathesis-site${PYTHONPATH:+:$PYTHONPATH}" \
+      "$st" --config-file "$config" run "$base/v1/openapi.json" \
       --checks all \
       --max-time "$seconds" \
       --workers 2 \
