@@ -118,6 +118,8 @@ struct Slot {
     keep_history: bool,
     /// The note was stored in the clear when the batch began.
     was_clear: bool,
+    /// The note had stored sealed entries when the batch began: a snapshot replaces them.
+    had_chain: bool,
 }
 
 /// Why an op of an end-to-end account is refused as it is.
@@ -139,6 +141,7 @@ impl SealedJudgement {
                 .map(|(id, stored)| {
                     let slot = Slot {
                         was_clear: stored.snapshot_version.0 == 0,
+                        had_chain: stored.snapshot_version.0 > 0,
                         stored,
                         entries: Vec::new(),
                         changed: None,
@@ -235,15 +238,18 @@ impl SealedJudgement {
         };
         if in_the_clear {
             // The chain starts here, whatever the form (a patch never gets this far).
-            slot.replaced_below = Some(version);
             slot.stored.snapshot_version = version;
             slot.stored.chain_bytes = 0;
         }
         match sealed.form {
             SealedForm::Snapshot => {
-                // Entries of this batch before the snapshot are replaced too.
+                // Entries of this batch before the snapshot are replaced too; stored ones
+                // go when the store writes the batch (a new note, or one that was in the
+                // clear, has none: no statement for them).
                 slot.entries.clear();
-                slot.replaced_below = Some(version);
+                if slot.had_chain {
+                    slot.replaced_below = Some(version);
+                }
                 slot.keep_history |= keep_history;
                 slot.stored.snapshot_version = version;
                 slot.stored.chain_bytes = 0;
@@ -395,6 +401,7 @@ impl Slot {
             replaced_below: None,
             keep_history: false,
             was_clear: false,
+            had_chain: false,
         }
     }
 }
@@ -661,7 +668,7 @@ mod tests {
             assert_eq!(written.id, note(id));
             assert!(written.left_the_clear);
             assert!(!written.keep_history);
-            assert_eq!(written.replaced_below, Some(Version(4)));
+            assert_eq!(written.replaced_below, None, "nothing sealed to replace");
             assert_eq!(written.snapshot_version, Version(4));
             assert_eq!(written.chain_bytes, 100 + ROW_OVERHEAD);
         }

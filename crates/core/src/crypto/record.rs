@@ -14,6 +14,38 @@ use crate::{NoteFields, NoteId, OpId, TextHash, Version};
 /// zstd's level for records: its default, fast on note-sized text.
 const ZSTD_LEVEL: i32 = 3;
 
+// A zstd context is made once per thread and kept: making one for each note cost more than
+// compressing a note of a few KB (about 11 µs of 20 to seal one; 6 of 11 to open one).
+thread_local! {
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn compress(data: &[u8]) -> std::io::Result<Vec<u8>> {
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let compressor = match slot.as_mut() {
+            Some(compressor) => compressor,
+            None => slot.insert(zstd::bulk::Compressor::new(ZSTD_LEVEL)?),
+        };
+        compressor.compress(data)
+    })
+}
+
+/// Decompresses `data`, refusing more than `capacity` bytes.
+fn decompress(data: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let decompressor = match slot.as_mut() {
+            Some(decompressor) => decompressor,
+            None => slot.insert(zstd::bulk::Decompressor::new()?),
+        };
+        decompressor.decompress(data, capacity)
+    })
+}
+
 /// A note's text as one op carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
@@ -89,8 +121,7 @@ pub fn seal_record(
     nonce: [u8; NONCE_BYTES],
 ) -> Result<Vec<u8>, CryptoError> {
     let json = serde_json::to_vec(record).map_err(|err| CryptoError::BadRecord(err.to_string()))?;
-    let compressed = zstd::bulk::compress(&json, ZSTD_LEVEL)
-        .map_err(|err| CryptoError::BadRecord(err.to_string()))?;
+    let compressed = compress(&json).map_err(|err| CryptoError::BadRecord(err.to_string()))?;
     seal(
         key,
         &context.seal_context(record.kind()),
@@ -109,7 +140,7 @@ pub fn open_record(
     max_bytes: usize,
 ) -> Result<NoteRecord, CryptoError> {
     let compressed = open(key, &context.seal_context(kind), sealed)?;
-    let json = zstd::bulk::decompress(&compressed, max_bytes).map_err(|_| {
+    let json = decompress(&compressed, max_bytes).map_err(|_| {
         CryptoError::BadRecord(format!(
             "it does not decompress to at most {max_bytes} bytes"
         ))
