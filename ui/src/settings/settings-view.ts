@@ -26,6 +26,9 @@ export interface SettingsActions {
   resume(): void;
 }
 
+const PASSWORD_HINT =
+  "At least 8 characters. It never leaves this device: your notes are encrypted here, and the server cannot read them.";
+
 /** A labelled control, with a hint below and buttons that act on it beside it. */
 function field(label: string, control: HTMLElement, hint?: string, beside: HTMLElement[] = []): HTMLElement {
   const id = control.getAttribute("id") ?? "";
@@ -34,7 +37,7 @@ function field(label: string, control: HTMLElement, hint?: string, beside: HTMLE
     { class: "field" },
     el("label", { for: id }, label),
     beside.length === 0 ? control : el("div", { class: "field-row" }, control, ...beside),
-    ...(hint === undefined ? [] : [el("p", { class: "hint" }, hint)]),
+    ...(hint === undefined ? [] : [el("p", { class: "hint", "data-testid": `${id}-hint` }, hint)]),
   );
 }
 
@@ -121,6 +124,9 @@ export class SettingsView {
       const whenLegacy = (reason: unknown) => {
         if ((reason as { code?: unknown } | null)?.code === "legacy_account") {
           consent.hidden = false;
+          // The usual promise does not hold for this account until it is encrypted.
+          const hint = form.querySelector('[data-testid="password-hint"]');
+          if (hint) hint.textContent = "The password of the account made before encryption.";
           password.focus();
         }
         failed(reason);
@@ -154,11 +160,7 @@ export class SettingsView {
         : "Sign in to a Quire sync server to sync your notes between devices."),
       field("Server", server),
       field("User name", username),
-      field(
-        "Password",
-        password,
-        "At least 8 characters. It never leaves this device: your notes are encrypted here, and the server cannot read them.",
-      ),
+      field("Password", password, PASSWORD_HINT),
       el(
         "p",
         { class: "hint", "data-testid": "encryption-warning" },

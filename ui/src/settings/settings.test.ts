@@ -96,6 +96,7 @@ describe("settings", () => {
     byTestId(pane, "sign-in").click();
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(byTestId(pane, "legacy-consent").hidden).toBe(false);
+    expect(byTestId(pane, "password-hint").textContent).not.toContain("never leaves");
     expect(byTestId(pane, "settings-message").textContent).toContain("not end-to-end encrypted");
 
     input(pane, "password").value = "old password";
