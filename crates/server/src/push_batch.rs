@@ -38,14 +38,15 @@ use crate::problem::ApiError;
 pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
 /// Judges `ops` in order and writes what they change into `tx`; one result per op.
+/// `counters`: the account's, read under its lock ([`lock_account`]).
 pub async fn apply(
     tx: &mut Transaction<'static, Any>,
     engine: Engine,
     limits: &Limits,
     account_id: &str,
+    counters: AccountCounters,
     ops: &[PushOp],
 ) -> Result<Vec<PushResult>, ApiError> {
-    let counters = take_change_seq(tx, account_id).await?;
     let replays = earlier_results(tx, engine, account_id, ops).await?;
     let notes = current_notes(tx, engine, account_id, ops).await?;
     let mut judgement = BatchJudgement::new(push_limits(limits), counters, replays, notes);
@@ -91,38 +92,35 @@ fn push_limits(limits: &Limits) -> PushLimits {
     }
 }
 
-/// Takes the account row's lock (a no-op update) and reads its change counter and the bytes
-/// it holds.
-pub(crate) async fn take_change_seq(
-    tx: &mut Transaction<'static, Any>,
-    account_id: &str,
-) -> Result<AccountCounters, ApiError> {
-    let row = sqlx::query(
-        "UPDATE accounts SET change_seq = change_seq WHERE id = $1
-         RETURNING change_seq, stored_bytes",
-    )
-    .bind(account_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(AccountCounters {
-        change_seq: row.try_get("change_seq")?,
-        stored_bytes: row.try_get("stored_bytes")?,
-    })
+/// The account as a push finds it under its lock.
+pub(crate) struct LockedAccount {
+    pub counters: AccountCounters,
+    /// Whether its ops are sealed. Read under the lock an upgrade takes too, so a push
+    /// that began before an upgrade and is written after it is judged as the account now is.
+    pub end_to_end: bool,
 }
 
-/// Takes the account row's lock for the transaction (the one `take_change_seq` takes) and
-/// answers whether the account is end-to-end encrypted.
+/// Takes the account row's lock for the transaction (a no-op update) and reads its change
+/// counter, the bytes it holds and its key scheme.
 pub(crate) async fn lock_account(
     tx: &mut Transaction<'static, Any>,
     account_id: &str,
-) -> Result<bool, ApiError> {
-    let scheme: String = sqlx::query_scalar(
-        "UPDATE accounts SET change_seq = change_seq WHERE id = $1 RETURNING key_scheme",
+) -> Result<LockedAccount, ApiError> {
+    let row = sqlx::query(
+        "UPDATE accounts SET change_seq = change_seq WHERE id = $1
+         RETURNING change_seq, stored_bytes, key_scheme",
     )
     .bind(account_id)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(scheme == crate::accounts::KEY_SCHEME_E2E)
+    let scheme: String = row.try_get("key_scheme")?;
+    Ok(LockedAccount {
+        counters: AccountCounters {
+            change_seq: row.try_get("change_seq")?,
+            stored_bytes: row.try_get("stored_bytes")?,
+        },
+        end_to_end: scheme == crate::accounts::KEY_SCHEME_E2E,
+    })
 }
 
 /// The answers given before to any of these op ids.

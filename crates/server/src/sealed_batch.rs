@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use quire_core::protocol::{PushOp, PushResult};
+use quire_core::push_judgement::AccountCounters;
 use quire_core::sealed_judgement::{SealedJudgement, SealedLimits, SealedWrites, StoredChain};
 use quire_core::{Millis, NoteId, TextHash, Version};
 use sqlx::{Any, Row, Transaction};
@@ -15,9 +16,7 @@ use crate::clock::now;
 use crate::config::Limits;
 use crate::db::Engine;
 use crate::problem::ApiError;
-use crate::push_batch::{
-    db_version, earlier_results, remember, take_change_seq, ROWS_PER_STATEMENT,
-};
+use crate::push_batch::{db_version, earlier_results, remember, ROWS_PER_STATEMENT};
 
 /// What a sealed value may weigh beyond the note it holds: the seal's format byte, nonce
 /// and tag, zstd's frame and the record's own fields, generously.
@@ -34,9 +33,9 @@ pub async fn apply(
     engine: Engine,
     limits: &Limits,
     account_id: &str,
+    counters: AccountCounters,
     ops: &[PushOp],
 ) -> Result<Vec<PushResult>, ApiError> {
-    let counters = take_change_seq(tx, account_id).await?;
     let replays = earlier_results(tx, engine, account_id, ops).await?;
     let notes = current_chains(tx, engine, account_id, ops).await?;
     let limits = SealedLimits {

@@ -77,14 +77,13 @@ pub async fn push(
         let mut tx = state.db.begin_write().await?;
         // An end-to-end account's ops are sealed (a plain one is refused by the sealed
         // judgement); an account in the clear sends none (the plain judgement refuses them).
-        // Read under the account row's lock, which an upgrade takes too: a push that began
-        // before an upgrade and is written after it is judged as the account now is.
         let engine = state.db.engine;
-        let end_to_end = push_batch::lock_account(&mut tx, &account.id).await?;
-        let results = if end_to_end {
-            sealed_batch::apply(&mut tx, engine, &limits, &account.id, &request.ops).await?
+        let locked = push_batch::lock_account(&mut tx, &account.id).await?;
+        let (id, counters) = (&account.id, locked.counters);
+        let results = if locked.end_to_end {
+            sealed_batch::apply(&mut tx, engine, &limits, id, counters, &request.ops).await?
         } else {
-            push_batch::apply(&mut tx, engine, &limits, &account.id, &request.ops).await?
+            push_batch::apply(&mut tx, engine, &limits, id, counters, &request.ops).await?
         };
         tx.commit().await?;
         Ok::<_, ApiError>(results)
