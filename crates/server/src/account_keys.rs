@@ -18,7 +18,7 @@ use sqlx::Row;
 
 use crate::accounts::{
     check_password_size, check_username, recovery_auth_hash, verify_password, AuthedAccount,
-    KEY_SCHEME_E2E,
+    VerifiedAccount, KEY_SCHEME_E2E,
 };
 use crate::attempts::{self, Scope, LOGIN_WINDOW_MS};
 use crate::client_addr::{limit_key, ClientAddr};
@@ -160,31 +160,20 @@ pub async fn change_password(
     account: AuthedAccount,
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
-    change
-        .new
-        .kdf
-        .check()
-        .map_err(|err| ApiError::bad_request(err.to_string()))?;
+    checked_kdf(&change.new.kdf)?;
     let (username, scheme): (String, String) =
         sqlx::query_as("SELECT username, key_scheme FROM accounts WHERE id = $1")
             .bind(&account.id)
             .fetch_one(&state.db.pool)
             .await?;
     if scheme != KEY_SCHEME_E2E {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            problem::CONFLICT,
+        return Err(conflict(
             "this account is not end-to-end encrypted yet; a device upgrades it first",
         ));
     }
-    let verified = verify_password(&state, client, &username, change.old_password.to_hex()).await?;
-    let Some(verified) = verified.filter(|verified| verified.id == account.id) else {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            problem::WRONG_PASSWORD,
-            "the current password is wrong",
-        ));
-    };
+    let password = change.old_password.to_hex();
+    let proof = (&account, username.as_str(), password);
+    let verified = proven_password(&state, client, proof, "the current password is wrong").await?;
     let keep = Keep {
         session: &account.token_hash,
         password_hash: &verified.password_hash,
@@ -212,11 +201,8 @@ async fn set_password(
     keep: Option<Keep<'_>>,
 ) -> Result<(), ApiError> {
     let hash = state.hashes.hash(new.password.to_hex()).await?;
-    let now = now();
     let mut tx = state.db.begin_write().await?;
-    let stale = ApiError::new(
-        StatusCode::CONFLICT,
-        problem::CONFLICT,
+    let stale = conflict(
         "the password was changed meanwhile (on another device, or with the recovery key); nothing was changed",
     );
     if let Some(keep) = &keep {
@@ -249,18 +235,54 @@ async fn set_password(
     if updated == 0 {
         return Err(stale);
     }
+    end_sessions(&mut tx, account_id, keep.map(|keep| keep.session)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Ends every session of the account but `keep` (the one that made a change, if any), in
+/// the change's transaction.
+async fn end_sessions(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    account_id: &str,
+    keep: Option<&str>,
+) -> Result<(), ApiError> {
     sqlx::query(
         "UPDATE sessions SET revoked_at = $1
          WHERE account_id = $2 AND revoked_at IS NULL AND token_hash <> $3",
     )
-    .bind(now.0)
+    .bind(now().0)
     .bind(account_id)
     // A token hash is hex: no session has this one.
-    .bind(keep.map_or("-", |keep| keep.session))
-    .execute(&mut *tx)
+    .bind(keep.unwrap_or("-"))
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
     Ok(())
+}
+
+/// Derivation settings a device sent: ones too cheap (or too costly) to derive are 400.
+pub(crate) fn checked_kdf(kdf: &KdfParams) -> Result<(), ApiError> {
+    kdf.check()
+        .map(|_| ())
+        .map_err(|err| ApiError::bad_request(err.to_string()))
+}
+
+fn conflict(detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, problem::CONFLICT, detail)
+}
+
+/// Checks the password a signed-in session sent (`proof`: the session's account, its name,
+/// the password) as a login does; a wrong one is 403 with `wrong`.
+async fn proven_password(
+    state: &AppState,
+    client: std::net::IpAddr,
+    (account, username, password): (&AuthedAccount, &str, String),
+    wrong: &'static str,
+) -> Result<VerifiedAccount, ApiError> {
+    let verified = verify_password(state, client, username, password).await?;
+    verified
+        .filter(|verified| verified.id == account.id)
+        .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, problem::WRONG_PASSWORD, wrong))
 }
 
 /// The account this session belongs to.
@@ -324,14 +346,10 @@ pub async fn upgrade(
     ApiJson(upgrade): ApiJson<KeysUpgrade>,
 ) -> Result<StatusCode, ApiError> {
     let keys = &upgrade.keys;
-    keys.kdf
-        .check()
-        .map_err(|err| ApiError::bad_request(err.to_string()))?;
+    checked_kdf(&keys.kdf)?;
     check_password_size(&upgrade.password)?;
     if keys.account_id.to_string() != account.id {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            problem::CONFLICT,
+        return Err(conflict(
             "the keys name another account: seal with this account's id (GET /v1/accounts/current); nothing changed",
         ));
     }
@@ -344,14 +362,8 @@ pub async fn upgrade(
         .bind(&account.id)
         .fetch_one(&state.db.pool)
         .await?;
-    let verified = verify_password(&state, client, &username, upgrade.password).await?;
-    let Some(verified) = verified.filter(|verified| verified.id == account.id) else {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            problem::WRONG_PASSWORD,
-            "the password is wrong",
-        ));
-    };
+    let proof = (&account, username.as_str(), upgrade.password);
+    let verified = proven_password(&state, client, proof, "the password is wrong").await?;
     let hash = state.hashes.hash(upgrade.auth.to_hex()).await?;
     let mut tx = state.db.begin_write().await?;
     // One statement checks everything that may have changed since the checks above: the
@@ -386,40 +398,20 @@ pub async fn upgrade(
                 .await?;
         return Err(match (scheme == KEY_SCHEME_E2E, head != cursor) {
             (true, _) => already_upgraded(),
-            (false, true) => ApiError::new(
-                StatusCode::CONFLICT,
-                problem::CONFLICT,
-                format!(
-                    "the account has changes after cursor {cursor} (it is at {head}): pull them, then upgrade; nothing changed"
-                ),
-            ),
-            (false, false) => ApiError::new(
-                StatusCode::CONFLICT,
-                problem::CONFLICT,
-                "the password was changed meanwhile; nothing changed",
-            ),
+            (false, true) => conflict(format!(
+                "the account has changes after cursor {cursor} (it is at {head}): pull them, then upgrade; nothing changed"
+            )),
+            (false, false) => conflict("the password was changed meanwhile; nothing changed"),
         });
     }
-    sqlx::query(
-        "UPDATE sessions SET revoked_at = $1
-         WHERE account_id = $2 AND revoked_at IS NULL AND token_hash <> $3",
-    )
-    .bind(now().0)
-    .bind(&account.id)
-    .bind(&account.token_hash)
-    .execute(&mut *tx)
-    .await?;
+    end_sessions(&mut tx, &account.id, Some(&account.token_hash)).await?;
     tx.commit().await?;
     tracing::info!(%username, %client, "account upgraded to end-to-end encryption; other sessions ended");
     Ok(StatusCode::NO_CONTENT)
 }
 
 fn already_upgraded() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        problem::CONFLICT,
-        "this account is end-to-end encrypted already; nothing changed",
-    )
+    conflict("this account is end-to-end encrypted already; nothing changed")
 }
 
 /// The recovery key's first step: proof of the key gets the data key wrapped under it.
@@ -466,11 +458,7 @@ pub async fn recovery_password(
     ClientAddr(client): ClientAddr,
     ApiJson(reset): ApiJson<RecoveryReset>,
 ) -> Result<StatusCode, ApiError> {
-    reset
-        .new
-        .kdf
-        .check()
-        .map_err(|err| ApiError::bad_request(err.to_string()))?;
+    checked_kdf(&reset.new.kdf)?;
     let recovered = check_recovery(&state, client, &reset.username, &reset.recovery_auth).await?;
     set_password(&state, &recovered.account_id, &reset.new, None).await?;
     tracing::info!(username = %reset.username, %client, "password set with the recovery key");

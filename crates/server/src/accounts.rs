@@ -88,9 +88,7 @@ pub async fn register(
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
     check_username(&creds.username)?;
     let keys = &creds.keys;
-    keys.kdf
-        .check()
-        .map_err(|err| ApiError::bad_request(err.to_string()))?;
+    crate::account_keys::checked_kdf(&keys.kdf)?;
     let now = now();
     let attempt = attempts::record(
         &state.db,
