@@ -475,16 +475,12 @@ pub async fn upgrade(
     match answer {
         Ok(()) => {}
         // A refusal changed nothing on the server: nothing is pending here either.
-        Err(Error::ServerRefused { status, detail, .. }) => {
+        Err(refused @ Error::ServerRefused { status, .. }) => {
             kept.forget()?;
             store.clear_state(UPGRADE_STARTED).await?;
             return Err(match status {
                 403 => Error::Password("the password is wrong; nothing was changed".to_owned()),
-                _ => Error::ServerRefused {
-                    server: api.server().to_owned(),
-                    status,
-                    detail,
-                },
+                _ => refused,
             });
         }
         Err(other) => return Err(other),

@@ -116,10 +116,19 @@ struct Slot {
     changed: Option<(i64, DeviceId)>,
     replaced_below: Option<Version>,
     keep_history: bool,
-    /// The note was stored in the clear when the batch began.
-    was_clear: bool,
-    /// The note had stored sealed entries when the batch began: a snapshot replaces them.
-    had_chain: bool,
+    /// How the note was stored when the batch began.
+    began: Began,
+}
+
+/// How a note was stored when a batch began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Began {
+    /// Not at all: the batch creates it.
+    Unborn,
+    /// In the clear (an upgraded account's): it has no stored entries.
+    Clear,
+    /// As a chain of stored entries, which a snapshot replaces.
+    Sealed,
 }
 
 /// Why an op of an end-to-end account is refused as it is.
@@ -140,8 +149,10 @@ impl SealedJudgement {
                 .into_iter()
                 .map(|(id, stored)| {
                     let slot = Slot {
-                        was_clear: stored.snapshot_version.0 == 0,
-                        had_chain: stored.snapshot_version.0 > 0,
+                        began: match stored.snapshot_version.0 {
+                            0 => Began::Clear,
+                            _ => Began::Sealed,
+                        },
                         stored,
                         entries: Vec::new(),
                         changed: None,
@@ -247,7 +258,7 @@ impl SealedJudgement {
                 // go when the store writes the batch (a new note, or one that was in the
                 // clear, has none: no statement for them).
                 slot.entries.clear();
-                if slot.had_chain {
+                if slot.began == Began::Sealed {
                     slot.replaced_below = Some(version);
                 }
                 slot.keep_history |= keep_history;
@@ -345,7 +356,7 @@ impl SealedJudgement {
                     change_seq,
                     device,
                     snapshot_version: slot.stored.snapshot_version,
-                    left_the_clear: slot.was_clear,
+                    left_the_clear: slot.began == Began::Clear,
                     chain_bytes: slot.stored.chain_bytes,
                     mac: slot.stored.mac,
                     entries: slot.entries,
@@ -400,8 +411,7 @@ impl Slot {
             changed: None,
             replaced_below: None,
             keep_history: false,
-            was_clear: false,
-            had_chain: false,
+            began: Began::Unborn,
         }
     }
 }
