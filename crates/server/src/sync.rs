@@ -182,69 +182,109 @@ pub async fn pull(
     };
     let engine = state.db.engine;
     let p = |n| engine.param(n);
-    // Other devices' changes, with their text: rows are read one by one and the list ends
-    // once it holds `max_response_bytes` of text (always at least one change), so a page
-    // of large notes neither fills the server's memory nor outgrows what a client reads.
+    // Other devices' changes, with their text: a note row joined with each of its entries
+    // to send (one row with no entry for a note in the clear), in order. Rows are read one
+    // by one and the list ends once it holds `max_response_bytes` of text (always at least
+    // one change), so a page of large notes neither fills the server's memory nor outgrows
+    // what a client reads.
     let others = format!(
-        "SELECT id, title, version, deleted, updated_at, change_seq, size, body, snapshot_version
-         FROM notes WHERE account_id = {} AND change_seq > {}
-            AND (device_id IS NULL OR device_id <> {}){}
-         ORDER BY change_seq LIMIT {}",
+        "SELECT n.id, n.title, n.version, n.deleted, n.updated_at, n.change_seq, n.size, n.body,
+                n.snapshot_version, {}
+         FROM notes n LEFT JOIN note_entries e
+           ON e.account_id = n.account_id AND e.note_id = n.id
+              AND e.version >= n.snapshot_version AND e.change_seq > {}
+         WHERE n.account_id = {} AND n.change_seq > {}
+            AND (n.device_id IS NULL OR n.device_id <> {}){}
+         ORDER BY n.change_seq, e.version LIMIT {}",
+        sealed_pull::JOINED_ENTRY_COLUMNS,
         p(1),
         p(2),
         p(3),
+        p(4),
         // While an account is upgraded, its notes still in the clear are not sent: a
         // device of an end-to-end account takes sealed text only. Each comes (with a new
         // place in the log) once it is sealed.
         if account.end_to_end {
-            " AND snapshot_version IS NOT NULL"
+            " AND n.snapshot_version IS NOT NULL"
         } else {
             ""
         },
-        p(4)
+        p(5)
     );
+    // A row per change, one more to know whether there are more; a note with several
+    // entries to send takes several, and the last note read may then be cut short.
+    let row_limit = i64::from(limit) + 1;
     let mut rows = sqlx::query(&others)
+        .bind(since)
         .bind(&account.id)
         .bind(since)
         .bind(own_device.as_deref().unwrap_or(""))
-        .bind(i64::from(limit) + 1)
+        .bind(row_limit)
         .fetch(&state.db.pool);
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let mut text_bytes = 0usize;
+    // The entries read for each change of the page, in order.
+    let mut chains: Vec<Vec<sealed_pull::StoredEntry>> = Vec::new();
+    let mut rows_read = 0i64;
     // The last change the page may hold, when it cannot hold all there are.
     let mut cut: Option<i64> = None;
     while let Some(row) = rows.try_next().await? {
+        rows_read += 1;
+        let seq = u64::try_from(row.try_get::<i64, _>("change_seq")?)
+            .map_err(|_| ApiError::internal())?;
+        let entry = sealed_pull::entry_from_row(&row)?;
+        if let (Some(last), Some(chain)) = (page.changes.last(), chains.last_mut()) {
+            if last.seq == seq {
+                chain.extend(entry);
+                continue;
+            }
+        }
         let size = usize::try_from(row.try_get::<i64, _>("size")?).unwrap_or(usize::MAX);
         let full = page.changes.len() == limit
             || (!page.changes.is_empty()
                 && text_bytes.saturating_add(size) > state.limits.max_response_bytes);
         if full {
-            cut = page
-                .changes
-                .last()
-                .map(|c| i64::try_from(c.seq).unwrap_or(i64::MAX));
+            cut = page.changes.last().map(|c| seq_i64(c.seq));
             break;
         }
         text_bytes += size;
         page.changes.push(Change {
-            seq: u64::try_from(row.try_get::<i64, _>("change_seq")?)
-                .map_err(|_| ApiError::internal())?,
+            seq,
             note: NoteState {
                 body: row.try_get("body")?,
                 ..note_from_row_without_body(&row)?
             },
         });
+        chains.push(entry.into_iter().collect());
     }
     drop(rows);
-    sealed_pull::attach_entries(
-        &state.db.pool,
-        engine,
-        &account.id,
-        since,
-        own_device.as_deref(),
-        &mut page.changes,
-    )
-    .await?;
+    if cut.is_none() && rows_read == row_limit {
+        // The rows ran out at the limit: the last note's entries may go on past it.
+        if page.changes.len() > 1 {
+            page.changes.pop();
+            chains.pop();
+            cut = page.changes.last().map(|c| seq_i64(c.seq));
+        } else if let Some((only, chain)) = page.changes.first().zip(chains.first_mut()) {
+            // One note with more entries than the limit goes alone, all of them.
+            if only.note.sealed.is_some() {
+                *chain = sealed_pull::chain_after(
+                    &state.db.pool,
+                    engine,
+                    &account.id,
+                    only.note.id,
+                    since,
+                )
+                .await?;
+            }
+            // Whether more follow is not known from the rows: from the account's head it is.
+            cut = Some(seq_i64(only.seq)).filter(|seq| *seq < head);
+        }
+    }
+    for (change, chain) in page.changes.iter_mut().zip(chains) {
+        if let Some(entries) = change.note.sealed.as_mut() {
+            *entries = sealed_pull::chain_for(chain, own_device.as_deref());
+        }
+    }
 
     // The asking device's own changes, without text, up to that cut: one row holding them
     // all, since a row apiece (through sqlx) cost more than SQLite reading them, about
@@ -261,7 +301,7 @@ pub async fn pull(
     let last_seen = page
         .changes
         .last()
-        .map(|c| i64::try_from(c.seq).unwrap_or(i64::MAX))
+        .map(|c| seq_i64(c.seq))
         .max(own.last().map(|o| o.0));
     let next = match cut {
         Some(cut) => {
@@ -281,6 +321,11 @@ pub async fn pull(
         page.next = u64::try_from(next).map_err(|_| ApiError::internal())?;
     }
     Ok(Json(page))
+}
+
+/// A change's place in the log as the database holds it.
+fn seq_i64(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
 /// The device's own changes after `since` (up to `cut`), in order, as (change seq, note and
@@ -377,7 +422,9 @@ pub async fn note(
     .ok_or_else(|| ApiError::not_found("no such note in this account"))?;
     let mut note = note_from_row(&row)?;
     if note.sealed.is_some() {
-        note.sealed = Some(sealed_pull::whole_chain(&state.db.pool, &account.id, id).await?);
+        let chain =
+            sealed_pull::chain_after(&state.db.pool, state.db.engine, &account.id, id, 0).await?;
+        note.sealed = Some(sealed_pull::chain_for(chain, None));
     }
     Ok(Json(note))
 }

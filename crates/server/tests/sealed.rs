@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 on_both_backends!(
     a_sealed_chain_is_stored_and_each_device_gets_what_it_lacks,
+    pages_hold_whole_chains_and_a_chain_longer_than_a_page_comes_alone,
     a_stale_base_is_a_conflict_and_the_device_fetches_the_whole_chain,
     a_snapshot_replaces_the_chain_and_frees_what_it_held,
     text_in_the_clear_is_refused_for_an_end_to_end_account_and_the_other_way_round,
@@ -199,6 +200,74 @@ async fn a_sealed_chain_is_stored_and_each_device_gets_what_it_lacks(backend: Ba
 
     // Nothing of the text is in the server's database.
     assert_no_sentinel(&server).await;
+    server.stop().await;
+}
+
+/// A page is read as note rows joined with their entries, a row apiece, up to the page's
+/// limit: the notes a page holds come with every entry a new device needs, whatever their
+/// chains' lengths, and a note with more entries than the limit comes alone, whole.
+async fn pages_hold_whole_chains_and_a_chain_longer_than_a_page_comes_alone(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.sealed_account("ada").await;
+    let laptop = Device::of(&server, "ada", 1).await;
+    let phone = Device::of(&server, "ada", 2).await;
+    let text = |note: &str, lines: u64| {
+        let body: String = (0..lines).map(|i| format!("{note} line {i}\n")).collect();
+        NoteFields::new(format!("{note} {SENTINEL}"), body)
+    };
+    // In the log: b (one entry), then a (a create and three patches), then c (two).
+    let mut expected = Vec::new();
+    for (name, patches) in [("b", 0_u64), ("a", 3), ("c", 1)] {
+        let id = NoteId(Uuid::now_v7());
+        let mut fields = text(name, 1);
+        let results = server
+            .push(&token, vec![laptop.create(id, &fields)])
+            .await
+            .results;
+        assert_eq!(applied(&results[0]), 1);
+        for version in 1..=patches {
+            let next = text(name, version + 1);
+            let op = laptop.patch(id, (version, &fields), &next);
+            let results = server.push(&token, vec![op]).await.results;
+            assert_eq!(applied(&results[0]), version + 1);
+            fields = next;
+        }
+        expected.push((id, patches + 1, fields));
+    }
+
+    for limit in [1, 2, 3, 4, 5, 1000] {
+        let mut since = 0;
+        let mut got = Vec::new();
+        let mut pages = 0;
+        loop {
+            let page = server.pull_as(&token, phone.id, since, limit).await;
+            pages += 1;
+            assert!(
+                !page.changes.is_empty(),
+                "limit {limit}: an empty page {page:?}"
+            );
+            for change in &page.changes {
+                got.push((
+                    change.note.id,
+                    forms(&change.note).len() as u64,
+                    phone.open(&change.note, None),
+                ));
+            }
+            since = page.next;
+            if !page.more {
+                break;
+            }
+        }
+        assert_eq!(got, expected, "limit {limit}");
+        // Up to 5 rows a page (a limit of 4), a's four entries do not fit beside another
+        // note's: it comes alone. Six rows hold b and a; c's first row tells a is whole.
+        let want_pages = match limit {
+            1..=4 => 3,
+            5 => 2,
+            _ => 1,
+        };
+        assert_eq!(pages, want_pages, "limit {limit}");
+    }
     server.stop().await;
 }
 
