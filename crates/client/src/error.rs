@@ -110,6 +110,9 @@ pub enum Error {
     )]
     NoRecoveryKey,
 
+    #[error("the work was stopped before it ended: the program is closing")]
+    Stopped,
+
     #[error("cannot use the vault folder {path}: {detail}")]
     VaultDir { path: PathBuf, detail: String },
 
@@ -207,9 +210,11 @@ impl Error {
             Self::Invalid(_) | Self::Setting(_) | Self::Password(_) | Self::SignOutFirst(_) => {
                 ErrorCode::Invalid
             }
-            Self::StoreMeta { .. } | Self::Migration(_) | Self::Database(_) | Self::Corrupt(_) => {
-                ErrorCode::Store
-            }
+            Self::StoreMeta { .. }
+            | Self::Migration(_)
+            | Self::Database(_)
+            | Self::Corrupt(_)
+            | Self::Stopped => ErrorCode::Store,
             Self::ServerUnreachable { .. } => ErrorCode::Offline,
             Self::ServerRefused { .. }
             | Self::ServerBusy { .. }
@@ -247,7 +252,7 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::ServerUnreachable { .. } | Self::ServerBusy { .. }
+            Self::ServerUnreachable { .. } | Self::ServerBusy { .. } | Self::Stopped
         )
     }
 

@@ -19,7 +19,9 @@ fn max_opened_bytes() -> usize {
     limits.max_title_bytes + 2 * limits.max_body_bytes + 64 * 1024
 }
 
-/// The keys a device seals and opens an account's notes with.
+/// The keys a device seals and opens an account's notes with (cloned to open a page on
+/// another thread).
+#[derive(Clone)]
 pub struct Sealing {
     account_id: String,
     data_key: DataKey,

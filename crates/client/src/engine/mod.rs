@@ -14,6 +14,8 @@ mod push;
 mod report;
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 
 use quire_core::protocol::{NoteVersion, PullResponse};
 use quire_core::settings::{ConflictPolicy, SettingKey};
@@ -23,6 +25,7 @@ pub use self::report::{Notice, NoticeKind, SyncReport};
 use crate::api::ApiClient;
 use crate::credentials::Secret;
 use crate::sealing::Sealing;
+use crate::store::RemoteOutcome;
 use crate::{clock, Result, Store};
 
 /// Changes asked for per pull request: the most a server takes (a page's text is bounded
@@ -69,6 +72,19 @@ async fn caught_up_instead(
     Ok(false)
 }
 
+/// A pulled page's writing into the store, with the pull cursor after it.
+type Writing<'a> = Pin<Box<dyn Future<Output = Result<Vec<RemoteOutcome>>> + Send + 'a>>;
+
+/// Waits for a page's writing, if one is under way, and counts what it did.
+async fn write_out(writing: Option<Writing<'_>>, report: &mut SyncReport) -> Result<()> {
+    if let Some(writing) = writing {
+        for outcome in writing.await? {
+            report.count(outcome);
+        }
+    }
+    Ok(())
+}
+
 /// Runs one full round against the signed-in server; `sealing` for an end-to-end account
 /// (its ops go sealed, its notes come back sealed).
 pub async fn sync_once(
@@ -92,10 +108,14 @@ pub async fn sync_once(
     let mut since = store.pull_cursor().await?;
     let mut device = Some(store.device_id().await?);
     let mut page = api.pull(token, since, PULL_PAGE, device).await?;
+    // The page before this one, opened and waiting to be written (the writing starts when
+    // it is first polled, below).
+    let mut writing: Option<Writing<'_>> = None;
     loop {
         if device.is_some() && caught_up_instead(store, since, &page, pusher.applied()).await? {
             // Everything again, in full: what this device holds is reconciled note by note
             // (its queue is kept), and what it lacks comes back.
+            write_out(writing.take(), &mut report).await?;
             report.caught_up = true;
             since = 0;
             device = None;
@@ -103,28 +123,41 @@ pub async fn sync_once(
             continue;
         }
         let (next, more) = (page.next, page.more);
-        let mut notes: Vec<_> = page.changes.into_iter().map(|change| change.note).collect();
-        if let Some(sealing) = sealing {
-            notes = opened::open_page(store, (api, token), sealing, notes, &mut report).await?;
-        }
-        // The next page is on its way while this one is written.
+        let notes: Vec<_> = page.changes.into_iter().map(|change| change.note).collect();
+        // Three pages at once: the one before is written while this one is opened and the
+        // next one is on its way (the server builds it meanwhile).
+        let opening = async {
+            match sealing {
+                Some(sealing) => opened::open_page(store, (api, token), sealing, notes).await,
+                None => Ok((notes, 0)),
+            }
+        };
         let following = async {
             match more {
                 true => Some(api.pull(token, next, PULL_PAGE, device).await),
                 false => None,
             }
         };
-        let (outcomes, following) =
-            tokio::join!(store.apply_pull_page(&notes, next, policy), following);
-        for outcome in outcomes? {
-            report.count(outcome);
-        }
+        let (written, opened, following) =
+            tokio::join!(write_out(writing.take(), &mut report), opening, following);
+        written?;
+        let (notes, unreadable) = opened?;
+        report.unreadable += unreadable;
+        writing = Some(Box::pin(async move {
+            store.apply_pull_page(&notes, next, policy).await
+        }));
         since = next;
         match following {
-            Some(next) => page = next?,
+            Some(Ok(next_page)) => page = next_page,
+            Some(Err(err)) => {
+                // What came before the failure is kept: the next round goes on from it.
+                write_out(writing.take(), &mut report).await?;
+                return Err(err);
+            }
             None => break,
         }
     }
+    write_out(writing.take(), &mut report).await?;
 
     // Merges and revived notes queued ops of their own.
     pusher.push_all(&mut report).await?;

@@ -14,14 +14,15 @@ use crate::credentials::Secret;
 use crate::sealing::Sealing;
 use crate::{clock, Error, Result, Store};
 
-/// The page's notes, opened; those that did not open are kept apart and left out.
+/// The page's notes, opened, and how many did not: those are kept apart and left out.
+/// The opening itself runs on a blocking thread, so that while it does the round's other
+/// work (the previous page's writing, the next page's download) goes on.
 pub(super) async fn open_page(
     store: &Store,
     remote: (&ApiClient, &Secret),
     sealing: &Sealing,
     notes: Vec<NoteState>,
-    report: &mut SyncReport,
-) -> Result<Vec<NoteState>> {
+) -> Result<(Vec<NoteState>, u64)> {
     // The base each chain starts from, unless it starts over with a snapshot.
     let wanted: Vec<_> = notes
         .iter()
@@ -31,30 +32,46 @@ pub(super) async fn open_page(
         })
         .collect();
     let bases = store.bases_at(&wanted).await?;
-    let mut opened = Vec::with_capacity(notes.len());
-    for mut note in notes {
-        let claimed = note.version;
-        let base_version = note
-            .sealed
-            .as_ref()
-            .and_then(|entries| entries.first())
-            .and_then(|entry| entry.base_version);
-        let base = base_version.and_then(|v| bases.get(&note.id).map(|fields| (v, fields)));
-        let id = note.id;
-        let Err(err) = sealing.open(&mut note, base) else {
+    let keys = sealing.clone();
+    let tried = tokio::task::spawn_blocking(move || {
+        notes
+            .into_iter()
+            .map(|mut note| {
+                let base_version = note
+                    .sealed
+                    .as_ref()
+                    .and_then(|entries| entries.first())
+                    .and_then(|entry| entry.base_version);
+                let base = base_version.and_then(|v| bases.get(&note.id).map(|fields| (v, fields)));
+                let outcome = keys.open(&mut note, base);
+                (note, outcome)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|err| match err.try_into_panic() {
+        // A panic while opening is a bug: it goes on as one.
+        Ok(panic) => std::panic::resume_unwind(panic),
+        Err(_) => Error::Stopped,
+    })?;
+    let mut opened = Vec::with_capacity(tried.len());
+    let mut unreadable = 0;
+    for (note, outcome) in tried {
+        let Err(err) = outcome else {
             opened.push(note);
             continue;
         };
+        let (id, claimed) = (note.id, note.version);
         tracing::info!(note = %id, %err, "a pulled note did not open on its base; fetching it whole");
         match whole(store, remote, sealing, id).await? {
             Some(note) => opened.push(note),
             None => {
                 tracing::warn!(note = %id, version = claimed.0, "a note from the server failed its check");
-                report.unreadable += 1;
+                unreadable += 1;
             }
         }
     }
-    Ok(opened)
+    Ok((opened, unreadable))
 }
 
 /// The note's whole chain from the server, opened; `None` (and the note kept apart) when it
