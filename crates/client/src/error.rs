@@ -265,6 +265,17 @@ impl Error {
     }
 }
 
+/// Work handed to a blocking thread that did not come back: a panic there is a bug and goes
+/// on as one; otherwise the runtime is shutting down.
+impl From<tokio::task::JoinError> for Error {
+    fn from(err: tokio::task::JoinError) -> Self {
+        match err.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => Self::Stopped,
+        }
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
         // SQLITE_BUSY (5) and SQLITE_LOCKED (6), after the busy timeout ran out: another

@@ -48,12 +48,7 @@ pub(super) async fn open_page(
             })
             .collect::<Vec<_>>()
     })
-    .await
-    .map_err(|err| match err.try_into_panic() {
-        // A panic while opening is a bug: it goes on as one.
-        Ok(panic) => std::panic::resume_unwind(panic),
-        Err(_) => Error::Stopped,
-    })?;
+    .await?;
     let mut opened = Vec::with_capacity(tried.len());
     let mut unreadable = 0;
     for (note, outcome) in tried {

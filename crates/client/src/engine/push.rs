@@ -130,38 +130,43 @@ impl<'a> Pusher<'a> {
         }
     }
 
-    /// The batch's ops as the server gets them, each with the base it was made on (read
-    /// for the whole batch at once).
-    async fn push_ops(&self, batch: &[QueuedOp]) -> Result<Vec<PushOp>> {
+    /// Marks the batch as sent and makes its request body: its ops as the server gets them,
+    /// each with the base it was made on (read for the whole batch at once), sealed for an
+    /// end-to-end account. The sealing and encoding, a batch's heaviest work here, run on a
+    /// blocking thread, so that the batch on the wire meanwhile keeps moving.
+    async fn prepare(&self, batch: Vec<QueuedOp>) -> Result<Prepared> {
+        let ids: Vec<_> = batch.iter().map(|q| q.op.op_id).collect();
+        self.store.mark_sent(&ids, clock::now()).await?;
         let wanted: Vec<(NoteId, Version)> = batch
             .iter()
             .filter_map(|queued| Some((queued.op.note_id, queued.op.base_version?)))
             .collect();
         let bases = self.store.bases_at(&wanted).await?;
-        batch
+        let patch_allowed: Vec<bool> = batch
             .iter()
-            .map(|queued| {
-                let base = queued
-                    .op
-                    .base_version
-                    .and_then(|_| bases.get(&queued.op.note_id));
-                let patch_allowed = !self.full_text.contains(&queued.op.op_id);
-                let mut op = to_push_op(queued, base, patch_allowed);
-                if let Some(sealing) = self.sealing {
-                    sealing.seal(&mut op, base)?;
-                }
-                Ok(op)
-            })
-            .collect()
-    }
-
-    /// Marks the batch as sent and makes its request body.
-    async fn prepare(&self, batch: Vec<QueuedOp>) -> Result<Prepared> {
-        let ids: Vec<_> = batch.iter().map(|q| q.op.op_id).collect();
-        self.store.mark_sent(&ids, clock::now()).await?;
-        let ops = self.push_ops(&batch).await?;
-        let body = self.api.encode_push(&PushRequest { ops })?;
-        Ok(Prepared { batch, body })
+            .map(|queued| !self.full_text.contains(&queued.op.op_id))
+            .collect();
+        let (api, sealing) = (self.api.clone(), self.sealing.cloned());
+        tokio::task::spawn_blocking(move || {
+            let ops = batch
+                .iter()
+                .zip(patch_allowed)
+                .map(|(queued, patch_allowed)| {
+                    let base = queued
+                        .op
+                        .base_version
+                        .and_then(|_| bases.get(&queued.op.note_id));
+                    let mut op = to_push_op(queued, base, patch_allowed);
+                    if let Some(sealing) = &sealing {
+                        sealing.seal(&mut op, base)?;
+                    }
+                    Ok(op)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let body = api.encode_push(&PushRequest { ops })?;
+            Ok(Prepared { batch, body })
+        })
+        .await?
     }
 
     /// Fetches the notes a conflict answer left out (the server sends each note's text once

@@ -11,8 +11,10 @@ use super::{CryptoError, Secret32};
 use crate::patch::Patch;
 use crate::{NoteFields, NoteId, OpId, TextHash, Version};
 
-/// zstd's level for records: its default, fast on note-sized text.
-const ZSTD_LEVEL: i32 = 3;
+/// zstd's level for records: its fastest ordinary level. On note-sized text it compresses
+/// about a third faster than the default (3) and within 2% as small (`zstd -b1e3 -B1024` on
+/// 1 KB notes: 80 against 56-67 MB/s, x2.13 against x2.15).
+const ZSTD_LEVEL: i32 = 1;
 
 // A zstd context is made once per thread and kept: making one for each note cost more than
 // compressing a note of a few KB (about 11 µs of 20 to seal one; 6 of 11 to open one).
