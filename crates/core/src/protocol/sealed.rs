@@ -38,11 +38,26 @@ impl Serialize for SealedBytes {
 
 impl<'de> Deserialize<'de> for SealedBytes {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        deserializer.deserialize_str(Base64Visitor)
+    }
+}
+
+/// Decodes the text where the parser has it: a `Cow<str>` was always copied into a `String`
+/// first, a copy of every sealed value a pull brings.
+struct Base64Visitor;
+
+impl serde::de::Visitor<'_> for Base64Visitor {
+    type Value = SealedBytes;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("base64 text")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<SealedBytes, E> {
         STANDARD
             .decode(text.as_bytes())
-            .map(Self)
-            .map_err(|err| serde::de::Error::custom(format!("not base64: {err}")))
+            .map(SealedBytes)
+            .map_err(|err| E::custom(format!("not base64: {err}")))
     }
 }
 
@@ -116,6 +131,11 @@ mod tests {
         let json = serde_json::to_string(&bytes).unwrap();
         assert_eq!(json, "\"AAEC+vv8\"");
         assert_eq!(serde_json::from_str::<SealedBytes>(&json).unwrap(), bytes);
+        // Escaped text comes to the visitor as a transient string, plain text as borrowed.
+        let escaped: SealedBytes = serde_json::from_str(r#""\/\/\/\/""#).unwrap();
+        assert_eq!(escaped, SealedBytes(vec![0xff; 3]));
+        let borrowed: Vec<SealedBytes> = serde_json::from_slice(br#"["////"]"#).unwrap();
+        assert_eq!(borrowed, [SealedBytes(vec![0xff; 3])]);
         assert!(serde_json::from_str::<SealedBytes>("\"not base64!\"").is_err());
         assert!(serde_json::from_str::<SealedBytes>("[1, 2]").is_err());
         assert_eq!(format!("{bytes:?}"), "SealedBytes(6 bytes)");
