@@ -66,28 +66,32 @@ pub fn chain_for(mut chain: Vec<StoredEntry>, device: Option<&str>) -> Vec<Seale
 }
 
 /// A note's current chain: its snapshot and everything after it, or only the entries after
-/// cursor `since` (0 for the whole chain), in version order.
+/// cursor `since` (0 for the whole chain), in version order; none after `up_to`, the
+/// change its note row was read at, so that the chain matches the row even when a push
+/// lands between the two statements.
 pub async fn chain_after(
     pool: &AnyPool,
     engine: Engine,
     account_id: &str,
     note_id: NoteId,
-    since: i64,
+    (since, up_to): (i64, i64),
 ) -> Result<Vec<StoredEntry>, ApiError> {
     let p = |n| engine.param(n);
     let rows = sqlx::query(&format!(
         "SELECT {JOINED_ENTRY_COLUMNS} FROM note_entries e
          JOIN notes n ON n.account_id = e.account_id AND n.id = e.note_id
          WHERE e.account_id = {} AND e.note_id = {} AND e.change_seq > {}
-           AND e.version >= n.snapshot_version
+           AND e.change_seq <= {} AND e.version >= n.snapshot_version
          ORDER BY e.version",
         p(1),
         p(2),
-        p(3)
+        p(3),
+        p(4)
     ))
     .bind(account_id)
     .bind(note_id.to_string())
     .bind(since)
+    .bind(up_to)
     .fetch_all(pool)
     .await?;
     let mut chain = Vec::with_capacity(rows.len());

@@ -272,7 +272,7 @@ pub async fn pull(
                     engine,
                     &account.id,
                     only.note.id,
-                    since,
+                    (since, seq_i64(only.seq)),
                 )
                 .await?;
             }
@@ -412,8 +412,8 @@ pub async fn note(
         .parse()
         .map_err(|_| ApiError::bad_request("that is not a note id"))?;
     let row = sqlx::query(
-        "SELECT id, title, body, version, deleted, updated_at, snapshot_version FROM notes
-         WHERE account_id = $1 AND id = $2",
+        "SELECT id, title, body, version, deleted, updated_at, snapshot_version, change_seq
+         FROM notes WHERE account_id = $1 AND id = $2",
     )
     .bind(&account.id)
     .bind(id.to_string())
@@ -422,8 +422,15 @@ pub async fn note(
     .ok_or_else(|| ApiError::not_found("no such note in this account"))?;
     let mut note = note_from_row(&row)?;
     if note.sealed.is_some() {
-        let chain =
-            sealed_pull::chain_after(&state.db.pool, state.db.engine, &account.id, id, 0).await?;
+        let read_at: i64 = row.try_get("change_seq")?;
+        let chain = sealed_pull::chain_after(
+            &state.db.pool,
+            state.db.engine,
+            &account.id,
+            id,
+            (0, read_at),
+        )
+        .await?;
         note.sealed = Some(sealed_pull::chain_for(chain, None));
     }
     Ok(Json(note))

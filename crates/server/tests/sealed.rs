@@ -217,6 +217,7 @@ async fn pages_hold_whole_chains_and_a_chain_longer_than_a_page_comes_alone(back
     };
     // In the log: b (one entry), then a (a create and three patches), then c (two).
     let mut expected = Vec::new();
+    let mut after_a_made = None;
     for (name, patches) in [("b", 0_u64), ("a", 3), ("c", 1)] {
         let id = NoteId(Uuid::now_v7());
         let mut fields = text(name, 1);
@@ -225,6 +226,9 @@ async fn pages_hold_whole_chains_and_a_chain_longer_than_a_page_comes_alone(back
             .await
             .results;
         assert_eq!(applied(&results[0]), 1);
+        if name == "a" {
+            after_a_made = Some((id, fields.clone(), server.pull(&token, 0, 1000).await.next));
+        }
         for version in 1..=patches {
             let next = text(name, version + 1);
             let op = laptop.patch(id, (version, &fields), &next);
@@ -268,6 +272,27 @@ async fn pages_hold_whole_chains_and_a_chain_longer_than_a_page_comes_alone(back
         };
         assert_eq!(pages, want_pages, "limit {limit}");
     }
+
+    // From a cursor inside a's chain, a (alone, read on its own) brings only its patches.
+    let (a, made, cursor) = after_a_made.unwrap();
+    let page = server.pull_as(&token, phone.id, cursor, 1).await;
+    let [change] = page.changes.as_slice() else {
+        panic!("{page:?}")
+    };
+    assert_eq!(change.note.id, a);
+    assert_eq!(
+        forms(&change.note),
+        [
+            (2, SealedForm::Patch),
+            (3, SealedForm::Patch),
+            (4, SealedForm::Patch)
+        ]
+    );
+    assert_eq!(
+        phone.open(&change.note, Some((Version(1), &made))),
+        expected[1].2
+    );
+    assert!(page.more, "c follows");
     server.stop().await;
 }
 
