@@ -218,10 +218,9 @@ impl SealedJudgement {
                         || slot.stored.device != Some(op.device_id))
                     && slot.changed.is_none()
             });
+        // `chain_bytes` counts this batch's entries already (each is added as it is judged).
         let freed = match (slot, sealed.form) {
-            (Some(slot), SealedForm::Snapshot) if !keep_history => {
-                slot.stored.chain_bytes + slot.entries.iter().map(entry_bytes).sum::<i64>()
-            }
+            (Some(slot), SealedForm::Snapshot) if !keep_history => slot.stored.chain_bytes,
             (Some(slot), _) if in_the_clear => slot.stored.chain_bytes,
             _ => 0,
         };
@@ -389,10 +388,6 @@ fn rejected(op: &PushOp, reason: &str) -> PushResult {
         op_id: op.op_id,
         reason: reason.to_owned(),
     }
-}
-
-fn entry_bytes(entry: &NewEntry) -> i64 {
-    i64::try_from(entry.entry.data.len()).unwrap_or(i64::MAX) + ROW_OVERHEAD
 }
 
 impl Slot {
@@ -610,6 +605,20 @@ mod tests {
             assert_eq!(status(&result), "rejected", "case {n}: {result:?}");
         }
         assert!(judgement.into_writes().notes.is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_after_a_patch_in_the_same_batch_frees_the_chain_once() {
+        let mut judgement = batch(&[(5, stored(4, 900))], 900);
+        let patch = op(1, 5, OpKind::Update, SealedForm::Patch, Some(4));
+        assert_eq!(status(&judgement.judge(&patch, NOW)), "applied");
+        let snapshot = op(2, 5, OpKind::Update, SealedForm::Snapshot, Some(5));
+        assert_eq!(status(&judgement.judge(&snapshot, NOW)), "applied");
+        let writes = judgement.into_writes();
+        // The patch is charged, then freed with the rest of the chain it joined: the
+        // account holds the snapshot alone.
+        assert_eq!(writes.charged_bytes, 100 + ROW_OVERHEAD - 900);
+        assert_eq!(writes.notes[0].chain_bytes, 100 + ROW_OVERHEAD);
     }
 
     #[test]
