@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use crate::ids::{DeviceId, NoteId, OpId, Version};
 use crate::note::Millis;
 use crate::op::OpKind;
-use crate::protocol::{PushOp, PushResult, SealedEntry, SealedForm};
+use crate::protocol::{PushOp, PushResult, SealedEntry, SealedForm, SealedText};
 use crate::push_judgement::{AccountCounters, ROW_OVERHEAD};
 use crate::text_hash::TextHash;
 
@@ -204,7 +204,7 @@ impl SealedJudgement {
         let Some(sealed) = &op.sealed else {
             return rejected(op, CLEAR_TEXT);
         };
-        let size = i64::try_from(sealed.data.len()).unwrap_or(i64::MAX) + ROW_OVERHEAD;
+        let size = sealed_size(sealed);
         let slot = self.notes.get(&op.note_id);
         // A note stored in the clear leaves it with its first sealed change (a snapshot, or
         // a delete that ends it): its plain text goes, whatever the op.
@@ -292,6 +292,15 @@ impl SealedJudgement {
 
     /// Whether the op can be applied as it is: its shape, its size and its base. A base
     /// that is not the note's current version is a conflict, not an error.
+    /// The most one note's chain may weigh: two sealed notes at their size limit (a
+    /// device writes a new snapshot long before, once its patches outweigh the note).
+    fn max_chain_bytes(&self) -> i64 {
+        i64::try_from(self.limits.max_sealed_bytes)
+            .unwrap_or(i64::MAX / 4)
+            .saturating_add(ROW_OVERHEAD)
+            .saturating_mul(2)
+    }
+
     fn check(&self, op: &PushOp) -> Result<(), Refusal> {
         let rejected = |reason: &str| Err(Refusal::Rejected(reason.to_owned()));
         let Some(sealed) = &op.sealed else {
@@ -335,6 +344,15 @@ impl SealedJudgement {
                         || (slot.stored.mac.is_some() && op.base_hash != slot.stored.mac)) =>
             {
                 Err(Refusal::Conflict(slot.stored.version))
+            }
+            // A chain is not let grow past two notes at their limit: the device sends the
+            // whole note instead, which starts a new one. A note's pull (sent whole, alone
+            // if need be) and what the server holds for it stay bounded.
+            (_, SealedForm::Patch, Some(slot))
+                if slot.stored.chain_bytes.saturating_add(sealed_size(sealed))
+                    > self.max_chain_bytes() =>
+            {
+                Err(Refusal::NeedFullText(slot.stored.version))
             }
             _ => Ok(()),
         }
@@ -388,6 +406,11 @@ fn rejected(op: &PushOp, reason: &str) -> PushResult {
         op_id: op.op_id,
         reason: reason.to_owned(),
     }
+}
+
+/// What a sealed value weighs as stored: its bytes and its row.
+fn sealed_size(sealed: &SealedText) -> i64 {
+    i64::try_from(sealed.data.len()).unwrap_or(i64::MAX) + ROW_OVERHEAD
 }
 
 impl Slot {
@@ -605,6 +628,38 @@ mod tests {
             assert_eq!(status(&result), "rejected", "case {n}: {result:?}");
         }
         assert!(judgement.into_writes().notes.is_empty());
+    }
+
+    #[test]
+    fn a_chain_past_two_notes_at_their_limit_takes_no_more_patches_only_a_snapshot() {
+        // LIMITS: sealed values up to 1,000 bytes, so chains up to 2 * (1,000 + overhead).
+        let most = 2 * (1000 + ROW_OVERHEAD);
+        let patch_size = 100 + ROW_OVERHEAD;
+        let mut judgement = batch(
+            &[
+                (5, stored(4, most - patch_size)),
+                (6, stored(4, most - patch_size + 1)),
+            ],
+            0,
+        );
+        // Up to the bound a patch goes on; one byte past it, the note must go whole.
+        let fits = op(1, 5, OpKind::Update, SealedForm::Patch, Some(4));
+        assert_eq!(status(&judgement.judge(&fits, NOW)), "applied");
+        let past = op(2, 6, OpKind::Update, SealedForm::Patch, Some(4));
+        assert_eq!(
+            judgement.judge(&past, NOW),
+            PushResult::NeedFullText {
+                op_id: OpId(Uuid::from_u128(2)),
+                current_version: Version(4),
+            }
+        );
+        // The chain that just reached the bound takes no further patch in the same batch.
+        let more = op(3, 5, OpKind::Update, SealedForm::Patch, Some(5));
+        assert_eq!(status(&judgement.judge(&more, NOW)), "need_full_text");
+        let whole = op(4, 6, OpKind::Update, SealedForm::Snapshot, Some(4));
+        assert_eq!(status(&judgement.judge(&whole, NOW)), "applied");
+        let after = op(5, 6, OpKind::Update, SealedForm::Patch, Some(5));
+        assert_eq!(status(&judgement.judge(&after, NOW)), "applied");
     }
 
     #[test]
