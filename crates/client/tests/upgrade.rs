@@ -265,3 +265,139 @@ async fn an_old_account_is_sealed_in_place_through_a_cut_and_a_stop_and_loses_no
     assert_eq!(on_phone, now[..29].to_vec());
     assert!(phone.store.note(ids[29]).await.unwrap().deleted);
 }
+
+/// Moves the server's clock for the account's upgrade back an hour: as if that long had
+/// passed with no note leaving the clear.
+async fn an_hour_passes(server: &common::Server) {
+    sqlx::query("UPDATE accounts SET upgrade_progress_at = upgrade_progress_at - 3600000")
+        .execute(&server.db().pool)
+        .await
+        .unwrap();
+}
+
+/// The device that upgraded the account is lost before it sealed a single note. Once the
+/// server has waited long enough for it, another device takes over: a new device that
+/// never had the notes takes them from the server, sends each sealed, and the server drops
+/// their plain text; the other old device's offline edit still arrives; nothing is lost.
+#[tokio::test]
+async fn an_upgrade_whose_device_is_lost_is_finished_by_another_device() {
+    let server = common::server_with(quire_server::Limits {
+        upgrade_wait_secs: 600,
+        ..quire_server::Limits::default()
+    })
+    .await;
+    old_account(&server).await;
+    let laptop_dir = tempfile::tempdir().unwrap();
+    let (laptop, laptop_secrets) = open(laptop_dir.path()).await;
+    account::sign_in(
+        laptop.store(),
+        laptop_secrets.as_ref(),
+        old_sign_in(&server.url),
+        false,
+    )
+    .await
+    .unwrap();
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        let fields = NoteFields::new(
+            format!("{SENTINEL} title {n}"),
+            format!("{SENTINEL}\nline {n}\n{}\n", common::noise(100)),
+        );
+        ids.push(laptop.create_note(fields).await.unwrap().id);
+    }
+    laptop.delete_note(ids[11]).await.unwrap();
+    laptop.sync_once().await.unwrap();
+    let desktop = common::device().await;
+    account::sign_in(
+        &desktop.store,
+        &desktop.secrets,
+        old_sign_in(&server.url),
+        false,
+    )
+    .await
+    .unwrap();
+    desktop.sync().await;
+    let offline = format!(
+        "{}written offline\n",
+        laptop.note(ids[1]).await.unwrap().body
+    );
+    desktop
+        .store
+        .update_note(ids[1], NoteEdit::body(offline.clone()))
+        .await
+        .unwrap();
+    let mut expected = texts(laptop.store(), &ids).await;
+    expected[1].1.clone_from(&offline);
+
+    // The laptop upgrades the account, and is lost before it pushes anything.
+    let upgraded = laptop
+        .upgrade_account(OLD_PASSWORD.to_owned())
+        .await
+        .unwrap();
+    assert_eq!(upgraded.notes_to_seal, 12);
+    drop(laptop);
+    drop(laptop_dir);
+
+    // A new phone signs in. While the server still waits for the laptop, nobody else
+    // seals: the phone is not handed notes in the clear, and has none yet.
+    let phone = common::device().await;
+    let sign_in = common::request(&server.url, USER, OLD_PASSWORD);
+    account::sign_in(&phone.store, &phone.secrets, sign_in, false)
+        .await
+        .unwrap();
+    let report = phone.sync().await;
+    assert_eq!((report.pulled, report.sealed_for_upgrade), (0, 0));
+    assert!(phone.store.note(ids[0]).await.is_err());
+    assert_eq!(plain_rows(&server).await.0, 12);
+
+    // After the wait, the phone takes them over and sends them sealed.
+    an_hour_passes(&server).await;
+    let report = phone.sync().await;
+    assert_eq!(
+        (report.sealed_for_upgrade, report.pushed, report.pending),
+        (12, 12, 0),
+        "{report:?}"
+    );
+    assert_eq!(plain_rows(&server).await, (0, 0));
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&server.db().pool)
+        .await
+        .unwrap();
+    assert!(
+        !common::contains(&server.file_bytes(), SENTINEL),
+        "no plain text left in the server's file"
+    );
+
+    // The desktop signs in again; its offline edit goes, sealed, on top of the phone's
+    // copy, and every device holds the same notes.
+    let sign_in = common::request(&server.url, USER, OLD_PASSWORD);
+    account::sign_in(&desktop.store, &desktop.secrets, sign_in, false)
+        .await
+        .unwrap();
+    let report = desktop.sync().await;
+    assert_eq!((report.pending, report.unreadable), (0, 0), "{report:?}");
+    phone.sync().await;
+    assert_eq!(texts(&phone.store, &ids).await, expected);
+    assert_eq!(texts(&desktop.store, &ids).await, expected);
+    let late = common::device().await;
+    let sign_in = common::request(&server.url, USER, OLD_PASSWORD);
+    account::sign_in(&late.store, &late.secrets, sign_in, false)
+        .await
+        .unwrap();
+    late.sync().await;
+    assert_eq!(
+        texts(&late.store, &ids[..11]).await,
+        expected[..11].to_vec()
+    );
+    assert!(late.store.note(ids[11]).await.unwrap().deleted);
+
+    // With nothing left in the clear, the account's mark goes, and pulls stop looking.
+    an_hour_passes(&server).await;
+    let report = desktop.sync().await;
+    assert_eq!(report.sealed_for_upgrade, 0);
+    let mark: Option<i64> = sqlx::query_scalar("SELECT upgrade_progress_at FROM accounts")
+        .fetch_one(&server.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(mark, None);
+}

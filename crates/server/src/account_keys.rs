@@ -372,7 +372,8 @@ pub async fn upgrade(
     let updated = sqlx::query(
         "UPDATE accounts SET key_scheme = $1, password_hash = $2, kdf_salt = $3,
                 kdf_memory_kib = $4, kdf_iterations = $5, kdf_parallelism = $6,
-                wrapped_key = $7, recovery_auth_hash = $8, recovery_wrapped_key = $9
+                wrapped_key = $7, recovery_auth_hash = $8, recovery_wrapped_key = $9,
+                upgrade_progress_at = $13
          WHERE id = $10 AND key_scheme <> $1 AND password_hash = $11 AND change_seq = $12",
     )
     .bind(KEY_SCHEME_E2E)
@@ -387,6 +388,7 @@ pub async fn upgrade(
     .bind(&account.id)
     .bind(&verified.password_hash)
     .bind(cursor)
+    .bind(crate::clock::now().0)
     .execute(&mut *tx)
     .await?
     .rows_affected();

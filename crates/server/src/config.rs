@@ -122,6 +122,11 @@ pub struct Limits {
     /// a connection whose client takes no byte of an answer for as long is closed.
     #[arg(long, env = "QUIRE_SERVER_REQUEST_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub request_timeout_secs: u64,
+    /// Seconds an upgraded account's notes still in the clear wait for the device that
+    /// upgraded it to seal them; after that long without progress, any of its devices that
+    /// pulls is asked to seal them (the upgrading device may be lost).
+    #[arg(long, env = "QUIRE_SERVER_UPGRADE_WAIT_SECS", default_value_t = 600)]
+    pub upgrade_wait_secs: u64,
 }
 
 impl Default for Limits {
@@ -144,6 +149,7 @@ impl Default for Limits {
             connection_wait_ms: 1000,
             header_timeout_secs: 10,
             request_timeout_secs: 60,
+            upgrade_wait_secs: 600,
         }
     }
 }

@@ -54,6 +54,7 @@ mod sealed_batch;
 mod sealed_pull;
 mod state;
 pub mod sync;
+pub mod unsealed;
 
 use std::future::Future;
 use std::net::SocketAddr;

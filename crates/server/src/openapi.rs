@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use crate::{account_keys, accounts, health, sync};
+use crate::{account_keys, accounts, health, sync, unsealed};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,6 +34,7 @@ use crate::{account_keys, accounts, health, sync};
         sync::push,
         sync::pull,
         sync::note,
+        unsealed::unsealed,
     ),
     modifiers(&BearerAuth, &TransportAnswers)
 )]

@@ -20,7 +20,7 @@ use crate::problem::{
     SignInAgain,
 };
 use crate::state::AppState;
-use crate::{push_batch, sealed_batch, sealed_pull};
+use crate::{push_batch, sealed_batch, sealed_pull, unsealed};
 
 const DEFAULT_PULL_LIMIT: u32 = 500;
 const MAX_PULL_LIMIT: u32 = 1000;
@@ -169,16 +169,18 @@ pub async fn pull(
         )));
     }
     let own_device = query.device.map(|device| device.to_string());
-    let head: i64 = sqlx::query_scalar("SELECT change_seq FROM accounts WHERE id = $1")
-        .bind(&account.id)
-        .fetch_one(&state.db.pool)
-        .await?;
+    let (head, upgrade_progress_at): (i64, Option<i64>) =
+        sqlx::query_as("SELECT change_seq, upgrade_progress_at FROM accounts WHERE id = $1")
+            .bind(&account.id)
+            .fetch_one(&state.db.pool)
+            .await?;
     let mut page = PullResponse {
         changes: Vec::new(),
         own: Vec::new(),
         next: query.since,
         more: false,
         head: u64::try_from(head).map_err(|_| ApiError::internal())?,
+        unsealed: false,
     };
     let engine = state.db.engine;
     let p = |n| engine.param(n);
@@ -319,6 +321,11 @@ pub async fn pull(
         .collect();
     if let Some(next) = next {
         page.next = u64::try_from(next).map_err(|_| ApiError::internal())?;
+    }
+    if !page.more && account.end_to_end {
+        if let Some(at) = upgrade_progress_at {
+            page.unsealed = unsealed::upgrade_stalled(&state, &account.id, Millis(at)).await?;
+        }
     }
     Ok(Json(page))
 }

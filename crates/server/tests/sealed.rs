@@ -10,7 +10,9 @@ use common::{at, create_op, update_op, Backend, TestServer, PASSWORD};
 use quire_core::crypto::chain::{open_chain, seal_op};
 use quire_core::crypto::DataKey;
 use quire_core::patch::Patch;
-use quire_core::protocol::{AccountInfo, KeyScheme, NoteState, PushOp, PushResult, SealedForm};
+use quire_core::protocol::{
+    AccountInfo, KeyScheme, NoteState, PushOp, PushResult, SealedForm, UnsealedPage,
+};
 use quire_core::{DeviceId, NoteFields, NoteId, OpId, OpKind, Version};
 use quire_server::Limits;
 use reqwest::StatusCode;
@@ -514,6 +516,12 @@ async fn an_upgrade_takes_keys_at_the_head_only_then_each_note_leaves_the_clear_
     assert_eq!(server.count("note_history").await, 1);
     let before = stored_bytes(&server).await;
 
+    let listing = server.get_with(&laptop, "/notes/unsealed").await;
+    assert_eq!(
+        listing.status(),
+        StatusCode::CONFLICT,
+        "a legacy account's notes come with pulls"
+    );
     let info = current(&server, &laptop).await;
     assert_eq!(info.scheme, KeyScheme::Legacy);
     assert_eq!(info.username, "old");
@@ -550,8 +558,40 @@ async fn an_upgrade_takes_keys_at_the_head_only_then_each_note_leaves_the_clear_
     };
     assert!(works(laptop.clone()).await, "the upgrading session goes on");
     assert!(!works(desktop).await, "every other session ended");
-    // The notes still in the clear are not sent to a device of an end-to-end account.
-    assert!(server.pull(&laptop, 0, 100).await.changes.is_empty());
+    // The notes still in the clear are not sent to a device of an end-to-end account, and
+    // while the upgrading device may still be sealing them, nobody is asked to.
+    let page = server.pull(&laptop, 0, 100).await;
+    assert!(page.changes.is_empty());
+    assert!(!page.unsealed);
+    // Once it has made no progress for long enough, pulls ask for them to be sealed, and
+    // they are listed in the clear, a page at a time, to this account only.
+    an_hour_passes(&server).await;
+    assert!(server.pull(&laptop, 0, 100).await.unsealed);
+    let first_page = unsealed_page(&server, &laptop, "?limit=1").await;
+    assert!(first_page.more);
+    let after = first_page.notes[0].id;
+    let rest = unsealed_page(&server, &laptop, &format!("?after={after}&limit=1")).await;
+    assert!(!rest.more);
+    let mut listed: Vec<NoteState> = first_page.notes.into_iter().chain(rest.notes).collect();
+    listed.sort_by_key(|note| note.id != kept);
+    assert_eq!(
+        listed
+            .iter()
+            .map(|n| (n.id, n.version.0, n.body.as_str(), n.sealed.is_none()))
+            .collect::<Vec<_>>(),
+        vec![
+            (kept, 3, third.body.as_str(), true),
+            (deleted, 1, first.body.as_str(), true)
+        ]
+    );
+    for bad in ["?limit=0", "?limit=1001", "?after=nope", "?since=1"] {
+        let answer = server
+            .get_with(&laptop, &format!("/notes/unsealed{bad}"))
+            .await;
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let stranger = server.sealed_account("stranger").await;
+    assert!(unsealed_page(&server, &stranger, "").await.notes.is_empty());
     // Plain text is refused now; a sealed patch has nothing sealed to go on: whole, please.
     let plain = update_op(kept, at(3, &third.title, &third.body), "t", "b");
     let results = server.push(&laptop, vec![plain]).await.results;
@@ -585,6 +625,18 @@ async fn an_upgrade_takes_keys_at_the_head_only_then_each_note_leaves_the_clear_
     assert!(stored_bytes(&server).await < before);
     let pulled = server.pull(&laptop, 0, 100).await;
     assert_eq!(pulled.changes.len(), 2);
+    // Sealing them was progress: pulls wait again; once that wait is over, nothing is left
+    // in the clear, so the account's mark goes and pulls stop looking.
+    assert!(!pulled.unsealed);
+    assert!(unsealed_page(&server, &laptop, "").await.notes.is_empty());
+    an_hour_passes(&server).await;
+    assert!(!server.pull(&laptop, 0, 100).await.unsealed);
+    let mark: Option<i64> =
+        sqlx::query_scalar("SELECT upgrade_progress_at FROM accounts WHERE username = 'old'")
+            .fetch_one(&server.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(mark, None);
     for change in &pulled.changes {
         let opened = device.open(&change.note, None);
         if change.note.id == kept {
@@ -594,4 +646,20 @@ async fn an_upgrade_takes_keys_at_the_head_only_then_each_note_leaves_the_clear_
         }
     }
     server.stop().await;
+}
+
+/// As if an hour passed since a note of the upgraded account last left the clear.
+async fn an_hour_passes(server: &TestServer) {
+    sqlx::query("UPDATE accounts SET upgrade_progress_at = upgrade_progress_at - 3600000")
+        .execute(&server.db.pool)
+        .await
+        .unwrap();
+}
+
+async fn unsealed_page(server: &TestServer, token: &str, query: &str) -> UnsealedPage {
+    let answer = server
+        .get_with(token, &format!("/notes/unsealed{query}"))
+        .await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    answer.json().await.unwrap()
 }

@@ -63,4 +63,10 @@ deferred: number,
  * Notes whose text from the server failed its encryption check: not applied, kept
  * apart, fetched again next round.
  */
-unreadable: number, };
+unreadable: number, 
+/**
+ * Notes the server still held in the clear, left so by a device that upgraded the
+ * account to end-to-end encryption and stopped before sealing them: queued here to go
+ * again, sealed.
+ */
+sealedForUpgrade: number, };

@@ -9,7 +9,7 @@ use std::time::Duration;
 use quire_core::protocol::{
     problem, Account, AccountInfo, Credentials, Health, KdfInfo, KeysUpgrade, NewAccount,
     NoteState, PasswordChange, Problem, PullResponse, PushRequest, PushResponse, RecoveredKey,
-    RecoveryProof, RecoveryReset, Session, API_PREFIX,
+    RecoveryProof, RecoveryReset, Session, UnsealedPage, API_PREFIX,
 };
 use reqwest::header::{HeaderMap, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -323,6 +323,24 @@ impl ApiClient {
         let answer = self
             .send(self.request(Method::GET, &format!("/notes/{id}"), Some(token)))
             .await?;
+        self.json(&answer)
+    }
+
+    /// An upgraded account's notes still in the clear, after `after`, in order of id.
+    pub async fn unsealed(
+        &self,
+        token: &Secret,
+        after: Option<NoteId>,
+        limit: u32,
+    ) -> Result<UnsealedPage> {
+        let mut query = vec![("limit", limit.to_string())];
+        if let Some(after) = after {
+            query.push(("after", after.to_string()));
+        }
+        let request = self
+            .request(Method::GET, "/notes/unsealed", Some(token))
+            .query(&query);
+        let answer = self.send(request).await?;
         self.json(&answer)
     }
 }

@@ -12,6 +12,7 @@
 mod opened;
 mod push;
 mod report;
+mod unsealed;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -108,6 +109,8 @@ pub async fn sync_once(
     let mut since = store.pull_cursor().await?;
     let mut device = Some(store.device_id().await?);
     let mut page = api.pull(token, since, PULL_PAGE, device).await?;
+    // Whether the last page asks for notes left in the clear by a stopped upgrade.
+    let mut unsealed;
     // The page before this one, opened and waiting to be written (the writing starts when
     // it is first polled, below).
     let mut writing: Option<Writing<'_>> = None;
@@ -123,6 +126,7 @@ pub async fn sync_once(
             continue;
         }
         let (next, more) = (page.next, page.more);
+        unsealed = page.unsealed;
         let notes: Vec<_> = page.changes.into_iter().map(|change| change.note).collect();
         // Three pages at once: the one before is written while this one is opened and the
         // next one is on its way (the server builds it meanwhile).
@@ -158,8 +162,11 @@ pub async fn sync_once(
         }
     }
     write_out(writing.take(), &mut report).await?;
+    if unsealed && sealing.is_some() {
+        unsealed::take_over(store, (api, token), policy, &mut report).await?;
+    }
 
-    // Merges and revived notes queued ops of their own.
+    // Merges and revived notes queued ops of their own (and notes left in the clear).
     pusher.push_all(&mut report).await?;
     report.held = store.held_count().await?;
     report.pending = store.pending_count().await?.saturating_sub(report.held);

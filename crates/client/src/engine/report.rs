@@ -56,6 +56,11 @@ pub struct SyncReport {
     /// apart, fetched again next round.
     #[ts(type = "number")]
     pub unreadable: u64,
+    /// Notes the server still held in the clear, left so by a device that upgraded the
+    /// account to end-to-end encryption and stopped before sealing them: queued here to go
+    /// again, sealed.
+    #[ts(type = "number")]
+    pub sealed_for_upgrade: u64,
 }
 
 impl SyncReport {

@@ -529,18 +529,7 @@ impl Store {
         policy: ConflictPolicy,
     ) -> Result<Vec<RemoteOutcome>> {
         let mut tx = self.begin_write().await?;
-        // Notes never seen here (all of them, on a first sync) have nothing to reconcile.
-        let known = bulk::known_notes(&mut tx, notes).await?;
-        let unknown: Vec<&NoteState> = notes.iter().filter(|n| !known.contains(&n.id)).collect();
-        bulk::insert_new(&mut tx, &unknown).await?;
-        let mut outcomes = Vec::with_capacity(notes.len());
-        for note in notes {
-            outcomes.push(if known.contains(&note.id) {
-                self.apply_remote_in(&mut tx, note, policy).await?
-            } else {
-                RemoteOutcome::Updated
-            });
-        }
+        let outcomes = self.apply_notes_in(&mut tx, notes, policy).await?;
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES (?, ?)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -550,6 +539,28 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Applies notes as the server has them: taken as they are when never seen here (all
+    /// of them, on a first sync: nothing to reconcile), else reconciled one by one.
+    pub(super) async fn apply_notes_in(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        notes: &[NoteState],
+        policy: ConflictPolicy,
+    ) -> Result<Vec<RemoteOutcome>> {
+        let known = bulk::known_notes(tx, notes).await?;
+        let unknown: Vec<&NoteState> = notes.iter().filter(|n| !known.contains(&n.id)).collect();
+        bulk::insert_new(tx, &unknown).await?;
+        let mut outcomes = Vec::with_capacity(notes.len());
+        for note in notes {
+            outcomes.push(if known.contains(&note.id) {
+                self.apply_remote_in(tx, note, policy).await?
+            } else {
+                RemoteOutcome::Updated
+            });
+        }
         Ok(outcomes)
     }
 

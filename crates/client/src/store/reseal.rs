@@ -4,12 +4,14 @@
 //! rebased as any edit is.
 
 use quire_core::op::OpKind;
+use quire_core::protocol::NoteState;
+use quire_core::settings::ConflictPolicy;
 use quire_core::{NoteFields, NoteId};
-use sqlx::Row;
+use sqlx::{Row, Sqlite, Transaction};
 
 use super::bulk::ROWS_PER_STATEMENT;
 use super::outbox::{insert_ops, take_clocks, NewOp};
-use super::{decode, version_from_db, Store};
+use super::{decode, version_from_db, RemoteOutcome, Store};
 use crate::{clock, Result};
 
 /// A note to seal again: the version the server has and, when it is not the note's own
@@ -21,70 +23,103 @@ struct ToSeal {
     text: Option<NoteFields>,
 }
 
+/// The notes to seal again, as the server has them, with no queued op (a queued op goes
+/// sealed, whole, itself): all of them, or those of `only`.
+async fn to_seal(
+    tx: &mut Transaction<'static, Sqlite>,
+    only: Option<&[NoteId]>,
+) -> Result<Vec<ToSeal>> {
+    const SELECT: &str = "SELECT n.id, b.version, n.deleted,
+            CASE WHEN b.title IS NULL AND b.body IS NULL THEN NULL
+                 ELSE coalesce(b.title, n.title) END AS base_title,
+            CASE WHEN b.title IS NULL AND b.body IS NULL THEN NULL
+                 ELSE coalesce(b.body, n.body) END AS base_body
+         FROM notes n JOIN bases b ON b.note_id = n.id
+         WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id)";
+    let rows = match only {
+        None => {
+            sqlx::query(&format!("{SELECT} ORDER BY n.id"))
+                .fetch_all(&mut **tx)
+                .await?
+        }
+        Some(ids) => {
+            let mut rows = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "{SELECT} AND n.id IN ({}) ORDER BY n.id",
+                    vec!["?"; chunk.len()].join(", ")
+                );
+                let mut query = sqlx::query(&sql);
+                for id in chunk {
+                    query = query.bind(id.to_string());
+                }
+                rows.extend(query.fetch_all(&mut **tx).await?);
+            }
+            rows
+        }
+    };
+    let mut notes = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: String = row.try_get("id")?;
+        let title: Option<String> = row.try_get("base_title")?;
+        let body: Option<String> = row.try_get("base_body")?;
+        notes.push(ToSeal {
+            note_id: decode::<NoteId>(&id, "note id")?,
+            version: version_from_db(row.try_get("version")?)?,
+            deleted: row.try_get::<i64, _>("deleted")? != 0,
+            text: title
+                .zip(body)
+                .map(|(title, body)| NoteFields { title, body }),
+        });
+    }
+    Ok(notes)
+}
+
+/// Queues an op per note: an update with the text the server has, on its version, or a
+/// deleted note's delete.
+async fn queue_copies(tx: &mut Transaction<'static, Sqlite>, notes: &[ToSeal]) -> Result<()> {
+    let (device_id, first_clock) = take_clocks(tx, notes.len()).await?;
+    let now = clock::now();
+    for (chunk_at, chunk) in notes.chunks(ROWS_PER_STATEMENT).enumerate() {
+        let ops: Vec<NewOp<'_>> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, note)| {
+                let at = u64::try_from(chunk_at * ROWS_PER_STATEMENT + i).unwrap_or(u64::MAX);
+                NewOp {
+                    op_id: clock::new_op_id(),
+                    note_id: note.note_id,
+                    kind: if note.deleted {
+                        OpKind::Delete
+                    } else {
+                        OpKind::Update
+                    },
+                    // `None`: the note's own text, which is the server's.
+                    fields: if note.deleted {
+                        None
+                    } else {
+                        note.text.as_ref()
+                    },
+                    base_version: Some(note.version),
+                    device_id: &device_id,
+                    clock: first_clock + at,
+                    created_at: now,
+                }
+            })
+            .collect();
+        insert_ops(tx, &ops).await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Queues, in one transaction, a sealed copy of every note the server has that no
-    /// queued op will send anyway (a queued op goes sealed, whole, itself): an update with
-    /// the text the server has, on its version, or a deleted note's delete. The state mark
-    /// `due` is cleared in the same transaction, so this happens once. How many it queued.
+    /// queued op will send anyway. The state mark `due` is cleared in the same
+    /// transaction, so this happens once. How many it queued.
     pub(crate) async fn queue_sealed_copies(&self, due: &str) -> Result<u64> {
         let mut tx = self.begin_write().await?;
-        let rows = sqlx::query(
-            "SELECT n.id, b.version, n.deleted,
-                CASE WHEN b.title IS NULL AND b.body IS NULL THEN NULL
-                     ELSE coalesce(b.title, n.title) END AS base_title,
-                CASE WHEN b.title IS NULL AND b.body IS NULL THEN NULL
-                     ELSE coalesce(b.body, n.body) END AS base_body
-             FROM notes n JOIN bases b ON b.note_id = n.id
-             WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id)
-             ORDER BY n.id",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut notes = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: String = row.try_get("id")?;
-            let title: Option<String> = row.try_get("base_title")?;
-            let body: Option<String> = row.try_get("base_body")?;
-            notes.push(ToSeal {
-                note_id: decode::<NoteId>(&id, "note id")?,
-                version: version_from_db(row.try_get("version")?)?,
-                deleted: row.try_get::<i64, _>("deleted")? != 0,
-                text: title
-                    .zip(body)
-                    .map(|(title, body)| NoteFields { title, body }),
-            });
-        }
-        let (device_id, first_clock) = take_clocks(&mut tx, notes.len()).await?;
-        let now = clock::now();
-        for (chunk_at, chunk) in notes.chunks(ROWS_PER_STATEMENT).enumerate() {
-            let ops: Vec<NewOp<'_>> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, note)| {
-                    let at = u64::try_from(chunk_at * ROWS_PER_STATEMENT + i).unwrap_or(u64::MAX);
-                    NewOp {
-                        op_id: clock::new_op_id(),
-                        note_id: note.note_id,
-                        kind: if note.deleted {
-                            OpKind::Delete
-                        } else {
-                            OpKind::Update
-                        },
-                        // `None`: the note's own text, which is the server's.
-                        fields: if note.deleted {
-                            None
-                        } else {
-                            note.text.as_ref()
-                        },
-                        base_version: Some(note.version),
-                        device_id: &device_id,
-                        clock: first_clock + at,
-                        created_at: now,
-                    }
-                })
-                .collect();
-            insert_ops(&mut tx, &ops).await?;
-        }
+        let notes = to_seal(&mut tx, None).await?;
+        queue_copies(&mut tx, &notes).await?;
         sqlx::query("DELETE FROM settings WHERE key = ?")
             .bind(due)
             .execute(&mut *tx)
@@ -92,5 +127,24 @@ impl Store {
         tx.commit().await?;
         tracing::info!(notes = notes.len(), "queued every note to go again, sealed");
         Ok(u64::try_from(notes.len()).unwrap_or(u64::MAX))
+    }
+
+    /// Takes a page of the notes an upgraded account still has in the clear on the server
+    /// (whose upgrading device stopped before sealing them): each is applied as a pulled
+    /// change (a note this device lacks is taken, one it changed is reconciled), and those
+    /// that no queued op will send are queued to go again sealed, all in one transaction.
+    /// What applying did, and how many were queued.
+    pub(crate) async fn take_unsealed_page(
+        &self,
+        notes: &[NoteState],
+        policy: ConflictPolicy,
+    ) -> Result<(Vec<RemoteOutcome>, u64)> {
+        let mut tx = self.begin_write().await?;
+        let outcomes = self.apply_notes_in(&mut tx, notes, policy).await?;
+        let ids: Vec<NoteId> = notes.iter().map(|note| note.id).collect();
+        let to_seal = to_seal(&mut tx, Some(&ids)).await?;
+        queue_copies(&mut tx, &to_seal).await?;
+        tx.commit().await?;
+        Ok((outcomes, u64::try_from(to_seal.len()).unwrap_or(u64::MAX)))
     }
 }

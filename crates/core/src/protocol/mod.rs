@@ -324,6 +324,21 @@ pub struct PullResponse {
     /// The account's change counter now. A `since` beyond it means the server lost
     /// changes (it was restored from a backup): pull again from 0.
     pub head: u64,
+    /// On the last page only: this end-to-end account still has notes in the clear, from
+    /// before its upgrade, and the device that upgraded it has not sealed any for a while
+    /// (it may be lost). A device holding the data key takes them from
+    /// `GET /v1/notes/unsealed` and sends each again, sealed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unsealed: bool,
+}
+
+/// Answer of `GET /v1/notes/unsealed`: an upgraded account's notes still in the clear, in
+/// order of id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UnsealedPage {
+    pub notes: Vec<NoteState>,
+    /// Whether more follow: ask again with `after` set to the last note's id.
+    pub more: bool,
 }
 
 /// Stable problem `type`s (RFC 9457) the server answers with.
