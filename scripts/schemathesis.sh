@@ -74,6 +74,7 @@ fuzz() {
   NO_COLOR=1 QUIRE_LOG=warn,quire_server=info "$server_bin" --listen 127.0.0.1:0 --db "$db" \
     --max-registrations-per-hour 1000000 \
     --max-failed-logins 1000000 --max-failed-logins-per-address 1000000 \
+    --max-kdf-lookups 1000000 \
     >"$server_log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 300); do

@@ -37,14 +37,29 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "The salt and settings (made up, but stable, for a name with no account)", body = KdfInfo),
         (status = 400, description = "Not a name an account can have", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many lookups from this address (`--max-kdf-lookups` in 15 minutes); try again after Retry-After", body = Problem, content_type = "application/problem+json"),
         ServerFailed,
     )
 )]
 pub async fn kdf(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     Path(username): Path<String>,
 ) -> Result<Json<KdfInfo>, ApiError> {
     check_username(&username)?;
+    // Counted per address, as failed logins are: each lookup is cheap, but a stranger
+    // probing names (which are legacy accounts, say) should not get thousands a minute.
+    attempts::record(
+        &state.db,
+        &[Scope {
+            key: format!("kdf:{}", limit_key(client)),
+            limit: state.limits.max_kdf_lookups,
+            window_ms: LOGIN_WINDOW_MS,
+        }],
+        now(),
+        "too many sign-in lookups from this address; try again later",
+    )
+    .await?;
     let row = sqlx::query(
         "SELECT key_scheme, kdf_salt, kdf_memory_kib, kdf_iterations, kdf_parallelism
          FROM accounts WHERE username = $1",

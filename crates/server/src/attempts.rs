@@ -11,9 +11,9 @@
 //! server was busy), is taken back out, so only failures and attempts in flight use up a
 //! limit.
 //!
-//! Scopes are strings: `login:ADDR`, `login:ADDR NAME` (usernames hold no spaces) and
-//! `register:ADDR`, where ADDR is [`crate::client_addr::limit_key`]. Logins are limited per
-//! account name *and address*, never per account name alone: a stranger's failures from
+//! Scopes are strings: `login:ADDR`, `login:ADDR NAME` (usernames hold no spaces),
+//! `register:ADDR` and `kdf:ADDR` (key-derivation lookups), where ADDR is
+//! [`crate::client_addr::limit_key`]. Logins are limited per account name *and address*, never per account name alone: a stranger's failures from
 //! elsewhere must not lock the owner out of their own account.
 
 use axum::http::StatusCode;

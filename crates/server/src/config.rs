@@ -97,6 +97,11 @@ pub struct Limits {
     /// Failed logins allowed from one address (any account) in 15 minutes.
     #[arg(long, env = "QUIRE_SERVER_MAX_FAILED_LOGINS_PER_ADDRESS", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_failed_logins_per_address: u32,
+    /// Key-derivation lookups (`GET /v1/accounts/{name}/kdf`, the first step of every
+    /// sign-in) allowed from one address in 15 minutes; more are answered 429, which makes
+    /// probing many names slow.
+    #[arg(long, env = "QUIRE_SERVER_MAX_KDF_LOOKUPS", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_kdf_lookups: u32,
     /// Registrations allowed from one address in an hour.
     #[arg(long, env = "QUIRE_SERVER_MAX_REGISTRATIONS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_registrations_per_hour: u32,
@@ -143,6 +148,7 @@ impl Default for Limits {
             hash_wait_ms: 10_000,
             max_failed_logins: 10,
             max_failed_logins_per_address: 50,
+            max_kdf_lookups: 200,
             max_registrations_per_hour: 20,
             op_retention_days: 90,
             max_connections: 1024,

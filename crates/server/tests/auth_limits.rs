@@ -24,6 +24,7 @@ on_both_backends!(
     passwords_are_measured_in_characters,
     an_oversized_auth_body_is_413_and_stores_nothing,
     registrations_are_limited_per_address,
+    kdf_lookups_are_limited_per_address,
     password_hashing_is_bounded_and_sheds_load_with_503,
 );
 
@@ -403,6 +404,39 @@ async fn registrations_are_limited_per_address(backend: Backend) {
     let other = post_creds(&server, "/accounts", "olga", PASSWORD, Some(OWNER)).await;
     assert_eq!(other.status(), StatusCode::CREATED);
     assert_eq!(server.count("accounts").await, 4);
+    server.stop().await;
+}
+
+/// Probing names through the key-derivation lookup (is there an account, is it legacy?)
+/// is slowed to `max_kdf_lookups` per address; others are not held up by it.
+async fn kdf_lookups_are_limited_per_address(backend: Backend) {
+    let limits = Limits {
+        max_kdf_lookups: 3,
+        ..Limits::default()
+    };
+    let server = TestServer::start_behind_proxy(backend, limits, &["127.0.0.1"]).await;
+    let lookup = |name: &str, from: &str| {
+        server
+            .http
+            .get(server.url(&format!("/accounts/{name}/kdf")))
+            .header("x-forwarded-for", from)
+            .send()
+    };
+    for n in 0..3 {
+        let answer = lookup(&format!("name{n}"), STRANGER).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+    let refused = lookup("name3", STRANGER).await.unwrap();
+    let retry = assert_problem(
+        refused,
+        StatusCode::TOO_MANY_REQUESTS,
+        problem::RATE_LIMITED,
+    )
+    .await
+    .unwrap();
+    assert!((800..=900).contains(&retry), "Retry-After {retry}");
+    let other = lookup("name3", OWNER).await.unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
     server.stop().await;
 }
 
