@@ -461,6 +461,13 @@ pub async fn upgrade(
     kept.save_recovery_key(&keys.recovery_key)?;
     kept.save_data_key(&keys.data_key)?;
     store.set_state(UPGRADE_STARTED, "1").await?;
+    let entries = store.upgrade_manifest_entries().await?;
+    let manifest = quire_core::crypto::manifest::seal_manifest(
+        &keys.data_key,
+        &account_id.to_string(),
+        &entries,
+        crate::keys::fresh_nonce(),
+    )?;
     let answer = api
         .upgrade(
             &token,
@@ -469,6 +476,7 @@ pub async fn upgrade(
                 auth: Hex(*keys.auth.expose()),
                 keys: keys.to_wire(account_id)?,
                 cursor,
+                manifest: quire_core::protocol::SealedBytes(manifest),
             },
         )
         .await;

@@ -36,6 +36,20 @@ impl Sealing {
     }
 
     /// Seals the text `op` carries (made on `base`), leaving nothing of it in the clear.
+    /// Opens an upgrade's manifest (`crypto::manifest`) sealed for this account.
+    pub(crate) fn open_manifest(
+        &self,
+        sealed: &[u8],
+    ) -> Result<
+        std::collections::HashMap<quire_core::NoteId, quire_core::crypto::manifest::ManifestEntry>,
+    > {
+        Ok(quire_core::crypto::manifest::open_manifest(
+            &self.data_key,
+            &self.account_id,
+            sealed,
+        )?)
+    }
+
     pub(crate) fn seal(&self, op: &mut PushOp, base: Option<&NoteFields>) -> Result<()> {
         Ok(seal_op(
             &self.data_key,

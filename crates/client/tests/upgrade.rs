@@ -277,8 +277,10 @@ async fn an_hour_passes(server: &common::Server) {
 
 /// The device that upgraded the account is lost before it sealed a single note. Once the
 /// server has waited long enough for it, another device takes over: a new device that
-/// never had the notes takes them from the server, sends each sealed, and the server drops
-/// their plain text; the other old device's offline edit still arrives; nothing is lost.
+/// never had the notes takes them from the server, checked against the manifest the
+/// upgrading device sealed (a note the server changed or made up is not taken), sends each
+/// sealed, and the server drops their plain text; the other old device's offline edit still
+/// arrives; nothing is lost.
 #[tokio::test]
 async fn an_upgrade_whose_device_is_lost_is_finished_by_another_device() {
     let server = common::server_with(quire_server::Limits {
@@ -350,32 +352,86 @@ async fn an_upgrade_whose_device_is_lost_is_finished_by_another_device() {
     assert!(phone.store.note(ids[0]).await.is_err());
     assert_eq!(plain_rows(&server).await.0, 12);
 
-    // After the wait, the phone takes them over and sends them sealed.
+    // The server tries its luck: it changes a note still in the clear and makes one up.
+    let pool = &server.db().pool;
+    let (title, body): (String, String) =
+        sqlx::query_as("SELECT title, body FROM notes WHERE id = $1")
+            .bind(ids[2].to_string())
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    sqlx::query("UPDATE notes SET title = 'changed', body = 'by the server' WHERE id = $1")
+        .bind(ids[2].to_string())
+        .execute(pool)
+        .await
+        .unwrap();
+    let made_up = NoteId(uuid::Uuid::now_v7());
+    sqlx::query(
+        "INSERT INTO notes (account_id, id, title, body, version, deleted, updated_at,
+                change_seq, device_id, text_hash, size, snapshot_version)
+         SELECT account_id, $1, 'made up', 'by the server', 1, 0, updated_at, change_seq,
+                device_id, text_hash, size, NULL
+         FROM notes WHERE id = $2",
+    )
+    .bind(made_up.to_string())
+    .bind(ids[3].to_string())
+    .execute(pool)
+    .await
+    .unwrap();
+
+    // After the wait, the phone takes over what the upgrade's sealed manifest lists, as it
+    // lists it, and sends it sealed; the changed note and the made-up one are not taken.
     an_hour_passes(&server).await;
     let report = phone.sync().await;
     assert_eq!(
-        (report.sealed_for_upgrade, report.pushed, report.pending),
-        (12, 12, 0),
+        (
+            report.sealed_for_upgrade,
+            report.pushed,
+            report.pending,
+            report.unreadable
+        ),
+        (11, 11, 0, 2),
+        "{report:?}"
+    );
+    assert!(phone.store.note(ids[2]).await.is_err());
+    assert!(phone.store.note(made_up).await.is_err());
+    assert_eq!(plain_rows(&server).await, (2, 0));
+
+    // The operator puts things back. The desktop signs in again: its offline edit goes,
+    // sealed, on top of the phone's copy, and (an hour on) it takes over the note the phone
+    // would not take.
+    sqlx::query("UPDATE notes SET title = $1, body = $2 WHERE id = $3")
+        .bind(&title)
+        .bind(&body)
+        .bind(ids[2].to_string())
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM notes WHERE id = $1")
+        .bind(made_up.to_string())
+        .execute(pool)
+        .await
+        .unwrap();
+    let sign_in = common::request(&server.url, USER, OLD_PASSWORD);
+    account::sign_in(&desktop.store, &desktop.secrets, sign_in, false)
+        .await
+        .unwrap();
+    an_hour_passes(&server).await;
+    let report = desktop.sync().await;
+    assert_eq!(
+        (report.sealed_for_upgrade, report.pending, report.unreadable),
+        (1, 0, 0),
         "{report:?}"
     );
     assert_eq!(plain_rows(&server).await, (0, 0));
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&server.db().pool)
+        .execute(pool)
         .await
         .unwrap();
     assert!(
         !common::contains(&server.file_bytes(), SENTINEL),
         "no plain text left in the server's file"
     );
-
-    // The desktop signs in again; its offline edit goes, sealed, on top of the phone's
-    // copy, and every device holds the same notes.
-    let sign_in = common::request(&server.url, USER, OLD_PASSWORD);
-    account::sign_in(&desktop.store, &desktop.secrets, sign_in, false)
-        .await
-        .unwrap();
-    let report = desktop.sync().await;
-    assert_eq!((report.pending, report.unreadable), (0, 0), "{report:?}");
     phone.sync().await;
     assert_eq!(texts(&phone.store, &ids).await, expected);
     assert_eq!(texts(&desktop.store, &ids).await, expected);

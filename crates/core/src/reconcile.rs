@@ -105,6 +105,12 @@ pub fn reconcile(
     if !local.pending {
         return Decision::TakeRemote;
     }
+    // Nothing here differs from the base but that an op is queued (the text sent again, as
+    // an upgrade's sealed copy is, or edits undone): the server's newer text stands under
+    // either policy. Last write wins must not put the old text back over it.
+    if !local.deleted && !remote.deleted && base.is_some_and(|b| b.fields == local.fields) {
+        return Decision::TakeRemote;
+    }
     match (local.deleted, remote.deleted) {
         (true, true) => return Decision::TakeRemote,
         (false, true) => return Decision::ReviveLocalEdit,
@@ -360,6 +366,29 @@ mod tests {
             MERGE,
         );
         assert_eq!(d, Decision::TakeRemote);
+    }
+
+    /// An op that sends the base's text again (an upgrade's sealed copy, or edits undone)
+    /// changes nothing: a newer text on the server stands, under last write wins too.
+    #[test]
+    fn a_queued_op_that_changes_nothing_yields_to_a_newer_text() {
+        for policy in [MERGE, ConflictPolicy::Lww] {
+            let d = reconcile(
+                Some(&base("t", "1\n", 1)),
+                &local("t", "1\n", true),
+                &remote("t", "edited elsewhere\n", 2),
+                policy,
+            );
+            assert_eq!(d, Decision::TakeRemote, "{policy:?}");
+        }
+        // A text of its own still goes on top, as before.
+        let d = reconcile(
+            Some(&base("t", "1\n", 1)),
+            &local("t", "1\nmore\n", true),
+            &remote("t", "edited elsewhere\n", 2),
+            ConflictPolicy::Lww,
+        );
+        assert_eq!(d, Decision::PushLastWriteWins);
     }
 
     #[test]

@@ -343,11 +343,10 @@ pub async fn current(
     request_body = KeysUpgrade,
     responses(
         (status = 204, description = "Upgraded; every other session of the account has ended"),
-        (status = 400, description = "Malformed JSON or unacceptable derivation settings; nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON, unacceptable derivation settings, or a manifest larger than the account's notes need; nothing changed", body = Problem, content_type = "application/problem+json"),
         SignInAgain,
         (status = 403, description = "The password is wrong; nothing changed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already end-to-end encrypted, keys made for another account, changes after the cursor, or the password changed meanwhile; nothing changed", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than an upgrade needs (16 KiB)", body = Problem, content_type = "application/problem+json"),
         NotJsonOrUnknownEncoding,
         (status = 429, description = "Too many wrong passwords", body = Problem, content_type = "application/problem+json"),
         ServerFailedNothingStored,
@@ -373,6 +372,18 @@ pub async fn upgrade(
     if account.end_to_end {
         return Err(already_upgraded());
     }
+    // The manifest lists the account's notes, nothing more: what it may hold is bounded by
+    // what the account already holds.
+    let notes: i64 = sqlx::query_scalar("SELECT count(*) FROM notes WHERE account_id = $1")
+        .bind(&account.id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let most = quire_core::crypto::manifest::max_sealed_bytes(u64::try_from(notes).unwrap_or(0));
+    if u64::try_from(upgrade.manifest.len()).unwrap_or(u64::MAX) > most {
+        return Err(ApiError::bad_request(format!(
+            "the manifest is larger than one of this account's {notes} notes can be ({most} bytes); nothing changed"
+        )));
+    }
     let username: String = sqlx::query_scalar("SELECT username FROM accounts WHERE id = $1")
         .bind(&account.id)
         .fetch_one(&state.db.pool)
@@ -388,7 +399,7 @@ pub async fn upgrade(
         "UPDATE accounts SET key_scheme = $1, password_hash = $2, kdf_salt = $3,
                 kdf_memory_kib = $4, kdf_iterations = $5, kdf_parallelism = $6,
                 wrapped_key = $7, recovery_auth_hash = $8, recovery_wrapped_key = $9,
-                upgrade_progress_at = $13
+                upgrade_progress_at = $13, upgrade_manifest = $14
          WHERE id = $10 AND key_scheme <> $1 AND password_hash = $11 AND change_seq = $12",
     )
     .bind(KEY_SCHEME_E2E)
@@ -404,6 +415,7 @@ pub async fn upgrade(
     .bind(&verified.password_hash)
     .bind(cursor)
     .bind(crate::clock::now().0)
+    .bind(upgrade.manifest.0)
     .execute(&mut *tx)
     .await?
     .rows_affected();

@@ -35,6 +35,7 @@ use crate::{account_keys, accounts, health, sync, unsealed};
         sync::pull,
         sync::note,
         unsealed::unsealed,
+        unsealed::upgrade_manifest,
     ),
     modifiers(&BearerAuth, &TransportAnswers)
 )]

@@ -61,11 +61,11 @@ pub fn router(state: AppState) -> Router {
                 .layer(auth_declared.clone()),
         )
         .route("/accounts/current", get(account_keys::current))
+        // Under the general body limit: it carries a manifest of the account's notes.
+        .route("/accounts/current/upgrade", post(account_keys::upgrade))
         .route(
-            "/accounts/current/upgrade",
-            post(account_keys::upgrade)
-                .layer(auth_limit)
-                .layer(auth_declared.clone()),
+            "/accounts/current/upgrade-manifest",
+            get(unsealed::upgrade_manifest),
         )
         .route(
             "/recovery/key",

@@ -216,11 +216,14 @@ async fn drop_plain_history(
         .collect();
     if !left.is_empty() {
         // The upgrade goes on: devices other than the one sealing wait longer.
-        sqlx::query("UPDATE accounts SET upgrade_progress_at = $1 WHERE id = $2")
-            .bind(crate::clock::now().0)
-            .bind(account_id)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "UPDATE accounts SET upgrade_progress_at = $1
+             WHERE id = $2 AND upgrade_manifest IS NOT NULL",
+        )
+        .bind(crate::clock::now().0)
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
     }
     let mut freed = 0;
     for chunk in left.chunks(ROWS_PER_STATEMENT) {

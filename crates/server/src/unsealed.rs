@@ -6,7 +6,7 @@
 use axum::extract::{Query, State};
 use axum::Json;
 use futures_util::TryStreamExt;
-use quire_core::protocol::{Problem, UnsealedPage};
+use quire_core::protocol::{Problem, SealedBytes, UnsealedPage, UpgradeManifest};
 use quire_core::{Millis, NoteId};
 use serde::Deserialize;
 use sqlx::Row;
@@ -40,10 +40,12 @@ pub(crate) async fn upgrade_stalled(
     .fetch_optional(&state.db.pool)
     .await?;
     if left.is_none() {
-        sqlx::query("UPDATE accounts SET upgrade_progress_at = NULL WHERE id = $1")
-            .bind(account_id)
-            .execute(&state.db.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE accounts SET upgrade_progress_at = NULL, upgrade_manifest = NULL WHERE id = $1",
+        )
+        .bind(account_id)
+        .execute(&state.db.pool)
+        .await?;
     }
     Ok(left.is_some())
 }
@@ -90,6 +92,17 @@ pub async fn unsealed(
             "this account is not end-to-end encrypted: its notes come with pulls",
         ));
     }
+    if query.after.is_none() {
+        // A device takes the rest over: the others wait as long again before they do too.
+        sqlx::query(
+            "UPDATE accounts SET upgrade_progress_at = $1
+             WHERE id = $2 AND upgrade_progress_at IS NOT NULL",
+        )
+        .bind(crate::clock::now().0)
+        .bind(&account.id)
+        .execute(&state.db.pool)
+        .await?;
+    }
     // Pages follow the order the database gives ids as text; `after` compares the same way.
     let after = query.after.map(|id| id.to_string()).unwrap_or_default();
     let mut rows = sqlx::query(
@@ -121,4 +134,32 @@ pub async fn unsealed(
         page.notes.push(note_from_row(&row)?);
     }
     Ok(Json(page))
+}
+
+/// What the account held in the clear when it was upgraded, as the upgrading device sealed
+/// it: a device that takes the rest over checks each note against it.
+#[utoipa::path(
+    get, path = "/v1/accounts/current/upgrade-manifest", tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The sealed manifest", body = UpgradeManifest),
+        SignInAgain,
+        (status = 404, description = "No upgrade of this account is unfinished", body = Problem, content_type = "application/problem+json"),
+        ServerFailed,
+    )
+)]
+pub async fn upgrade_manifest(
+    State(state): State<AppState>,
+    account: AuthedAccount,
+) -> Result<Json<UpgradeManifest>, ApiError> {
+    let manifest: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT upgrade_manifest FROM accounts WHERE id = $1")
+            .bind(&account.id)
+            .fetch_one(&state.db.pool)
+            .await?;
+    let manifest =
+        manifest.ok_or_else(|| ApiError::not_found("no upgrade of this account is unfinished"))?;
+    Ok(Json(UpgradeManifest {
+        manifest: SealedBytes(manifest),
+    }))
 }

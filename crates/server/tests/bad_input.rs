@@ -86,6 +86,7 @@ fn upgrade_json(account_id: Uuid) -> Value {
         "auth": "ab".repeat(32),
         "keys": common::keys_json(account_id),
         "cursor": 0,
+        "manifest": "",
     })
 }
 

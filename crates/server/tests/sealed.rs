@@ -12,6 +12,7 @@ use quire_core::crypto::DataKey;
 use quire_core::patch::Patch;
 use quire_core::protocol::{
     AccountInfo, KeyScheme, NoteState, PushOp, PushResult, SealedForm, UnsealedPage,
+    UpgradeManifest,
 };
 use quire_core::{DeviceId, NoteFields, NoteId, OpId, OpKind, Version};
 use quire_server::Limits;
@@ -443,7 +444,20 @@ async fn text_in_the_clear_is_refused_for_an_end_to_end_account_and_the_other_wa
     server.stop().await;
 }
 
+/// The manifest an upgrade of the two-note account sends: as large as two notes allow.
+/// (The server cannot open it; it only bounds it.)
+const MANIFEST: [u8; 2 * 57 + 41] = [9; 2 * 57 + 41];
+
 async fn upgrade(server: &TestServer, token: &str, password: &str, id: &str, cursor: u64) -> u16 {
+    upgrade_with(server, token, (password, id, cursor), &MANIFEST).await
+}
+
+async fn upgrade_with(
+    server: &TestServer,
+    token: &str,
+    (password, id, cursor): (&str, &str, u64),
+    manifest: &[u8],
+) -> u16 {
     let mut keys = common::keys_json(Uuid::now_v7());
     keys["account_id"] = serde_json::json!(id);
     let body = serde_json::json!({
@@ -451,6 +465,7 @@ async fn upgrade(server: &TestServer, token: &str, password: &str, id: &str, cur
         "auth": "ab".repeat(32),
         "keys": keys,
         "cursor": cursor,
+        "manifest": quire_core::protocol::SealedBytes(manifest.to_vec()),
     });
     let response = server
         .http
@@ -539,7 +554,27 @@ async fn an_upgrade_takes_keys_at_the_head_only_then_each_note_leaves_the_clear_
         "pull first"
     );
     assert_eq!(current(&server, &laptop).await.scheme, KeyScheme::Legacy);
+    let too_large = [9; MANIFEST.len() + 1];
+    assert_eq!(
+        upgrade_with(&server, &laptop, (PASSWORD, &id, head), &too_large).await,
+        400,
+        "a manifest holds the account's notes, nothing more"
+    );
+    assert_eq!(
+        server
+            .get_with(&laptop, "/accounts/current/upgrade-manifest")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(upgrade(&server, &laptop, PASSWORD, &id, head).await, 204);
+    let stored_manifest: UpgradeManifest = server
+        .get_with(&laptop, "/accounts/current/upgrade-manifest")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored_manifest.manifest.0, MANIFEST.to_vec());
     assert_eq!(
         upgrade(&server, &laptop, PASSWORD, &id, head).await,
         409,
@@ -637,6 +672,14 @@ async fn an_upgrade_takes_keys_at_the_head_only_then_each_note_leaves_the_clear_
             .await
             .unwrap();
     assert_eq!(mark, None);
+    assert_eq!(
+        server
+            .get_with(&laptop, "/accounts/current/upgrade-manifest")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND,
+        "the manifest goes with the mark"
+    );
     for change in &pulled.changes {
         let opened = device.open(&change.note, None);
         if change.note.id == kept {

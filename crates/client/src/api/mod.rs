@@ -9,7 +9,7 @@ use std::time::Duration;
 use quire_core::protocol::{
     problem, Account, AccountInfo, Credentials, Health, KdfInfo, KeysUpgrade, NewAccount,
     NoteState, PasswordChange, Problem, PullResponse, PushRequest, PushResponse, RecoveredKey,
-    RecoveryProof, RecoveryReset, Session, UnsealedPage, API_PREFIX,
+    RecoveryProof, RecoveryReset, Session, UnsealedPage, UpgradeManifest, API_PREFIX,
 };
 use reqwest::header::{HeaderMap, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -324,6 +324,21 @@ impl ApiClient {
             .send(self.request(Method::GET, &format!("/notes/{id}"), Some(token)))
             .await?;
         self.json(&answer)
+    }
+
+    /// What the account held in the clear when it was upgraded (sealed), if an upgrade of
+    /// it is unfinished.
+    pub async fn upgrade_manifest(&self, token: &Secret) -> Result<Option<UpgradeManifest>> {
+        let request = self.request(
+            Method::GET,
+            "/accounts/current/upgrade-manifest",
+            Some(token),
+        );
+        match self.send(request).await {
+            Ok(answer) => self.json(&answer).map(Some),
+            Err(Error::ServerRefused { status: 404, .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 
     /// An upgraded account's notes still in the clear, after `after`, in order of id.

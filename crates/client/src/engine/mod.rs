@@ -162,8 +162,8 @@ pub async fn sync_once(
         }
     }
     write_out(writing.take(), &mut report).await?;
-    if unsealed && sealing.is_some() {
-        unsealed::take_over(store, (api, token), policy, &mut report).await?;
+    if let (true, Some(sealing)) = (unsealed, sealing) {
+        unsealed::take_over(store, (api, token), sealing, policy, &mut report).await?;
     }
 
     // Merges and revived notes queued ops of their own (and notes left in the clear).

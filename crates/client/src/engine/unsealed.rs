@@ -2,6 +2,9 @@
 //! "Upgrade"): when a pull says the account still has notes in the clear and nobody has
 //! sealed any for a while, this device takes them (reconciled like pulled changes) and
 //! queues each to go again sealed; the round's last push sends them.
+//!
+//! Only what the upgrading device listed in its sealed manifest is taken, exactly as it
+//! listed it: a server cannot slip a note in, change one or roll one back this way.
 
 use quire_core::settings::ConflictPolicy;
 use quire_core::NoteId;
@@ -9,19 +12,22 @@ use quire_core::NoteId;
 use super::report::SyncReport;
 use crate::api::ApiClient;
 use crate::credentials::Secret;
+use crate::sealing::Sealing;
 use crate::{clock, Result, Store};
 
 /// Notes asked for per request (the server's most).
 const PAGE: u32 = 1000;
-/// When this device last went through them; a pass that could not seal them all (a note
-/// the server refused) is not repeated every round.
+/// When this device last went through them: a pass that could not seal them all (a note
+/// the server refused, a note that fails the manifest) is not repeated every round.
 const LAST_PASS_AT: &str = "state.unsealed-pass-at";
 const PASS_EVERY_MS: i64 = 60 * 60 * 1000;
 
-/// Takes the notes the server still holds in the clear and queues them to go sealed.
+/// Takes over, at most once an hour. A failure does not fail the round (this is the slow
+/// path of someone else's upgrade); it is logged and tried again at the next pass.
 pub(super) async fn take_over(
     store: &Store,
     (api, token): (&ApiClient, &Secret),
+    sealing: &Sealing,
     policy: ConflictPolicy,
     report: &mut SyncReport,
 ) -> Result<()> {
@@ -33,11 +39,36 @@ pub(super) async fn take_over(
     {
         return Ok(());
     }
+    store.set_state(LAST_PASS_AT, &now.to_string()).await?;
+    if let Err(err) = pass(store, (api, token), sealing, policy, report).await {
+        tracing::warn!(%err, "could not take over the account's unfinished upgrade; trying again later");
+    }
+    Ok(())
+}
+
+async fn pass(
+    store: &Store,
+    (api, token): (&ApiClient, &Secret),
+    sealing: &Sealing,
+    policy: ConflictPolicy,
+    report: &mut SyncReport,
+) -> Result<()> {
+    let Some(manifest) = api.upgrade_manifest(token).await? else {
+        return Ok(());
+    };
+    let manifest = sealing.open_manifest(&manifest.manifest.0)?;
     let mut after: Option<NoteId> = None;
+    let mut refused = 0u64;
     loop {
         let page = api.unsealed(token, after, PAGE).await?;
         after = page.notes.last().map(|note| note.id);
-        let (outcomes, queued) = store.take_unsealed_page(&page.notes, policy).await?;
+        let (listed, unlisted): (Vec<_>, Vec<_>) = page.notes.into_iter().partition(|note| {
+            manifest
+                .get(&note.id)
+                .is_some_and(|entry| entry.matches(note))
+        });
+        refused += u64::try_from(unlisted.len()).unwrap_or(u64::MAX);
+        let (outcomes, queued) = store.take_unsealed_page(&listed, policy).await?;
         for outcome in outcomes {
             report.count(outcome);
         }
@@ -46,7 +77,14 @@ pub(super) async fn take_over(
             break;
         }
     }
-    store.set_state(LAST_PASS_AT, &now.to_string()).await?;
+    if refused > 0 {
+        // Not what the upgrading device saw: changed, rolled back or made up by the server.
+        tracing::warn!(
+            refused,
+            "notes the server holds in the clear do not match the upgrade's manifest; not taken"
+        );
+        report.unreadable += refused;
+    }
     tracing::info!(
         notes = report.sealed_for_upgrade,
         "the account's upgrade had stopped with notes in the clear: queued them to go sealed"

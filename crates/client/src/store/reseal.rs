@@ -3,9 +3,11 @@
 //! like any other, so it is pushed in batches, survives a kill, and is answered, merged and
 //! rebased as any edit is.
 
+use quire_core::crypto::manifest::ManifestEntry;
 use quire_core::op::OpKind;
 use quire_core::protocol::NoteState;
 use quire_core::settings::ConflictPolicy;
+use quire_core::text_hash::TextHash;
 use quire_core::{NoteFields, NoteId};
 use sqlx::{Row, Sqlite, Transaction};
 
@@ -36,6 +38,12 @@ async fn to_seal(
                  ELSE coalesce(b.body, n.body) END AS base_body
          FROM notes n JOIN bases b ON b.note_id = n.id
          WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id)";
+    // Taking over another device's upgrade: a note whose copy the server refused before is
+    // in "needs attention" already, and not queued again.
+    let skip_set_aside = match only {
+        Some(_) => " AND NOT EXISTS (SELECT 1 FROM attention a WHERE a.note_id = n.id)",
+        None => "",
+    };
     let rows = match only {
         None => {
             sqlx::query(&format!("{SELECT} ORDER BY n.id"))
@@ -46,7 +54,7 @@ async fn to_seal(
             let mut rows = Vec::with_capacity(ids.len());
             for chunk in ids.chunks(ROWS_PER_STATEMENT) {
                 let sql = format!(
-                    "{SELECT} AND n.id IN ({}) ORDER BY n.id",
+                    "{SELECT}{skip_set_aside} AND n.id IN ({}) ORDER BY n.id",
                     vec!["?"; chunk.len()].join(", ")
                 );
                 let mut query = sqlx::query(&sql);
@@ -113,6 +121,34 @@ async fn queue_copies(tx: &mut Transaction<'static, Sqlite>, notes: &[ToSeal]) -
 }
 
 impl Store {
+    /// Every note as the server has it, by this device's bases (it has just pulled to the
+    /// account's head): what an upgrade's manifest lists. Whether the server's copy is
+    /// deleted is known only for notes with no change queued.
+    pub(crate) async fn upgrade_manifest_entries(&self) -> Result<Vec<ManifestEntry>> {
+        let rows = sqlx::query(
+            "SELECT n.id, b.version, n.deleted,
+                    coalesce(b.title, n.title) AS base_title, coalesce(b.body, n.body) AS base_body,
+                    EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id) AS queued
+             FROM notes n JOIN bases b ON b.note_id = n.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            let title: String = row.try_get("base_title")?;
+            let body: String = row.try_get("base_body")?;
+            let queued = row.try_get::<i64, _>("queued")? != 0;
+            entries.push(ManifestEntry {
+                note: decode::<NoteId>(&id, "note id")?,
+                version: version_from_db(row.try_get("version")?)?,
+                deleted: (!queued).then_some(row.try_get::<i64, _>("deleted")? != 0),
+                text: TextHash::of(&title, &body),
+            });
+        }
+        Ok(entries)
+    }
+
     /// Queues, in one transaction, a sealed copy of every note the server has that no
     /// queued op will send anyway. The state mark `due` is cleared in the same
     /// transaction, so this happens once. How many it queued.

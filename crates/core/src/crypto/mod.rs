@@ -9,12 +9,14 @@
 //! - [`record`]: what a sealed note text holds (snapshot, patch with its base's hash, or
 //!   delete), compressed before sealing and bounded when opened.
 //! - [`recovery`]: the recovery key, as a person writes it down and types it back.
+//! - [`manifest`]: what an upgraded account held in the clear, for another device to check.
 //!
 //! Key hierarchy: a random 256-bit data key seals the notes. It is stored by the server only
 //! wrapped (sealed) twice: under the password's wrap secret and under the recovery key's.
 
 pub mod chain;
 pub mod kdf;
+pub mod manifest;
 pub mod record;
 pub mod recovery;
 pub mod seal;

@@ -37,6 +37,8 @@ pub enum SealKind {
     Delete,
     /// The recovery key itself, should it be kept sealed under the data key.
     RecoveryKey,
+    /// What the server held in the clear when the account was upgraded.
+    UpgradeManifest,
 }
 
 impl SealKind {
@@ -48,6 +50,7 @@ impl SealKind {
             SealKind::Patch => 4,
             SealKind::Delete => 5,
             SealKind::RecoveryKey => 6,
+            SealKind::UpgradeManifest => 7,
         }
     }
 }

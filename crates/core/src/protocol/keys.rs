@@ -195,6 +195,20 @@ pub struct KeysUpgrade {
     #[serde(deserialize_with = "crate::ids::deserialize_count")]
     #[schema(maximum = 9_223_372_036_854_775_807_i64)]
     pub cursor: u64,
+    /// Every note the device holds as the server has it (id, version, deleted, text hash),
+    /// sealed under the data key (`crypto::manifest`): another device that finishes this
+    /// upgrade takes only these from the server in the clear. At most 57 bytes a note of
+    /// the account, plus 41.
+    #[schema(value_type = String, format = Byte)]
+    pub manifest: crate::protocol::SealedBytes,
+}
+
+/// Answer of `GET /v1/accounts/current/upgrade-manifest`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UpgradeManifest {
+    /// As the upgrading device sent it.
+    #[schema(value_type = String, format = Byte)]
+    pub manifest: crate::protocol::SealedBytes,
 }
 
 #[cfg(test)]

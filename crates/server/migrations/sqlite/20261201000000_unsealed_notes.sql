@@ -2,15 +2,13 @@
 -- with migrations/postgres.
 
 -- While an upgraded account may still have notes in the clear: when one last left it (or
--- when the account was upgraded), in milliseconds. NULL once none is left, and for every
--- other account, so that their pulls never look.
+-- when the account was upgraded, or another device last took the rest over), in
+-- milliseconds. NULL once none is left, and for every other account, so that their pulls
+-- never look.
 ALTER TABLE accounts ADD COLUMN upgrade_progress_at INTEGER;
+-- What the account held in the clear when it was upgraded, sealed by the upgrading device
+-- under the data key: a device that takes the rest over takes only what this lists.
+ALTER TABLE accounts ADD COLUMN upgrade_manifest BLOB;
 
 -- The notes still in the clear, by account and id: found without reading the sealed ones.
 CREATE INDEX notes_in_the_clear ON notes (account_id, id) WHERE snapshot_version IS NULL;
-
--- Accounts upgraded before this, with notes left in the clear: long since any progress.
-UPDATE accounts SET upgrade_progress_at = 0
-WHERE key_scheme = 'e2e-v1'
-  AND EXISTS (SELECT 1 FROM notes
-              WHERE notes.account_id = accounts.id AND notes.snapshot_version IS NULL);
