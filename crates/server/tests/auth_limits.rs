@@ -422,6 +422,11 @@ async fn kdf_lookups_are_limited_per_address(backend: Backend) {
             .header("x-forwarded-for", from)
             .send()
     };
+    // Names no account can have are refused before anything counts.
+    for _ in 0..5 {
+        let answer = lookup("not%20a%20name", STRANGER).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    }
     for n in 0..3 {
         let answer = lookup(&format!("name{n}"), STRANGER).await.unwrap();
         assert_eq!(answer.status(), StatusCode::OK);
