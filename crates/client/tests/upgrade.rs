@@ -329,6 +329,7 @@ async fn an_upgrade_whose_device_is_lost_is_finished_by_another_device() {
         .await
         .unwrap();
     let mut expected = texts(laptop.store(), &ids).await;
+    let at_upgrade = expected[1].clone();
     expected[1].1.clone_from(&offline);
 
     // The laptop upgrades the account, and is lost before it pushes anything.
@@ -339,6 +340,10 @@ async fn an_upgrade_whose_device_is_lost_is_finished_by_another_device() {
     assert_eq!(upgraded.notes_to_seal, 12);
     drop(laptop);
     drop(laptop_dir);
+    let manifest: Vec<u8> = sqlx::query_scalar("SELECT upgrade_manifest FROM accounts")
+        .fetch_one(&server.db().pool)
+        .await
+        .unwrap();
 
     // A new phone signs in. While the server still waits for the laptop, nobody else
     // seals: the phone is not handed notes in the clear, and has none yet.
@@ -388,9 +393,10 @@ async fn an_upgrade_whose_device_is_lost_is_finished_by_another_device() {
             report.sealed_for_upgrade,
             report.pushed,
             report.pending,
+            report.unsealed_refused,
             report.unreadable
         ),
-        (11, 11, 0, 2),
+        (11, 11, 0, 2, 0),
         "{report:?}"
     );
     assert!(phone.store.note(ids[2]).await.is_err());
@@ -419,7 +425,11 @@ async fn an_upgrade_whose_device_is_lost_is_finished_by_another_device() {
     an_hour_passes(&server).await;
     let report = desktop.sync().await;
     assert_eq!(
-        (report.sealed_for_upgrade, report.pending, report.unreadable),
+        (
+            report.sealed_for_upgrade,
+            report.pending,
+            report.unsealed_refused
+        ),
         (1, 0, 0),
         "{report:?}"
     );
@@ -456,4 +466,38 @@ async fn an_upgrade_whose_device_is_lost_is_finished_by_another_device() {
         .await
         .unwrap();
     assert_eq!(mark, None);
+
+    // Later, the server replays the upgrade: the manifest again, and a note as it was then,
+    // in the clear. It matches the manifest, but a device that holds that note newer does
+    // not take it, and nothing changes there.
+    sqlx::query("UPDATE accounts SET upgrade_manifest = $1, upgrade_progress_at = 0")
+        .bind(&manifest)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE notes SET title = $1, body = $2, version = 1, snapshot_version = NULL
+         WHERE id = $3",
+    )
+    .bind(&at_upgrade.0)
+    .bind(&at_upgrade.1)
+    .bind(ids[1].to_string())
+    .execute(pool)
+    .await
+    .unwrap();
+    let report = late.sync().await;
+    assert_eq!(
+        (report.sealed_for_upgrade, report.unsealed_refused),
+        (0, 1),
+        "{report:?}"
+    );
+    assert_eq!(late.store.note(ids[1]).await.unwrap().body, offline);
+    assert_eq!(
+        texts(&late.store, &ids[..11]).await,
+        expected[..11].to_vec()
+    );
+    assert!(report
+        .notices()
+        .iter()
+        .any(|notice| notice.text.contains("did not match")));
 }

@@ -69,4 +69,9 @@ unreadable: number,
  * account to end-to-end encryption and stopped before sealing them: queued here to go
  * again, sealed.
  */
-sealedForUpgrade: number, };
+sealedForUpgrade: number, 
+/**
+ * Notes the server handed over in the clear for that, refused: not as the upgrading
+ * device recorded them, or older than this device's copy. Nothing of them was taken.
+ */
+unsealedRefused: number, };

@@ -61,6 +61,10 @@ pub struct SyncReport {
     /// again, sealed.
     #[ts(type = "number")]
     pub sealed_for_upgrade: u64,
+    /// Notes the server handed over in the clear for that, refused: not as the upgrading
+    /// device recorded them, or older than this device's copy. Nothing of them was taken.
+    #[ts(type = "number")]
+    pub unsealed_refused: u64,
 }
 
 impl SyncReport {
@@ -124,6 +128,17 @@ impl SyncReport {
                     notes(self.unreadable),
                     if self.unreadable == 1 { "its" } else { "their" },
                     if self.unreadable == 1 { "it" } else { "them" },
+                ),
+            });
+        }
+        if self.unsealed_refused > 0 {
+            notices.push(Notice {
+                kind: NoticeKind::NeedsAttention,
+                text: format!(
+                    "{} the server still held unencrypted from before this account's upgrade \
+                     did not match what the upgrading device recorded, or is older than this \
+                     device's copy: not taken. This device's notes are unchanged",
+                    notes(self.unsealed_refused)
                 ),
             });
         }

@@ -4,7 +4,8 @@
 //! queues each to go again sealed; the round's last push sends them.
 //!
 //! Only what the upgrading device listed in its sealed manifest is taken, exactly as it
-//! listed it: a server cannot slip a note in, change one or roll one back this way.
+//! listed it, and only where this device holds nothing newer: a server cannot slip a note
+//! in, change one, or (by serving the upgrade's state again later) roll one back this way.
 
 use quire_core::settings::ConflictPolicy;
 use quire_core::NoteId;
@@ -58,32 +59,40 @@ async fn pass(
     };
     let manifest = sealing.open_manifest(&manifest.manifest.0)?;
     let mut after: Option<NoteId> = None;
-    let mut refused = 0u64;
-    loop {
+    // No more pages than the manifest has notes for: a server that answers `more` for
+    // ever does not keep the round going.
+    let most_pages = manifest.len() / usize::try_from(PAGE).unwrap_or(1) + 1;
+    for _ in 0..most_pages {
         let page = api.unsealed(token, after, PAGE).await?;
-        after = page.notes.last().map(|note| note.id);
+        let last = page.notes.last().map(|note| note.id);
+        // Pages go forward in the order the server gives: one that does not is the end.
+        if last.is_none() || last == after {
+            break;
+        }
+        after = last;
         let (listed, unlisted): (Vec<_>, Vec<_>) = page.notes.into_iter().partition(|note| {
             manifest
                 .get(&note.id)
                 .is_some_and(|entry| entry.matches(note))
         });
-        refused += u64::try_from(unlisted.len()).unwrap_or(u64::MAX);
-        let (outcomes, queued) = store.take_unsealed_page(&listed, policy).await?;
-        for outcome in outcomes {
+        let taken = store.take_unsealed_page(listed, policy).await?;
+        for outcome in taken.outcomes {
             report.count(outcome);
         }
-        report.sealed_for_upgrade += queued;
-        if !page.more || after.is_none() {
+        report.sealed_for_upgrade += taken.queued;
+        report.unsealed_refused += taken.refused + u64::try_from(unlisted.len()).unwrap_or(0);
+        if !page.more {
             break;
         }
     }
-    if refused > 0 {
-        // Not what the upgrading device saw: changed, rolled back or made up by the server.
+    if report.unsealed_refused > 0 {
+        // Not as the upgrading device saw it, or older than what this device holds:
+        // changed, rolled back or made up by the server.
         tracing::warn!(
-            refused,
-            "notes the server holds in the clear do not match the upgrade's manifest; not taken"
+            refused = report.unsealed_refused,
+            "notes the server holds in the clear do not match the upgrade's manifest or this \
+             device's copies; not taken"
         );
-        report.unreadable += refused;
     }
     tracing::info!(
         notes = report.sealed_for_upgrade,

@@ -123,12 +123,13 @@ async fn queue_copies(tx: &mut Transaction<'static, Sqlite>, notes: &[ToSeal]) -
 impl Store {
     /// Every note as the server has it, by this device's bases (it has just pulled to the
     /// account's head): what an upgrade's manifest lists. Whether the server's copy is
-    /// deleted is known only for notes with no change queued.
+    /// deleted is known only for notes with no change queued (or set aside, refused).
     pub(crate) async fn upgrade_manifest_entries(&self) -> Result<Vec<ManifestEntry>> {
         let rows = sqlx::query(
             "SELECT n.id, b.version, n.deleted,
                     coalesce(b.title, n.title) AS base_title, coalesce(b.body, n.body) AS base_body,
-                    EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id) AS queued
+                    EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id)
+              OR EXISTS (SELECT 1 FROM attention a WHERE a.note_id = n.id) AS queued
              FROM notes n JOIN bases b ON b.note_id = n.id",
         )
         .fetch_all(&self.pool)
@@ -166,21 +167,75 @@ impl Store {
     }
 
     /// Takes a page of the notes an upgraded account still has in the clear on the server
-    /// (whose upgrading device stopped before sealing them): each is applied as a pulled
-    /// change (a note this device lacks is taken, one it changed is reconciled), and those
-    /// that no queued op will send are queued to go again sealed, all in one transaction.
-    /// What applying did, and how many were queued.
+    /// (whose upgrading device stopped before sealing them; each already checked against
+    /// the upgrade's manifest): each is applied as a pulled change (a note this device
+    /// lacks is taken, one it changed is reconciled), and those that no queued op will send
+    /// are queued to go again sealed, all in one transaction.
+    ///
+    /// A note this device holds at a later version, or at the same version with another
+    /// text, is not taken: the manifest says how the note was at the upgrade, and a server
+    /// that serves it again later would roll it back. What applying did, how many were
+    /// queued, and how many were refused.
     pub(crate) async fn take_unsealed_page(
         &self,
-        notes: &[NoteState],
+        notes: Vec<NoteState>,
         policy: ConflictPolicy,
-    ) -> Result<(Vec<RemoteOutcome>, u64)> {
+    ) -> Result<UnsealedTaken> {
         let mut tx = self.begin_write().await?;
-        let outcomes = self.apply_notes_in(&mut tx, notes, policy).await?;
+        let mut held = std::collections::HashMap::new();
+        for chunk in notes.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT n.id, b.version, coalesce(b.title, n.title) AS title,
+                        coalesce(b.body, n.body) AS body
+                 FROM notes n JOIN bases b ON b.note_id = n.id WHERE n.id IN ({})",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for note in chunk {
+                query = query.bind(note.id.to_string());
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                let id: String = row.try_get("id")?;
+                let title: String = row.try_get("title")?;
+                let body: String = row.try_get("body")?;
+                held.insert(
+                    decode::<NoteId>(&id, "note id")?,
+                    (
+                        version_from_db(row.try_get("version")?)?,
+                        TextHash::of(&title, &body),
+                    ),
+                );
+            }
+        }
+        let (notes, refused): (Vec<NoteState>, Vec<NoteState>) =
+            notes
+                .into_iter()
+                .partition(|note| match held.get(&note.id) {
+                    None => true,
+                    Some((version, text)) => {
+                        *version < note.version
+                            || (*version == note.version
+                                && *text == TextHash::of(&note.title, &note.body))
+                    }
+                });
+        let outcomes = self.apply_notes_in(&mut tx, &notes, policy).await?;
         let ids: Vec<NoteId> = notes.iter().map(|note| note.id).collect();
         let to_seal = to_seal(&mut tx, Some(&ids)).await?;
         queue_copies(&mut tx, &to_seal).await?;
         tx.commit().await?;
-        Ok((outcomes, u64::try_from(to_seal.len()).unwrap_or(u64::MAX)))
+        Ok(UnsealedTaken {
+            outcomes,
+            queued: u64::try_from(to_seal.len()).unwrap_or(u64::MAX),
+            refused: u64::try_from(refused.len()).unwrap_or(u64::MAX),
+        })
     }
+}
+
+/// What [`Store::take_unsealed_page`] did.
+pub(crate) struct UnsealedTaken {
+    pub outcomes: Vec<RemoteOutcome>,
+    /// Notes queued to go again, sealed.
+    pub queued: u64,
+    /// Notes this device holds newer, or otherwise than the server has them: not taken.
+    pub refused: u64,
 }
