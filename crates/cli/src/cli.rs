@@ -133,8 +133,12 @@ pub enum NoteCommand {
     Show { id: NoteId },
     /// List the notes, most recently changed first.
     List,
-    /// Delete a note (the deletion syncs to your other devices).
+    /// Delete a note: it goes to Trash (the deletion syncs to your other devices).
     Delete { id: NoteId },
+    /// List the deleted notes (Trash), most recently deleted first.
+    Trash,
+    /// Bring a deleted note back from Trash, with the text it had.
+    Restore { id: NoteId },
 }
 
 #[derive(Debug, Subcommand)]

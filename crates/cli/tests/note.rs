@@ -64,6 +64,20 @@ fn a_note_goes_through_its_whole_life() {
         .map(|q| q["op"]["payload"]["kind"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(kinds, ["create", "delete"]);
+
+    // It waits in Trash, and comes back with its text; the delete is taken back.
+    let trash = device.json(&["note", "trash"]);
+    assert_eq!(trash.as_array().unwrap().len(), 1);
+    assert_eq!(trash[0]["title"], "Shopping");
+    assert!(device
+        .ok(&["note", "restore", id])
+        .starts_with(&format!("restored {id}")));
+    assert_eq!(device.json(&["note", "trash"]), serde_json::json!([]));
+    assert_eq!(
+        device.json(&["note", "show", id])["body"],
+        "- milk\n- bread\n"
+    );
+    assert_eq!(device.json(&["queue"]).as_array().unwrap().len(), 1);
 }
 
 #[test]
@@ -90,6 +104,10 @@ fn bad_input_is_one_clear_line_and_changes_nothing() {
         ),
         (
             vec!["note".into(), "delete".into(), missing.into()],
+            "no note has the id",
+        ),
+        (
+            vec!["note".into(), "restore".into(), missing.into()],
             "no note has the id",
         ),
         (

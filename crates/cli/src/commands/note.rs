@@ -1,7 +1,7 @@
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
-use quire_client::store::NoteEdit;
+use quire_client::store::{NoteEdit, NoteSummary};
 use quire_client::Device;
 use quire_core::validate::text_from_bytes;
 use quire_core::NoteFields;
@@ -32,21 +32,12 @@ pub async fn run(command: NoteCommand, device: &Device, out: &Output) -> Result<
                 format!("# {}{deleted}\n\n{}", note.title, note.body)
             });
         }
-        NoteCommand::List => {
-            let notes = device.list_notes().await?;
-            out.print(&notes, |notes| {
-                notes
-                    .iter()
-                    .map(|n| {
-                        let pending = if n.pending { "*" } else { " " };
-                        format!(
-                            "{}  {} {pending} {}\n",
-                            n.id,
-                            n.updated_at.to_utc_string(),
-                            n.title
-                        )
-                    })
-                    .collect()
+        NoteCommand::List => print_list(out, &device.list_notes().await?),
+        NoteCommand::Trash => print_list(out, &device.trash().await?),
+        NoteCommand::Restore { id } => {
+            let note = device.restore_note(id).await?;
+            out.print(&serde_json::json!({ "restored": id }), |_| {
+                format!("restored {id} ({})", note.title)
             });
         }
         NoteCommand::Delete { id } => {
@@ -85,4 +76,22 @@ pub(super) fn read_text(file: Option<&Path>, out: &Output) -> Result<String, Cli
         }
     };
     text_from_bytes(bytes).map_err(|source| CliError::NotText { path, source })
+}
+
+/// Notes a line each: id, time, a * when changes wait to be sent, title.
+fn print_list(out: &Output, notes: &[NoteSummary]) {
+    out.print(&notes, |notes| {
+        notes
+            .iter()
+            .map(|n| {
+                let pending = if n.pending { "*" } else { " " };
+                format!(
+                    "{}  {} {pending} {}\n",
+                    n.id,
+                    n.updated_at.to_utc_string(),
+                    n.title
+                )
+            })
+            .collect()
+    });
 }

@@ -167,6 +167,18 @@ impl Device {
         Ok(())
     }
 
+    /// Deleted notes, most recently deleted first.
+    pub async fn trash(&self) -> Result<Vec<NoteSummary>> {
+        self.store.trash().await
+    }
+
+    /// Brings a deleted note back (Trash, Undo).
+    pub async fn restore_note(&self, id: NoteId) -> Result<Note> {
+        let note = self.store.restore_note(id).await?;
+        self.changed_locally();
+        Ok(note)
+    }
+
     // Conflicts and changes the server refused.
 
     pub async fn conflicts(&self) -> Result<Vec<Conflict>> {

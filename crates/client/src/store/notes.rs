@@ -186,6 +186,49 @@ impl Store {
         Ok(())
     }
 
+    /// Brings a deleted note back, with the text it had (from Trash, or Undo). A delete
+    /// still waiting in the queue is simply taken out of it; one the server has (or may
+    /// have) is answered by an update on top, which syncs, merges and conflicts like any
+    /// edit. A note that is not deleted is left as it is.
+    pub async fn restore_note(&self, id: NoteId) -> Result<Note> {
+        let mut tx = self.begin_write().await?;
+        let note = fetch_note(&mut tx, id).await?;
+        if !note.deleted {
+            return Ok(note);
+        }
+        let now = clock::now();
+        sqlx::query("UPDATE notes SET deleted = 0, updated_at = ? WHERE id = ?")
+            .bind(now.0)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let unsent_delete = sqlx::query(
+            "DELETE FROM outbox WHERE seq = (
+                SELECT seq FROM outbox WHERE note_id = ? ORDER BY seq DESC LIMIT 1)
+             AND kind = 'delete' AND sent_at IS NULL",
+        )
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if unsent_delete == 0 {
+            let fields = NoteFields {
+                title: note.title.clone(),
+                body: note.body.clone(),
+            };
+            self.enqueue(&mut tx, id, OpPayload::Update(fields), note.version, now)
+                .await?;
+        }
+        let restored = fetch_note(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(restored)
+    }
+
+    /// Deleted notes (Trash), most recently deleted first.
+    pub async fn trash(&self) -> Result<Vec<NoteSummary>> {
+        self.summaries(true).await
+    }
+
     pub(super) async fn enqueue(
         &self,
         tx: &mut Transaction<'_, Sqlite>,
@@ -220,14 +263,19 @@ impl Store {
 
     /// The notes that are not deleted, most recently changed first.
     pub async fn list_notes(&self) -> Result<Vec<NoteSummary>> {
+        self.summaries(false).await
+    }
+
+    async fn summaries(&self, deleted: bool) -> Result<Vec<NoteSummary>> {
         let rows = sqlx::query(
             "SELECT n.id, n.title, n.updated_at,
                     EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id) AS pending,
                     EXISTS (SELECT 1 FROM conflicts c
                             WHERE c.note_id = n.id AND c.resolved_at IS NULL) AS conflict
-             FROM notes n WHERE n.deleted = 0
+             FROM notes n WHERE n.deleted = ?
              ORDER BY n.updated_at DESC, n.id DESC",
         )
+        .bind(i64::from(deleted))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
