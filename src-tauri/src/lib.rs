@@ -49,6 +49,7 @@ commands![
     notes::create_note,
     notes::update_note,
     notes::delete_note,
+    notes::restore_note,
     sync::sync_status,
     sync::sync_now,
     sync::pause_sync,

@@ -80,4 +80,46 @@ describe("notes shared by the app and the CLI", () => {
       await app.close();
     }
   });
+
+  it("brings a deleted note back with Undo, and the CLI sees it back", async () => {
+    const app = await launchApp({ dataDir });
+    try {
+      const { browser } = app;
+      await browser.waitUntil(async () => (await noteTitles(browser)).includes("Written by the CLI"), {
+        timeout: 10_000,
+        timeoutMsg: "the CLI's note never appeared in the list",
+      });
+      const titles = await noteTitles(browser);
+      const at = titles.indexOf("Written by the CLI");
+      const row = browser.$$('[data-testid="note-item"]')[at];
+      assert.ok(at >= 0 && row, `no list row for the CLI's note: ${JSON.stringify(titles)}`);
+      await row.click();
+      await browser.waitUntil(async () => (await byTestId(browser, "note-title").getValue()) === "Written by the CLI", {
+        timeout: 5_000,
+        timeoutMsg: "the CLI's note did not open",
+      });
+      await byTestId(browser, "delete-note").click();
+      await byTestId(browser, "confirm-delete").click();
+      const undo = byTestId(browser, "undo-delete");
+      await undo.waitForDisplayed({ timeout: 5_000 });
+      await browser.waitUntil(async () => !(await noteTitles(browser)).includes("Written by the CLI"), {
+        timeout: 10_000,
+        timeoutMsg: "the deleted note stayed in the list",
+      });
+      await screenshot("note-deleted-undo");
+      await undo.click();
+      await browser.waitUntil(async () => (await noteTitles(browser)).includes("Written by the CLI"), {
+        timeout: 10_000,
+        timeoutMsg: "Undo did not bring the note back to the list",
+      });
+      await byTestId(browser, "note-title").waitForDisplayed({ timeout: 5_000 });
+      assert.equal(await byTestId(browser, "note-title").getValue(), "Written by the CLI");
+    } finally {
+      await app.close();
+    }
+    const trash = await quireJson<NoteSummary[]>(dataDir, "note", "trash");
+    assert.deepEqual(trash, []);
+    const notes = await quireJson<NoteSummary[]>(dataDir, "note", "list");
+    assert.ok(notes.some((n) => n.title === "Written by the CLI"), JSON.stringify(notes));
+  });
 });

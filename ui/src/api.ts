@@ -122,6 +122,11 @@ export function deleteNote(id: NoteId): Promise<void> {
   return call<undefined>("delete_note", { id });
 }
 
+/** Brings a deleted note back with the text it had. */
+export function restoreNote(id: NoteId): Promise<Note> {
+  return call<Note>("restore_note", { id });
+}
+
 export function listConflicts(): Promise<ConflictView[]> {
   return call<ConflictView[]>("list_conflicts");
 }

@@ -15,6 +15,7 @@ import { NoteEditor } from "./notes/editor";
 import { filterNotes, listKeyboardNavigation, type NoteFilter, renderNoteList } from "./notes/note-list";
 import { SettingsView } from "./settings/settings-view";
 import { openAbout } from "./about";
+import { el } from "./dom";
 import { describeSync, renderStatusLine, type SyncControls } from "./status-line";
 
 export class App {
@@ -188,11 +189,23 @@ export class App {
     await this.guard(async () => {
       await api.deleteNote(note.id);
       await this.editor.close();
+      const undo = el("button", { type: "button", "data-testid": "undo-delete" }, "Undo");
+      undo.addEventListener("click", () => void this.undoDelete(note));
       this.layout.editor.replaceChildren(
-        this.layout.editor.ownerDocument.createTextNode(`Deleted “${note.title}”.`),
+        el("p", { role: "status", class: "deleted-notice" }, `Deleted “${note.title}”. `, undo),
       );
       await this.refresh();
       this.layout.newNote.focus();
+    });
+  }
+
+  /** Undo of a delete: the note comes back as it was, and opens again. */
+  private async undoDelete(note: Note): Promise<void> {
+    await this.guard(async () => {
+      const restored = await api.restoreNote(note.id);
+      await this.navigation.switchTo("notes");
+      await this.editor.open(restored);
+      await this.refresh();
     });
   }
 

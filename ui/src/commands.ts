@@ -11,6 +11,7 @@ export const COMMANDS = [
   "pause_sync",
   "resume_sync",
   "delete_note",
+  "restore_note",
   "list_conflicts",
   "get_conflict",
   "resolve_conflict",

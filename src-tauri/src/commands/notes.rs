@@ -44,3 +44,9 @@ pub async fn update_note(
 pub async fn delete_note(state: State<'_, AppState>, id: NoteId) -> Answer<()> {
     Ok(state.device().await?.delete_note(id).await?)
 }
+
+/// Brings a deleted note back (Undo, Trash).
+#[tauri::command]
+pub async fn restore_note(state: State<'_, AppState>, id: NoteId) -> Answer<Note> {
+    Ok(state.device().await?.restore_note(id).await?)
+}
