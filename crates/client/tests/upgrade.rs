@@ -89,6 +89,40 @@ async fn plain_rows(server: &common::Server) -> (i64, i64) {
     (clear, history)
 }
 
+/// A 0.1-style laptop (signed in through `url`) that wrote `count` notes carrying the
+/// sentinel, deleted the last one, and synced: it, its secrets, and the notes' ids.
+async fn old_laptop(
+    dir: &std::path::Path,
+    url: &str,
+    count: usize,
+) -> (Device, Arc<FileStore>, Vec<NoteId>) {
+    let (laptop, secrets) = open(dir).await;
+    account::sign_in(laptop.store(), secrets.as_ref(), old_sign_in(url), false)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let fields = NoteFields::new(
+            format!("{SENTINEL} title {n}"),
+            format!("{SENTINEL}\nline {n}\n{}\n", common::noise(200)),
+        );
+        ids.push(laptop.create_note(fields).await.unwrap().id);
+    }
+    laptop.delete_note(ids[count - 1]).await.unwrap();
+    laptop.sync_once().await.unwrap();
+    (laptop, secrets, ids)
+}
+
+/// A second 0.1-style device of the account, synced.
+async fn old_desktop(url: &str) -> common::Device {
+    let desktop = common::device().await;
+    account::sign_in(&desktop.store, &desktop.secrets, old_sign_in(url), false)
+        .await
+        .unwrap();
+    desktop.sync().await;
+    desktop
+}
+
 async fn texts(store: &quire_client::Store, ids: &[NoteId]) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
     for id in ids {
@@ -106,38 +140,11 @@ async fn an_old_account_is_sealed_in_place_through_a_cut_and_a_stop_and_loses_no
 
     // The laptop signs in as 0.1 did (through a link that will fail later) and writes.
     let laptop_dir = tempfile::tempdir().unwrap();
-    let (laptop, laptop_secrets) = open(laptop_dir.path()).await;
-    account::sign_in(
-        laptop.store(),
-        laptop_secrets.as_ref(),
-        old_sign_in(&proxy.url),
-        false,
-    )
-    .await
-    .unwrap();
-    let mut ids = Vec::new();
-    for n in 0..30 {
-        let fields = NoteFields::new(
-            format!("{SENTINEL} title {n}"),
-            format!("{SENTINEL}\nline {n}\n{}\n", common::noise(200)),
-        );
-        ids.push(laptop.create_note(fields).await.unwrap().id);
-    }
-    laptop.delete_note(ids[29]).await.unwrap();
-    laptop.sync_once().await.unwrap();
+    let (laptop, _laptop_secrets, ids) = old_laptop(laptop_dir.path(), &proxy.url, 30).await;
 
     // The desktop, also 0.1-style, overwrites the laptop's newer text (last write wins: the
     // server keeps the replaced text as history), then edits offline.
-    let desktop = common::device().await;
-    account::sign_in(
-        &desktop.store,
-        &desktop.secrets,
-        old_sign_in(&server.url),
-        false,
-    )
-    .await
-    .unwrap();
-    desktop.sync().await;
+    let desktop = old_desktop(&server.url).await;
     let edit = |body: String| NoteEdit::body(body);
     laptop
         .update_note(ids[0], edit(format!("{SENTINEL}\nlaptop's\n")))
@@ -290,35 +297,8 @@ async fn an_upgrade_whose_device_is_lost_is_finished_by_another_device() {
     .await;
     old_account(&server).await;
     let laptop_dir = tempfile::tempdir().unwrap();
-    let (laptop, laptop_secrets) = open(laptop_dir.path()).await;
-    account::sign_in(
-        laptop.store(),
-        laptop_secrets.as_ref(),
-        old_sign_in(&server.url),
-        false,
-    )
-    .await
-    .unwrap();
-    let mut ids = Vec::new();
-    for n in 0..12 {
-        let fields = NoteFields::new(
-            format!("{SENTINEL} title {n}"),
-            format!("{SENTINEL}\nline {n}\n{}\n", common::noise(100)),
-        );
-        ids.push(laptop.create_note(fields).await.unwrap().id);
-    }
-    laptop.delete_note(ids[11]).await.unwrap();
-    laptop.sync_once().await.unwrap();
-    let desktop = common::device().await;
-    account::sign_in(
-        &desktop.store,
-        &desktop.secrets,
-        old_sign_in(&server.url),
-        false,
-    )
-    .await
-    .unwrap();
-    desktop.sync().await;
+    let (laptop, _laptop_secrets, ids) = old_laptop(laptop_dir.path(), &server.url, 12).await;
+    let desktop = old_desktop(&server.url).await;
     let offline = format!(
         "{}written offline\n",
         laptop.note(ids[1]).await.unwrap().body
