@@ -13,8 +13,9 @@
 //!
 //! Scopes are strings: `login:ADDR`, `login:ADDR NAME` (usernames hold no spaces),
 //! `register:ADDR` and `kdf:ADDR` (key-derivation lookups), where ADDR is
-//! [`crate::client_addr::limit_key`]. Logins are limited per account name *and address*, never per account name alone: a stranger's failures from
-//! elsewhere must not lock the owner out of their own account.
+//! [`crate::client_addr::limit_key`]. Logins are limited per account name *and address*,
+//! never per account name alone: a stranger's failures from elsewhere must not lock the
+//! owner out of their own account.
 
 use axum::http::StatusCode;
 use quire_core::protocol::problem;

@@ -22,8 +22,10 @@ use crate::problem::{
 use crate::state::AppState;
 use crate::{push_batch, sealed_batch, sealed_pull, unsealed};
 
-const DEFAULT_PULL_LIMIT: u32 = 500;
-const MAX_PULL_LIMIT: u32 = 1000;
+/// Notes with their text a page holds by default, and at most (pulls, and the notes an
+/// upgrade left in the clear).
+const DEFAULT_PAGE_LIMIT: u32 = 500;
+const MAX_PAGE_LIMIT: u32 = 1000;
 /// The asking device's own changes a page lists at most, apart from `limit`: they carry
 /// no text (an id and a version, about 70 bytes of JSON), and counting them as changes
 /// made a device that had just pushed 10,000 notes make ten requests to learn it had them.
@@ -162,12 +164,7 @@ pub async fn pull(
     let Query(query) = query?;
     let since = i64::try_from(query.since)
         .map_err(|_| ApiError::bad_request("since is beyond any cursor this server hands out"))?;
-    let limit = query.limit.unwrap_or(DEFAULT_PULL_LIMIT);
-    if limit == 0 || limit > MAX_PULL_LIMIT {
-        return Err(ApiError::bad_request(format!(
-            "limit is 1 to {MAX_PULL_LIMIT}"
-        )));
-    }
+    let limit = page_limit(query.limit)?;
     let own_device = query.device.map(|device| device.to_string());
     let (head, upgrade_progress_at): (i64, Option<i64>) =
         sqlx::query_as("SELECT change_seq, upgrade_progress_at FROM accounts WHERE id = $1")
@@ -223,8 +220,7 @@ pub async fn pull(
         .bind(own_device.as_deref().unwrap_or(""))
         .bind(row_limit)
         .fetch(&state.db.pool);
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut text_bytes = 0usize;
+    let mut room = PageRoom::new(limit, state.limits.max_response_bytes);
     // The entries read for each change of the page, in order.
     let mut chains: Vec<Vec<sealed_pull::StoredEntry>> = Vec::new();
     let mut rows_read = 0i64;
@@ -242,14 +238,10 @@ pub async fn pull(
             }
         }
         let size = usize::try_from(row.try_get::<i64, _>("size")?).unwrap_or(usize::MAX);
-        let full = page.changes.len() == limit
-            || (!page.changes.is_empty()
-                && text_bytes.saturating_add(size) > state.limits.max_response_bytes);
-        if full {
+        if !room.take(size) {
             cut = page.changes.last().map(|c| seq_i64(c.seq));
             break;
         }
-        text_bytes += size;
         page.changes.push(Change {
             seq,
             note: NoteState {
@@ -328,6 +320,49 @@ pub async fn pull(
         }
     }
     Ok(Json(page))
+}
+
+/// A page's `limit` as its query gave it: 1 to [`MAX_PAGE_LIMIT`], by default
+/// [`DEFAULT_PAGE_LIMIT`].
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE_LIMIT);
+    if limit == 0 || limit > MAX_PAGE_LIMIT {
+        return Err(ApiError::bad_request(format!(
+            "limit is 1 to {MAX_PAGE_LIMIT}"
+        )));
+    }
+    Ok(limit)
+}
+
+/// What a page of notes with their text may still hold: `limit` notes and
+/// `max_response_bytes` of text, and always its first note, however large.
+pub(crate) struct PageRoom {
+    limit: u32,
+    max_bytes: usize,
+    notes: u32,
+    bytes: usize,
+}
+
+impl PageRoom {
+    pub(crate) fn new(limit: u32, max_bytes: usize) -> Self {
+        Self {
+            limit,
+            max_bytes,
+            notes: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Takes a note of `size` bytes of text, if the page has room for it.
+    pub(crate) fn take(&mut self, size: usize) -> bool {
+        let bytes = self.bytes.saturating_add(size);
+        let fits = self.notes < self.limit && (self.notes == 0 || bytes <= self.max_bytes);
+        if fits {
+            self.notes += 1;
+            self.bytes = bytes;
+        }
+        fits
+    }
 }
 
 /// A change's place in the log as the database holds it.
@@ -441,4 +476,23 @@ pub async fn note(
         note.sealed = Some(sealed_pull::chain_for(chain, None));
     }
     Ok(Json(note))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PageRoom;
+
+    #[test]
+    fn a_page_holds_its_limit_and_its_bytes_but_always_its_first_note() {
+        let mut room = PageRoom::new(3, 100);
+        assert!(room.take(60));
+        assert!(room.take(40), "exactly at the byte bound");
+        assert!(!room.take(1));
+        let mut room = PageRoom::new(3, 100);
+        assert!(room.take(500), "a note larger than a page goes alone");
+        assert!(!room.take(0));
+        let mut room = PageRoom::new(2, 100);
+        assert!(room.take(1) && room.take(1));
+        assert!(!room.take(1), "the limit");
+    }
 }

@@ -14,10 +14,7 @@ use sqlx::Row;
 use crate::accounts::AuthedAccount;
 use crate::problem::{ApiError, ServerFailed, SignInAgain};
 use crate::state::AppState;
-use crate::sync::note_from_row;
-
-const DEFAULT_LIMIT: u32 = 500;
-const MAX_LIMIT: u32 = 1000;
+use crate::sync::{note_from_row, page_limit, PageRoom};
 
 /// Whether an upgraded account's notes still in the clear should be sealed by whichever of
 /// its devices asks: some are left and none has left the clear for `upgrade_wait_secs`
@@ -81,10 +78,7 @@ pub async fn unsealed(
     query: Result<Query<UnsealedQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<UnsealedPage>, ApiError> {
     let Query(query) = query?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(format!("limit is 1 to {MAX_LIMIT}")));
-    }
+    let limit = page_limit(query.limit)?;
     if !account.end_to_end {
         return Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
@@ -119,18 +113,13 @@ pub async fn unsealed(
         notes: Vec::new(),
         more: false,
     };
-    let mut text_bytes = 0usize;
-    let max = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut room = PageRoom::new(limit, state.limits.max_response_bytes);
     while let Some(row) = rows.try_next().await? {
         let size = usize::try_from(row.try_get::<i64, _>("size")?).unwrap_or(usize::MAX);
-        let full = page.notes.len() == max
-            || (!page.notes.is_empty()
-                && text_bytes.saturating_add(size) > state.limits.max_response_bytes);
-        if full {
+        if !room.take(size) {
             page.more = true;
             break;
         }
-        text_bytes = text_bytes.saturating_add(size);
         page.notes.push(note_from_row(&row)?);
     }
     Ok(Json(page))
