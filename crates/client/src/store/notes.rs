@@ -202,16 +202,7 @@ impl Store {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        let unsent_delete = sqlx::query(
-            "DELETE FROM outbox WHERE seq = (
-                SELECT seq FROM outbox WHERE note_id = ? ORDER BY seq DESC LIMIT 1)
-             AND kind = 'delete' AND sent_at IS NULL",
-        )
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if unsent_delete == 0 {
+        if !outbox::take_back_unsent_delete(&mut tx, id).await? {
             let fields = NoteFields {
                 title: note.title.clone(),
                 body: note.body.clone(),

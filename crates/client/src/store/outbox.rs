@@ -217,6 +217,24 @@ pub(super) async fn push_or_fold(
     insert_ops(tx, &[new]).await
 }
 
+/// Takes a note's last queued op back if it is a delete not sent yet (an Undo of it):
+/// whether there was one.
+pub(super) async fn take_back_unsent_delete(
+    tx: &mut Transaction<'_, Sqlite>,
+    note_id: NoteId,
+) -> Result<bool> {
+    let removed = sqlx::query(
+        "DELETE FROM outbox WHERE seq = (
+            SELECT seq FROM outbox WHERE note_id = ? ORDER BY seq DESC LIMIT 1)
+         AND kind = 'delete' AND sent_at IS NULL",
+    )
+    .bind(note_id.to_string())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(removed > 0)
+}
+
 impl Store {
     /// The first `limit` ops of the queue, oldest first.
     pub async fn pending_ops(&self, limit: u32) -> Result<Vec<QueuedOp>> {

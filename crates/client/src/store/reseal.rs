@@ -38,12 +38,6 @@ async fn to_seal(
                  ELSE coalesce(b.body, n.body) END AS base_body
          FROM notes n JOIN bases b ON b.note_id = n.id
          WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id)";
-    // Taking over another device's upgrade: a note whose copy the server refused before is
-    // in "needs attention" already, and not queued again.
-    let skip_set_aside = match only {
-        Some(_) => " AND NOT EXISTS (SELECT 1 FROM attention a WHERE a.note_id = n.id)",
-        None => "",
-    };
     let rows = match only {
         None => {
             sqlx::query(&format!("{SELECT} ORDER BY n.id"))
@@ -52,9 +46,12 @@ async fn to_seal(
         }
         Some(ids) => {
             let mut rows = Vec::with_capacity(ids.len());
+            // Taking over another device's upgrade: a note whose copy the server refused
+            // before is in "needs attention" already, and not queued again.
             for chunk in ids.chunks(ROWS_PER_STATEMENT) {
                 let sql = format!(
-                    "{SELECT}{skip_set_aside} AND n.id IN ({}) ORDER BY n.id",
+                    "{SELECT} AND NOT EXISTS (SELECT 1 FROM attention a WHERE a.note_id = n.id)
+                     AND n.id IN ({}) ORDER BY n.id",
                     vec!["?"; chunk.len()].join(", ")
                 );
                 let mut query = sqlx::query(&sql);
@@ -129,7 +126,7 @@ impl Store {
             "SELECT n.id, b.version, n.deleted,
                     coalesce(b.title, n.title) AS base_title, coalesce(b.body, n.body) AS base_body,
                     EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id)
-              OR EXISTS (SELECT 1 FROM attention a WHERE a.note_id = n.id) AS queued
+              OR EXISTS (SELECT 1 FROM attention a WHERE a.note_id = n.id) AS deleted_unknown
              FROM notes n JOIN bases b ON b.note_id = n.id",
         )
         .fetch_all(&self.pool)
@@ -139,11 +136,11 @@ impl Store {
             let id: String = row.try_get("id")?;
             let title: String = row.try_get("base_title")?;
             let body: String = row.try_get("base_body")?;
-            let queued = row.try_get::<i64, _>("queued")? != 0;
+            let deleted_unknown = row.try_get::<i64, _>("deleted_unknown")? != 0;
             entries.push(ManifestEntry {
                 note: decode::<NoteId>(&id, "note id")?,
                 version: version_from_db(row.try_get("version")?)?,
-                deleted: (!queued).then_some(row.try_get::<i64, _>("deleted")? != 0),
+                deleted: (!deleted_unknown).then_some(row.try_get::<i64, _>("deleted")? != 0),
                 text: TextHash::of(&title, &body),
             });
         }
