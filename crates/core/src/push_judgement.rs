@@ -566,6 +566,7 @@ impl Budget {
                 deleted: slot.deleted,
                 updated_at: slot.updated_at,
                 sealed: None,
+                purged: false,
             })
         } else {
             None

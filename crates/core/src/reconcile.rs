@@ -195,6 +195,7 @@ mod tests {
             deleted: false,
             updated_at: Millis(0),
             sealed: None,
+            purged: false,
         }
     }
 

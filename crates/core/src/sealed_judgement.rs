@@ -47,6 +47,8 @@ pub struct StoredChain {
     pub device: Option<DeviceId>,
     /// The keyed hash of the note's current text, when known.
     pub mac: Option<TextHash>,
+    /// Deleted forever: its text and history are gone, and it takes no more ops.
+    pub purged: bool,
 }
 
 /// A new entry of a note's chain and where it goes in the account's change log.
@@ -55,6 +57,8 @@ pub struct NewEntry {
     pub entry: SealedEntry,
     pub change_seq: i64,
     pub device: DeviceId,
+    /// When the server took it: history lists it, and retention prunes by it.
+    pub created_at: Millis,
 }
 
 /// A note as the batch left it.
@@ -77,12 +81,6 @@ pub struct ChainWrite {
     /// The note was stored in the clear (its account was upgraded to end-to-end
     /// encryption) and this batch sealed it: its plain text and plain history go.
     pub left_the_clear: bool,
-    /// Stored entries of versions below this one are no longer part of the note (a newer
-    /// snapshot replaced them) and go, unless `keep_history`.
-    pub replaced_below: Option<Version>,
-    /// The replaced entries are the text a last-write-wins op overwrote without seeing it:
-    /// they stay, as the note's history.
-    pub keep_history: bool,
 }
 
 /// What a judged batch changes, for the store to write.
@@ -114,8 +112,6 @@ struct Slot {
     /// Entries this batch added, and the place and device of its last change.
     entries: Vec<NewEntry>,
     changed: Option<(i64, DeviceId)>,
-    replaced_below: Option<Version>,
-    keep_history: bool,
     /// How the note was stored when the batch began.
     began: Began,
 }
@@ -127,9 +123,17 @@ enum Began {
     Unborn,
     /// In the clear (an upgraded account's): it has no stored entries.
     Clear,
-    /// As a chain of stored entries, which a snapshot replaces.
+    /// As a chain of stored entries, which a snapshot starts over (the entries below it
+    /// stay, as the note's history).
     Sealed,
 }
+
+/// The most a sealed delete may weigh and still be taken by a full account: a delete
+/// record is a few dozen bytes sealed.
+const MAX_TRASH_ENTRY_BYTES: usize = 256;
+
+/// Why an op to a note deleted forever is refused.
+pub const PURGED: &str = "this note was deleted forever (on this or another device)";
 
 /// Why an op of an end-to-end account is refused as it is.
 const CLEAR_TEXT: &str = "this account is end-to-end encrypted: an op carries its text sealed, \
@@ -156,8 +160,6 @@ impl SealedJudgement {
                         stored,
                         entries: Vec::new(),
                         changed: None,
-                        replaced_below: None,
-                        keep_history: false,
                     };
                     (id, slot)
                 })
@@ -209,28 +211,30 @@ impl SealedJudgement {
         // A note stored in the clear leaves it with its first sealed change (a snapshot, or
         // a delete that ends it): its plain text goes, whatever the op.
         let in_the_clear = slot.is_some_and(|slot| slot.stored.snapshot_version.0 == 0);
-        // A snapshot replaces the chain: what it frees, unless the chain is kept as the
-        // text a last-write-wins op overwrote unseen.
-        let keep_history = !in_the_clear
-            && slot.is_some_and(|slot| {
-                op.lww
-                    && (op.base_version != Some(slot.stored.version)
-                        || slot.stored.device != Some(op.device_id))
-                    && slot.changed.is_none()
-            });
-        // `chain_bytes` counts this batch's entries already (each is added as it is judged).
-        let freed = match (slot, sealed.form) {
-            (Some(slot), SealedForm::Snapshot) if !keep_history => slot.stored.chain_bytes,
-            (Some(slot), _) if in_the_clear => slot.stored.chain_bytes,
+        // A snapshot frees nothing: the chain it starts over stays as the note's history
+        // (pruned by age and size in the background). Only plain text leaving the clear
+        // is freed.
+        let freed = match slot {
+            Some(slot) if in_the_clear => slot.stored.chain_bytes,
             _ => 0,
         };
         let charge = size - freed;
         let max = i64::try_from(self.limits.max_account_bytes).unwrap_or(i64::MAX);
-        if charge > 0 && self.stored_bytes.saturating_add(self.charged + charge) > max {
+        // A full account can still move a live note to the trash (from where it can be
+        // deleted forever, which frees room): a small entry, once per live note, so what
+        // it adds past the quota stays bounded by the notes it already holds.
+        let moves_to_trash = sealed.form == SealedForm::Delete
+            && sealed.data.len() <= MAX_TRASH_ENTRY_BYTES
+            && slot.is_some_and(|slot| !slot.stored.deleted);
+        if charge > 0
+            && !moves_to_trash
+            && self.stored_bytes.saturating_add(self.charged + charge) > max
+        {
             return PushResult::Deferred {
                 op_id: op.op_id,
                 reason: format!(
-                    "this account holds {} of its {max} bytes: shorten or delete notes to make room",
+                    "this account holds {} of its {max} bytes: delete notes forever (from the \
+                     trash) to make room, or wait for old history to be pruned",
                     self.stored_bytes + self.charged
                 ),
             };
@@ -253,14 +257,6 @@ impl SealedJudgement {
         }
         match sealed.form {
             SealedForm::Snapshot => {
-                // Entries of this batch before the snapshot are replaced too; stored ones
-                // go when the store writes the batch (a new note, or one that was in the
-                // clear, has none: no statement for them).
-                slot.entries.clear();
-                if slot.began == Began::Sealed {
-                    slot.replaced_below = Some(version);
-                }
-                slot.keep_history |= keep_history;
                 slot.stored.snapshot_version = version;
                 slot.stored.chain_bytes = 0;
                 slot.stored.deleted = false;
@@ -279,6 +275,7 @@ impl SealedJudgement {
             entry,
             change_seq: self.change_seq,
             device: op.device_id,
+            created_at: server_time,
         });
         let result = PushResult::Applied {
             op_id: op.op_id,
@@ -323,6 +320,9 @@ impl SealedJudgement {
             (OpKind::Create, ..) => rejected("a create carries a sealed snapshot"),
             (OpKind::Update | OpKind::Delete, _, None) => {
                 rejected("no note with this id in this account")
+            }
+            (OpKind::Update | OpKind::Delete, _, Some(slot)) if slot.stored.purged => {
+                rejected(PURGED)
             }
             (OpKind::Update, SealedForm::Delete, _) => {
                 rejected("an update carries a sealed snapshot or patch")
@@ -377,8 +377,6 @@ impl SealedJudgement {
                     chain_bytes: slot.stored.chain_bytes,
                     mac: slot.stored.mac,
                     entries: slot.entries,
-                    replaced_below: slot.replaced_below,
-                    keep_history: slot.keep_history,
                 })
             })
             .collect();
@@ -424,11 +422,10 @@ impl Slot {
                 chain_bytes: 0,
                 device: None,
                 mac: None,
+                purged: false,
             },
             entries: Vec::new(),
             changed: None,
-            replaced_below: None,
-            keep_history: false,
             began: Began::Unborn,
         }
     }
@@ -487,6 +484,7 @@ mod tests {
             chain_bytes,
             device: Some(device(2)),
             mac: None,
+            purged: false,
         }
     }
 
@@ -663,48 +661,34 @@ mod tests {
     }
 
     #[test]
-    fn a_snapshot_after_a_patch_in_the_same_batch_frees_the_chain_once() {
-        let mut judgement = batch(&[(5, stored(4, 900))], 900);
+    fn a_snapshot_starts_the_chain_over_and_what_came_before_stays_as_history() {
+        let mut judgement = batch(&[(5, stored(4, 900)), (6, stored(4, 900))], 1800);
         let patch = op(1, 5, OpKind::Update, SealedForm::Patch, Some(4));
         assert_eq!(status(&judgement.judge(&patch, NOW)), "applied");
         let snapshot = op(2, 5, OpKind::Update, SealedForm::Snapshot, Some(5));
         assert_eq!(status(&judgement.judge(&snapshot, NOW)), "applied");
-        let writes = judgement.into_writes();
-        // The patch is charged, then freed with the rest of the chain it joined: the
-        // account holds the snapshot alone.
-        assert_eq!(writes.charged_bytes, 100 + ROW_OVERHEAD - 900);
-        assert_eq!(writes.notes[0].chain_bytes, 100 + ROW_OVERHEAD);
-    }
-
-    #[test]
-    fn a_snapshot_replaces_the_chain_and_frees_it_unless_it_overwrote_unseen_text() {
-        let mut judgement = batch(&[(5, stored(4, 900)), (6, stored(4, 900))], 1800);
-        let snapshot = op(1, 5, OpKind::Update, SealedForm::Snapshot, Some(4));
-        assert_eq!(status(&judgement.judge(&snapshot, NOW)), "applied");
-        // Last write wins over a text another device made: what it replaces is kept.
-        let mut lww = op(2, 6, OpKind::Update, SealedForm::Snapshot, Some(2));
+        // Last write wins over a text another device made: the same.
+        let mut lww = op(3, 6, OpKind::Update, SealedForm::Snapshot, Some(2));
         lww.lww = true;
         assert_eq!(status(&judgement.judge(&lww, NOW)), "applied");
         let writes = judgement.into_writes();
-        assert_eq!(
-            writes.charged_bytes,
-            (100 + ROW_OVERHEAD - 900) + (100 + ROW_OVERHEAD)
-        );
+        // Nothing is freed: every entry is charged, and every one is written.
+        assert_eq!(writes.charged_bytes, 3 * (100 + ROW_OVERHEAD));
         let [five, six] = writes.notes.as_slice() else {
             panic!("{:?}", writes.notes)
         };
+        let versions = |note: &ChainWrite| -> Vec<u64> {
+            note.entries.iter().map(|e| e.entry.version.0).collect()
+        };
+        assert_eq!(versions(five), [5, 6]);
         assert_eq!(
-            (
-                five.replaced_below,
-                five.keep_history,
-                five.snapshot_version
-            ),
-            (Some(Version(5)), false, Version(5))
+            (five.snapshot_version, five.chain_bytes),
+            (Version(6), 100 + ROW_OVERHEAD),
+            "the live chain is the snapshot alone"
         );
-        assert_eq!(
-            (six.replaced_below, six.keep_history),
-            (Some(Version(5)), true)
-        );
+        assert_eq!(versions(six), [5]);
+        assert_eq!(six.snapshot_version, Version(5));
+        assert!(five.entries.iter().all(|e| e.created_at == NOW));
     }
 
     #[test]
@@ -741,8 +725,6 @@ mod tests {
         for (written, id) in writes.notes.iter().zip([5, 6, 7]) {
             assert_eq!(written.id, note(id));
             assert!(written.left_the_clear);
-            assert!(!written.keep_history);
-            assert_eq!(written.replaced_below, None, "nothing sealed to replace");
             assert_eq!(written.snapshot_version, Version(4));
             assert_eq!(written.chain_bytes, 100 + ROW_OVERHEAD);
         }
@@ -776,15 +758,53 @@ mod tests {
     }
 
     #[test]
-    fn a_full_account_defers_what_grows_it_and_takes_what_frees_room() {
-        let mut judgement = batch(&[(5, stored(2, 900))], 10_000);
+    fn a_full_account_defers_what_grows_it_but_can_still_move_a_note_to_the_trash() {
+        let deleted = StoredChain {
+            deleted: true,
+            ..stored(2, 300)
+        };
+        let mut judgement = batch(&[(5, stored(2, 900)), (6, deleted)], 10_000);
         let grow = op(1, 5, OpKind::Update, SealedForm::Patch, Some(2));
         assert_eq!(status(&judgement.judge(&grow, NOW)), "deferred");
-        let shrink = op(2, 5, OpKind::Update, SealedForm::Snapshot, Some(2));
-        assert_eq!(status(&judgement.judge(&shrink, NOW)), "applied");
+        let snapshot = op(2, 5, OpKind::Update, SealedForm::Snapshot, Some(2));
+        assert_eq!(status(&judgement.judge(&snapshot, NOW)), "deferred");
+        // A large "delete" would be a way past the quota: not taken.
+        let mut large = op(3, 5, OpKind::Delete, SealedForm::Delete, Some(2));
+        large.sealed.as_mut().unwrap().data = SealedBytes(vec![7; 257]);
+        assert_eq!(status(&judgement.judge(&large, NOW)), "deferred");
+        let delete = op(4, 5, OpKind::Delete, SealedForm::Delete, Some(2));
+        assert_eq!(status(&judgement.judge(&delete, NOW)), "applied");
+        // Once per live note: deleting it again (or a note already deleted) is growth.
+        let again = op(5, 5, OpKind::Delete, SealedForm::Delete, Some(3));
+        assert_eq!(status(&judgement.judge(&again, NOW)), "deferred");
+        let other = op(6, 6, OpKind::Delete, SealedForm::Delete, Some(2));
+        assert_eq!(status(&judgement.judge(&other, NOW)), "deferred");
         let writes = judgement.into_writes();
-        assert!(writes.charged_bytes < 0, "{}", writes.charged_bytes);
+        assert_eq!(writes.charged_bytes, 100 + ROW_OVERHEAD);
         assert_eq!(writes.notes[0].entries.len(), 1);
+    }
+
+    #[test]
+    fn a_note_deleted_forever_takes_no_more_ops() {
+        let purged = StoredChain {
+            deleted: true,
+            purged: true,
+            ..stored(3, 0)
+        };
+        let mut judgement = batch(&[(5, purged)], 0);
+        let update = op(1, 5, OpKind::Update, SealedForm::Snapshot, Some(3));
+        assert_eq!(
+            judgement.judge(&update, NOW),
+            PushResult::Rejected {
+                op_id: update.op_id,
+                reason: PURGED.to_owned()
+            }
+        );
+        let delete = op(2, 5, OpKind::Delete, SealedForm::Delete, Some(3));
+        assert_eq!(status(&judgement.judge(&delete, NOW)), "rejected");
+        let create = op(3, 5, OpKind::Create, SealedForm::Snapshot, None);
+        assert_eq!(status(&judgement.judge(&create, NOW)), "rejected");
+        assert!(judgement.into_writes().notes.is_empty());
     }
 
     #[test]

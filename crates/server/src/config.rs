@@ -79,9 +79,19 @@ pub struct Limits {
     /// a single note larger than this still goes, alone.
     #[arg(long, env = "QUIRE_SERVER_MAX_RESPONSE", default_value_t = 16 * 1024 * 1024)]
     pub max_response_bytes: usize,
-    /// Replaced texts (last write wins) kept per note.
+    /// Replaced texts (last write wins) kept per note of an account not yet end-to-end
+    /// encrypted.
     #[arg(long, env = "QUIRE_SERVER_MAX_HISTORY", default_value_t = 20)]
     pub max_history_per_note: u32,
+    /// Days a note's older versions are kept (they count against the account's bytes);
+    /// older ones are pruned in the background, whole chains at a time, and the note as it
+    /// is now always stays.
+    #[arg(long, env = "QUIRE_SERVER_HISTORY_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub history_days: u32,
+    /// Bytes of older versions kept per note, at most; beyond it the oldest are pruned
+    /// first. [default: four notes at --max-note-bytes]
+    #[arg(long, env = "QUIRE_SERVER_HISTORY_MAX_BYTES", default_value_t = 4 * 8 * 1024 * 1024)]
+    pub history_max_bytes: u64,
     /// Password hashes (argon2id, 19 MiB each) computed at once; more logins and
     /// registrations wait for a slot.
     #[arg(long, env = "QUIRE_SERVER_MAX_HASHES", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -144,6 +154,8 @@ impl Default for Limits {
             max_push_text_bytes: 64 * 1024 * 1024,
             max_response_bytes: 16 * 1024 * 1024,
             max_history_per_note: 20,
+            history_days: 90,
+            history_max_bytes: 4 * 8 * 1024 * 1024,
             max_concurrent_hashes: 4,
             hash_wait_ms: 10_000,
             max_failed_logins: 10,

@@ -44,6 +44,7 @@ pub mod config;
 mod connections;
 pub mod db;
 pub mod health;
+pub mod history;
 pub mod openapi;
 mod passwords;
 pub mod problem;

@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use crate::{account_keys, accounts, health, sync, unsealed};
+use crate::{account_keys, accounts, health, history, sync, unsealed};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,6 +36,9 @@ use crate::{account_keys, accounts, health, sync, unsealed};
         sync::note,
         unsealed::unsealed,
         unsealed::upgrade_manifest,
+        history::versions,
+        history::version,
+        history::purge,
     ),
     modifiers(&BearerAuth, &TransportAnswers)
 )]

@@ -61,7 +61,8 @@ async fn current_chains(
     let mut found = HashMap::new();
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "SELECT id, version, deleted, updated_at, snapshot_version, size, device_id, text_hash
+            "SELECT id, version, deleted, updated_at, snapshot_version, size, device_id, text_hash,
+                    purged
              FROM notes WHERE account_id = {} AND id IN ({})",
             engine.param(1),
             engine.in_list(chunk.len(), 2)
@@ -77,6 +78,7 @@ async fn current_chains(
             let size: i64 = row.try_get("size")?;
             let device: Option<String> = row.try_get("device_id")?;
             let mac: Option<String> = row.try_get("text_hash")?;
+            let purged: i64 = row.try_get("purged")?;
             let version = |v: i64| {
                 u64::try_from(v)
                     .map(Version)
@@ -98,6 +100,7 @@ async fn current_chains(
                     device: device.and_then(|d| d.parse().ok()),
                     // A note in the clear keeps the plain hash there, no keyed one.
                     mac: snapshot.and(mac).and_then(|m| m.parse().ok()),
+                    purged: purged != 0,
                 },
             );
         }
@@ -105,26 +108,14 @@ async fn current_chains(
     Ok(found)
 }
 
-/// Writes the batch: new entries, replaced ones dropped (unless kept as what a
-/// last-write-wins op overwrote), the notes' rows, remembered answers, the counters.
+/// Writes the batch: new entries (those a snapshot starts over from stay, as the note's
+/// history), the notes' rows, remembered answers, the counters.
 async fn write(
     tx: &mut Transaction<'static, Any>,
     engine: Engine,
     account_id: &str,
     writes: SealedWrites,
 ) -> Result<(), ApiError> {
-    for note in &writes.notes {
-        if let (Some(below), false) = (note.replaced_below, note.keep_history) {
-            sqlx::query(
-                "DELETE FROM note_entries WHERE account_id = $1 AND note_id = $2 AND version < $3",
-            )
-            .bind(account_id)
-            .bind(note.id.to_string())
-            .bind(db_version(below)?)
-            .execute(&mut **tx)
-            .await?;
-        }
-    }
     let entries: Vec<_> = writes
         .notes
         .iter()
@@ -134,9 +125,9 @@ async fn write(
         let sql = format!(
             "INSERT INTO note_entries
                 (account_id, note_id, version, change_seq, op_id, base_version, form, data,
-                 device_id)
+                 device_id, created_at)
              VALUES {}",
-            engine.values_list(chunk.len(), 9, 1)
+            engine.values_list(chunk.len(), 10, 1)
         );
         let mut query = sqlx::query(&sql);
         for (note_id, new) in chunk {
@@ -150,7 +141,8 @@ async fn write(
                 .bind(base)
                 .bind(new.entry.form.as_str())
                 .bind(new.entry.data.0.clone())
-                .bind(new.device.to_string());
+                .bind(new.device.to_string())
+                .bind(new.created_at.0);
         }
         query.execute(&mut **tx).await?;
     }

@@ -117,6 +117,7 @@ fn note_from_row_without_body(row: &AnyRow) -> Result<NoteState, ApiError> {
         deleted: deleted != 0,
         updated_at: Millis(row.try_get("updated_at")?),
         sealed: snapshot.map(|_| Vec::new()),
+        purged: row.try_get::<i64, _>("purged")? != 0,
     })
 }
 
@@ -188,7 +189,7 @@ pub async fn pull(
     // what a client reads.
     let others = format!(
         "SELECT n.id, n.title, n.version, n.deleted, n.updated_at, n.change_seq, n.size, n.body,
-                n.snapshot_version, {}
+                n.snapshot_version, n.purged, {}
          FROM notes n LEFT JOIN note_entries e
            ON e.account_id = n.account_id AND e.note_id = n.id
               AND e.version >= n.snapshot_version AND e.change_seq > {}
@@ -454,7 +455,8 @@ pub async fn note(
         .parse()
         .map_err(|_| ApiError::bad_request("that is not a note id"))?;
     let row = sqlx::query(
-        "SELECT id, title, body, version, deleted, updated_at, snapshot_version, change_seq
+        "SELECT id, title, body, version, deleted, updated_at, snapshot_version, change_seq,
+                purged
          FROM notes WHERE account_id = $1 AND id = $2",
     )
     .bind(&account.id)

@@ -100,7 +100,7 @@ pub async fn unsealed(
     // Pages follow the order the database gives ids as text; `after` compares the same way.
     let after = query.after.map(|id| id.to_string()).unwrap_or_default();
     let mut rows = sqlx::query(
-        "SELECT id, title, body, version, deleted, updated_at, snapshot_version, size
+        "SELECT id, title, body, version, deleted, updated_at, snapshot_version, size, purged
          FROM notes
          WHERE account_id = $1 AND snapshot_version IS NULL AND id > $2
          ORDER BY id LIMIT $3",

@@ -127,7 +127,8 @@ async fn pruning_removes_what_is_dead_and_keeps_what_is_live(backend: Backend) {
         Pruned {
             sessions: 2,
             attempts: 1,
-            applied_ops: 1
+            applied_ops: 1,
+            history: 0
         }
     );
     assert_eq!(server.count("sessions").await, sessions_before - 2);

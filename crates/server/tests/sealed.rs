@@ -6,15 +6,13 @@
 
 mod common;
 
+use common::sealed_device::Device;
 use common::{at, create_op, update_op, Backend, TestServer, PASSWORD};
-use quire_core::crypto::chain::{open_chain, seal_op};
-use quire_core::crypto::DataKey;
-use quire_core::patch::Patch;
 use quire_core::protocol::{
     AccountInfo, KeyScheme, NoteState, PushOp, PushResult, SealedForm, UnsealedPage,
     UpgradeManifest,
 };
-use quire_core::{DeviceId, NoteFields, NoteId, OpId, OpKind, Version};
+use quire_core::{NoteFields, NoteId, OpKind, Version};
 use quire_server::Limits;
 use reqwest::StatusCode;
 use uuid::Uuid;
@@ -23,89 +21,12 @@ on_both_backends!(
     a_sealed_chain_is_stored_and_each_device_gets_what_it_lacks,
     pages_hold_whole_chains_and_a_chain_longer_than_a_page_comes_alone,
     a_stale_base_is_a_conflict_and_the_device_fetches_the_whole_chain,
-    a_snapshot_replaces_the_chain_and_frees_what_it_held,
+    a_snapshot_starts_the_chain_over_and_keeps_the_old_one_as_history,
     text_in_the_clear_is_refused_for_an_end_to_end_account_and_the_other_way_round,
     an_upgrade_takes_keys_at_the_head_only_then_each_note_leaves_the_clear_with_its_history,
 );
 
 const SENTINEL: &str = "sentinel-7f3a9c";
-const MAX: usize = 1 << 24;
-
-struct Device {
-    id: DeviceId,
-    key: DataKey,
-    account: String,
-}
-
-impl Device {
-    async fn of(server: &TestServer, username: &str, n: u128) -> Self {
-        let account: String = sqlx::query_scalar("SELECT id FROM accounts WHERE username = $1")
-            .bind(username)
-            .fetch_one(&server.db.pool)
-            .await
-            .unwrap();
-        Self {
-            id: DeviceId(Uuid::from_u128(n)),
-            key: DataKey::from_bytes([4; 32]),
-            account,
-        }
-    }
-
-    fn op(&self, note: NoteId, kind: OpKind, base: Option<u64>) -> PushOp {
-        PushOp {
-            op_id: OpId(Uuid::now_v7()),
-            note_id: note,
-            kind,
-            title: None,
-            body: None,
-            patch: None,
-            base_version: base.map(Version),
-            base_hash: None,
-            device_id: self.id,
-            clock: 1,
-            lww: false,
-            sealed: None,
-        }
-    }
-
-    fn seal(&self, mut op: PushOp, base: Option<&NoteFields>) -> PushOp {
-        seal_op(&self.key, &self.account, &mut op, base, rand_nonce()).unwrap();
-        op
-    }
-
-    fn create(&self, note: NoteId, fields: &NoteFields) -> PushOp {
-        let mut op = self.op(note, OpKind::Create, None);
-        op.title = Some(fields.title.clone());
-        op.body = Some(fields.body.clone());
-        self.seal(op, None)
-    }
-
-    fn patch(&self, note: NoteId, base: (u64, &NoteFields), next: &NoteFields) -> PushOp {
-        let mut op = self.op(note, OpKind::Update, Some(base.0));
-        op.title = Some(next.title.clone());
-        op.patch = Some(Patch::between(&base.1.body, &next.body));
-        self.seal(op, Some(base.1))
-    }
-
-    fn snapshot(&self, note: NoteId, base: (u64, &NoteFields), next: &NoteFields) -> PushOp {
-        let mut op = self.op(note, OpKind::Update, Some(base.0));
-        op.title = Some(next.title.clone());
-        op.body = Some(next.body.clone());
-        self.seal(op, Some(base.1))
-    }
-
-    fn open(&self, note: &NoteState, base: Option<(Version, &NoteFields)>) -> NoteFields {
-        let entries = note.sealed.as_ref().expect("a sealed note");
-        let end = (note.version, note.deleted);
-        open_chain(&self.key, &self.account, note.id, entries, base, end, MAX)
-            .unwrap()
-            .fields
-    }
-}
-
-fn rand_nonce() -> [u8; 24] {
-    rand::random()
-}
 
 fn applied(result: &PushResult) -> u64 {
     result
@@ -366,7 +287,7 @@ async fn a_stale_base_is_a_conflict_and_the_device_fetches_the_whole_chain(backe
     server.stop().await;
 }
 
-async fn a_snapshot_replaces_the_chain_and_frees_what_it_held(backend: Backend) {
+async fn a_snapshot_starts_the_chain_over_and_keeps_the_old_one_as_history(backend: Backend) {
     let server = TestServer::start(backend).await;
     let token = server.sealed_account("ada").await;
     let laptop = Device::of(&server, "ada", 1).await;
@@ -400,8 +321,9 @@ async fn a_snapshot_replaces_the_chain_and_frees_what_it_held(backend: Backend) 
         .await
         .results;
     assert_eq!(applied(&results[0]), 6);
-    assert_eq!(entries().await, 1, "the replaced chain is gone");
-    assert!(stored().await < before, "{} !< {before}", stored().await);
+    assert_eq!(entries().await, 6, "the replaced chain stays, as history");
+    assert!(stored().await > before, "{} !> {before}", stored().await);
+    // Pulls send the live chain only.
     let all = server.pull(&token, 0, 10).await;
     assert_eq!(forms(&all.changes[0].note), [(6, SealedForm::Snapshot)]);
     assert_eq!(laptop.open(&all.changes[0].note, None), short);

@@ -135,6 +135,7 @@ mod tests {
             deleted,
             updated_at: Millis(1),
             sealed: None,
+            purged: false,
         }
     }
 

@@ -10,8 +10,10 @@ use crate::op::OpKind;
 use crate::patch::Patch;
 use crate::text_hash::TextHash;
 
+mod history;
 mod keys;
 mod sealed;
+pub use history::*;
 pub use keys::*;
 pub use sealed::*;
 
@@ -219,6 +221,9 @@ pub struct NoteState {
     /// chain of sealed entries (see `sealed_pull` on the server for which ones are sent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed: Option<Vec<SealedEntry>>,
+    /// Deleted forever (on any device): a device deletes its copy, text, history and all.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub purged: bool,
 }
 
 /// The outcome of one op, in the order the ops were sent.

@@ -7,6 +7,8 @@
     clippy::print_stdout
 )]
 
+pub mod sealed_device;
+
 use std::time::Duration;
 
 use quire_core::protocol::{NoteState, PullResponse, PushOp, PushRequest, PushResponse};

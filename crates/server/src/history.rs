@@ -1,0 +1,318 @@
+//! A note's history and its end (docs/history-design.md): `GET /v1/notes/{id}/versions`,
+//! `GET /v1/notes/{id}/versions/{v}` and `DELETE /v1/notes/{id}` (delete forever).
+//!
+//! History is the sealed entries below a note's live chain, kept when a snapshot starts
+//! the chain over ([`crate::sealed_batch`]) and pruned by age and size ([`crate::prune`]).
+//! The server lists them and hands them over; it never opens one. Every query is scoped to
+//! the token's account: another account's note is as unknown as one that never existed.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use quire_core::protocol::{
+    HistoryVersion, Problem, SealedBytes, SealedEntry, SealedForm, VersionEntries, VersionsPage,
+};
+use quire_core::push_judgement::ROW_OVERHEAD;
+use quire_core::{Millis, NoteId, Version};
+use serde::Deserialize;
+use sqlx::Row;
+
+use crate::accounts::AuthedAccount;
+use crate::clock::now;
+use crate::problem::{ApiError, ServerFailed, SignInAgain};
+use crate::push_batch::{db_version, lock_account};
+use crate::state::AppState;
+
+/// Versions a page lists by default, and at most (each about 150 bytes of JSON).
+const DEFAULT_VERSIONS: u32 = 200;
+const MAX_VERSIONS: u32 = 1000;
+
+/// Why an account in the clear has no history here.
+const NOT_SEALED: &str =
+    "this account is not end-to-end encrypted yet: sign in with a current Quire to upgrade it";
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct VersionsQuery {
+    /// List versions older than this one (the last `version` of the previous page).
+    #[param(minimum = 1, maximum = 9_223_372_036_854_775_807_i64)]
+    before: Option<u64>,
+    /// Most versions to list, 1 to 1000 (default 200).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+/// The note, scoped to the account, as history needs it: 404 when it does not exist here
+/// (or was deleted forever), 409 when the account is not end-to-end encrypted.
+async fn sealed_note(
+    state: &AppState,
+    account: &AuthedAccount,
+    id: &str,
+) -> Result<NoteId, ApiError> {
+    if !account.end_to_end {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            quire_core::protocol::problem::CONFLICT,
+            NOT_SEALED,
+        ));
+    }
+    let id: NoteId = id
+        .parse()
+        .map_err(|_| ApiError::bad_request("that is not a note id"))?;
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT purged FROM notes WHERE account_id = $1 AND id = $2 AND snapshot_version IS NOT NULL",
+    )
+    .bind(&account.id)
+    .bind(id.to_string())
+    .fetch_optional(&state.db.pool)
+    .await?;
+    match found {
+        Some(0) => Ok(id),
+        _ => Err(ApiError::not_found("no such note in this account")),
+    }
+}
+
+fn version_of(value: i64) -> Result<Version, ApiError> {
+    u64::try_from(value)
+        .map(Version)
+        .map_err(|_| ApiError::internal())
+}
+
+/// List the versions the server keeps of a note, newest first.
+#[utoipa::path(
+    get, path = "/v1/notes/{id}/versions", tag = "history",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The note's id"), VersionsQuery),
+    responses(
+        (status = 200, description = "Versions, newest first", body = VersionsPage),
+        (status = 400, description = "A malformed id or query", body = Problem, content_type = "application/problem+json"),
+        SignInAgain,
+        (status = 404, description = "No such note in this account (or deleted forever)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account is not end-to-end encrypted yet", body = Problem, content_type = "application/problem+json"),
+        ServerFailed,
+    )
+)]
+pub async fn versions(
+    State(state): State<AppState>,
+    account: AuthedAccount,
+    Path(id): Path<String>,
+    query: Result<Query<VersionsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<VersionsPage>, ApiError> {
+    let Query(query) = query?;
+    let limit = query.limit.unwrap_or(DEFAULT_VERSIONS);
+    if limit == 0 || limit > MAX_VERSIONS {
+        return Err(ApiError::bad_request(format!(
+            "limit must be 1 to {MAX_VERSIONS}"
+        )));
+    }
+    let before = match query.before {
+        Some(before) => i64::try_from(before)
+            .map_err(|_| ApiError::bad_request("before is beyond any version"))?,
+        None => i64::MAX,
+    };
+    let id = sealed_note(&state, &account, &id).await?;
+    let rows = sqlx::query(
+        "SELECT version, created_at, device_id, CAST(length(data) AS BIGINT) AS bytes, form FROM note_entries
+         WHERE account_id = $1 AND note_id = $2 AND version < $3
+         ORDER BY version DESC LIMIT $4",
+    )
+    .bind(&account.id)
+    .bind(id.to_string())
+    .bind(before)
+    .bind(i64::from(limit) + 1)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut versions = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let device: String = row.try_get("device_id")?;
+        let form: String = row.try_get("form")?;
+        versions.push(HistoryVersion {
+            version: version_of(row.try_get("version")?)?,
+            at: Millis(row.try_get("created_at")?),
+            device: device.parse().map_err(|_| ApiError::internal())?,
+            bytes: u64::try_from(row.try_get::<i64, _>("bytes")?).unwrap_or(0),
+            form: SealedForm::parse(&form).ok_or_else(ApiError::internal)?,
+        });
+    }
+    let more = versions.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    versions.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(Json(VersionsPage { versions, more }))
+}
+
+/// The sealed entries that rebuild one version of a note: from the latest snapshot at or
+/// below it, up to it.
+#[utoipa::path(
+    get, path = "/v1/notes/{id}/versions/{version}", tag = "history",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The note's id"),
+        ("version" = u64, Path, description = "The version to rebuild", minimum = 1),
+    ),
+    responses(
+        (status = 200, description = "The entries, oldest first", body = VersionEntries),
+        (status = 400, description = "A malformed id or version", body = Problem, content_type = "application/problem+json"),
+        SignInAgain,
+        (status = 404, description = "No such note in this account, or that version is no longer kept", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account is not end-to-end encrypted yet", body = Problem, content_type = "application/problem+json"),
+        ServerFailed,
+    )
+)]
+pub async fn version(
+    State(state): State<AppState>,
+    account: AuthedAccount,
+    Path((id, version)): Path<(String, String)>,
+) -> Result<Json<VersionEntries>, ApiError> {
+    let version: i64 = version
+        .parse::<u64>()
+        .ok()
+        .and_then(|v| i64::try_from(v).ok())
+        .filter(|v| *v > 0)
+        .ok_or_else(|| ApiError::bad_request("that is not a version"))?;
+    let id = sealed_note(&state, &account, &id).await?;
+    let rows = sqlx::query(
+        "SELECT version, op_id, base_version, form, data FROM note_entries
+         WHERE account_id = $1 AND note_id = $2 AND version <= $3 AND version >= (
+             SELECT max(version) FROM note_entries
+             WHERE account_id = $1 AND note_id = $2 AND version <= $3 AND form = 'snapshot')
+         ORDER BY version",
+    )
+    .bind(&account.id)
+    .bind(id.to_string())
+    .bind(version)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let op_id: String = row.try_get("op_id")?;
+        let form: String = row.try_get("form")?;
+        let base: Option<i64> = row.try_get("base_version")?;
+        entries.push(SealedEntry {
+            version: version_of(row.try_get("version")?)?,
+            op_id: op_id.parse().map_err(|_| ApiError::internal())?,
+            base_version: base.map(version_of).transpose()?,
+            form: SealedForm::parse(&form).ok_or_else(ApiError::internal)?,
+            data: SealedBytes(row.try_get("data")?),
+        });
+    }
+    if entries.last().map(|e| e.version.0) != u64::try_from(version).ok() {
+        return Err(ApiError::not_found(
+            "that version of this note is no longer kept",
+        ));
+    }
+    Ok(Json(VersionEntries { entries }))
+}
+
+/// Delete a note forever: its text and history go from the server, and every device that
+/// pulls afterwards deletes its copy. The note's id takes no more ops.
+#[utoipa::path(
+    delete, path = "/v1/notes/{id}", tag = "history",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The note's id")),
+    responses(
+        (status = 204, description = "Deleted forever (or it already was)"),
+        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
+        SignInAgain,
+        (status = 404, description = "No such note in this account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account is not end-to-end encrypted yet", body = Problem, content_type = "application/problem+json"),
+        ServerFailed,
+    )
+)]
+pub async fn purge(
+    State(state): State<AppState>,
+    account: AuthedAccount,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: NoteId = id
+        .parse()
+        .map_err(|_| ApiError::bad_request("that is not a note id"))?;
+    // Runs to its end even when the client goes away, like a push.
+    let work = tokio::spawn(async move {
+        let mut tx = state.db.begin_write().await?;
+        let locked = lock_account(&mut tx, &account.id).await?;
+        if !locked.end_to_end {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                quire_core::protocol::problem::CONFLICT,
+                NOT_SEALED,
+            ));
+        }
+        let note_id = id.to_string();
+        let row = sqlx::query(
+            "SELECT version, purged, snapshot_version, size FROM notes
+             WHERE account_id = $1 AND id = $2",
+        )
+        .bind(&account.id)
+        .bind(&note_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such note in this account"))?;
+        if row.try_get::<i64, _>("purged")? != 0 {
+            return Ok(());
+        }
+        // What the note holds: its entries, and for a note still in the clear its row's
+        // text and its plain history, each charged as a push charged it.
+        let entries: i64 = sqlx::query_scalar(&format!(
+            "SELECT CAST(coalesce(sum(length(data) + {ROW_OVERHEAD}), 0) AS BIGINT)
+             FROM note_entries WHERE account_id = $1 AND note_id = $2"
+        ))
+        .bind(&account.id)
+        .bind(&note_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let plain_history: i64 = sqlx::query_scalar(&format!(
+            "SELECT CAST(coalesce(sum(size + {ROW_OVERHEAD}), 0) AS BIGINT)
+             FROM note_history WHERE account_id = $1 AND note_id = $2"
+        ))
+        .bind(&account.id)
+        .bind(&note_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let in_the_clear = row.try_get::<Option<i64>, _>("snapshot_version")?.is_none();
+        let plain_text = if in_the_clear {
+            row.try_get::<i64, _>("size")? + ROW_OVERHEAD
+        } else {
+            0
+        };
+        for table in ["note_entries", "note_history"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE account_id = $1 AND note_id = $2"
+            ))
+            .bind(&account.id)
+            .bind(&note_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // The row stays, with nothing of the note, at a new version and place in the log.
+        let change_seq = locked.counters.change_seq + 1;
+        let version = version_of(row.try_get("version")?)?.0 + 1;
+        let version = db_version(Version(version))?;
+        sqlx::query(
+            "UPDATE notes SET title = '', body = '', deleted = 1, purged = 1, version = $1,
+                 updated_at = $2, change_seq = $3, device_id = NULL, text_hash = NULL, size = 0,
+                 snapshot_version = $4
+             WHERE account_id = $5 AND id = $6",
+        )
+        .bind(version)
+        .bind(now().0)
+        .bind(change_seq)
+        .bind(version)
+        .bind(&account.id)
+        .bind(&note_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE accounts SET change_seq = $1, stored_bytes = stored_bytes - $2 WHERE id = $3",
+        )
+        .bind(change_seq)
+        .bind(entries + plain_history + plain_text)
+        .bind(&account.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::info!(note = %id, "deleted forever");
+        Ok::<_, ApiError>(())
+    });
+    work.await.map_err(|_| ApiError::internal())??;
+    Ok(StatusCode::NO_CONTENT)
+}
