@@ -16,6 +16,7 @@ use quire_server::prune::prune;
 use quire_server::Limits;
 use reqwest::StatusCode;
 use uuid::Uuid;
+use SealedForm::{Patch, Snapshot};
 
 on_both_backends!(
     every_version_is_kept_listed_and_rebuilt_for_its_account_only,
@@ -114,7 +115,6 @@ async fn every_version_is_kept_listed_and_rebuilt_for_its_account_only(backend: 
     assert!(!all.more);
     let listed: Vec<(u64, SealedForm)> =
         all.versions.iter().map(|v| (v.version.0, v.form)).collect();
-    use SealedForm::{Patch, Snapshot};
     assert_eq!(
         listed,
         [
