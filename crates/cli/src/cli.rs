@@ -137,8 +137,19 @@ pub enum NoteCommand {
     Delete { id: NoteId },
     /// List the deleted notes (Trash), most recently deleted first.
     Trash,
-    /// Bring a deleted note back from Trash, with the text it had.
-    Restore { id: NoteId },
+    /// Bring a deleted note back from Trash with the text it had, or give a note the text
+    /// of one of its versions (see `note history`); either syncs as an edit.
+    Restore {
+        id: NoteId,
+        /// The version to restore [default: the note as it was deleted]
+        #[arg(long, value_name = "N")]
+        version: Option<u64>,
+    },
+    /// The versions the server keeps of a note, newest first.
+    History { id: NoteId },
+    /// Delete a note in Trash forever: its text and history go from this device, the
+    /// server and (when they next sync) your other devices.
+    Purge { id: NoteId },
 }
 
 #[derive(Debug, Subcommand)]

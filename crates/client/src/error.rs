@@ -62,6 +62,8 @@ pub enum Error {
     NoteNotFound(NoteId),
     #[error("the note {0} is deleted")]
     NoteDeleted(NoteId),
+    #[error("the note {0} is not in the trash: delete it first, then delete it forever")]
+    NoteNotInTrash(NoteId),
     #[error("the note {0} has no open conflict")]
     NoConflict(NoteId),
     #[error("no refused change has the id {0}")]
@@ -228,7 +230,7 @@ impl Error {
             | Self::MissingDataKey
             | Self::UpgradeUnfinished => ErrorCode::SignIn,
             Self::LegacyAccount { .. } => ErrorCode::LegacyAccount,
-            Self::NotEndToEnd => ErrorCode::Invalid,
+            Self::NotEndToEnd | Self::NoteNotInTrash(_) => ErrorCode::Invalid,
             Self::NoRecoveryKey => ErrorCode::NotFound,
             Self::Crypto(err) => match err {
                 CryptoError::WrongKey => ErrorCode::SignIn,

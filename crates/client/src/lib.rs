@@ -30,6 +30,7 @@ pub mod credentials;
 pub mod device;
 pub mod engine;
 pub mod error;
+pub mod history;
 #[cfg(unix)]
 pub mod instance;
 pub mod keys;

@@ -64,6 +64,30 @@ impl Sealing {
     /// device holds, when the chain does not start over with a snapshot). A note that comes
     /// in the clear is refused: an end-to-end account has none, so only a server that
     /// forges one could send it.
+    /// Opens one version of a note from the entries the server keeps for it (its history):
+    /// from a snapshot up to `version`, which the last entry must be. Its text, and whether
+    /// that version is the note deleted.
+    pub(crate) fn open_version(
+        &self,
+        note: quire_core::NoteId,
+        entries: &[quire_core::protocol::SealedEntry],
+        version: Version,
+    ) -> Result<(NoteFields, bool), CryptoError> {
+        let deleted = entries
+            .last()
+            .is_some_and(|entry| entry.form == quire_core::protocol::SealedForm::Delete);
+        let opened = open_chain(
+            &self.data_key,
+            &self.account_id,
+            note,
+            entries,
+            None,
+            (version, deleted),
+            max_opened_bytes(),
+        )?;
+        Ok((opened.fields, deleted))
+    }
+
     pub(crate) fn open(
         &self,
         note: &mut NoteState,

@@ -25,16 +25,19 @@ pub enum SettingKey {
     VaultDir,
     /// Whether closing the window keeps Quire syncing in the tray (where there is a tray).
     KeepInTray,
+    /// Days a deleted note stays in the trash before it is deleted forever (0: never).
+    TrashDays,
 }
 
 impl SettingKey {
-    pub const ALL: [SettingKey; 6] = [
+    pub const ALL: [SettingKey; 7] = [
         Self::Server,
         Self::ConflictPolicy,
         Self::SyncInterval,
         Self::BatchSize,
         Self::VaultDir,
         Self::KeepInTray,
+        Self::TrashDays,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +48,7 @@ impl SettingKey {
             Self::BatchSize => "batch-size",
             Self::VaultDir => "vault-dir",
             Self::KeepInTray => "keep-in-tray",
+            Self::TrashDays => "trash-days",
         }
     }
 
@@ -55,6 +59,7 @@ impl SettingKey {
             Self::SyncInterval => Some("60"),
             Self::BatchSize => Some("1000"),
             Self::KeepInTray => Some("true"),
+            Self::TrashDays => Some("30"),
             Self::Server | Self::VaultDir => None,
         }
     }
@@ -80,6 +85,10 @@ impl SettingKey {
             Self::BatchSize => match value.parse::<u32>() {
                 Ok(n) if (1..=1000).contains(&n) => Ok(n.to_string()),
                 _ => Err(invalid("a number of ops from 1 to 1000")),
+            },
+            Self::TrashDays => match value.parse::<u32>() {
+                Ok(days) if days <= 36_500 => Ok(days.to_string()),
+                _ => Err(invalid("a number of days from 0 (never) to 36500")),
             },
             Self::KeepInTray => match value.to_ascii_lowercase().as_str() {
                 "true" | "on" | "yes" => Ok("true".to_owned()),
@@ -206,6 +215,8 @@ mod tests {
             (ConflictPolicy, "lww", "lww"),
             (SyncInterval, "300", "300"),
             (BatchSize, "1", "1"),
+            (TrashDays, " 7 ", "7"),
+            (TrashDays, "0", "0"),
             (VaultDir, "/home/me/notes", "/home/me/notes"),
             (KeepInTray, "Off", "false"),
             (KeepInTray, "yes", "true"),
@@ -222,6 +233,8 @@ mod tests {
             (SyncInterval, "soon"),
             (BatchSize, "0"),
             (BatchSize, "5000"),
+            (TrashDays, "-1"),
+            (TrashDays, "36501"),
             (VaultDir, "notes"),
             (KeepInTray, "maybe"),
         ];

@@ -203,18 +203,28 @@ pub async fn version(
     Ok(Json(VersionEntries { entries }))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PurgeQuery {
+    /// The note's version as the device last saw it: if the note changed since (another
+    /// device edited it, which beats a delete), nothing is purged and the answer is 409.
+    #[param(minimum = 1, maximum = 9_223_372_036_854_775_807_i64)]
+    version: Option<u64>,
+}
+
 /// Delete a note forever: its text and history go from the server, and every device that
 /// pulls afterwards deletes its copy. The note's id takes no more ops.
 #[utoipa::path(
     delete, path = "/v1/notes/{id}", tag = "history",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The note's id")),
+    params(("id" = String, Path, description = "The note's id"), PurgeQuery),
     responses(
         (status = 204, description = "Deleted forever (or it already was)"),
         (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
         SignInAgain,
         (status = 404, description = "No such note in this account", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The account is not end-to-end encrypted yet", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The note changed since `version` (nothing was purged), or the account is not end-to-end encrypted yet", body = Problem, content_type = "application/problem+json"),
         ServerFailed,
     )
 )]
@@ -222,10 +232,16 @@ pub async fn purge(
     State(state): State<AppState>,
     account: AuthedAccount,
     Path(id): Path<String>,
+    query: Result<Query<PurgeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
+    let Query(query) = query?;
     let id: NoteId = id
         .parse()
         .map_err(|_| ApiError::bad_request("that is not a note id"))?;
+    let seen = query
+        .version
+        .map(|v| i64::try_from(v).map_err(|_| ApiError::bad_request("version is beyond any")))
+        .transpose()?;
     // Runs to its end even when the client goes away, like a push.
     let work = tokio::spawn(async move {
         let mut tx = state.db.begin_write().await?;
@@ -249,6 +265,15 @@ pub async fn purge(
         .ok_or_else(|| ApiError::not_found("no such note in this account"))?;
         if row.try_get::<i64, _>("purged")? != 0 {
             return Ok(());
+        }
+        // Edited since the device saw it: an edit beats a delete, and a purge.
+        if seen.is_some_and(|seen| row.try_get::<i64, _>("version").is_ok_and(|v| v != seen)) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                quire_core::protocol::problem::CONFLICT,
+                "the note changed since this device saw it (edited on another device): \
+                 nothing was deleted",
+            ));
         }
         // What the note holds: its entries, and for a note still in the clear its row's
         // text and its plain history, each charged as a push charged it.

@@ -74,4 +74,14 @@ sealedForUpgrade: number,
  * Notes the server handed over in the clear for that, refused: not as the upgrading
  * device recorded them, or older than this device's copy. Nothing of them was taken.
  */
-unsealedRefused: number, };
+unsealedRefused: number, 
+/**
+ * Notes deleted forever: by this device (the server told), or by another one (gone
+ * here too).
+ */
+purged: number, 
+/**
+ * Notes deleted forever on another device while this one had changes to them not yet
+ * sent: those were kept, each as a new note.
+ */
+keptFromPurge: number, };

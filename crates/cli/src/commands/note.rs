@@ -1,10 +1,11 @@
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
+use quire_client::history::VersionKind;
 use quire_client::store::{NoteEdit, NoteSummary};
 use quire_client::Device;
 use quire_core::validate::text_from_bytes;
-use quire_core::NoteFields;
+use quire_core::{NoteFields, Version};
 
 use crate::cli::NoteCommand;
 use crate::error::CliError;
@@ -34,10 +35,52 @@ pub async fn run(command: NoteCommand, device: &Device, out: &Output) -> Result<
         }
         NoteCommand::List => print_list(out, &device.list_notes().await?),
         NoteCommand::Trash => print_list(out, &device.trash().await?),
-        NoteCommand::Restore { id } => {
+        NoteCommand::Restore { id, version: None } => {
             let note = device.restore_note(id).await?;
             out.print(&serde_json::json!({ "restored": id }), |_| {
                 format!("restored {id} ({})", note.title)
+            });
+        }
+        NoteCommand::Restore {
+            id,
+            version: Some(version),
+        } => {
+            let note = device.restore_version(id, Version(version)).await?;
+            out.print(
+                &serde_json::json!({ "restored": id, "version": version }),
+                |_| format!("restored {id} ({}) to version {version}", note.title),
+            );
+        }
+        NoteCommand::History { id } => {
+            let versions = device.note_versions(id).await?;
+            out.print(&versions, |versions| {
+                versions
+                    .iter()
+                    .map(|v| {
+                        let kind = match v.kind {
+                            VersionKind::Whole => "whole",
+                            VersionKind::Edit => "edit",
+                            VersionKind::Deleted => "deleted",
+                        };
+                        let by = if v.this_device {
+                            "this device".to_owned()
+                        } else {
+                            format!("device {}", &v.device[..8.min(v.device.len())])
+                        };
+                        format!(
+                            "{:>6}  {}  {kind:<7}  {:>9} B  {by}\n",
+                            v.version,
+                            v.at.to_utc_string(),
+                            v.bytes
+                        )
+                    })
+                    .collect::<String>()
+            });
+        }
+        NoteCommand::Purge { id } => {
+            device.purge_note(id).await?;
+            out.print(&serde_json::json!({ "purged": id }), |_| {
+                format!("deleted {id} forever (the server and your other devices follow when they sync)")
             });
         }
         NoteCommand::Delete { id } => {

@@ -9,7 +9,8 @@ use std::time::Duration;
 use quire_core::protocol::{
     problem, Account, AccountInfo, Credentials, Health, KdfInfo, KeysUpgrade, NewAccount,
     NoteState, PasswordChange, Problem, PullResponse, PushRequest, PushResponse, RecoveredKey,
-    RecoveryProof, RecoveryReset, Session, UnsealedPage, UpgradeManifest, API_PREFIX,
+    RecoveryProof, RecoveryReset, Session, UnsealedPage, UpgradeManifest, VersionEntries,
+    VersionsPage, API_PREFIX,
 };
 use reqwest::header::{HeaderMap, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -19,7 +20,7 @@ use serde::Serialize;
 pub use wire::WireBytes;
 
 use quire_core::settings::ServerUrl;
-use quire_core::{DeviceId, NoteId};
+use quire_core::{DeviceId, NoteId, Version};
 
 use crate::credentials::Secret;
 use crate::{Error, Result};
@@ -324,6 +325,55 @@ impl ApiClient {
             .send(self.request(Method::GET, &format!("/notes/{id}"), Some(token)))
             .await?;
         self.json(&answer)
+    }
+
+    /// A page of a note's versions, newest first, older than `before`.
+    pub async fn versions(
+        &self,
+        token: &Secret,
+        id: NoteId,
+        before: Option<Version>,
+        limit: u32,
+    ) -> Result<VersionsPage> {
+        let mut query = vec![("limit", limit.to_string())];
+        if let Some(before) = before {
+            query.push(("before", before.0.to_string()));
+        }
+        let request = self
+            .request(Method::GET, &format!("/notes/{id}/versions"), Some(token))
+            .query(&query);
+        let answer = self.send(request).await?;
+        self.json(&answer)
+    }
+
+    /// The sealed entries that rebuild version `version` of a note.
+    pub async fn version(
+        &self,
+        token: &Secret,
+        id: NoteId,
+        version: Version,
+    ) -> Result<VersionEntries> {
+        let path = format!("/notes/{id}/versions/{}", version.0);
+        let answer = self
+            .send(self.request(Method::GET, &path, Some(token)))
+            .await?;
+        self.json(&answer)
+    }
+
+    /// Deletes a note forever on the server, if it is still at `seen` (the version this
+    /// device last saw): its text and history go, and every device learns of it from its
+    /// pull. `Ok(true)` when done (or done already, or the server never had the note);
+    /// `Ok(false)` when it changed since: edited elsewhere, which beats a delete.
+    pub async fn purge(&self, token: &Secret, id: NoteId, seen: Option<Version>) -> Result<bool> {
+        let mut request = self.request(Method::DELETE, &format!("/notes/{id}"), Some(token));
+        if let Some(seen) = seen {
+            request = request.query(&[("version", seen.0)]);
+        }
+        match self.send(request).await {
+            Ok(_) | Err(Error::ServerRefused { status: 404, .. }) => Ok(true),
+            Err(Error::ServerRefused { status: 409, .. }) if seen.is_some() => Ok(false),
+            Err(err) => Err(err),
+        }
     }
 
     /// What the account held in the clear when it was upgraded (sealed), if an upgrade of

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use quire_core::settings::{ConflictPolicy, SettingKey};
-use quire_core::{Note, NoteFields, NoteId, OpId};
+use quire_core::{Note, NoteFields, NoteId, OpId, Version};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
@@ -31,6 +31,7 @@ use crate::account::{self, AccountRequest, LogoutOutcome, SignedIn};
 use crate::autostart::Autostart;
 use crate::credentials::{self, SecretStore};
 use crate::engine::{self, Notice, SyncReport};
+use crate::history::{self, OldVersion, VersionInfo};
 use crate::preferences::Preferences;
 use crate::service::{ServiceConfig, SyncState, SyncStatus};
 use crate::store::{
@@ -175,6 +176,34 @@ impl Device {
     /// Brings a deleted note back (Trash, Undo).
     pub async fn restore_note(&self, id: NoteId) -> Result<Note> {
         let note = self.store.restore_note(id).await?;
+        self.changed_locally();
+        Ok(note)
+    }
+
+    /// Deletes a note in the trash forever: here now, on the server and every device with
+    /// the next round (its text and history go).
+    pub async fn purge_note(&self, id: NoteId) -> Result<()> {
+        self.store.purge_note(id).await?;
+        self.changed_locally();
+        Ok(())
+    }
+
+    // History.
+
+    /// The versions the server keeps of a note, newest first.
+    pub async fn note_versions(&self, id: NoteId) -> Result<Vec<VersionInfo>> {
+        history::versions(&self.store, self.secrets.as_ref(), id).await
+    }
+
+    /// One version of a note, fetched and opened here.
+    pub async fn note_version(&self, id: NoteId, version: Version) -> Result<OldVersion> {
+        history::version(&self.store, self.secrets.as_ref(), id, version).await
+    }
+
+    /// Gives a note the text of one of its versions back, as an edit that syncs like any
+    /// other (and brings the note out of the trash).
+    pub async fn restore_version(&self, id: NoteId, version: Version) -> Result<Note> {
+        let note = history::restore(&self.store, self.secrets.as_ref(), id, version).await?;
         self.changed_locally();
         Ok(note)
     }

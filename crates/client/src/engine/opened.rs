@@ -37,6 +37,10 @@ pub(super) async fn open_page(
         notes
             .into_iter()
             .map(|mut note| {
+                // Deleted forever: no text to open, nothing to check.
+                if note.purged {
+                    return (note, Ok(()));
+                }
                 let base_version = note
                     .sealed
                     .as_ref()
@@ -78,6 +82,10 @@ pub(super) async fn whole(
     id: NoteId,
 ) -> Result<Option<NoteState>> {
     let mut note = api.note(token, id).await?;
+    // Deleted forever: nothing to open.
+    if note.purged {
+        return Ok(Some(note));
+    }
     match sealing.open(&mut note, None) {
         Ok(()) => Ok(Some(note)),
         Err(err) => {

@@ -65,6 +65,14 @@ pub struct SyncReport {
     /// device recorded them, or older than this device's copy. Nothing of them was taken.
     #[ts(type = "number")]
     pub unsealed_refused: u64,
+    /// Notes deleted forever: by this device (the server told), or by another one (gone
+    /// here too).
+    #[ts(type = "number")]
+    pub purged: u64,
+    /// Notes deleted forever on another device while this one had changes to them not yet
+    /// sent: those were kept, each as a new note.
+    #[ts(type = "number")]
+    pub kept_from_purge: u64,
 }
 
 impl SyncReport {
@@ -96,6 +104,22 @@ impl SyncReport {
                     "{} deleted on one device but edited on another {} back: the edit won",
                     notes(self.revived),
                     if self.revived == 1 { "is" } else { "are" }
+                ),
+            });
+        }
+        if self.kept_from_purge > 0 {
+            notices.push(Notice {
+                kind: NoticeKind::Revived,
+                text: format!(
+                    "{} deleted forever on another device had changes here not yet synced: \
+                     {} kept as new {}",
+                    notes(self.kept_from_purge),
+                    "they are",
+                    if self.kept_from_purge == 1 {
+                        "note"
+                    } else {
+                        "notes"
+                    },
                 ),
             });
         }
@@ -169,6 +193,11 @@ impl SyncReport {
             RemoteOutcome::Revived => self.revived += 1,
             RemoteOutcome::Merged => self.merged += 1,
             RemoteOutcome::Conflict => self.conflicts += 1,
+            RemoteOutcome::Purged => self.purged += 1,
+            RemoteOutcome::PurgedKeptCopy => {
+                self.purged += 1;
+                self.kept_from_purge += 1;
+            }
             // Nothing new here, or a local change that goes out again (counted when applied).
             RemoteOutcome::Unchanged | RemoteOutcome::Overwrite => {}
         }

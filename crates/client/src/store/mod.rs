@@ -16,6 +16,7 @@ mod import;
 mod meta;
 mod notes;
 mod outbox;
+mod purge;
 mod remote;
 mod reseal;
 mod settings;
@@ -109,6 +110,13 @@ impl Store {
     /// Names this store's secrets in the credentials store.
     pub(crate) fn store_id(&self) -> uuid::Uuid {
         self.store_id
+    }
+
+    /// The database itself, for tests that look at or change what no method offers (the
+    /// text left after a purge, a note's age). Nothing in the app or the CLI uses it.
+    #[doc(hidden)]
+    pub fn raw_pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     pub fn path(&self) -> &Path {

@@ -63,7 +63,7 @@ pub(super) fn note_from_row(row: &SqliteRow) -> Result<Note> {
 
 async fn fetch_note(tx: &mut Transaction<'_, Sqlite>, id: NoteId) -> Result<Note> {
     let row = sqlx::query(&format!(
-        "SELECT {NOTE_COLUMNS} FROM {NOTE_FROM} WHERE n.id = ?"
+        "SELECT {NOTE_COLUMNS} FROM {NOTE_FROM} WHERE n.id = ? AND n.purged = 0"
     ))
     .bind(id.to_string())
     .fetch_optional(&mut **tx)
@@ -215,6 +215,38 @@ impl Store {
         Ok(restored)
     }
 
+    /// Gives a note an earlier text (History's "Restore this version"): an ordinary edit,
+    /// queued as an update, which brings the note out of the trash too.
+    pub async fn restore_text(&self, id: NoteId, fields: NoteFields) -> Result<Note> {
+        let fields = validate_fields(fields, &self.limits)?;
+        let mut tx = self.begin_write().await?;
+        let note = fetch_note(&mut tx, id).await?;
+        let now = clock::now();
+        // Nothing to send if the server's note is this text already: not deleted there (or
+        // the delete never left), and the same text.
+        let mut live_there = !note.deleted;
+        if note.deleted {
+            live_there = outbox::take_back_unsent_delete(&mut tx, id).await?;
+        }
+        let same = fields.title == note.title && fields.body == note.body;
+        sqlx::query(
+            "UPDATE notes SET title = ?, body = ?, deleted = 0, updated_at = ? WHERE id = ?",
+        )
+        .bind(&fields.title)
+        .bind(&fields.body)
+        .bind(now.0)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if !(same && live_there) {
+            self.enqueue(&mut tx, id, OpPayload::Update(fields), note.version, now)
+                .await?;
+        }
+        let restored = fetch_note(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(restored)
+    }
+
     /// Deleted notes (Trash), most recently deleted first.
     pub async fn trash(&self) -> Result<Vec<NoteSummary>> {
         self.summaries(true).await
@@ -243,7 +275,7 @@ impl Store {
     /// One note, deleted or not.
     pub async fn note(&self, id: NoteId) -> Result<Note> {
         let row = sqlx::query(&format!(
-            "SELECT {NOTE_COLUMNS} FROM {NOTE_FROM} WHERE n.id = ?"
+            "SELECT {NOTE_COLUMNS} FROM {NOTE_FROM} WHERE n.id = ? AND n.purged = 0"
         ))
         .bind(id.to_string())
         .fetch_optional(&self.pool)
@@ -263,7 +295,7 @@ impl Store {
                     EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id) AS pending,
                     EXISTS (SELECT 1 FROM conflicts c
                             WHERE c.note_id = n.id AND c.resolved_at IS NULL) AS conflict
-             FROM notes n WHERE n.deleted = ?
+             FROM notes n WHERE n.deleted = ? AND n.purged = 0
              ORDER BY n.updated_at DESC, n.id DESC",
         )
         .bind(i64::from(deleted))

@@ -10,9 +10,9 @@ use quire_core::settings::ConflictPolicy;
 use quire_core::{DeviceId, Millis, NoteFields, NoteId, OpPayload, Version};
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::bulk;
 use super::outbox::QueuedOp;
 use super::settings::LAST_SYNC_AT;
+use super::{bulk, purge};
 use super::{decode, version_from_db, version_to_db, Store};
 use crate::{clock, Result};
 
@@ -45,6 +45,11 @@ pub enum RemoteOutcome {
     Revived,
     /// An edit there beat a delete here: the note is back, with the server's text.
     DeleteUndone,
+    /// Deleted forever on another device: gone here too.
+    Purged,
+    /// Deleted forever on another device while this one had changes to it not yet sent:
+    /// those were kept, as a new note.
+    PurgedKeptCopy,
 }
 
 const PULL_CURSOR: &str = "state.pull-cursor";
@@ -228,6 +233,15 @@ impl Store {
                     .await?;
                 Ok(PushOutcome::Retry)
             }
+            // Deleted forever on another device: this change is kept here as a new note
+            // (if it has text), and the note goes, as when the purge is pulled.
+            PushResult::Rejected { reason, .. }
+                if reason == quire_core::sealed_judgement::PURGED =>
+            {
+                Ok(PushOutcome::Conflict(
+                    purge::purged_elsewhere_in(tx, op.note_id).await?.outcome(),
+                ))
+            }
             PushResult::Rejected { reason, .. } => {
                 let fields = op.payload.fields();
                 sqlx::query(
@@ -262,12 +276,19 @@ impl Store {
     ) -> Result<RemoteOutcome> {
         let id = remote.id.to_string();
         let local = sqlx::query(
-            "SELECT title, body, deleted, EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id) AS pending
+            "SELECT title, body, deleted, purged,
+                    EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id) AS pending
              FROM notes n WHERE id = ?",
         )
         .bind(&id)
         .fetch_optional(&mut **tx)
         .await?;
+        // Deleted forever here: an older state of it (a pull from before) changes nothing.
+        if let Some(local) = &local {
+            if local.try_get::<i64, _>("purged")? != 0 {
+                return Ok(RemoteOutcome::Unchanged);
+            }
+        }
         // A conflict is open: the person is deciding between their text and the server's.
         // A newer server text replaces "theirs" in that decision; their text stays.
         let open_conflict = sqlx::query(
@@ -551,14 +572,19 @@ impl Store {
         policy: ConflictPolicy,
     ) -> Result<Vec<RemoteOutcome>> {
         let known = bulk::known_notes(tx, notes).await?;
-        let unknown: Vec<&NoteState> = notes.iter().filter(|n| !known.contains(&n.id)).collect();
+        // A note deleted forever that this device never had: nothing to take in.
+        let unknown: Vec<&NoteState> = notes
+            .iter()
+            .filter(|n| !known.contains(&n.id) && !n.purged)
+            .collect();
         bulk::insert_new(tx, &unknown).await?;
         let mut outcomes = Vec::with_capacity(notes.len());
         for note in notes {
-            outcomes.push(if known.contains(&note.id) {
-                self.apply_remote_in(tx, note, policy).await?
-            } else {
-                RemoteOutcome::Updated
+            outcomes.push(match (known.contains(&note.id), note.purged) {
+                (true, true) => purge::purged_elsewhere_in(tx, note.id).await?.outcome(),
+                (true, false) => self.apply_remote_in(tx, note, policy).await?,
+                (false, true) => RemoteOutcome::Unchanged,
+                (false, false) => RemoteOutcome::Updated,
             });
         }
         Ok(outcomes)

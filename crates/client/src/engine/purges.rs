@@ -1,0 +1,40 @@
+//! Deleting forever, in a round (docs/history-design.md, "Trash and purge"): the trash's
+//! emptying (notes deleted longer ago than the `trash-days` setting), then telling the
+//! server of every note deleted forever here. Runs before the push, so that nothing
+//! queued afterwards can reach a note already gone.
+
+use quire_core::settings::SettingKey;
+use quire_core::Millis;
+
+use super::report::SyncReport;
+use crate::api::ApiClient;
+use crate::credentials::Secret;
+use crate::{clock, Error, Result, Store};
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+pub(super) async fn send(
+    store: &Store,
+    (api, token): (&ApiClient, &Secret),
+    report: &mut SyncReport,
+) -> Result<()> {
+    let days: u32 = store.setting_as(SettingKey::TrashDays, 30).await?;
+    if days > 0 {
+        let before = Millis(clock::now().0.saturating_sub(i64::from(days) * DAY_MS));
+        for id in store.trash_older_than(before).await? {
+            match store.purge_note(id).await {
+                // Restored or purged meanwhile (the app, another `quire`): as it is.
+                Ok(()) | Err(Error::NoteNotInTrash(_) | Error::NoteNotFound(_)) => {}
+                Err(err) => return Err(err),
+            }
+        }
+    }
+    for (id, seen) in store.purges_to_send().await? {
+        let done = api.purge(token, id, seen).await?;
+        store.purge_sent(id, done).await?;
+        if done {
+            report.purged += 1;
+        }
+    }
+    Ok(())
+}

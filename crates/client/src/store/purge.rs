@@ -1,0 +1,210 @@
+//! Deleting notes forever (docs/history-design.md, "Trash and purge"): from the trash, by
+//! the trash's emptying, or because another device did. The note's text, queue,
+//! conflicts and "needs attention" entries go; a stub stays (deleted, with no text), so
+//! that the vault folder removes the note's file as for any delete, and so that the next
+//! round tells the server (`purged` 1 until it has, then 2). Until then the stub keeps its
+//! base's version (not its text): the server purges only a note still at that version, as
+//! an edit made elsewhere since beats a delete.
+
+use quire_core::{Millis, NoteFields, NoteId, Version};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::import::insert_new_notes;
+use super::RemoteOutcome;
+use super::{decode, version_from_db, Store};
+use crate::{clock, Error, Result};
+
+/// Whether the server knows a note was deleted forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Told {
+    /// Not yet: the next round tells it.
+    NotYet,
+    /// It does (this device told it, or another device did and this one pulled it).
+    Yes,
+}
+
+/// Removes everything of the note but its stub, in `tx`.
+pub(super) async fn purge_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: NoteId,
+    told: Told,
+    now: Millis,
+) -> Result<()> {
+    let id = id.to_string();
+    for table in ["outbox", "conflicts", "unreadable_notes", "attention"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE note_id = ?"))
+            .bind(&id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let base = match told {
+        Told::NotYet => "UPDATE bases SET title = NULL, body = NULL WHERE note_id = ?",
+        Told::Yes => "DELETE FROM bases WHERE note_id = ?",
+    };
+    sqlx::query(base).bind(&id).execute(&mut **tx).await?;
+    let state = match told {
+        Told::NotYet => 1,
+        Told::Yes => 2,
+    };
+    sqlx::query(
+        "UPDATE notes SET title = '', body = '', deleted = 1, purged = max(purged, ?),
+             updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(state)
+    .bind(now.0)
+    .bind(&id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// What a purge pulled from the server did here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PulledPurge {
+    /// Deleted forever here already (by this device, or an earlier pull).
+    AlreadyGone,
+    Purged,
+    /// Changes made here and not sent yet were kept, as this new note.
+    KeptCopy(NoteId),
+}
+
+impl PulledPurge {
+    pub(super) fn outcome(self) -> RemoteOutcome {
+        match self {
+            Self::AlreadyGone => RemoteOutcome::Unchanged,
+            Self::Purged => RemoteOutcome::Purged,
+            Self::KeptCopy(_) => RemoteOutcome::PurgedKeptCopy,
+        }
+    }
+}
+
+/// Another device deleted the note forever. Changes made here and not yet sent would go
+/// with it: they are kept, as a new note (with its own queued create).
+pub(super) async fn purged_elsewhere_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: NoteId,
+) -> Result<PulledPurge> {
+    let purged: Option<i64> = sqlx::query_scalar("SELECT purged FROM notes WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    if purged.unwrap_or(0) != 0 {
+        // Told or not, the server has it now.
+        sqlx::query("UPDATE notes SET purged = 2 WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("DELETE FROM bases WHERE note_id = ?")
+            .bind(id.to_string())
+            .execute(&mut **tx)
+            .await?;
+        return Ok(PulledPurge::AlreadyGone);
+    }
+    let unsent = sqlx::query(
+        "SELECT n.title, n.body FROM notes n
+         WHERE n.id = ? AND n.deleted = 0 AND n.purged = 0
+           AND EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id AND o.kind <> 'delete')",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let now = clock::now();
+    let copy = match unsent {
+        Some(row) => {
+            let fields = NoteFields::new(
+                row.try_get::<String, _>("title")?,
+                row.try_get::<String, _>("body")?,
+            );
+            let copy = insert_new_notes(tx, vec![fields], now).await?;
+            copy.first().map(|note| note.id)
+        }
+        None => None,
+    };
+    purge_in(tx, id, Told::Yes, now).await?;
+    Ok(match copy {
+        Some(copy) => {
+            tracing::warn!(note = %id, %copy, "deleted forever elsewhere; unsent changes kept as a new note");
+            PulledPurge::KeptCopy(copy)
+        }
+        None => PulledPurge::Purged,
+    })
+}
+
+impl Store {
+    /// Deletes a note in the trash forever: here at once, on the server and every other
+    /// device with the next round. A note not in the trash is refused (delete it first),
+    /// so that nothing is lost to a slip.
+    pub async fn purge_note(&self, id: NoteId) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let found: Option<(bool, i64)> =
+            sqlx::query_as("SELECT deleted, purged FROM notes WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        match found {
+            None | Some((_, 1..)) => return Err(Error::NoteNotFound(id)),
+            Some((false, _)) => return Err(Error::NoteNotInTrash(id)),
+            Some((true, _)) => {}
+        }
+        purge_in(&mut tx, id, Told::NotYet, clock::now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Notes in the trash since before `before`: the trash's emptying deletes them forever.
+    pub(crate) async fn trash_older_than(&self, before: Millis) -> Result<Vec<NoteId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM notes WHERE deleted = 1 AND purged = 0 AND updated_at < ?",
+        )
+        .bind(before.0)
+        .fetch_all(&self.pool)
+        .await?;
+        ids.iter().map(|id| decode(id, "note id")).collect()
+    }
+
+    /// Notes deleted forever here that the server has not been told of, with the version
+    /// this device last saw of each (none: the server never had it).
+    pub(crate) async fn purges_to_send(&self) -> Result<Vec<(NoteId, Option<Version>)>> {
+        let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
+            "SELECT n.id, b.version FROM notes n LEFT JOIN bases b ON b.note_id = n.id
+             WHERE n.purged = 1",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|(id, version)| {
+                Ok((
+                    decode(id, "note id")?,
+                    version.map(version_from_db).transpose()?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The server was told (`done`), or refused because the note changed since this
+    /// device saw it: then the note stays in the trash, without its text, and the change
+    /// made elsewhere, once pulled, brings it back (an edit beats a delete).
+    pub(crate) async fn purge_sent(&self, id: NoteId, done: bool) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let note = id.to_string();
+        if done {
+            sqlx::query("UPDATE notes SET purged = 2 WHERE id = ? AND purged = 1")
+                .bind(&note)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM bases WHERE note_id = ?")
+                .bind(&note)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            tracing::info!(%id, "not deleted forever: changed on another device since");
+            sqlx::query("UPDATE notes SET purged = 0 WHERE id = ? AND purged = 1")
+                .bind(&note)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
