@@ -204,3 +204,60 @@ fn a_server_killed_mid_push_loses_and_duplicates_nothing() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn history_restore_and_purge_from_the_command_line() {
+    let server = LocalServer::start();
+    let url = server.url.as_str();
+    let (laptop, phone) = (Device::new(), Device::new());
+    for (device, verb) in [(&laptop, "register"), (&phone, "login")] {
+        let out = device.account(
+            &["account", verb, "--server", url, "--user", "ivy"],
+            Some("long enough pw"),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let id = laptop.ok_with_stdin(&["note", "add", "--title", "Draft"], b"first words\n");
+    let id = id.trim();
+    laptop.ok(&["sync"]);
+    let text = laptop.path().join("second.md");
+    std::fs::write(&text, "second words\n").unwrap();
+    laptop.ok(&["note", "edit", id, "--file", text.to_str().unwrap()]);
+    laptop.ok(&["sync"]);
+    phone.ok(&["sync"]);
+
+    let history = phone.json(&["note", "history", id]);
+    let versions: Vec<u64> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(versions, [2, 1]);
+    assert_eq!(history[0]["thisDevice"], false);
+    let lines = phone.ok(&["note", "history", id]);
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+    assert!(lines.lines().all(|l| l.contains("device ")), "{lines}");
+
+    let restored = phone.ok(&["note", "restore", id, "--version", "1"]);
+    assert!(restored.contains("to version 1"), "{restored}");
+    assert_eq!(phone.json(&["note", "show", id])["body"], "first words\n");
+    phone.ok(&["sync"]);
+    laptop.ok(&["sync"]);
+    assert_eq!(laptop.json(&["note", "show", id])["body"], "first words\n");
+    let err = laptop.fails(&["note", "restore", id, "--version", "99"]);
+    assert!(err.contains("no longer kept"), "{err}");
+
+    // Delete forever: only from the trash, then gone on both devices.
+    let err = laptop.fails(&["note", "purge", id]);
+    assert!(err.contains("not in the trash"), "{err}");
+    laptop.ok(&["note", "delete", id]);
+    laptop.ok(&["note", "purge", id]);
+    assert_eq!(laptop.json(&["note", "trash"]), serde_json::json!([]));
+    assert_eq!(laptop.json(&["sync"])["purged"], 1);
+    assert_eq!(phone.json(&["sync"])["purged"], 1);
+    let err = phone.fails(&["note", "show", id]);
+    assert!(err.contains("no note has the id"), "{err}");
+    let err = phone.fails(&["note", "history", id]);
+    assert!(err.contains("no such note"), "{err}");
+}
