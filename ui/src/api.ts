@@ -15,6 +15,8 @@ import type { SetAside } from "./bindings/SetAside";
 import type { UnreadableNote } from "./bindings/UnreadableNote";
 import type { SettingKey } from "./bindings/SettingKey";
 import type { VaultProblem } from "./bindings/VaultProblem";
+import type { VersionComparison } from "./bindings/VersionComparison";
+import type { VersionInfo } from "./bindings/VersionInfo";
 import type { CommandName, EventName } from "./commands";
 
 /** A failed command as the UI handles it: a stable code and a message fit to show. */
@@ -125,6 +127,27 @@ export function deleteNote(id: NoteId): Promise<void> {
 /** Brings a deleted note back with the text it had. */
 export function restoreNote(id: NoteId): Promise<Note> {
   return call<Note>("restore_note", { id });
+}
+
+export function listTrash(): Promise<NoteSummary[]> {
+  return call<NoteSummary[]>("list_trash");
+}
+
+/** Deletes a note in the trash forever: here now, everywhere with the next sync. */
+export function purgeNote(id: NoteId): Promise<void> {
+  return call<undefined>("purge_note", { id });
+}
+
+export function noteVersions(id: NoteId): Promise<VersionInfo[]> {
+  return call<VersionInfo[]>("note_versions", { id });
+}
+
+export function compareVersion(id: NoteId, version: number): Promise<VersionComparison> {
+  return call<VersionComparison>("compare_version", { id, version });
+}
+
+export function restoreVersion(id: NoteId, version: number): Promise<Note> {
+  return call<Note>("restore_version", { id, version });
 }
 
 export function listConflicts(): Promise<ConflictView[]> {

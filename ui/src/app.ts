@@ -11,9 +11,11 @@ import { renderAttention } from "./attention/attention-view";
 import { ConflictCenter } from "./conflicts/conflict-center";
 import { type Layout, setNavCount } from "./layout";
 import { Navigation, type NavView } from "./navigation";
+import { HistoryView } from "./history/history-view";
 import { NoteEditor } from "./notes/editor";
 import { filterNotes, listKeyboardNavigation, type NoteFilter, renderNoteList } from "./notes/note-list";
 import { SettingsView } from "./settings/settings-view";
+import { renderTrash } from "./trash/trash-view";
 import { openAbout } from "./about";
 import { el } from "./dom";
 import { describeSync, renderStatusLine, type SyncControls } from "./status-line";
@@ -22,6 +24,9 @@ export class App {
   private readonly editor: NoteEditor;
   private readonly conflicts: ConflictCenter;
   private readonly settings: SettingsView;
+  private readonly history: HistoryView;
+  /** The note whose History is shown. */
+  private historyNote: Note | null = null;
   private readonly navigation: Navigation;
   private info: AppInfo | null = null;
   private sync: SyncStatus | null = null;
@@ -43,7 +48,13 @@ export class App {
       (id, edit) => api.updateNote(id, edit),
       () => void this.refresh(),
       (note) => void this.deleteNote(note),
+      (note) => void this.showHistory(note),
     );
+    this.history = new HistoryView(layout.editor, {
+      compare: (version) => this.historyNote === null ? Promise.reject(new Error("No note")) : api.compareVersion(this.historyNote.id, version),
+      restore: (version) => void this.restoreVersion(version),
+      back: () => void (this.historyNote === null ? Promise.resolve() : this.open(this.historyNote.id)),
+    });
     this.conflicts = new ConflictCenter(
       layout.editor,
       { resolve: (id, body) => api.resolveConflict(id, body) },
@@ -216,6 +227,8 @@ export class App {
         return this.showConflicts();
       case "attention":
         return this.showAttention();
+      case "trash":
+        return this.showTrash();
       case "settings":
         return this.showSettings();
     }
@@ -247,6 +260,45 @@ export class App {
         files,
         unreadable,
       );
+    });
+  }
+
+  private async showTrash(): Promise<void> {
+    await this.guard(async () => {
+      const [notes, prefs] = await Promise.all([api.listTrash(), api.getPreferences()]);
+      await this.navigation.switchTo("trash");
+      renderTrash(this.layout.editor, notes, prefs.trashDays, {
+        restore: (id) => void this.guard(async () => {
+          await api.restoreNote(id);
+          await this.refresh();
+          await this.showTrash();
+        }),
+        purge: (id) => void this.guard(async () => {
+          await api.purgeNote(id);
+          await this.showTrash();
+        }),
+      });
+    });
+  }
+
+  /** A note's History: its versions, one beside the note now, and restore. */
+  private async showHistory(note: Note): Promise<void> {
+    await this.guard(async () => {
+      const versions = await api.noteVersions(note.id);
+      this.historyNote = note;
+      await this.navigation.switchTo("history");
+      this.history.show(note, versions);
+    });
+  }
+
+  private async restoreVersion(version: number): Promise<void> {
+    const note = this.historyNote;
+    if (note === null) return;
+    await this.guard(async () => {
+      const restored = await api.restoreVersion(note.id, version);
+      await this.navigation.switchTo("notes");
+      await this.editor.open(restored);
+      await this.refresh();
     });
   }
 

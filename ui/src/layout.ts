@@ -8,9 +8,14 @@ export interface Layout {
   search: HTMLInputElement;
   filter: HTMLSelectElement;
   notes: HTMLElement;
-  /** The main pane: the editor, or the conflict center, settings, needs attention. */
+  /** The main pane: the editor, or the conflict center, needs attention, trash, history, settings. */
   editor: HTMLElement;
-  nav: { conflicts: HTMLButtonElement; attention: HTMLButtonElement; settings: HTMLButtonElement };
+  nav: {
+    conflicts: HTMLButtonElement;
+    attention: HTMLButtonElement;
+    trash: HTMLButtonElement;
+    settings: HTMLButtonElement;
+  };
   statusLine: HTMLElement;
 }
 
@@ -47,6 +52,7 @@ export function buildLayout(): Layout {
   const nav = {
     conflicts: navButton("nav-conflicts", "Conflicts"),
     attention: navButton("nav-attention", "Needs attention"),
+    trash: navButton("nav-trash", "Trash"),
     settings: navButton("nav-settings", "Settings"),
   };
   const noteList = el(
@@ -60,7 +66,7 @@ export function buildLayout(): Layout {
       notes,
       el("p", { class: "empty", "data-testid": "note-list-empty" }, "No notes yet."),
     ),
-    el("div", { class: "views", role: "group", "aria-label": "Views" }, nav.conflicts, nav.attention, nav.settings),
+    el("div", { class: "views", role: "group", "aria-label": "Views" }, nav.conflicts, nav.attention, nav.trash, nav.settings),
   );
   const editor = el(
     "main",

@@ -2,7 +2,7 @@
 import type { Layout } from "./layout";
 
 /** What the main pane can show. The notes view is the editor; each other view has a button. */
-export type View = "notes" | "conflicts" | "attention" | "settings";
+export type View = "notes" | "conflicts" | "attention" | "trash" | "history" | "settings";
 
 /** The views reached from a sidebar button. */
 export type NavView = keyof Layout["nav"];

@@ -3,6 +3,7 @@
 //! edit (it syncs, merges and conflicts like any other, and is a version itself).
 
 use quire_core::protocol::SealedForm;
+use quire_core::side_by_side::{self, Part};
 use quire_core::{Millis, Note, NoteFields, NoteId, Version};
 use serde::Serialize;
 
@@ -135,4 +136,32 @@ pub async fn restore(
     store
         .restore_text(id, NoteFields::new(old.title, old.body))
         .await
+}
+
+/// A version beside the note as it is here now, for History's side-by-side view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct VersionComparison {
+    pub old: OldVersion,
+    /// The note's title here now.
+    pub current_title: String,
+    /// The version's body (left) against the note's body now (right).
+    pub parts: Vec<Part>,
+}
+
+/// Version `version` of a note beside its text here now.
+pub async fn compare(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    id: NoteId,
+    version_wanted: Version,
+) -> Result<VersionComparison> {
+    let now = store.note(id).await?;
+    let old = version(store, secrets, id, version_wanted).await?;
+    Ok(VersionComparison {
+        parts: side_by_side::compare(&old.body, &now.body),
+        current_title: now.title,
+        old,
+    })
 }

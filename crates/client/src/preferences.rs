@@ -19,6 +19,8 @@ pub struct Preferences {
     pub conflict_policy: ConflictPolicy,
     /// Seconds between background syncs.
     pub sync_interval: u32,
+    /// Days deleted notes stay in the trash (0: until deleted forever by hand).
+    pub trash_days: u32,
     /// The folder notes are mirrored into, if any.
     pub vault_dir: Option<String>,
     /// Whether closing the window keeps Quire syncing in the tray.

@@ -58,6 +58,45 @@ pub fn side_by_side(base: &str, mine: &str, theirs: &str) -> Vec<Part> {
         .collect()
 }
 
+/// Two texts of one note side by side (History: a version, `old`, and the note now):
+/// the lines they share as merged parts, and each run of lines that differs as a part with
+/// both sides, the words that differ marked. `base` is empty: neither came from the other.
+pub fn compare(old: &str, new: &str) -> Vec<Part> {
+    let diff = TextDiff::from_lines(old, new);
+    let mut parts: Vec<Part> = Vec::new();
+    let (mut left, mut right) = (String::new(), String::new());
+    let flush = |parts: &mut Vec<Part>, left: &mut String, right: &mut String| {
+        if left.is_empty() && right.is_empty() {
+            return;
+        }
+        let (mine_spans, theirs_spans) = word_spans(left, right);
+        parts.push(Part::Conflict {
+            base: String::new(),
+            mine: std::mem::take(left),
+            theirs: std::mem::take(right),
+            mine_spans,
+            theirs_spans,
+        });
+    };
+    for change in diff.iter_all_changes() {
+        match change.tag() {
+            ChangeTag::Equal => {
+                flush(&mut parts, &mut left, &mut right);
+                match parts.last_mut() {
+                    Some(Part::Merged { text }) => text.push_str(change.value()),
+                    _ => parts.push(Part::Merged {
+                        text: change.value().to_owned(),
+                    }),
+                }
+            }
+            ChangeTag::Delete => left.push_str(change.value()),
+            ChangeTag::Insert => right.push_str(change.value()),
+        }
+    }
+    flush(&mut parts, &mut left, &mut right);
+    parts
+}
+
 /// Each side as runs of words, marked where the two differ.
 fn word_spans(mine: &str, theirs: &str) -> (Vec<Span>, Vec<Span>) {
     let diff = TextDiff::from_words(mine, theirs);
@@ -95,6 +134,70 @@ mod tests {
 
     fn joined(spans: &[Span]) -> String {
         spans.iter().map(|s| s.text.as_str()).collect()
+    }
+
+    #[test]
+    fn a_version_and_the_note_now_show_shared_lines_once_and_each_change_with_both_sides() {
+        let parts = compare(
+            "title\nwe meet on monday\nbring bread\nend\n",
+            "title\nwe meet on tuesday\nend\nnew line\n",
+        );
+        let kinds: Vec<&str> = parts
+            .iter()
+            .map(|p| match p {
+                Part::Merged { .. } => "same",
+                Part::Conflict { .. } => "changed",
+            })
+            .collect();
+        assert_eq!(kinds, ["same", "changed", "same", "changed"]);
+        let Part::Conflict {
+            mine,
+            theirs,
+            mine_spans,
+            theirs_spans,
+            ..
+        } = &parts[1]
+        else {
+            panic!("{parts:?}")
+        };
+        assert_eq!(mine, "we meet on monday\nbring bread\n");
+        assert_eq!(theirs, "we meet on tuesday\n");
+        assert_eq!(joined(mine_spans), *mine);
+        assert!(theirs_spans
+            .iter()
+            .any(|s| s.changed && s.text.contains("tuesday")));
+        let Part::Conflict { mine, theirs, .. } = &parts[3] else {
+            panic!("{parts:?}")
+        };
+        assert_eq!((mine.as_str(), theirs.as_str()), ("", "new line\n"));
+        assert_eq!(
+            compare("same\n", "same\n"),
+            [Part::Merged {
+                text: "same\n".into()
+            }]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn a_comparison_holds_both_texts_whole(old in "[ab\n]{0,40}", new in "[ab\n]{0,40}") {
+            let parts = compare(&old, &new);
+            let (mut left, mut right) = (String::new(), String::new());
+            for part in &parts {
+                match part {
+                    Part::Merged { text } => {
+                        left.push_str(text);
+                        right.push_str(text);
+                    }
+                    Part::Conflict { mine, theirs, .. } => {
+                        left.push_str(mine);
+                        right.push_str(theirs);
+                    }
+                }
+            }
+            prop_assert_eq!(left, old);
+            prop_assert_eq!(right, new);
+        }
     }
 
     #[test]

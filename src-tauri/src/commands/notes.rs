@@ -1,7 +1,8 @@
 //! The note list and the editor.
 
+use quire_client::history::{VersionComparison, VersionInfo};
 use quire_client::store::{NoteEdit, NoteSummary};
-use quire_core::{Note, NoteFields, NoteId};
+use quire_core::{Note, NoteFields, NoteId, Version};
 use tauri::State;
 
 use super::Answer;
@@ -49,4 +50,46 @@ pub async fn delete_note(state: State<'_, AppState>, id: NoteId) -> Answer<()> {
 #[tauri::command]
 pub async fn restore_note(state: State<'_, AppState>, id: NoteId) -> Answer<Note> {
     Ok(state.device().await?.restore_note(id).await?)
+}
+
+/// Deleted notes, most recently deleted first.
+#[tauri::command]
+pub async fn list_trash(state: State<'_, AppState>) -> Answer<Vec<NoteSummary>> {
+    Ok(state.device().await?.trash().await?)
+}
+
+/// Deletes a note in the trash forever (everywhere, with the next sync).
+#[tauri::command]
+pub async fn purge_note(state: State<'_, AppState>, id: NoteId) -> Answer<()> {
+    Ok(state.device().await?.purge_note(id).await?)
+}
+
+/// The versions the server keeps of a note, newest first.
+#[tauri::command]
+pub async fn note_versions(state: State<'_, AppState>, id: NoteId) -> Answer<Vec<VersionInfo>> {
+    Ok(state.device().await?.note_versions(id).await?)
+}
+
+/// A version beside the note's text now.
+#[tauri::command]
+pub async fn compare_version(
+    state: State<'_, AppState>,
+    id: NoteId,
+    version: u64,
+) -> Answer<VersionComparison> {
+    Ok(state
+        .device()
+        .await?
+        .compare_version(id, Version(version))
+        .await?)
+}
+
+/// Gives a note the text of one of its versions back (an edit that syncs).
+#[tauri::command]
+pub async fn restore_version(state: State<'_, AppState>, id: NoteId, version: u64) -> Answer<Note> {
+    Ok(state
+        .device()
+        .await?
+        .restore_version(id, Version(version))
+        .await?)
 }

@@ -23,6 +23,10 @@ hasRecoveryKey: boolean, conflictPolicy: ConflictPolicy,
  */
 syncInterval: number, 
 /**
+ * Days deleted notes stay in the trash (0: until deleted forever by hand).
+ */
+trashDays: number, 
+/**
  * The folder notes are mirrored into, if any.
  */
 vaultDir: string | null, 

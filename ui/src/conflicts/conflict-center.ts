@@ -1,19 +1,11 @@
 import type { ConflictView } from "../bindings/ConflictView";
 import type { NoteId } from "../bindings/NoteId";
-import type { Span } from "../bindings/Span";
 import { el } from "../dom";
+import { spans } from "../side-text";
 import { type Choice, composeMerged, conflictCount } from "./compose";
 
 export interface ConflictActions {
   resolve(id: NoteId, body: string): Promise<void>;
-}
-
-function spans(list: Span[]): HTMLElement {
-  return el(
-    "div",
-    { class: "side-text" },
-    ...list.map((span) => (span.changed ? el("mark", {}, span.text) : document.createTextNode(span.text))),
-  );
 }
 
 const choiceLabels: Record<Choice, string> = { mine: "Take mine", theirs: "Take theirs", both: "Take both" };

@@ -35,6 +35,7 @@ export class NoteEditor {
     private readonly save: SaveEdit,
     private readonly onSaved: (note: Note) => void,
     private readonly onDelete?: (note: Note) => void,
+    private readonly onHistory?: (note: Note) => void,
   ) {
     this.autosave = new Debouncer(AUTOSAVE_DELAY_MS, () => this.saveNow());
     for (const field of [this.title, this.body]) {
@@ -76,8 +77,20 @@ export class NoteEditor {
     this.saveState.textContent = "Saved";
     this.pane.classList.add("has-note");
     this.showDeleteButton();
+    const history = el("button", { type: "button", class: "link-button", "data-testid": "open-history" }, "History");
+    history.addEventListener("click", () => {
+      const open = this.note;
+      if (open !== undefined) void this.autosave.flush().then(() => this.onHistory?.(open));
+    });
     this.pane.replaceChildren(
-      el("div", { class: "editor-head" }, this.title, this.saveState, this.deleteArea),
+      el(
+        "div",
+        { class: "editor-head" },
+        this.title,
+        this.saveState,
+        ...(this.onHistory === undefined ? [] : [history]),
+        this.deleteArea,
+      ),
       this.body,
     );
   }

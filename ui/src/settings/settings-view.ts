@@ -368,6 +368,18 @@ export class SettingsView {
       this.actions.setPreference("sync-interval", interval.value).then(saved("Sync interval saved."), failed);
     });
 
+    const trashDays = el("input", {
+      id: "trash-days",
+      type: "number",
+      min: "0",
+      max: "36500",
+      "data-testid": "trash-days",
+    });
+    trashDays.value = String(prefs.trashDays);
+    trashDays.addEventListener("change", () => {
+      this.actions.setPreference("trash-days", trashDays.value).then(saved("Trash setting saved."), failed);
+    });
+
     const vault = el("input", { id: "vault-dir", type: "text", "data-testid": "vault-dir", placeholder: "/home/me/Notes" });
     vault.value = prefs.vaultDir ?? "";
     vault.addEventListener("change", () => {
@@ -422,6 +434,7 @@ export class SettingsView {
       el("legend", {}, "Syncing"),
       field("When both devices changed a note", policy),
       field("Sync every (seconds)", interval, "Also soon after each change, and when you click Sync now."),
+      field("Empty the trash after (days)", trashDays, "Notes deleted longer ago are deleted forever, on every device. 0 keeps them until you delete them."),
       field("Vault folder", vault, "Mirror notes as Markdown files in this folder.", vaultSet ? [clearVault] : []),
       keepInTrayRow,
       startAtLoginRow,

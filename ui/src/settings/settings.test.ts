@@ -11,6 +11,7 @@ const signedOut: Preferences = {
   hasRecoveryKey: false,
   conflictPolicy: "merge",
   syncInterval: 60,
+  trashDays: 30,
   vaultDir: null,
   keepInTray: true,
   startAtLogin: false,

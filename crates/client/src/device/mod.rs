@@ -31,7 +31,7 @@ use crate::account::{self, AccountRequest, LogoutOutcome, SignedIn};
 use crate::autostart::Autostart;
 use crate::credentials::{self, SecretStore};
 use crate::engine::{self, Notice, SyncReport};
-use crate::history::{self, OldVersion, VersionInfo};
+use crate::history::{self, OldVersion, VersionComparison, VersionInfo};
 use crate::preferences::Preferences;
 use crate::service::{ServiceConfig, SyncState, SyncStatus};
 use crate::store::{
@@ -200,6 +200,11 @@ impl Device {
         history::version(&self.store, self.secrets.as_ref(), id, version).await
     }
 
+    /// One version of a note beside its text now (History's side-by-side view).
+    pub async fn compare_version(&self, id: NoteId, version: Version) -> Result<VersionComparison> {
+        history::compare(&self.store, self.secrets.as_ref(), id, version).await
+    }
+
     /// Gives a note the text of one of its versions back, as an edit that syncs like any
     /// other (and brings the note out of the trash).
     pub async fn restore_version(&self, id: NoteId, version: Version) -> Result<Note> {
@@ -305,6 +310,7 @@ impl Device {
                 .setting_as(SettingKey::ConflictPolicy, ConflictPolicy::Merge)
                 .await?,
             sync_interval: store.setting_as(SettingKey::SyncInterval, 60).await?,
+            trash_days: store.setting_as(SettingKey::TrashDays, 30).await?,
             vault_dir: store.setting(SettingKey::VaultDir).await?,
             keep_in_tray: store.setting_as(SettingKey::KeepInTray, true).await?,
             start_at_login: Autostart::for_this_user(&self.data_dir).is_ok_and(|a| a.is_on()),
