@@ -17,7 +17,7 @@ const kindLabels: Record<VersionInfo["kind"], string> = {
   deleted: "Moved to trash",
 };
 
-/** A version's time as the person reads it: "27 Nov 2026, 14:05". */
+/** A version's time as the person reads it: "27 Nov 2026, 14:05:09" (versions come seconds apart). */
 export function versionTime(at: number): string {
   return new Date(at).toLocaleString(undefined, {
     day: "numeric",
@@ -25,6 +25,7 @@ export function versionTime(at: number): string {
     year: "numeric",
     hour: "2-digit",
     minute: "2-digit",
+    second: "2-digit",
   });
 }
 
@@ -50,7 +51,7 @@ export class HistoryView {
       const current = at === 0;
       const button = el(
         "button",
-        { type: "button", class: "version", "data-testid": "version", "data-version": String(version.version) },
+        { type: "button", class: "version", "data-testid": "history-version", "data-version": String(version.version) },
         el("span", { class: "version-time" }, versionTime(version.at)),
         el(
           "span",
@@ -68,8 +69,8 @@ export class HistoryView {
     this.pane.replaceChildren(
       el(
         "section",
-        { class: "history", "data-testid": "history", "aria-label": "History" },
-        el("div", { class: "history-head" }, el("h2", {}, `History of “${note.title}”`), back),
+        { class: "view history", "data-testid": "history", "aria-labelledby": "history-title" },
+        el("div", { class: "history-head" }, el("h2", { class: "view-title", id: "history-title" }, `History of “${note.title}”`), back),
         el("div", { class: "history-body" }, list, this.detail),
       ),
     );

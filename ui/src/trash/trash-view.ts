@@ -63,8 +63,8 @@ export function renderTrash(
   pane.replaceChildren(
     el(
       "section",
-      { class: "trash", "data-testid": "trash", "aria-label": "Trash" },
-      el("h2", {}, "Trash"),
+      { class: "view trash", "data-testid": "trash", "aria-labelledby": "trash-title" },
+      el("h2", { class: "view-title", id: "trash-title" }, "Trash"),
       el("p", { class: "hint" }, hint),
       items.length === 0
         ? el("p", { class: "empty", "data-testid": "trash-empty" }, "The trash is empty.")

@@ -89,7 +89,7 @@ describe("history", () => {
     view.show({ id: "n", title: "Plan", body: "new\n", createdAt: 1, updatedAt: 1, deleted: false, version: 3 }, versions);
     await Promise.resolve();
     await Promise.resolve();
-    const listed = byTestId(pane, "version");
+    const listed = byTestId(pane, "history-version");
     expect(listed.map((v) => v.textContent)).toEqual([
       expect.stringContaining("another device · latest"),
       expect.stringContaining("Edited · this device"),
