@@ -318,3 +318,42 @@ async fn the_trash_empties_itself_but_an_edit_made_elsewhere_wins() {
     assert_eq!(a.sync().await.purged, 0);
     assert_eq!(a.store.trash().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_version_the_server_changed_does_not_open_and_restores_nothing() {
+    let (server, a, _b) = two_devices().await;
+    let note = a
+        .store
+        .create_note(NoteFields::new("Ledger", "balance: 10\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    a.store
+        .update_note(note.id, NoteEdit::body("balance: 20\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    // The server (or someone with its disk) flips a byte of the first version.
+    let data: Vec<u8> =
+        sqlx::query_scalar("SELECT data FROM note_entries WHERE note_id = $1 AND version = 1")
+            .bind(note.id.to_string())
+            .fetch_one(&server.db().pool)
+            .await
+            .unwrap();
+    let mut forged = data.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    sqlx::query("UPDATE note_entries SET data = $1 WHERE note_id = $2 AND version = 1")
+        .bind(forged)
+        .bind(note.id.to_string())
+        .execute(&server.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(versions(&a, note.id).await.len(), 2, "the list still comes");
+    let opened = history::version(&a.store, &a.secrets, note.id, Version(1)).await;
+    assert!(matches!(opened, Err(Error::Crypto(_))), "{opened:?}");
+    let restored = history::restore(&a.store, &a.secrets, note.id, Version(1)).await;
+    assert!(restored.is_err());
+    assert_eq!(a.store.note(note.id).await.unwrap().body, "balance: 20\n");
+    assert_eq!(a.store.pending_count().await.unwrap(), 0);
+}

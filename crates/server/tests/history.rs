@@ -263,6 +263,24 @@ async fn purge(server: &TestServer, token: &str, note: NoteId) -> StatusCode {
         .status()
 }
 
+/// How many of these values a SQLite server's database file holds (a 32-byte piece of
+/// each, looked for after the WAL is folded into the file).
+async fn sqlite_file_holds(server: &TestServer, values: &[Vec<u8>]) -> usize {
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&server.db.pool)
+        .await
+        .unwrap();
+    let file = server.db_url.trim_start_matches("sqlite://");
+    let bytes = std::fs::read(file.split('?').next().unwrap()).unwrap();
+    values
+        .iter()
+        .filter(|value| {
+            let probe = &value[value.len() / 2..value.len() / 2 + 32];
+            bytes.windows(probe.len()).any(|w| w == probe)
+        })
+        .count()
+}
+
 async fn a_note_deleted_forever_leaves_nothing_and_every_device_learns_of_it(backend: Backend) {
     let server = TestServer::start(backend).await;
     let token = server.sealed_account("ada").await;
@@ -279,6 +297,18 @@ async fn a_note_deleted_forever_leaves_nothing_and_every_device_learns_of_it(bac
         .await;
     let cursor = server.pull(&token, 0, 100).await.next;
     assert!(stored_bytes(&server, "ada").await > kept_bytes);
+    // What the note's entries hold, to look for in the database file afterwards.
+    let sealed: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT data FROM note_entries WHERE note_id = $1")
+            .bind(note.to_string())
+            .fetch_all(&server.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(sealed.len(), 7);
+    if backend == Backend::Sqlite {
+        // The probe finds them while they are there.
+        assert_eq!(sqlite_file_holds(&server, &sealed).await, sealed.len());
+    }
 
     assert_eq!(purge(&server, &token, note).await, StatusCode::NO_CONTENT);
     assert_eq!(entries_of(&server, note).await, 0, "no entry, no history");
@@ -294,8 +324,41 @@ async fn a_note_deleted_forever_leaves_nothing_and_every_device_learns_of_it(bac
             .await
             .unwrap();
     assert_eq!((title.as_str(), body.as_str(), purged), ("", "", 1));
+    if backend == Backend::Sqlite {
+        // Not left in free pages either (secure_delete), once the WAL is folded back.
+        let left = sqlite_file_holds(&server, &sealed).await;
+        assert_eq!(
+            left, 0,
+            "a purged entry's bytes are still in the database file"
+        );
+    }
     // Again: already done.
     assert_eq!(purge(&server, &token, note).await, StatusCode::NO_CONTENT);
+    // A purge made on an older view of the note is refused when the note moved on.
+    let other = NoteId(Uuid::now_v7());
+    server
+        .push(&token, vec![laptop.create(other, &text(1))])
+        .await;
+    server
+        .push(&token, vec![laptop.patch(other, (1, &text(1)), &text(2))])
+        .await;
+    let stale = server
+        .http
+        .delete(server.url(&format!("/notes/{other}?version=1")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    assert_eq!(entries_of(&server, other).await, 2, "nothing purged");
+    let current = server
+        .http
+        .delete(server.url(&format!("/notes/{other}?version=2")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(current.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         purge(&server, &token, NoteId(Uuid::now_v7())).await,
         StatusCode::NOT_FOUND
