@@ -177,6 +177,40 @@ async fn app_edits_are_written_out_and_renames_move_the_file() {
 }
 
 #[tokio::test]
+async fn a_restored_note_gets_its_file_back_and_a_purged_one_stays_gone() {
+    let (d, folder, note) = note_in_folder("Diary", "day one\n").await;
+    let other = d
+        .store
+        .create_note(NoteFields::new("Receipts", "none\n"))
+        .await
+        .unwrap();
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(names(folder.path()), ["Diary.md", "Receipts.md"]);
+    for id in [note.id, other.id] {
+        d.store.delete_note(id).await.unwrap();
+    }
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    assert!(names(folder.path()).is_empty());
+
+    d.store.restore_note(note.id).await.unwrap();
+    d.store.purge_note(other.id).await.unwrap();
+    let report = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!(report.written, 1, "{report:?}");
+    assert_eq!(names(folder.path()), ["Diary.md"]);
+    assert!(read(folder.path(), "Diary.md").ends_with("day one\n"));
+    // Passes after that leave it so: the purged note's stub writes nothing.
+    let again = sync_folder(&d.store, folder.path()).await.unwrap();
+    assert_eq!((again.written, again.updated), (0, 0));
+    assert_eq!(names(folder.path()), ["Diary.md"]);
+
+    // Purged while its file was still there (never deleted in the folder): the file goes.
+    d.store.delete_note(note.id).await.unwrap();
+    d.store.purge_note(note.id).await.unwrap();
+    sync_folder(&d.store, folder.path()).await.unwrap();
+    assert!(names(folder.path()).is_empty());
+}
+
+#[tokio::test]
 async fn a_file_edit_and_an_app_edit_merge_or_conflict_like_two_devices() {
     let (d, folder, note) = note_in_folder("Plan", "1\n2\n3\n").await;
 
