@@ -78,6 +78,10 @@ pub async fn versions(
     secrets: &dyn SecretStore,
     id: NoteId,
 ) -> Result<Vec<VersionInfo>> {
+    // Never on the server yet: no history there.
+    if store.note(id).await?.version.is_none() {
+        return Ok(Vec::new());
+    }
     let (api, token, _) = session(store, secrets).await?;
     let this_device = store.device_id().await?.to_string();
     let mut listed = Vec::new();
@@ -94,7 +98,7 @@ pub async fn versions(
             kind: match v.form {
                 SealedForm::Snapshot => VersionKind::Whole,
                 SealedForm::Patch => VersionKind::Edit,
-                SealedForm::Delete => VersionKind::Deleted,
+                SealedForm::Delete | SealedForm::Purge => VersionKind::Deleted,
             },
         }));
         if !page.more || before.is_none() || listed.len() >= MAX_LISTED {

@@ -35,7 +35,6 @@ impl Sealing {
         }
     }
 
-    /// Seals the text `op` carries (made on `base`), leaving nothing of it in the clear.
     /// Opens an upgrade's manifest (`crypto::manifest`) sealed for this account.
     pub(crate) fn open_manifest(
         &self,
@@ -50,6 +49,7 @@ impl Sealing {
         )?)
     }
 
+    /// Seals the text `op` carries (made on `base`), leaving nothing of it in the clear.
     pub(crate) fn seal(&self, op: &mut PushOp, base: Option<&NoteFields>) -> Result<()> {
         Ok(seal_op(
             &self.data_key,
@@ -64,6 +64,55 @@ impl Sealing {
     /// device holds, when the chain does not start over with a snapshot). A note that comes
     /// in the clear is refused: an end-to-end account has none, so only a server that
     /// forges one could send it.
+    /// The sealed marker of a purge of `note` made here on `seen` (the version this device
+    /// last saw), for `DELETE /v1/notes/{id}`.
+    pub(crate) fn seal_purge(
+        &self,
+        note: quire_core::NoteId,
+        seen: Option<Version>,
+        device_id: quire_core::DeviceId,
+    ) -> Result<quire_core::protocol::PurgeRequest> {
+        let op_id = crate::clock::new_op_id();
+        let marker = quire_core::crypto::chain::seal_purge(
+            &self.data_key,
+            &self.account_id,
+            note,
+            op_id,
+            seen,
+            fresh_nonce(),
+        )?;
+        Ok(quire_core::protocol::PurgeRequest {
+            device_id,
+            op_id,
+            marker: quire_core::protocol::SealedBytes(marker),
+        })
+    }
+
+    /// Whether a purge the server hands over was sealed by a device of this account for
+    /// this note, and made on `held` (the version this device holds) or later: an older
+    /// one (replayed by the server after the note was edited since) does not count.
+    pub(crate) fn purge_holds(
+        &self,
+        note: quire_core::NoteId,
+        marker: Option<&quire_core::protocol::SealedEntry>,
+        held: Option<Version>,
+    ) -> Result<(), CryptoError> {
+        let Some(marker) = marker else {
+            return Err(CryptoError::BrokenChain(
+                "the server says this note was deleted forever, but sent no proof of it".to_owned(),
+            ));
+        };
+        quire_core::crypto::chain::open_purge(&self.data_key, &self.account_id, note, marker)?;
+        if held.is_some_and(|held| marker.base_version.is_none_or(|seen| seen < held)) {
+            return Err(CryptoError::BrokenChain(
+                "the server says this note was deleted forever, but by a device that had not \
+                 seen its latest version"
+                    .to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Opens one version of a note from the entries the server keeps for it (its history):
     /// from a snapshot up to `version`, which the last entry must be. Its text, and whether
     /// that version is the note deleted.

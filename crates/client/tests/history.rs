@@ -27,8 +27,9 @@ async fn body_at(device: &Device, id: NoteId, version: u64) -> String {
         .body
 }
 
+/// The note's entries on the server but a purge's marker (which holds no text).
 async fn server_entries(server: &Server, id: NoteId) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM note_entries WHERE note_id = $1")
+    sqlx::query_scalar("SELECT count(*) FROM note_entries WHERE note_id = $1 AND form <> 'purge'")
         .bind(id.to_string())
         .fetch_one(&server.db().pool)
         .await
@@ -356,4 +357,85 @@ async fn a_version_the_server_changed_does_not_open_and_restores_nothing() {
     assert!(restored.is_err());
     assert_eq!(a.store.note(note.id).await.unwrap().body, "balance: 20\n");
     assert_eq!(a.store.pending_count().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_purge_the_server_makes_up_deletes_nothing() {
+    let (server, a, b) = two_devices().await;
+    let note = a
+        .store
+        .create_note(NoteFields::new("Keep", "mine\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    b.sync().await;
+    // The server marks the note purged on its own: no sealed marker from any device.
+    let pool = &server.db().pool;
+    let seq: i64 =
+        sqlx::query_scalar("UPDATE accounts SET change_seq = change_seq + 1 RETURNING change_seq")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    sqlx::query(
+        "UPDATE notes SET purged = 1, deleted = 1, version = version + 1,
+             snapshot_version = version + 1, change_seq = $1, device_id = NULL
+         WHERE id = $2",
+    )
+    .bind(seq)
+    .bind(note.id.to_string())
+    .execute(pool)
+    .await
+    .unwrap();
+    let report = b.sync().await;
+    assert_eq!((report.purged, report.unreadable), (0, 1), "{report:?}");
+    let kept = b.store.note(note.id).await.unwrap();
+    assert_eq!((kept.deleted, kept.body.as_str()), (false, "mine\n"));
+    assert!(report
+        .notices()
+        .iter()
+        .any(|n| n.text.contains("failed its encryption check")));
+}
+
+#[tokio::test]
+async fn a_purge_pulled_while_a_conflict_is_open_keeps_this_devices_side() {
+    let (_server, a, b) = two_devices().await;
+    let note = a
+        .store
+        .create_note(NoteFields::new("Menu", "soup\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    b.sync().await;
+    a.store
+        .update_note(note.id, NoteEdit::body("soup from A\n"))
+        .await
+        .unwrap();
+    a.sync().await;
+    b.store
+        .update_note(note.id, NoteEdit::body("soup from B\n"))
+        .await
+        .unwrap();
+    assert_eq!(b.sync().await.conflicts, 1);
+    assert_eq!(
+        b.store.pending_count().await.unwrap(),
+        0,
+        "the conflict holds B's side"
+    );
+
+    a.store.delete_note(note.id).await.unwrap();
+    a.store.purge_note(note.id).await.unwrap();
+    a.sync().await;
+    let report = b.sync().await;
+    assert_eq!(
+        (report.purged, report.kept_from_purge),
+        (1, 1),
+        "{report:?}"
+    );
+    let left = b.store.list_notes().await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        b.store.note(left[0].id).await.unwrap().body,
+        "soup from B\n"
+    );
+    assert!(b.store.conflicts().await.unwrap().is_empty());
 }

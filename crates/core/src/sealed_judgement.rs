@@ -129,8 +129,13 @@ enum Began {
 }
 
 /// The most a sealed delete may weigh and still be taken by a full account: a delete
-/// record is a few dozen bytes sealed.
-const MAX_TRASH_ENTRY_BYTES: usize = 256;
+/// record is a few dozen bytes sealed (past the quota, each live note may add this much and
+/// its row once).
+const MAX_TRASH_ENTRY_BYTES: usize = 128;
+/// The most any sealed delete may weigh: it carries no text, so a larger one is not a
+/// delete (and stacked on a tombstone, would grow a chain no pull or history read should
+/// have to hold).
+const MAX_DELETE_BYTES: usize = 1024;
 
 /// Why an op to a note deleted forever is refused.
 pub const PURGED: &str = "this note was deleted forever (on this or another device)";
@@ -262,7 +267,8 @@ impl SealedJudgement {
                 slot.stored.deleted = false;
             }
             SealedForm::Patch => slot.stored.deleted = false,
-            SealedForm::Delete => slot.stored.deleted = true,
+            // (A purge is never pushed: `check` refuses it.)
+            SealedForm::Delete | SealedForm::Purge => slot.stored.deleted = true,
         }
         slot.stored.chain_bytes += size;
         if sealed.form != SealedForm::Delete {
@@ -313,6 +319,9 @@ impl SealedJudgement {
             )));
         }
         match (op.kind, sealed.form, self.notes.get(&op.note_id)) {
+            (_, SealedForm::Purge, _) => {
+                rejected("a note is deleted forever with DELETE /v1/notes/{id}, not pushed")
+            }
             (OpKind::Create, SealedForm::Snapshot, None) => Ok(()),
             (OpKind::Create, SealedForm::Snapshot, Some(_)) => {
                 rejected("a note with this id already exists")
@@ -329,6 +338,9 @@ impl SealedJudgement {
             }
             (OpKind::Delete, SealedForm::Snapshot | SealedForm::Patch, _) => {
                 rejected("a delete carries a sealed delete")
+            }
+            (_, SealedForm::Delete, _) if sealed.data.len() > MAX_DELETE_BYTES => {
+                rejected("a sealed delete carries no text: it is a few dozen bytes")
             }
             // Stored in the clear (its account was upgraded): a patch has nothing sealed
             // to apply to, so the device sends the whole text, sealed, instead.
@@ -353,6 +365,14 @@ impl SealedJudgement {
                     > self.max_chain_bytes() =>
             {
                 Err(Refusal::NeedFullText(slot.stored.version))
+            }
+            // Deletes stacked on a tombstone past the same bound: nothing but a way to
+            // grow one chain.
+            (_, SealedForm::Delete, Some(slot))
+                if slot.stored.chain_bytes.saturating_add(sealed_size(sealed))
+                    > self.max_chain_bytes() =>
+            {
+                rejected("this note is deleted already, many times over")
             }
             _ => Ok(()),
         }
@@ -770,8 +790,14 @@ mod tests {
         assert_eq!(status(&judgement.judge(&snapshot, NOW)), "deferred");
         // A large "delete" would be a way past the quota: not taken.
         let mut large = op(3, 5, OpKind::Delete, SealedForm::Delete, Some(2));
-        large.sealed.as_mut().unwrap().data = SealedBytes(vec![7; 257]);
+        large.sealed.as_mut().unwrap().data = SealedBytes(vec![7; 129]);
         assert_eq!(status(&judgement.judge(&large, NOW)), "deferred");
+        large.sealed.as_mut().unwrap().data = SealedBytes(vec![7; 1025]);
+        assert_eq!(
+            status(&judgement.judge(&large, NOW)),
+            "rejected",
+            "not a delete"
+        );
         let delete = op(4, 5, OpKind::Delete, SealedForm::Delete, Some(2));
         assert_eq!(status(&judgement.judge(&delete, NOW)), "applied");
         // Once per live note: deleting it again (or a note already deleted) is growth.

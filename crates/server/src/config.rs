@@ -88,8 +88,8 @@ pub struct Limits {
     /// is now always stays.
     #[arg(long, env = "QUIRE_SERVER_HISTORY_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub history_days: u32,
-    /// Bytes of older versions kept per note, at most; beyond it the oldest are pruned
-    /// first. [default: four notes at --max-note-bytes]
+    /// Bytes of older versions kept per note, at most (32 MiB: four notes at the default
+    /// --max-note-bytes); beyond it the oldest are pruned first.
     #[arg(long, env = "QUIRE_SERVER_HISTORY_MAX_BYTES", default_value_t = 4 * 8 * 1024 * 1024)]
     pub history_max_bytes: u64,
     /// Password hashes (argon2id, 19 MiB each) computed at once; more logins and

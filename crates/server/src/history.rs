@@ -10,7 +10,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use quire_core::protocol::{
-    HistoryVersion, Problem, SealedBytes, SealedEntry, SealedForm, VersionEntries, VersionsPage,
+    HistoryVersion, Problem, PurgeRequest, SealedBytes, SealedEntry, SealedForm, VersionEntries,
+    VersionsPage,
 };
 use quire_core::push_judgement::ROW_OVERHEAD;
 use quire_core::{Millis, NoteId, Version};
@@ -19,7 +20,7 @@ use sqlx::Row;
 
 use crate::accounts::AuthedAccount;
 use crate::clock::now;
-use crate::problem::{ApiError, ServerFailed, SignInAgain};
+use crate::problem::{ApiError, ApiJson, NotJsonOrUnknownEncoding, ServerFailed, SignInAgain};
 use crate::push_batch::{db_version, lock_account};
 use crate::state::AppState;
 
@@ -83,7 +84,7 @@ fn version_of(value: i64) -> Result<Version, ApiError> {
 #[utoipa::path(
     get, path = "/v1/notes/{id}/versions", tag = "history",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The note's id"), VersionsQuery),
+    params(("id" = NoteId, Path, description = "The note's id"), VersionsQuery),
     responses(
         (status = 200, description = "Versions, newest first", body = VersionsPage),
         (status = 400, description = "A malformed id or query", body = Problem, content_type = "application/problem+json"),
@@ -146,8 +147,8 @@ pub async fn versions(
     get, path = "/v1/notes/{id}/versions/{version}", tag = "history",
     security(("bearer" = [])),
     params(
-        ("id" = String, Path, description = "The note's id"),
-        ("version" = u64, Path, description = "The version to rebuild", minimum = 1),
+        ("id" = NoteId, Path, description = "The note's id"),
+        ("version" = u64, Path, description = "The version to rebuild", minimum = 1, maximum = 9_223_372_036_854_775_807_i64),
     ),
     responses(
         (status = 200, description = "The entries, oldest first", body = VersionEntries),
@@ -213,15 +214,21 @@ pub struct PurgeQuery {
     version: Option<u64>,
 }
 
+/// The most a purge marker may weigh: a sealed record of a few dozen bytes.
+const MAX_MARKER_BYTES: usize = 1024;
+
 /// Delete a note forever: its text and history go from the server, and every device that
-/// pulls afterwards deletes its copy. The note's id takes no more ops.
+/// pulls afterwards deletes its copy once the sealed marker in the body opens. The note's id
+/// takes no more ops.
 #[utoipa::path(
     delete, path = "/v1/notes/{id}", tag = "history",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The note's id"), PurgeQuery),
+    params(("id" = NoteId, Path, description = "The note's id"), PurgeQuery),
+    request_body = PurgeRequest,
     responses(
         (status = 204, description = "Deleted forever (or it already was)"),
-        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed id, query or body (a marker over 1024 bytes)", body = Problem, content_type = "application/problem+json"),
+        NotJsonOrUnknownEncoding,
         SignInAgain,
         (status = 404, description = "No such note in this account", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The note changed since `version` (nothing was purged), or the account is not end-to-end encrypted yet", body = Problem, content_type = "application/problem+json"),
@@ -233,8 +240,14 @@ pub async fn purge(
     account: AuthedAccount,
     Path(id): Path<String>,
     query: Result<Query<PurgeQuery>, axum::extract::rejection::QueryRejection>,
+    ApiJson(request): ApiJson<PurgeRequest>,
 ) -> Result<StatusCode, ApiError> {
     let Query(query) = query?;
+    if request.marker.len() > MAX_MARKER_BYTES || request.marker.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "a purge marker is a sealed record of 1 to {MAX_MARKER_BYTES} bytes"
+        )));
+    }
     let id: NoteId = id
         .parse()
         .map_err(|_| ApiError::bad_request("that is not a note id"))?;
@@ -308,19 +321,40 @@ pub async fn purge(
             .execute(&mut *tx)
             .await?;
         }
-        // The row stays, with nothing of the note, at a new version and place in the log.
+        // The row stays, with nothing of the note, at a new version and place in the log;
+        // its chain is the marker alone (charged like any entry), which pulls hand out.
         let change_seq = locked.counters.change_seq + 1;
         let version = version_of(row.try_get("version")?)?.0 + 1;
         let version = db_version(Version(version))?;
+        let marker_bytes = i64::try_from(request.marker.len()).unwrap_or(i64::MAX) + ROW_OVERHEAD;
+        let at = now().0;
+        sqlx::query(
+            "INSERT INTO note_entries
+                (account_id, note_id, version, change_seq, op_id, base_version, form, data,
+                 device_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'purge', $7, $8, $9)",
+        )
+        .bind(&account.id)
+        .bind(&note_id)
+        .bind(version)
+        .bind(change_seq)
+        .bind(request.op_id.to_string())
+        .bind(seen)
+        .bind(request.marker.0.clone())
+        .bind(request.device_id.to_string())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "UPDATE notes SET title = '', body = '', deleted = 1, purged = 1, version = $1,
-                 updated_at = $2, change_seq = $3, device_id = NULL, text_hash = NULL, size = 0,
-                 snapshot_version = $4
-             WHERE account_id = $5 AND id = $6",
+                 updated_at = $2, change_seq = $3, device_id = NULL, text_hash = NULL, size = $4,
+                 snapshot_version = $5
+             WHERE account_id = $6 AND id = $7",
         )
         .bind(version)
-        .bind(now().0)
+        .bind(at)
         .bind(change_seq)
+        .bind(marker_bytes)
         .bind(version)
         .bind(&account.id)
         .bind(&note_id)
@@ -330,7 +364,7 @@ pub async fn purge(
             "UPDATE accounts SET change_seq = $1, stored_bytes = stored_bytes - $2 WHERE id = $3",
         )
         .bind(change_seq)
-        .bind(entries + plain_history + plain_text)
+        .bind(entries + plain_history + plain_text - marker_bytes)
         .bind(&account.id)
         .execute(&mut *tx)
         .await?;

@@ -187,9 +187,14 @@ async fn prune_heavy_history(db: &Db, max_bytes: u64) -> Result<u64, sqlx::Error
 }
 
 /// Deletes a note's entries below version `cut` and gives their bytes back to the account,
-/// in one transaction.
+/// in one transaction under the account's lock, as pushes and purges take it: what is
+/// summed is what is deleted, even with a purge or another instance's pruner at work.
 async fn cut_history(db: &Db, account: &str, note: &str, cut: i64) -> Result<u64, sqlx::Error> {
     let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE accounts SET change_seq = change_seq WHERE id = $1")
+        .bind(account)
+        .execute(&mut *tx)
+        .await?;
     let (count, bytes): (i64, i64) = sqlx::query_as(&format!(
         "SELECT count(*), CAST(coalesce(sum(length(data) + {ROW_OVERHEAD}), 0) AS BIGINT)
          FROM note_entries WHERE account_id = $1 AND note_id = $2 AND version < $3"

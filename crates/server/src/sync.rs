@@ -442,7 +442,7 @@ async fn own_changes(
         (status = 200, description = "The note", body = NoteState),
         (status = 400, description = "Not a note id", body = Problem, content_type = "application/problem+json"),
         SignInAgain,
-        (status = 404, description = "No such note in this account", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such note in this account (or deleted forever)", body = Problem, content_type = "application/problem+json"),
         ServerFailed,
     )
 )]
@@ -465,6 +465,10 @@ pub async fn note(
     .await?
     .ok_or_else(|| ApiError::not_found("no such note in this account"))?;
     let mut note = note_from_row(&row)?;
+    // Deleted forever: as if it never existed (devices learn of it from their pulls).
+    if note.purged {
+        return Err(ApiError::not_found("no such note in this account"));
+    }
     if note.sealed.is_some() {
         let read_at: i64 = row.try_get("change_seq")?;
         let chain = sealed_pull::chain_after(

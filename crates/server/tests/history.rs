@@ -9,7 +9,7 @@ mod common;
 
 use common::sealed_device::{Device, MAX};
 use common::{Backend, TestServer};
-use quire_core::crypto::chain::open_chain;
+use quire_core::crypto::chain::{open_chain, open_purge};
 use quire_core::protocol::{PushResult, SealedForm, VersionEntries, VersionsPage};
 use quire_core::{Millis, NoteFields, NoteId, Version};
 use quire_server::prune::prune;
@@ -217,14 +217,10 @@ async fn every_version_is_kept_listed_and_rebuilt_for_its_account_only(backend: 
             "{path}"
         );
     }
-    let purge = server
-        .http
-        .delete(server.url(&format!("/notes/{note}")))
-        .bearer_auth(&eve)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(purge.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        purge(&server, &eve, &laptop, note, None).await,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(versions(&server, &token, note, "").await.versions.len(), 6);
 
     // An account still in the clear has no sealed history to list.
@@ -252,11 +248,19 @@ async fn entries_of(server: &TestServer, note: NoteId) -> i64 {
         .unwrap()
 }
 
-async fn purge(server: &TestServer, token: &str, note: NoteId) -> StatusCode {
+async fn purge(
+    server: &TestServer,
+    token: &str,
+    device: &Device,
+    note: NoteId,
+    seen: Option<u64>,
+) -> StatusCode {
+    let query = seen.map(|v| format!("?version={v}")).unwrap_or_default();
     server
         .http
-        .delete(server.url(&format!("/notes/{note}")))
+        .delete(server.url(&format!("/notes/{note}{query}")))
         .bearer_auth(token)
+        .json(&device.purge_request(note, seen))
         .send()
         .await
         .unwrap()
@@ -310,12 +314,46 @@ async fn a_note_deleted_forever_leaves_nothing_and_every_device_learns_of_it(bac
         assert_eq!(sqlite_file_holds(&server, &sealed).await, sealed.len());
     }
 
-    assert_eq!(purge(&server, &token, note).await, StatusCode::NO_CONTENT);
-    assert_eq!(entries_of(&server, note).await, 0, "no entry, no history");
+    // A body that is not a purge: refused, nothing changes.
+    let bad = server
+        .http
+        .delete(server.url(&format!("/notes/{note}")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"device_id": laptop.id, "op_id": Uuid::now_v7(), "marker": "A".repeat(2000)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let none = server
+        .http
+        .delete(server.url(&format!("/notes/{note}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(entries_of(&server, note).await, 7);
+
+    assert_eq!(
+        purge(&server, &token, &laptop, note, Some(7)).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        entries_of(&server, note).await,
+        1,
+        "no text, no history: the marker alone"
+    );
+    let marker: i64 = sqlx::query_scalar(
+        "SELECT CAST(length(data) + 256 AS BIGINT) FROM note_entries WHERE note_id = $1 AND form = 'purge'",
+    )
+    .bind(note.to_string())
+    .fetch_one(&server.db.pool)
+    .await
+    .unwrap();
     assert_eq!(
         stored_bytes(&server, "ada").await,
-        kept_bytes,
-        "every byte of the note is given back"
+        kept_bytes + marker,
+        "every byte of the note is given back; the marker is charged"
     );
     let (title, body, purged): (String, String, i64) =
         sqlx::query_as("SELECT title, body, purged FROM notes WHERE id = $1")
@@ -333,7 +371,10 @@ async fn a_note_deleted_forever_leaves_nothing_and_every_device_learns_of_it(bac
         );
     }
     // Again: already done.
-    assert_eq!(purge(&server, &token, note).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        purge(&server, &token, &laptop, note, Some(7)).await,
+        StatusCode::NO_CONTENT
+    );
     // A purge made on an older view of the note is refused when the note moved on.
     let other = NoteId(Uuid::now_v7());
     server
@@ -342,25 +383,18 @@ async fn a_note_deleted_forever_leaves_nothing_and_every_device_learns_of_it(bac
     server
         .push(&token, vec![laptop.patch(other, (1, &text(1)), &text(2))])
         .await;
-    let stale = server
-        .http
-        .delete(server.url(&format!("/notes/{other}?version=1")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stale.status(), StatusCode::CONFLICT);
-    assert_eq!(entries_of(&server, other).await, 2, "nothing purged");
-    let current = server
-        .http
-        .delete(server.url(&format!("/notes/{other}?version=2")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(current.status(), StatusCode::NO_CONTENT);
     assert_eq!(
-        purge(&server, &token, NoteId(Uuid::now_v7())).await,
+        purge(&server, &token, &phone, other, Some(1)).await,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(entries_of(&server, other).await, 2, "nothing purged");
+    assert_eq!(
+        purge(&server, &token, &phone, other, Some(2)).await,
+        StatusCode::NO_CONTENT
+    );
+    let unknown = NoteId(Uuid::now_v7());
+    assert_eq!(
+        purge(&server, &token, &laptop, unknown, None).await,
         StatusCode::NOT_FOUND
     );
 
@@ -374,7 +408,11 @@ async fn a_note_deleted_forever_leaves_nothing_and_every_device_learns_of_it(bac
             .expect("the purge is a change");
         assert!(change.note.purged && change.note.deleted);
         assert_eq!(change.note.version, Version(8));
-        assert_eq!(change.note.sealed.as_deref(), Some(&[][..]));
+        // With the marker the purging device sealed, which the others check.
+        let entries = change.note.sealed.as_deref().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].base_version, Some(Version(7)));
+        open_purge(&phone.key, &phone.account, note, &entries[0]).unwrap();
     }
     assert_eq!(
         status(&server, &token, &format!("/notes/{note}/versions")).await,
@@ -394,7 +432,7 @@ async fn a_note_deleted_forever_leaves_nothing_and_every_device_learns_of_it(bac
             "{reason}"
         );
     }
-    assert_eq!(entries_of(&server, note).await, 0);
+    assert_eq!(entries_of(&server, note).await, 1);
     // The other note is untouched.
     assert_eq!(
         server

@@ -12,7 +12,7 @@ export interface HistoryActions {
 }
 
 const kindLabels: Record<VersionInfo["kind"], string> = {
-  whole: "Saved whole",
+  whole: "Saved",
   edit: "Edited",
   deleted: "Moved to trash",
 };
@@ -56,7 +56,7 @@ export class HistoryView {
         el(
           "span",
           { class: "muted" },
-          `${kindLabels[version.kind]} · ${version.thisDevice ? "this device" : "another device"}${current ? " · latest" : ""}`,
+          `${kindLabels[version.kind]} · ${version.thisDevice ? "this device" : "another device"}${current ? " · latest on the server" : ""}`,
         ),
       );
       button.addEventListener("click", () => void this.choose(version, items));

@@ -91,9 +91,9 @@ describe("history", () => {
     await Promise.resolve();
     const listed = byTestId(pane, "history-version");
     expect(listed.map((v) => v.textContent)).toEqual([
-      expect.stringContaining("another device · latest"),
+      expect.stringContaining("another device · latest on the server"),
       expect.stringContaining("Edited · this device"),
-      expect.stringContaining("Saved whole · this device"),
+      expect.stringContaining("Saved · this device"),
     ]);
     expect(asked).toEqual(["compare 2"]);
     expect(listed[1]?.getAttribute("aria-pressed")).toBe("true");

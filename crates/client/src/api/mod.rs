@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use quire_core::protocol::{
     problem, Account, AccountInfo, Credentials, Health, KdfInfo, KeysUpgrade, NewAccount,
-    NoteState, PasswordChange, Problem, PullResponse, PushRequest, PushResponse, RecoveredKey,
-    RecoveryProof, RecoveryReset, Session, UnsealedPage, UpgradeManifest, VersionEntries,
-    VersionsPage, API_PREFIX,
+    NoteState, PasswordChange, Problem, PullResponse, PurgeRequest, PushRequest, PushResponse,
+    RecoveredKey, RecoveryProof, RecoveryReset, Session, UnsealedPage, UpgradeManifest,
+    VersionEntries, VersionsPage, API_PREFIX,
 };
 use reqwest::header::{HeaderMap, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -364,11 +364,18 @@ impl ApiClient {
     /// device last saw): its text and history go, and every device learns of it from its
     /// pull. `Ok(true)` when done (or done already, or the server never had the note);
     /// `Ok(false)` when it changed since: edited elsewhere, which beats a delete.
-    pub async fn purge(&self, token: &Secret, id: NoteId, seen: Option<Version>) -> Result<bool> {
+    pub async fn purge(
+        &self,
+        token: &Secret,
+        id: NoteId,
+        seen: Option<Version>,
+        marker: &PurgeRequest,
+    ) -> Result<bool> {
         let mut request = self.request(Method::DELETE, &format!("/notes/{id}"), Some(token));
         if let Some(seen) = seen {
             request = request.query(&[("version", seen.0)]);
         }
+        let request = self.with_json(request, marker)?;
         match self.send(request).await {
             Ok(_) | Err(Error::ServerRefused { status: 404, .. }) => Ok(true),
             Err(Error::ServerRefused { status: 409, .. }) if seen.is_some() => Ok(false),

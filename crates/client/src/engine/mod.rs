@@ -103,8 +103,8 @@ pub async fn sync_once(
     let batch_size = store.setting_as(SettingKey::BatchSize, 1000).await?;
     // Deletes forever go first: a note purged here takes no more ops. (An account not yet
     // end-to-end encrypted has no purge; its device upgrades it at sign-in.)
-    if sealing.is_some() {
-        purges::send(store, (api, token), &mut report).await?;
+    if let Some(sealing) = sealing {
+        purges::send(store, (api, token), sealing, &mut report).await?;
     }
     let mut pusher = Pusher::new(store, (api, token), policy, batch_size, sealing);
     pusher.push_all(&mut report).await?;

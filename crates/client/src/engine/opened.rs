@@ -32,14 +32,25 @@ pub(super) async fn open_page(
         })
         .collect();
     let bases = store.bases_at(&wanted).await?;
+    let purged: Vec<NoteId> = notes.iter().filter(|n| n.purged).map(|n| n.id).collect();
+    let purge_view = store.purge_view(&purged).await?;
     let keys = sealing.clone();
     let tried = tokio::task::spawn_blocking(move || {
         notes
             .into_iter()
             .map(|mut note| {
-                // Deleted forever: no text to open, nothing to check.
+                // Deleted forever: no text to open. A note this device holds goes only on
+                // a purge sealed by the account's devices, made on what it holds.
                 if note.purged {
-                    return (note, Ok(()));
+                    let outcome = match purge_view.get(&note.id) {
+                        Some((false, held)) => keys.purge_holds(
+                            note.id,
+                            note.sealed.as_ref().and_then(|s| s.first()),
+                            *held,
+                        ),
+                        _ => Ok(()),
+                    };
+                    return (note, outcome);
                 }
                 let base_version = note
                     .sealed
@@ -61,6 +72,16 @@ pub(super) async fn open_page(
             continue;
         };
         let (id, claimed) = (note.id, note.version);
+        if note.purged {
+            // Nothing to fetch whole: this device keeps its copy, and says so.
+            tracing::warn!(note = %id, %err, "a purge from the server failed its check; the note is kept");
+            let reason = Error::Crypto(err).to_string();
+            store
+                .note_unreadable(id, claimed, &reason, clock::now())
+                .await?;
+            unreadable += 1;
+            continue;
+        }
         tracing::info!(note = %id, %err, "a pulled note did not open on its base; fetching it whole");
         match whole(store, remote, sealing, id).await? {
             Some(note) => opened.push(note),

@@ -9,6 +9,7 @@ use quire_core::Millis;
 use super::report::SyncReport;
 use crate::api::ApiClient;
 use crate::credentials::Secret;
+use crate::sealing::Sealing;
 use crate::{clock, Error, Result, Store};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -16,6 +17,7 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 pub(super) async fn send(
     store: &Store,
     (api, token): (&ApiClient, &Secret),
+    sealing: &Sealing,
     report: &mut SyncReport,
 ) -> Result<()> {
     let days: u32 = store.setting_as(SettingKey::TrashDays, 30).await?;
@@ -29,11 +31,22 @@ pub(super) async fn send(
             }
         }
     }
+    let device = store.device_id().await?;
     for (id, seen) in store.purges_to_send().await? {
-        let done = api.purge(token, id, seen).await?;
-        store.purge_sent(id, done).await?;
-        if done {
-            report.purged += 1;
+        let marker = sealing.seal_purge(id, seen, device)?;
+        match api.purge(token, id, seen, &marker).await {
+            Ok(done) => {
+                store.purge_sent(id, done).await?;
+                if done {
+                    report.purged += 1;
+                }
+            }
+            // Refused (a server that cannot purge yet, say): it stays to be told, and the
+            // rest of the round goes on. An unreachable server ends the round as always.
+            Err(err @ Error::ServerRefused { .. }) => {
+                tracing::warn!(note = %id, %err, "the server did not take a delete forever; trying again next round");
+            }
+            Err(err) => return Err(err),
         }
     }
     Ok(())

@@ -110,17 +110,17 @@ impl SyncReport {
         if self.kept_from_purge > 0 {
             notices.push(Notice {
                 kind: NoticeKind::Revived,
-                text: format!(
-                    "{} deleted forever on another device had changes here not yet synced: \
-                     {} kept as new {}",
-                    notes(self.kept_from_purge),
-                    "they are",
-                    if self.kept_from_purge == 1 {
-                        "note"
-                    } else {
-                        "notes"
-                    },
-                ),
+                text: if self.kept_from_purge == 1 {
+                    "1 note deleted forever on another device had changes here not yet synced: \
+                     they are kept as a new note"
+                        .to_owned()
+                } else {
+                    format!(
+                        "{} notes deleted forever on another device had changes here not yet \
+                         synced: they are kept as new notes",
+                        self.kept_from_purge
+                    )
+                },
             });
         }
         if self.caught_up {
@@ -198,6 +198,7 @@ impl SyncReport {
                 self.purged += 1;
                 self.kept_from_purge += 1;
             }
+            RemoteOutcome::KeptBeforePurge => self.kept_from_purge += 1,
             // Nothing new here, or a local change that goes out again (counted when applied).
             RemoteOutcome::Unchanged | RemoteOutcome::Overwrite => {}
         }

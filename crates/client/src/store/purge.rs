@@ -31,7 +31,13 @@ pub(super) async fn purge_in(
     now: Millis,
 ) -> Result<()> {
     let id = id.to_string();
-    for table in ["outbox", "conflicts", "unreadable_notes", "attention"] {
+    // Refused changes stay listed (with their text) when the purge came from elsewhere:
+    // the person dismisses them. One made here takes them along, as the person asked.
+    let tables: &[&str] = match told {
+        Told::NotYet => &["outbox", "conflicts", "unreadable_notes", "attention"],
+        Told::Yes => &["outbox", "conflicts", "unreadable_notes"],
+    };
+    for table in tables {
         sqlx::query(&format!("DELETE FROM {table} WHERE note_id = ?"))
             .bind(&id)
             .execute(&mut **tx)
@@ -101,26 +107,44 @@ pub(super) async fn purged_elsewhere_in(
             .await?;
         return Ok(PulledPurge::AlreadyGone);
     }
+    // What only this device has: the note's text when changes to it wait to be sent or a
+    // conflict over it is open (the note holds "mine"), and the file's side of an open
+    // conflict with the vault folder.
+    let mut keep: Vec<NoteFields> = Vec::new();
     let unsent = sqlx::query(
         "SELECT n.title, n.body FROM notes n
          WHERE n.id = ? AND n.deleted = 0 AND n.purged = 0
-           AND EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id AND o.kind <> 'delete')",
+           AND (EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id AND o.kind <> 'delete')
+                OR EXISTS (SELECT 1 FROM conflicts c
+                           WHERE c.note_id = n.id AND c.resolved_at IS NULL))",
     )
     .bind(id.to_string())
     .fetch_optional(&mut **tx)
     .await?;
-    let now = clock::now();
-    let copy = match unsent {
-        Some(row) => {
-            let fields = NoteFields::new(
-                row.try_get::<String, _>("title")?,
-                row.try_get::<String, _>("body")?,
-            );
-            let copy = insert_new_notes(tx, vec![fields], now).await?;
-            copy.first().map(|note| note.id)
+    if let Some(row) = unsent {
+        keep.push(NoteFields::new(
+            row.try_get::<String, _>("title")?,
+            row.try_get::<String, _>("body")?,
+        ));
+    }
+    let from_file: Vec<(String, String)> = sqlx::query_as(
+        "SELECT theirs_title, theirs_body FROM conflicts
+         WHERE note_id = ? AND resolved_at IS NULL AND from_file = 1",
+    )
+    .bind(id.to_string())
+    .fetch_all(&mut **tx)
+    .await?;
+    for (title, body) in from_file {
+        let file = NoteFields::new(title, body);
+        if !keep.contains(&file) {
+            keep.push(file);
         }
-        None => None,
-    };
+    }
+    let now = clock::now();
+    let copy = insert_new_notes(tx, keep, now)
+        .await?
+        .first()
+        .map(|note| note.id);
     purge_in(tx, id, Told::Yes, now).await?;
     Ok(match copy {
         Some(copy) => {
@@ -129,6 +153,35 @@ pub(super) async fn purged_elsewhere_in(
         }
         None => PulledPurge::Purged,
     })
+}
+
+/// The server refused a change to the note as deleted forever. That is only its say-so
+/// (the pull brings the sealed purge, which is checked before anything goes): the note
+/// stays here as it is, its queued changes leave the queue, and its text, if they changed
+/// it, is kept as a new note, so nothing is lost whichever way it turns out.
+pub(super) async fn refused_as_purged_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: NoteId,
+) -> Result<PulledPurge> {
+    let unsent: Option<(String, String)> = sqlx::query_as(
+        "SELECT n.title, n.body FROM notes n
+         WHERE n.id = ? AND n.deleted = 0 AND n.purged = 0
+           AND EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id AND o.kind <> 'delete')",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM outbox WHERE note_id = ?")
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    let Some((title, body)) = unsent else {
+        return Ok(PulledPurge::AlreadyGone);
+    };
+    let copy = insert_new_notes(tx, vec![NoteFields::new(title, body)], clock::now()).await?;
+    Ok(copy.first().map_or(PulledPurge::AlreadyGone, |note| {
+        PulledPurge::KeptCopy(note.id)
+    }))
 }
 
 impl Store {
@@ -150,6 +203,28 @@ impl Store {
         purge_in(&mut tx, id, Told::NotYet, clock::now()).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// For the purges a pull brings: whether this device deleted each note forever already,
+    /// and the version it holds of it (notes it never had are left out).
+    pub(crate) async fn purge_view(
+        &self,
+        ids: &[NoteId],
+    ) -> Result<std::collections::HashMap<NoteId, (bool, Option<Version>)>> {
+        let mut view = std::collections::HashMap::with_capacity(ids.len());
+        for id in ids {
+            let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+                "SELECT n.purged, b.version FROM notes n LEFT JOIN bases b ON b.note_id = n.id
+                 WHERE n.id = ?",
+            )
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some((purged, held)) = row {
+                view.insert(*id, (purged != 0, held.map(version_from_db).transpose()?));
+            }
+        }
+        Ok(view)
     }
 
     /// Notes in the trash since before `before`: the trash's emptying deletes them forever.

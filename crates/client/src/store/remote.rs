@@ -50,6 +50,9 @@ pub enum RemoteOutcome {
     /// Deleted forever on another device while this one had changes to it not yet sent:
     /// those were kept, as a new note.
     PurgedKeptCopy,
+    /// A change the server refused as made to a note deleted forever: kept as a new note
+    /// (the note itself goes when the purge is pulled and checked).
+    KeptBeforePurge,
 }
 
 const PULL_CURSOR: &str = "state.pull-cursor";
@@ -233,13 +236,17 @@ impl Store {
                     .await?;
                 Ok(PushOutcome::Retry)
             }
-            // Deleted forever on another device: this change is kept here as a new note
-            // (if it has text), and the note goes, as when the purge is pulled.
+            // Deleted forever on another device, the server says: this change is kept here
+            // as a new note (if it has text); the note itself goes only with the sealed
+            // purge a pull brings.
             PushResult::Rejected { reason, .. }
                 if reason == quire_core::sealed_judgement::PURGED =>
             {
                 Ok(PushOutcome::Conflict(
-                    purge::purged_elsewhere_in(tx, op.note_id).await?.outcome(),
+                    match purge::refused_as_purged_in(tx, op.note_id).await? {
+                        purge::PulledPurge::KeptCopy(_) => RemoteOutcome::KeptBeforePurge,
+                        _ => RemoteOutcome::Unchanged,
+                    },
                 ))
             }
             PushResult::Rejected { reason, .. } => {

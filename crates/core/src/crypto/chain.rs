@@ -42,6 +42,7 @@ fn kind_of(form: SealedForm) -> SealKind {
         SealedForm::Snapshot => SealKind::Snapshot,
         SealedForm::Patch => SealKind::Patch,
         SealedForm::Delete => SealKind::Delete,
+        SealedForm::Purge => SealKind::Purge,
     }
 }
 
@@ -97,6 +98,7 @@ pub fn seal_op(
         NoteRecord::Snapshot { .. } => SealedForm::Snapshot,
         NoteRecord::Patch { .. } => SealedForm::Patch,
         NoteRecord::Delete => SealedForm::Delete,
+        NoteRecord::Purge => SealedForm::Purge,
     };
     let context = NoteTextContext {
         account,
@@ -110,6 +112,51 @@ pub fn seal_op(
         text_mac,
     });
     Ok(())
+}
+
+/// The marker a device seals when it deletes a note forever, made on `seen`, the version it
+/// last saw: the server keeps it as the purged note's only entry, and other devices delete
+/// their copy only once it opens (see [`open_purge`]).
+pub fn seal_purge(
+    key: &DataKey,
+    account: &str,
+    note: NoteId,
+    op: crate::ids::OpId,
+    seen: Option<Version>,
+    nonce: [u8; NONCE_BYTES],
+) -> Result<Vec<u8>, CryptoError> {
+    let context = NoteTextContext {
+        account,
+        note,
+        op,
+        base_version: seen,
+    };
+    seal_record(key, &context, &NoteRecord::Purge, nonce)
+}
+
+/// Checks a purged note's marker: sealed by a holder of the data key for this account and
+/// this note. Its `base_version` (bound in it) is the version its maker last saw.
+pub fn open_purge(
+    key: &DataKey,
+    account: &str,
+    note: NoteId,
+    entry: &SealedEntry,
+) -> Result<(), CryptoError> {
+    if entry.form != SealedForm::Purge {
+        return Err(CryptoError::BrokenChain(
+            "a note said to be deleted forever carries no purge".to_owned(),
+        ));
+    }
+    let context = NoteTextContext {
+        account,
+        note,
+        op: entry.op_id,
+        base_version: entry.base_version,
+    };
+    match open_record(key, &context, SealKind::Purge, &entry.data.0, 4096)? {
+        NoteRecord::Purge => Ok(()),
+        _ => Err(CryptoError::BadRecord("not a purge".to_owned())),
+    }
 }
 
 /// A note's text as a sealed chain leaves it.

@@ -63,6 +63,9 @@ pub enum NoteRecord {
         base: TextHash,
     },
     Delete,
+    /// The note was deleted forever: sealed, so that a server cannot make devices delete
+    /// a note (text and all) by saying so.
+    Purge,
 }
 
 impl NoteRecord {
@@ -71,6 +74,7 @@ impl NoteRecord {
             NoteRecord::Snapshot { .. } => SealKind::Snapshot,
             NoteRecord::Patch { .. } => SealKind::Patch,
             NoteRecord::Delete => SealKind::Delete,
+            NoteRecord::Purge => SealKind::Purge,
         }
     }
 
@@ -81,6 +85,9 @@ impl NoteRecord {
         match self {
             NoteRecord::Snapshot { title, body } => Ok(Some(NoteFields { title, body })),
             NoteRecord::Delete => Ok(None),
+            NoteRecord::Purge => Err(CryptoError::BadRecord(
+                "a note deleted forever has no text".to_owned(),
+            )),
             NoteRecord::Patch {
                 title,
                 patch,

@@ -39,6 +39,8 @@ pub enum SealKind {
     RecoveryKey,
     /// What the server held in the clear when the account was upgraded.
     UpgradeManifest,
+    /// A note's purge (deleted forever): see [`SealKind::Delete`].
+    Purge,
 }
 
 impl SealKind {
@@ -51,6 +53,7 @@ impl SealKind {
             SealKind::Delete => 5,
             SealKind::RecoveryKey => 6,
             SealKind::UpgradeManifest => 7,
+            SealKind::Purge => 8,
         }
     }
 }

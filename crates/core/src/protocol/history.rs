@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{SealedEntry, SealedForm};
-use crate::ids::{DeviceId, Version};
+use super::{SealedBytes, SealedEntry, SealedForm};
+use crate::ids::{DeviceId, OpId, Version};
 use crate::note::Millis;
 
 /// One version of a note as the server keeps it.
@@ -38,4 +38,16 @@ pub struct VersionsPage {
 #[serde(deny_unknown_fields)]
 pub struct VersionEntries {
     pub entries: Vec<SealedEntry>,
+}
+
+/// Body of `DELETE /v1/notes/{id}`: the purge as the device sealed it (see
+/// `crypto::chain::seal_purge`), made on the version in the request's `version`. The server
+/// keeps it as the note's only entry; devices delete their copy only once it opens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeRequest {
+    pub device_id: DeviceId,
+    pub op_id: OpId,
+    #[schema(value_type = String, format = Byte)]
+    pub marker: SealedBytes,
 }

@@ -69,6 +69,9 @@ pub enum SealedForm {
     Snapshot,
     Patch,
     Delete,
+    /// A note deleted forever: the one entry its chain keeps, sealed by the device that
+    /// purged it, so that other devices can tell a real purge from a server's say-so.
+    Purge,
 }
 
 impl SealedForm {
@@ -77,6 +80,7 @@ impl SealedForm {
             Self::Snapshot => "snapshot",
             Self::Patch => "patch",
             Self::Delete => "delete",
+            Self::Purge => "purge",
         }
     }
 
@@ -85,6 +89,7 @@ impl SealedForm {
             "snapshot" => Some(Self::Snapshot),
             "patch" => Some(Self::Patch),
             "delete" => Some(Self::Delete),
+            "purge" => Some(Self::Purge),
             _ => None,
         }
     }
@@ -143,7 +148,12 @@ mod tests {
 
     #[test]
     fn forms_have_stable_names() {
-        for form in [SealedForm::Snapshot, SealedForm::Patch, SealedForm::Delete] {
+        for form in [
+            SealedForm::Snapshot,
+            SealedForm::Patch,
+            SealedForm::Delete,
+            SealedForm::Purge,
+        ] {
             assert_eq!(SealedForm::parse(form.as_str()), Some(form));
             assert_eq!(
                 serde_json::to_value(form).unwrap(),

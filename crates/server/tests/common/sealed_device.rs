@@ -2,10 +2,10 @@
 //! fixed data key and opens the chains the server hands back.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use quire_core::crypto::chain::{open_chain, seal_op};
+use quire_core::crypto::chain::{open_chain, seal_op, seal_purge};
 use quire_core::crypto::DataKey;
 use quire_core::patch::Patch;
-use quire_core::protocol::{NoteState, PushOp};
+use quire_core::protocol::{NoteState, PurgeRequest, PushOp, SealedBytes};
 use quire_core::{DeviceId, NoteFields, NoteId, OpId, OpKind, Version};
 use uuid::Uuid;
 
@@ -80,6 +80,25 @@ impl Device {
     pub fn delete(&self, note: NoteId, base: (u64, &NoteFields)) -> PushOp {
         let op = self.op(note, OpKind::Delete, Some(base.0));
         self.seal(op, Some(base.1))
+    }
+
+    /// The body of `DELETE /v1/notes/{id}` for a purge made on `seen`.
+    pub fn purge_request(&self, note: NoteId, seen: Option<u64>) -> PurgeRequest {
+        let op_id = OpId(Uuid::now_v7());
+        let marker = seal_purge(
+            &self.key,
+            &self.account,
+            note,
+            op_id,
+            seen.map(Version),
+            rand_nonce(),
+        )
+        .unwrap();
+        PurgeRequest {
+            device_id: self.id,
+            op_id,
+            marker: SealedBytes(marker),
+        }
     }
 
     pub fn open(&self, note: &NoteState, base: Option<(Version, &NoteFields)>) -> NoteFields {
