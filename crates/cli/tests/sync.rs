@@ -259,5 +259,5 @@ fn history_restore_and_purge_from_the_command_line() {
     let err = phone.fails(&["note", "show", id]);
     assert!(err.contains("no note has the id"), "{err}");
     let err = phone.fails(&["note", "history", id]);
-    assert!(err.contains("no such note"), "{err}");
+    assert!(err.contains("no note has the id"), "{err}");
 }
