@@ -48,6 +48,7 @@ pub struct VersionEntries {
 pub struct PurgeRequest {
     pub device_id: DeviceId,
     pub op_id: OpId,
-    #[schema(value_type = String, format = Byte)]
+    /// Base64 of 1 to 1023 bytes (a sealed record is a few dozen).
+    #[schema(value_type = String, format = Byte, min_length = 4, max_length = 1364)]
     pub marker: SealedBytes,
 }
