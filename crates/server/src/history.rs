@@ -109,7 +109,9 @@ pub async fn versions(
     }
     let before = match query.before {
         Some(before) => i64::try_from(before)
-            .map_err(|_| ApiError::bad_request("before is beyond any version"))?,
+            .ok()
+            .filter(|before| *before > 0)
+            .ok_or_else(|| ApiError::bad_request("before must be a version: 1 or more"))?,
         None => i64::MAX,
     };
     let id = sealed_note(&state, &account, &id).await?;
@@ -253,7 +255,12 @@ pub async fn purge(
         .map_err(|_| ApiError::bad_request("that is not a note id"))?;
     let seen = query
         .version
-        .map(|v| i64::try_from(v).map_err(|_| ApiError::bad_request("version is beyond any")))
+        .map(|v| {
+            i64::try_from(v)
+                .ok()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| ApiError::bad_request("version must be 1 or more, as versions are"))
+        })
         .transpose()?;
     // Runs to its end even when the client goes away, like a push.
     let work = tokio::spawn(async move {

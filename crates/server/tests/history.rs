@@ -191,6 +191,7 @@ async fn every_version_is_kept_listed_and_rebuilt_for_its_account_only(backend: 
         format!("/notes/{note}/versions?limit=0"),
         format!("/notes/{note}/versions?limit=1001"),
         format!("/notes/{note}/versions?before=-1"),
+        format!("/notes/{note}/versions?before=0"),
         format!("/notes/{note}/versions?sort=asc"),
         "/notes/not-an-id/versions".to_owned(),
     ] {
@@ -332,6 +333,11 @@ async fn a_note_deleted_forever_leaves_nothing_and_every_device_learns_of_it(bac
         .await
         .unwrap();
     assert_eq!(none.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        purge(&server, &token, &laptop, note, Some(0)).await,
+        StatusCode::BAD_REQUEST,
+        "no version 0"
+    );
     assert_eq!(entries_of(&server, note).await, 7);
 
     assert_eq!(
