@@ -28,9 +28,14 @@ use crate::state::AppState;
 const DEFAULT_VERSIONS: u32 = 200;
 const MAX_VERSIONS: u32 = 1000;
 
-/// Why an account in the clear has no history here.
-const NOT_SEALED: &str =
-    "this account is not end-to-end encrypted yet: sign in with a current Quire to upgrade it";
+/// An account in the clear has no sealed history, and cannot purge.
+fn not_sealed() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        quire_core::protocol::problem::CONFLICT,
+        "this account is not end-to-end encrypted yet: sign in with a current Quire to upgrade it",
+    )
+}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -52,11 +57,7 @@ async fn sealed_note(
     id: &str,
 ) -> Result<NoteId, ApiError> {
     if !account.end_to_end {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            quire_core::protocol::problem::CONFLICT,
-            NOT_SEALED,
-        ));
+        return Err(not_sealed());
     }
     let id: NoteId = id
         .parse()
@@ -267,11 +268,7 @@ pub async fn purge(
         let mut tx = state.db.begin_write().await?;
         let locked = lock_account(&mut tx, &account.id).await?;
         if !locked.end_to_end {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                quire_core::protocol::problem::CONFLICT,
-                NOT_SEALED,
-            ));
+            return Err(not_sealed());
         }
         let note_id = id.to_string();
         let row = sqlx::query(

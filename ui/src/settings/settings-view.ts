@@ -434,7 +434,7 @@ export class SettingsView {
       el("legend", {}, "Syncing"),
       field("When both devices changed a note", policy),
       field("Sync every (seconds)", interval, "Also soon after each change, and when you click Sync now."),
-      field("Empty the trash after (days)", trashDays, "Notes deleted longer ago are deleted forever, on every device. 0 keeps them until you delete them."),
+      field("Empty the trash after (days)", trashDays, "Notes in the trash longer are deleted forever, on every device. 0: this device never empties it (each device keeps its own setting)."),
       field("Vault folder", vault, "Mirror notes as Markdown files in this folder.", vaultSet ? [clearVault] : []),
       keepInTrayRow,
       startAtLoginRow,
