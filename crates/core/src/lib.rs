@@ -36,6 +36,7 @@ pub mod protocol;
 pub mod push_judgement;
 pub mod reconcile;
 pub mod sealed_judgement;
+pub mod search;
 pub mod server_url;
 pub mod settings;
 pub mod side_by_side;
