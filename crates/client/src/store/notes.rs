@@ -196,23 +196,11 @@ impl Store {
         if !note.deleted {
             return Ok(note);
         }
-        let now = clock::now();
-        sqlx::query("UPDATE notes SET deleted = 0, updated_at = ? WHERE id = ?")
-            .bind(now.0)
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        if !outbox::take_back_unsent_delete(&mut tx, id).await? {
-            let fields = NoteFields {
-                title: note.title.clone(),
-                body: note.body.clone(),
-            };
-            self.enqueue(&mut tx, id, OpPayload::Update(fields), note.version, now)
-                .await?;
-        }
-        let restored = fetch_note(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(restored)
+        let fields = NoteFields {
+            title: note.title.clone(),
+            body: note.body.clone(),
+        };
+        self.give_text_in(tx, note, fields).await
     }
 
     /// Gives a note an earlier text (History's "Restore this version"): an ordinary edit,
@@ -221,13 +209,21 @@ impl Store {
         let fields = validate_fields(fields, &self.limits)?;
         let mut tx = self.begin_write().await?;
         let note = fetch_note(&mut tx, id).await?;
+        self.give_text_in(tx, note, fields).await
+    }
+
+    /// Gives `note` the text `fields`, out of the trash, and commits. Nothing is queued
+    /// when the server's note is this already: live there (or its delete never left, and
+    /// is taken back) with the same text.
+    async fn give_text_in(
+        &self,
+        mut tx: Transaction<'static, Sqlite>,
+        note: Note,
+        fields: NoteFields,
+    ) -> Result<Note> {
+        let id = note.id;
         let now = clock::now();
-        // Nothing to send if the server's note is this text already: not deleted there (or
-        // the delete never left), and the same text.
-        let mut live_there = !note.deleted;
-        if note.deleted {
-            live_there = outbox::take_back_unsent_delete(&mut tx, id).await?;
-        }
+        let live_there = !note.deleted || outbox::take_back_unsent_delete(&mut tx, id).await?;
         let same = fields.title == note.title && fields.body == note.body;
         sqlx::query(
             "UPDATE notes SET title = ?, body = ?, deleted = 0, updated_at = ? WHERE id = ?",
