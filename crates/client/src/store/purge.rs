@@ -7,7 +7,7 @@
 //! an edit made elsewhere since beats a delete.
 
 use quire_core::{Millis, NoteFields, NoteId, Version};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
 use super::import::insert_new_notes;
 use super::RemoteOutcome;
@@ -65,6 +65,39 @@ pub(super) async fn purge_in(
     Ok(())
 }
 
+/// The text of a live note that only this device has: changes to it wait to be sent, or a
+/// conflict over it is open (the note holds "mine"). What a purge must not take along.
+async fn unsent_text_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: NoteId,
+) -> Result<Option<NoteFields>> {
+    let unsent: Option<(String, String)> = sqlx::query_as(
+        "SELECT n.title, n.body FROM notes n
+         WHERE n.id = ? AND n.deleted = 0 AND n.purged = 0
+           AND (EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id AND o.kind <> 'delete')
+                OR EXISTS (SELECT 1 FROM conflicts c
+                           WHERE c.note_id = n.id AND c.resolved_at IS NULL))",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(unsent.map(|(title, body)| NoteFields::new(title, body)))
+}
+
+/// The server has the purge of a note deleted forever here: its stub no longer needs the
+/// version it was made on.
+async fn server_told_in(tx: &mut Transaction<'_, Sqlite>, id: NoteId) -> Result<()> {
+    sqlx::query("UPDATE notes SET purged = 2 WHERE id = ? AND purged <> 0")
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM bases WHERE note_id = ?")
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// What a purge pulled from the server did here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum PulledPurge {
@@ -97,36 +130,12 @@ pub(super) async fn purged_elsewhere_in(
         .await?;
     if purged.unwrap_or(0) != 0 {
         // Told or not, the server has it now.
-        sqlx::query("UPDATE notes SET purged = 2 WHERE id = ?")
-            .bind(id.to_string())
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("DELETE FROM bases WHERE note_id = ?")
-            .bind(id.to_string())
-            .execute(&mut **tx)
-            .await?;
+        server_told_in(tx, id).await?;
         return Ok(PulledPurge::AlreadyGone);
     }
-    // What only this device has: the note's text when changes to it wait to be sent or a
-    // conflict over it is open (the note holds "mine"), and the file's side of an open
-    // conflict with the vault folder.
-    let mut keep: Vec<NoteFields> = Vec::new();
-    let unsent = sqlx::query(
-        "SELECT n.title, n.body FROM notes n
-         WHERE n.id = ? AND n.deleted = 0 AND n.purged = 0
-           AND (EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id AND o.kind <> 'delete')
-                OR EXISTS (SELECT 1 FROM conflicts c
-                           WHERE c.note_id = n.id AND c.resolved_at IS NULL))",
-    )
-    .bind(id.to_string())
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some(row) = unsent {
-        keep.push(NoteFields::new(
-            row.try_get::<String, _>("title")?,
-            row.try_get::<String, _>("body")?,
-        ));
-    }
+    // What only this device has: the note's text not yet on the server, and the file's
+    // side of an open conflict with the vault folder.
+    let mut keep: Vec<NoteFields> = unsent_text_in(tx, id).await?.into_iter().collect();
     let from_file: Vec<(String, String)> = sqlx::query_as(
         "SELECT theirs_title, theirs_body FROM conflicts
          WHERE note_id = ? AND resolved_at IS NULL AND from_file = 1",
@@ -163,22 +172,15 @@ pub(super) async fn refused_as_purged_in(
     tx: &mut Transaction<'_, Sqlite>,
     id: NoteId,
 ) -> Result<PulledPurge> {
-    let unsent: Option<(String, String)> = sqlx::query_as(
-        "SELECT n.title, n.body FROM notes n
-         WHERE n.id = ? AND n.deleted = 0 AND n.purged = 0
-           AND EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id AND o.kind <> 'delete')",
-    )
-    .bind(id.to_string())
-    .fetch_optional(&mut **tx)
-    .await?;
+    let unsent = unsent_text_in(tx, id).await?;
     sqlx::query("DELETE FROM outbox WHERE note_id = ?")
         .bind(id.to_string())
         .execute(&mut **tx)
         .await?;
-    let Some((title, body)) = unsent else {
+    let Some(unsent) = unsent else {
         return Ok(PulledPurge::AlreadyGone);
     };
-    let copy = insert_new_notes(tx, vec![NoteFields::new(title, body)], clock::now()).await?;
+    let copy = insert_new_notes(tx, vec![unsent], clock::now()).await?;
     Ok(copy.first().map_or(PulledPurge::AlreadyGone, |note| {
         PulledPurge::KeptCopy(note.id)
     }))
@@ -262,20 +264,12 @@ impl Store {
     /// made elsewhere, once pulled, brings it back (an edit beats a delete).
     pub(crate) async fn purge_sent(&self, id: NoteId, done: bool) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let note = id.to_string();
         if done {
-            sqlx::query("UPDATE notes SET purged = 2 WHERE id = ? AND purged = 1")
-                .bind(&note)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM bases WHERE note_id = ?")
-                .bind(&note)
-                .execute(&mut *tx)
-                .await?;
+            server_told_in(&mut tx, id).await?;
         } else {
             tracing::info!(%id, "not deleted forever: changed on another device since");
             sqlx::query("UPDATE notes SET purged = 0 WHERE id = ? AND purged = 1")
-                .bind(&note)
+                .bind(id.to_string())
                 .execute(&mut *tx)
                 .await?;
         }
