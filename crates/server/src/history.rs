@@ -10,8 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use quire_core::protocol::{
-    HistoryVersion, Problem, PurgeRequest, SealedBytes, SealedEntry, SealedForm, VersionEntries,
-    VersionsPage,
+    HistoryVersion, Problem, PurgeRequest, SealedForm, VersionEntries, VersionsPage,
 };
 use quire_core::push_judgement::ROW_OVERHEAD;
 use quire_core::{Millis, NoteId, Version};
@@ -21,7 +20,8 @@ use sqlx::Row;
 use crate::accounts::AuthedAccount;
 use crate::clock::now;
 use crate::problem::{ApiError, ApiJson, NotJsonOrUnknownEncoding, ServerFailed, SignInAgain};
-use crate::push_batch::{db_version, lock_account};
+use crate::push_batch::{db_version, lock_account, version_from_db};
+use crate::sealed_pull::{entry_from_row, StoredEntry, JOINED_ENTRY_COLUMNS};
 use crate::state::AppState;
 
 /// Versions a page lists by default, and at most (each about 150 bytes of JSON).
@@ -75,12 +75,6 @@ async fn sealed_note(
     }
 }
 
-fn version_of(value: i64) -> Result<Version, ApiError> {
-    u64::try_from(value)
-        .map(Version)
-        .map_err(|_| ApiError::internal())
-}
-
 /// List the versions the server keeps of a note, newest first.
 #[utoipa::path(
     get, path = "/v1/notes/{id}/versions", tag = "history",
@@ -132,7 +126,7 @@ pub async fn versions(
         let device: String = row.try_get("device_id")?;
         let form: String = row.try_get("form")?;
         versions.push(HistoryVersion {
-            version: version_of(row.try_get("version")?)?,
+            version: version_from_db(row.try_get("version")?)?,
             at: Millis(row.try_get("created_at")?),
             device: device.parse().map_err(|_| ApiError::internal())?,
             bytes: u64::try_from(row.try_get::<i64, _>("bytes")?).unwrap_or(0),
@@ -174,13 +168,13 @@ pub async fn version(
         .filter(|v| *v > 0)
         .ok_or_else(|| ApiError::bad_request("that is not a version"))?;
     let id = sealed_note(&state, &account, &id).await?;
-    let rows = sqlx::query(
-        "SELECT version, op_id, base_version, form, data FROM note_entries
-         WHERE account_id = $1 AND note_id = $2 AND version <= $3 AND version >= (
+    let rows = sqlx::query(&format!(
+        "SELECT {JOINED_ENTRY_COLUMNS} FROM note_entries e
+         WHERE e.account_id = $1 AND e.note_id = $2 AND e.version <= $3 AND e.version >= (
              SELECT max(version) FROM note_entries
              WHERE account_id = $1 AND note_id = $2 AND version <= $3 AND form = 'snapshot')
-         ORDER BY version",
-    )
+         ORDER BY e.version"
+    ))
     .bind(&account.id)
     .bind(id.to_string())
     .bind(version)
@@ -188,16 +182,7 @@ pub async fn version(
     .await?;
     let mut entries = Vec::with_capacity(rows.len());
     for row in &rows {
-        let op_id: String = row.try_get("op_id")?;
-        let form: String = row.try_get("form")?;
-        let base: Option<i64> = row.try_get("base_version")?;
-        entries.push(SealedEntry {
-            version: version_of(row.try_get("version")?)?,
-            op_id: op_id.parse().map_err(|_| ApiError::internal())?,
-            base_version: base.map(version_of).transpose()?,
-            form: SealedForm::parse(&form).ok_or_else(ApiError::internal)?,
-            data: SealedBytes(row.try_get("data")?),
-        });
+        entries.extend(entry_from_row(row)?.map(StoredEntry::into_entry));
     }
     if entries.last().map(|e| e.version.0) != u64::try_from(version).ok() {
         return Err(ApiError::not_found(
@@ -328,7 +313,7 @@ pub async fn purge(
         // The row stays, with nothing of the note, at a new version and place in the log;
         // its chain is the marker alone (charged like any entry), which pulls hand out.
         let change_seq = locked.counters.change_seq + 1;
-        let version = version_of(row.try_get("version")?)?.0 + 1;
+        let version = version_from_db(row.try_get("version")?)?.0 + 1;
         let version = db_version(Version(version))?;
         let marker_bytes = i64::try_from(request.marker.len()).unwrap_or(i64::MAX) + ROW_OVERHEAD;
         let at = now().0;

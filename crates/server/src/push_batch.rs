@@ -392,3 +392,10 @@ async fn keep_in_history(
 pub(crate) fn db_version(version: Version) -> Result<i64, ApiError> {
     i64::try_from(version.0).map_err(|_| ApiError::internal())
 }
+
+/// A version as the database holds it (never negative: a negative one is a broken row).
+pub(crate) fn version_from_db(value: i64) -> Result<Version, ApiError> {
+    u64::try_from(value)
+        .map(Version)
+        .map_err(|_| ApiError::internal())
+}

@@ -9,14 +9,16 @@ use std::collections::HashMap;
 use quire_core::protocol::{PushOp, PushResult};
 use quire_core::push_judgement::AccountCounters;
 use quire_core::sealed_judgement::{SealedJudgement, SealedLimits, SealedWrites, StoredChain};
-use quire_core::{Millis, NoteId, TextHash, Version};
+use quire_core::{Millis, NoteId, TextHash};
 use sqlx::{Any, Row, Transaction};
 
 use crate::clock::now;
 use crate::config::Limits;
 use crate::db::Engine;
 use crate::problem::ApiError;
-use crate::push_batch::{db_version, earlier_results, remember, ROWS_PER_STATEMENT};
+use crate::push_batch::{
+    db_version, earlier_results, remember, version_from_db, ROWS_PER_STATEMENT,
+};
 
 /// What a sealed value may weigh beyond the note it holds: the seal's format byte, nonce
 /// and tag, zstd's frame and the record's own fields, generously.
@@ -79,11 +81,7 @@ async fn current_chains(
             let device: Option<String> = row.try_get("device_id")?;
             let mac: Option<String> = row.try_get("text_hash")?;
             let purged: i64 = row.try_get("purged")?;
-            let version = |v: i64| {
-                u64::try_from(v)
-                    .map(Version)
-                    .map_err(|_| ApiError::internal())
-            };
+            let version = version_from_db;
             found.insert(
                 id.parse().map_err(|_| ApiError::internal())?,
                 StoredChain {

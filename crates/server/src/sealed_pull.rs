@@ -16,11 +16,18 @@ use sqlx::{AnyPool, Row};
 
 use crate::db::Engine;
 use crate::problem::ApiError;
+use crate::push_batch::version_from_db;
 
 /// An entry as stored, with who made it.
 pub struct StoredEntry {
     entry: SealedEntry,
     device: String,
+}
+
+impl StoredEntry {
+    pub fn into_entry(self) -> SealedEntry {
+        self.entry
+    }
 }
 
 /// The entry columns (of `note_entries e`) as [`entry_from_row`] reads them; in a pull
@@ -33,10 +40,7 @@ pub const JOINED_ENTRY_COLUMNS: &str = "e.version AS entry_version, e.op_id AS e
 pub fn entry_from_row(row: &AnyRow) -> Result<Option<StoredEntry>, ApiError> {
     let version = |column: &str| -> Result<Option<Version>, ApiError> {
         let value: Option<i64> = row.try_get(column)?;
-        value
-            .map(|v| u64::try_from(v).map(Version))
-            .transpose()
-            .map_err(|_| ApiError::internal())
+        value.map(version_from_db).transpose()
     };
     let Some(entry_version) = version("entry_version")? else {
         return Ok(None);
