@@ -4,26 +4,25 @@
 //! A query is the person's words, never syntax: quotes, `AND`/`OR`/`NOT`/`NEAR`, `*`, `:`,
 //! parentheses and stray punctuation are split away exactly as the index's tokenizer
 //! (`unicode61`) splits text, and each word goes in double quotes, so nothing typed can be
-//! an error. Every word must match; the last also as a prefix, as it may be half typed.
+//! an error. Every word must match; the last also as a prefix, as it may be half typed, once
+//! it has [`MIN_PREFIX_CHARS`] characters.
 
 use serde::Serialize;
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
 
 /// Words a query keeps at most: beyond this, more words narrow nothing a person needs and
 /// each costs the index another lookup.
 pub const MAX_QUERY_WORDS: usize = 16;
 
-/// Where the index marks a matched word in a snippet (FTS5 `snippet()`'s open and close
-/// texts): control characters no note's text is searched for.
-pub const MATCH_OPEN: char = '\u{2}';
-pub const MATCH_CLOSE: char = '\u{3}';
+/// The shortest last word matched as a prefix too. Shorter ones match whole words only: a
+/// prefix of one or two letters is in nearly every note, narrows nothing, and would make the
+/// index merge hundreds of words' lists on the first key pressed.
+pub const MIN_PREFIX_CHARS: usize = 3;
 
 /// The FTS5 query for what the person typed; `None` when it holds no word at all.
 pub fn fts_query(typed: &str) -> Option<String> {
-    let words: Vec<&str> = typed
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .take(MAX_QUERY_WORDS)
-        .collect();
+    let words: Vec<&str> = typed_words(typed).collect();
     let last = words.len().checked_sub(1)?;
     let mut query = String::with_capacity(typed.len() + 4 * words.len());
     for (at, word) in words.iter().enumerate() {
@@ -33,7 +32,7 @@ pub fn fts_query(typed: &str) -> Option<String> {
         query.push('"');
         query.push_str(word);
         query.push('"');
-        if at == last {
+        if at == last && word.chars().count() >= MIN_PREFIX_CHARS {
             query.push('*');
         }
     }
@@ -48,35 +47,99 @@ pub struct Marked {
     pub matched: bool,
 }
 
-/// A snippet as the index gave it (matches between [`MATCH_OPEN`] and [`MATCH_CLOSE`]) as
-/// runs. Markers left unpaired (a snippet cut inside a match) are dropped.
-pub fn marked_runs(snippet: &str) -> Vec<Marked> {
-    let mut runs: Vec<Marked> = Vec::new();
-    let mut matched = false;
-    let mut text = String::new();
-    let flush = |runs: &mut Vec<Marked>, text: &mut String, matched: bool| {
-        if !text.is_empty() {
-            runs.push(Marked {
-                text: std::mem::take(text),
-                matched,
-            });
-        }
+/// Words of a snippet shown around the first match.
+pub const SNIPPET_WORDS: usize = 16;
+
+/// The words of what the person typed, as [`fts_query`] keeps them.
+fn typed_words(typed: &str) -> impl Iterator<Item = &str> {
+    typed
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .take(MAX_QUERY_WORDS)
+}
+
+/// A word as the index compares it: lower case, diacritics removed (the `unicode61`
+/// tokenizer's `remove_diacritics 2`, near enough for marking what matched).
+fn folded(word: &str) -> String {
+    word.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A few words of `text` around the first word that matches what was typed, the matching
+/// words marked (the last typed word also as a prefix, as in [`fts_query`]); the start of
+/// `text`, unmarked, when no word of it matches (the note matched by its title). Made here,
+/// not by FTS5's `snippet()`, which evaluates the whole query again for every note.
+pub fn snippet(text: &str, typed: &str) -> Vec<Marked> {
+    let words: Vec<String> = typed_words(typed).map(folded).collect();
+    let Some((last, whole)) = words.split_last() else {
+        return Vec::new();
     };
-    for c in snippet.chars() {
-        match c {
-            MATCH_OPEN if !matched => {
-                flush(&mut runs, &mut text, false);
-                matched = true;
+    let last_is_prefix = last.chars().count() >= MIN_PREFIX_CHARS;
+    let matches = |token: &str| {
+        // Most words are ASCII: compared without folding (which allocates).
+        if token.is_ascii() {
+            let same = |word: &String| token.eq_ignore_ascii_case(word);
+            return whole.iter().any(same)
+                || same(last)
+                || (last_is_prefix
+                    && token.len() >= last.len()
+                    && token[..last.len()].eq_ignore_ascii_case(last));
+        }
+        let token = folded(token);
+        whole.contains(&token)
+            || token == *last
+            || (last_is_prefix && token.starts_with(last.as_str()))
+    };
+    // Word boundaries in `text`, as byte ranges.
+    let mut tokens: Vec<(usize, usize)> = Vec::new();
+    let mut start = None;
+    for (at, c) in text.char_indices() {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(at),
+            (false, Some(from)) => {
+                tokens.push((from, at));
+                start = None;
             }
-            MATCH_CLOSE if matched => {
-                flush(&mut runs, &mut text, true);
-                matched = false;
-            }
-            MATCH_OPEN | MATCH_CLOSE => {}
-            c => text.push(c),
+            _ => {}
         }
     }
-    flush(&mut runs, &mut text, matched);
+    if let Some(from) = start {
+        tokens.push((from, text.len()));
+    }
+    let first = tokens
+        .iter()
+        .position(|&(from, to)| matches(&text[from..to]))
+        .unwrap_or(0);
+    let lead = SNIPPET_WORDS / 4;
+    let begin = first.saturating_sub(lead);
+    let end = (begin + SNIPPET_WORDS).min(tokens.len());
+    let Some(&(from, _)) = tokens.get(begin) else {
+        return Vec::new();
+    };
+    let mut runs: Vec<Marked> = Vec::new();
+    let mut push = |text: &str, matched: bool| match runs.last_mut() {
+        Some(run) if run.matched == matched => run.text.push_str(text),
+        _ if text.is_empty() => {}
+        _ => runs.push(Marked {
+            text: text.to_owned(),
+            matched,
+        }),
+    };
+    if begin > 0 {
+        push("…", false);
+    }
+    let mut at = from;
+    for &(word_from, word_to) in &tokens[begin..end] {
+        push(&text[at..word_from], false);
+        let word = &text[word_from..word_to];
+        push(word, matches(word));
+        at = word_to;
+    }
+    if end < tokens.len() {
+        push("…", false);
+    }
     runs
 }
 
@@ -93,6 +156,12 @@ mod tests {
             Some("\"garden\" \"plan\"*")
         );
         assert_eq!(fts_query("  café ").as_deref(), Some("\"café\"*"));
+        assert_eq!(
+            fts_query("an").as_deref(),
+            Some("\"an\""),
+            "too short a prefix"
+        );
+        assert_eq!(fts_query("jour a").as_deref(), Some("\"jour\" \"a\""));
         assert_eq!(fts_query(""), None);
         assert_eq!(fts_query("\"*()-:^ "), None);
     }
@@ -101,9 +170,9 @@ mod tests {
     fn operators_quotes_and_punctuation_are_words_or_nothing() {
         assert_eq!(
             fts_query("\"budget\" AND NOT (tax OR title:x*) NEAR/3").as_deref(),
-            Some("\"budget\" \"AND\" \"NOT\" \"tax\" \"OR\" \"title\" \"x\" \"NEAR\" \"3\"*")
+            Some("\"budget\" \"AND\" \"NOT\" \"tax\" \"OR\" \"title\" \"x\" \"NEAR\" \"3\"")
         );
-        assert_eq!(fts_query("don't").as_deref(), Some("\"don\" \"t\"*"));
+        assert_eq!(fts_query("don't").as_deref(), Some("\"don\" \"t\""));
         let many = "a ".repeat(100);
         assert_eq!(
             fts_query(&many).unwrap().matches('"').count(),
@@ -111,34 +180,37 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_snippet_becomes_runs_with_the_matches_marked() {
-        let runs = marked_runs("…we \u{2}meet\u{3} on \u{2}monday\u{3}");
-        let texts: Vec<(&str, bool)> = runs.iter().map(|r| (r.text.as_str(), r.matched)).collect();
-        assert_eq!(
-            texts,
-            [
-                ("…we ", false),
-                ("meet", true),
-                (" on ", false),
-                ("monday", true)
-            ]
-        );
-        // A snippet cut inside a match, and stray markers.
-        let cut = marked_runs("\u{3}x \u{2}half");
-        assert_eq!(
-            cut,
-            [
-                Marked {
-                    text: "x ".into(),
-                    matched: false
-                },
-                Marked {
-                    text: "half".into(),
-                    matched: true
+    fn shown(runs: &[Marked]) -> String {
+        runs.iter()
+            .map(|r| {
+                if r.matched {
+                    format!("[{}]", r.text)
+                } else {
+                    r.text.clone()
                 }
-            ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_snippet_marks_the_matches_around_the_first_one() {
+        let text = "one two three four five six seven eight nine ten eleven twelve \
+                    thirteen Café fourteen fifteen sixteen seventeen eighteen nineteen twenty \
+                    twentyone twentytwo cafeteria";
+        assert_eq!(
+            shown(&snippet(text, "cafe")),
+            "…ten eleven twelve thirteen [Café] fourteen fifteen sixteen seventeen eighteen \
+             nineteen twenty twentyone twentytwo [cafeteria]"
         );
+        // Too short to be a prefix: whole words only.
+        assert_eq!(
+            shown(&snippet("an answer and an end", "an")),
+            "[an] answer and [an] end"
+        );
+        // Matched by the title only: the start of the text, unmarked.
+        assert_eq!(shown(&snippet("nothing here.", "title")), "nothing here");
+        assert!(snippet("", "word").is_empty());
+        assert!(snippet("text", "  ").is_empty());
     }
 
     proptest! {
@@ -160,10 +232,10 @@ mod tests {
         }
 
         #[test]
-        fn runs_keep_every_character_but_the_markers(text in "[a-z \u{2}\u{3}]{0,40}") {
-            let joined: String = marked_runs(&text).iter().map(|r| r.text.as_str()).collect();
-            let expected: String = text.chars().filter(|c| *c != MATCH_OPEN && *c != MATCH_CLOSE).collect();
-            prop_assert_eq!(joined, expected);
+        fn a_snippet_is_a_piece_of_the_text(text in "\\PC{0,200}", typed in "\\PC{0,20}") {
+            let joined: String = snippet(&text, &typed).iter().map(|r| r.text.as_str()).collect();
+            let inner = joined.trim_start_matches('…').trim_end_matches('…');
+            prop_assert!(text.contains(inner), "{joined:?} not in {text:?}");
         }
     }
 }
