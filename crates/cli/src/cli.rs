@@ -133,6 +133,9 @@ pub enum NoteCommand {
     Show { id: NoteId },
     /// List the notes, most recently changed first.
     List,
+    /// Find notes by the words in their titles and bodies, best first (the last word may
+    /// be half typed).
+    Search { query: String },
     /// Delete a note: it goes to Trash (the deletion syncs to your other devices).
     Delete { id: NoteId },
     /// List the deleted notes (Trash), most recently deleted first.

@@ -3,6 +3,8 @@
 //! and clearing the folder setting stops the watcher. Real files, a real encrypted store.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -110,4 +112,43 @@ async fn the_tray_setting_is_at_hand_as_soon_as_it_changes() {
     assert!(!device.preferences().await.unwrap().keep_in_tray);
     device.unset_setting(SettingKey::KeepInTray).await.unwrap();
     assert!(device.keeps_syncing_in_tray(), "the default again");
+}
+
+#[tokio::test]
+async fn a_background_device_indexes_what_a_round_brought_without_a_search() {
+    let server = common::server().await;
+    let writer = common::device().await;
+    writer.register(&server, "owner").await;
+    let notes = (0..2_500)
+        .map(|i| NoteFields::new(format!("Note {i}"), format!("pulled words {i}\n")))
+        .collect();
+    writer.store.create_notes(notes).await.unwrap();
+    writer.sync().await;
+
+    let data = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(FileStore::new(data.path().join("credentials.json")));
+    let device = Device::open_with(data.path().to_owned(), secrets)
+        .await
+        .unwrap();
+    device
+        .sign_in(
+            common::request(&server.url, "owner", common::PASSWORD),
+            false,
+        )
+        .await
+        .unwrap();
+    let device = device.in_background(ServiceConfig::default()).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let notes = device.list_notes().await.unwrap().len();
+        let unindexed = device.store().unindexed_notes().await.unwrap();
+        if notes == 2_500 && unindexed == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{notes} notes, {unindexed} not indexed"
+        );
+        sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -34,6 +34,27 @@ pub async fn run(command: NoteCommand, device: &Device, out: &Output) -> Result<
             });
         }
         NoteCommand::List => print_list(out, &device.list_notes().await?),
+        NoteCommand::Search { query } => {
+            let hits = device.search(&query).await?;
+            out.print(&hits, |hits| {
+                hits.iter()
+                    .map(|hit| {
+                        let snippet: String = hit
+                            .snippet
+                            .iter()
+                            .map(|run| {
+                                if run.matched {
+                                    format!("[{}]", run.text)
+                                } else {
+                                    run.text.replace('\n', " ")
+                                }
+                            })
+                            .collect();
+                        format!("{}  {}\n    {}\n", hit.id, hit.title, snippet.trim())
+                    })
+                    .collect()
+            });
+        }
         NoteCommand::Trash => print_list(out, &device.trash().await?),
         NoteCommand::Restore { id, version: None } => {
             let note = device.restore_note(id).await?;

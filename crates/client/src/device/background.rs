@@ -12,6 +12,7 @@ use super::DeviceEvent;
 use crate::credentials::SecretStore;
 use crate::engine::{Notice, NoticeKind};
 use crate::service::{self, ServiceConfig, StoreTarget, SyncHandle};
+use crate::store::INDEX_CHUNK;
 use crate::vault::{self, watch::VaultWatcher, VaultProblem, VaultReport};
 use crate::{Result, Store};
 
@@ -41,6 +42,7 @@ impl Background {
         };
         // Listening before anything runs, so no notice from the start is missed.
         follow_rounds(&sync, &vault);
+        index_after_rounds(&sync, store);
         forward_notices(&sync, events);
         vault.start(store).await;
         Self { sync, vault }
@@ -62,6 +64,36 @@ fn follow_rounds(sync: &SyncHandle, vault: &VaultMirror) {
                     return;
                 };
                 nudge(&watcher);
+            }
+        }
+    });
+}
+
+/// After every round, the notes it brought new are indexed for search, a chunk per
+/// transaction (until then a search indexes them itself before it answers).
+fn index_after_rounds(sync: &SyncHandle, store: &Arc<Store>) {
+    let mut status = sync.watch();
+    let store = Arc::downgrade(store);
+    tokio::spawn(async move {
+        let mut last_sync_at = status.borrow_and_update().last_sync_at;
+        while status.changed().await.is_ok() {
+            let now = status.borrow_and_update().last_sync_at;
+            if now == last_sync_at {
+                continue;
+            }
+            last_sync_at = now;
+            loop {
+                let Some(store) = store.upgrade() else {
+                    return;
+                };
+                match store.index_pending(INDEX_CHUNK).await {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(err) => {
+                        tracing::warn!("cannot index pulled notes for search: {err}");
+                        break;
+                    }
+                }
             }
         }
     });

@@ -35,7 +35,8 @@ use crate::history::{self, OldVersion, VersionComparison, VersionInfo};
 use crate::preferences::Preferences;
 use crate::service::{ServiceConfig, SyncState, SyncStatus};
 use crate::store::{
-    Conflict, NoteEdit, NoteSummary, QueuedOp, Resolution, SetAside, StoreStatus, UnreadableNote,
+    Conflict, NoteEdit, NoteSummary, QueuedOp, Resolution, SearchHit, SetAside, StoreStatus,
+    UnreadableNote, MAX_RESULTS,
 };
 use crate::vault::{self, watch::VaultWatcher, Scope, VaultProblem, VaultProgress, VaultReport};
 use crate::{paths, Error, Result, Store};
@@ -166,6 +167,11 @@ impl Device {
         self.store.delete_note(id).await?;
         self.changed_locally();
         Ok(())
+    }
+
+    /// The notes that hold every word typed (the last as a prefix), best first.
+    pub async fn search(&self, typed: &str) -> Result<Vec<SearchHit>> {
+        self.store.search(typed, MAX_RESULTS).await
     }
 
     /// Deleted notes, most recently deleted first.

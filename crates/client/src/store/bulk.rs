@@ -209,13 +209,16 @@ pub(super) async fn insert_new(
     notes: &[&NoteState],
 ) -> Result<()> {
     for chunk in notes.chunks(ROWS_PER_STATEMENT) {
+        // Indexed for search after the round (`Store::index_pending`), not here: see the
+        // `search` migration.
         let sql = format!(
-            "INSERT INTO notes (id, title, body, created_at, updated_at, deleted) VALUES {}",
-            values_list(chunk.len(), 6)
+            "INSERT INTO notes (id, title, body, created_at, updated_at, deleted, search_indexed)
+             VALUES {}",
+            values_list(chunk.len(), 7)
         );
         let mut query = sqlx::query(&sql);
         for note in chunk {
-            query = bind_note_row(query, note)?;
+            query = bind_note_row(query, note)?.bind(false);
         }
         query.execute(&mut **tx).await?;
 

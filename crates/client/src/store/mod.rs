@@ -19,6 +19,7 @@ mod outbox;
 mod purge;
 mod remote;
 mod reseal;
+mod search;
 mod settings;
 mod unreadable;
 pub use unreadable::UnreadableNote;
@@ -42,6 +43,7 @@ pub use conflicts::{Conflict, ConflictView, Resolution};
 pub use notes::{NoteEdit, NoteSummary};
 pub use outbox::QueuedOp;
 pub(crate) use remote::{PushOutcome, RemoteOutcome};
+pub use search::{SearchHit, INDEX_CHUNK, MAX_RESULTS};
 pub use settings::StoreStatus;
 pub use vault_index::{FileRecord, IndexedFile, VaultEntry};
 
