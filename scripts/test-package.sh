@@ -41,7 +41,7 @@ trap purge EXIT
 # The app's dependencies, as declared (the tray library is loaded at run time, so no
 # tool would find it by itself).
 depends="$(dpkg-deb -f "$app_deb" Depends)"
-for dep in libwebkit2gtk-4.1-0 libgtk-3-0 libayatana-appindicator3-1 libssl3; do
+for dep in libwebkit2gtk-4.1-0 libgtk-3-0 libayatana-appindicator3-1 libssl3 xdg-utils; do
   grep -q "$dep" <<<"$depends" || fail "quire's Depends lacks $dep: $depends"
 done
 check "quire depends on $depends"

@@ -21,6 +21,7 @@ pub mod app_info;
 pub mod commands;
 pub mod error;
 pub mod forward;
+pub mod links;
 pub mod logging;
 pub mod notifications;
 pub mod single_instance;
@@ -50,6 +51,8 @@ commands![
     notes::update_note,
     notes::delete_note,
     notes::restore_note,
+    notes::search_notes,
+    notes::open_link,
     notes::list_trash,
     notes::purge_note,
     notes::note_versions,

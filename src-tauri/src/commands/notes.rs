@@ -1,7 +1,7 @@
 //! The note list and the editor.
 
 use quire_client::history::{VersionComparison, VersionInfo};
-use quire_client::store::{NoteEdit, NoteSummary};
+use quire_client::store::{NoteEdit, NoteSummary, SearchHit};
 use quire_core::{Note, NoteFields, NoteId, Version};
 use tauri::State;
 
@@ -50,6 +50,19 @@ pub async fn delete_note(state: State<'_, AppState>, id: NoteId) -> Answer<()> {
 #[tauri::command]
 pub async fn restore_note(state: State<'_, AppState>, id: NoteId) -> Answer<Note> {
     Ok(state.device().await?.restore_note(id).await?)
+}
+
+/// The notes that hold every word typed, best first, each with a snippet.
+#[tauri::command]
+pub async fn search_notes(state: State<'_, AppState>, query: String) -> Answer<Vec<SearchHit>> {
+    Ok(state.device().await?.search(&query).await?)
+}
+
+/// Opens a link from a note's preview in the system browser.
+#[tauri::command]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands command arguments over owned.
+pub fn open_link(url: String) -> Answer<()> {
+    crate::links::open_in_browser(&url)
 }
 
 /// Deleted notes, most recently deleted first.

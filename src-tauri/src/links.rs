@@ -1,0 +1,72 @@
+//! Links in a note's preview open in the person's browser, never in the app window. Only
+//! web and mail links: a note is text anyone could have written (a shared vault, a synced
+//! device), so `file:`, `javascript:` and custom schemes that would start other programs
+//! are refused.
+
+use quire_client::ErrorCode;
+
+use crate::error::CommandError;
+
+/// Schemes a preview link may open.
+const OPENABLE: &[&str] = &["http", "https", "mailto"];
+
+/// The link, checked and normalized, when it may be opened.
+pub fn openable(link: &str) -> Result<url::Url, CommandError> {
+    let refused = |why: &str| CommandError {
+        code: ErrorCode::Invalid,
+        message: format!("This link cannot be opened: {why}"),
+    };
+    let url = url::Url::parse(link).map_err(|_| refused("it is not a web address"))?;
+    if !OPENABLE.contains(&url.scheme()) {
+        return Err(refused("only web and mail links open from a note"));
+    }
+    Ok(url)
+}
+
+/// Hands the link to the desktop's opener (the default browser or mail program).
+pub fn open_in_browser(link: &str) -> Result<(), CommandError> {
+    let url = openable(link)?;
+    // One argument, no shell: the address cannot become a command line.
+    let mut child = std::process::Command::new("xdg-open")
+        .arg(url.as_str())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|err| CommandError {
+            code: ErrorCode::Invalid,
+            message: format!("No program to open links was found (xdg-open: {err})"),
+        })?;
+    // Reaped in the background, so no exited opener is left behind.
+    std::thread::spawn(move || child.wait());
+    tracing::info!(scheme = url.scheme(), "opened a link from a note");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::openable;
+
+    #[test]
+    fn only_web_and_mail_links_open() {
+        for link in [
+            "https://example.org/a?b=c",
+            "http://localhost:8080/",
+            "mailto:someone@example.org",
+        ] {
+            assert!(openable(link).is_ok(), "{link}");
+        }
+        for link in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "file:///etc/passwd",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:x",
+            "steam://run/1",
+            "relative/path",
+            "",
+        ] {
+            assert!(openable(link).is_err(), "{link}");
+        }
+    }
+}
