@@ -160,3 +160,37 @@ fn bad_input_is_one_clear_line_and_changes_nothing() {
     assert_eq!(device.json(&["queue"]).as_array().unwrap().len(), 1);
     assert_eq!(device.json(&["note", "show", id])["body"], "body");
 }
+
+#[test]
+fn search_finds_body_words_with_a_marked_snippet_and_never_fails_on_what_is_typed() {
+    let device = Device::new();
+    let kept = device.ok_with_stdin(
+        &["note", "add", "--title", "Trip"],
+        b"we fly to Lisbon on Friday\n",
+    );
+    device.ok_with_stdin(&["note", "add", "--title", "Other"], b"nothing here\n");
+    let hits = device.json(&["note", "search", "lisb"]);
+    let hits = hits.as_array().unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["id"], kept.trim());
+    let marked: Vec<&str> = hits[0]["snippet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|run| run["matched"] == true)
+        .map(|run| run["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(marked, ["Lisbon"]);
+    assert!(device
+        .ok(&["note", "search", "friday"])
+        .contains("[Friday]"));
+    // An operator is a word like any other: NOT is the start of "nothing".
+    assert_eq!(device.json(&["note", "search", "NOT"])[0]["title"], "Other");
+    for typed in ["(", "\"", "OR", "a AND", "*", "title:x", "NEAR(a b)"] {
+        assert_eq!(
+            device.json(&["note", "search", typed]),
+            serde_json::json!([]),
+            "{typed}"
+        );
+    }
+}

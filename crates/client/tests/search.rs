@@ -294,3 +294,53 @@ async fn assert_index_agrees(store: &quire_client::Store) {
         assert_eq!(found, expected, "{word:?}");
     }
 }
+
+#[tokio::test]
+async fn the_bundled_sqlcipher_has_fts5() {
+    let d = device().await;
+    let fts5: i64 = sqlx::query_scalar("SELECT sqlite_compileoption_used('ENABLE_FTS5')")
+        .fetch_one(d.store.raw_pool())
+        .await
+        .unwrap();
+    let cipher: Option<String> = sqlx::query_scalar("PRAGMA cipher_version")
+        .fetch_optional(d.store.raw_pool())
+        .await
+        .unwrap();
+    assert_eq!(fts5, 1, "the store's SQLite was built without FTS5");
+    assert!(cipher.is_some(), "the store is not SQLCipher");
+}
+
+#[tokio::test]
+async fn a_store_made_before_search_is_indexed_when_it_is_opened() {
+    let d = device().await;
+    let live = d
+        .store
+        .create_note(NoteFields::new("Older", "written before search came\n"))
+        .await
+        .unwrap();
+    let gone = d
+        .store
+        .create_note(NoteFields::new("Trashed", "written and deleted\n"))
+        .await
+        .unwrap();
+    d.store.delete_note(gone.id).await.unwrap();
+    // Back to the store as the version before search left it.
+    for undo in [
+        "DROP TRIGGER notes_search_on_insert",
+        "DROP TRIGGER notes_search_on_delete",
+        "DROP TRIGGER notes_search_on_update",
+        "DROP TABLE notes_search",
+        "DROP INDEX notes_unindexed",
+        "ALTER TABLE notes DROP COLUMN search_indexed",
+        "DELETE FROM _sqlx_migrations WHERE version = 20261203000000",
+    ] {
+        sqlx::query(undo).execute(d.store.raw_pool()).await.unwrap();
+    }
+    d.store.raw_pool().close().await;
+    let reopened = quire_client::Store::open(d.dir.path(), &d.secrets)
+        .await
+        .unwrap();
+    let hits = reopened.search("written", 10).await.unwrap();
+    assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [live.id]);
+    assert_index_agrees(&reopened).await;
+}
