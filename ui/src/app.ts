@@ -49,6 +49,7 @@ export class App {
       () => void this.refresh(),
       (note) => void this.deleteNote(note),
       (note) => void this.showHistory(note),
+      (url) => void this.guard(() => api.openLink(url)),
     );
     this.history = new HistoryView(layout.editor, {
       compare: (version) => this.historyNote === null ? Promise.reject(new Error("No note")) : api.compareVersion(this.historyNote.id, version),
@@ -82,6 +83,8 @@ export class App {
     });
     listKeyboardNavigation(layout.notes);
     document.addEventListener("keydown", (event) => {
+      // The editor's own keys came first (Ctrl+F there finds in the note).
+      if (event.defaultPrevented) return;
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "n") {
         event.preventDefault();
         void this.newNote();
