@@ -15,5 +15,6 @@ export default defineConfig({
     root: ".",
     include: ["ui/src/**/*.test.ts"],
     environment: "jsdom",
+    setupFiles: ["ui/src/test-setup.ts"],
   },
 });

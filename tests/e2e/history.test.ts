@@ -9,6 +9,7 @@ import type { Note } from "../../ui/src/bindings/Note.ts";
 import type { NoteSummary } from "../../ui/src/bindings/NoteSummary.ts";
 import { byTestId, launchApp, noteTitles, screenshot, type Browser } from "./support/app.ts";
 import { twoDevices } from "./support/cli.ts";
+import { editorText } from "./support/editor.ts";
 import { useSyncServer } from "./support/server.ts";
 
 const password = "long enough pw";
@@ -60,7 +61,7 @@ describe("history and trash", () => {
 
       await byTestId(browser, "restore-version").click();
       await byTestId(browser, "note-body").waitForDisplayed({ timeout: 5_000 });
-      assert.equal(await byTestId(browser, "note-body").getValue(), "day one: museum\nday two: hike\n");
+      assert.equal(await editorText(browser), "day one: museum\nday two: hike\n");
       // The restore syncs by itself, like any edit.
       await reaches(browser, "the restore", async () => {
         await cli(phone, ["sync"]);

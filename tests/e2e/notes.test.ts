@@ -9,6 +9,7 @@ import type { Note } from "../../ui/src/bindings/Note.ts";
 import type { NoteSummary } from "../../ui/src/bindings/NoteSummary.ts";
 import { quireJson } from "./support/cli.ts";
 import { byTestId, launchApp, noteTitles, screenshot } from "./support/app.ts";
+import { editorText, typeInEditor } from "./support/editor.ts";
 
 /** The titles in the note list, top to bottom. */
 describe("notes shared by the app and the CLI", () => {
@@ -40,7 +41,7 @@ describe("notes shared by the app and the CLI", () => {
       await title.waitForDisplayed({ timeout: 5_000 });
       await title.setValue("Made in the app");
       // A literal "\n" is not a keystroke to WebKitWebDriver; Enter is.
-      await byTestId(browser, "note-body").setValue(`first line${Key.Enter}second line`);
+      await typeInEditor(browser, "first line", Key.Enter, "second line");
       const saveState = byTestId(browser, "save-state");
       await browser.waitUntil(async () => (await saveState.getText()) === "Saved", {
         timeout: 10_000,
@@ -75,7 +76,8 @@ describe("notes shared by the app and the CLI", () => {
       await browser.$('[data-testid="note-item"]').click();
       await byTestId(browser, "note-title").waitForDisplayed({ timeout: 5_000 });
       assert.equal(await byTestId(browser, "note-title").getValue(), "Made in the app");
-      assert.equal(await byTestId(browser, "note-body").getValue(), "first line\nsecond line");
+      await byTestId(browser, "note-body").waitForDisplayed({ timeout: 5_000 });
+      assert.equal(await editorText(browser), "first line\nsecond line");
     } finally {
       await app.close();
     }

@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import type { Note } from "../../ui/src/bindings/Note.ts";
 import { byTestId, launchApp, noteTitles, screenshot } from "./support/app.ts";
 import { deviceCli } from "./support/cli.ts";
+import { editorText } from "./support/editor.ts";
 
 describe("the vault folder in the app", () => {
   let root: string;
@@ -50,7 +51,7 @@ describe("the vault folder in the app", () => {
       await body.waitForDisplayed({ timeout: 5_000 });
       const text = await readFile(planFile, "utf8");
       await writeFile(planFile, text.replace("first line\n", "first line\nadded in vim\n"));
-      await browser.waitUntil(async () => (await body.getValue()) === "first line\nadded in vim\n", {
+      await browser.waitUntil(async () => (await editorText(browser)) === "first line\nadded in vim\n", {
         timeout: 15_000,
         timeoutMsg: "the open note never showed the outside edit",
       });

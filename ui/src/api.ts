@@ -6,6 +6,7 @@ import type { CommandError } from "./bindings/CommandError";
 import type { Note } from "./bindings/Note";
 import type { NoteId } from "./bindings/NoteId";
 import type { NoteSummary } from "./bindings/NoteSummary";
+import type { SearchHit } from "./bindings/SearchHit";
 import type { SyncStatus } from "./bindings/SyncStatus";
 import type { VaultProgress } from "./bindings/VaultProgress";
 import type { ConflictView } from "./bindings/ConflictView";
@@ -92,6 +93,16 @@ export function createNote(title: string, body: string): Promise<Note> {
 /** Changes a note; a part left undefined stays as it is. */
 export function updateNote(id: NoteId, edit: { title?: string; body?: string }): Promise<Note> {
   return call<Note>("update_note", { id, title: edit.title ?? null, body: edit.body ?? null });
+}
+
+/** Notes whose title or text has every word typed (the last may be half typed), best first. */
+export function searchNotes(query: string): Promise<SearchHit[]> {
+  return call<SearchHit[]>("search_notes", { query });
+}
+
+/** Opens an http(s) or mailto link from a note in the system's browser or mail program. */
+export function openLink(url: string): Promise<void> {
+  return call<undefined>("open_link", { url });
 }
 
 export function syncStatus(): Promise<SyncStatus> {

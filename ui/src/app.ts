@@ -14,6 +14,7 @@ import { Navigation, type NavView } from "./navigation";
 import { HistoryView } from "./history/history-view";
 import { NoteEditor } from "./notes/editor";
 import { filterNotes, listKeyboardNavigation, type NoteFilter, renderNoteList } from "./notes/note-list";
+import { hitRows, LiveSearch, type SearchAnswer, searchWords, wordsToMark } from "./notes/search-results";
 import { SettingsView } from "./settings/settings-view";
 import { renderTrash } from "./trash/trash-view";
 import { openAbout } from "./about";
@@ -33,6 +34,11 @@ export class App {
   /** A long vault pass going on, shown in the status line. */
   private vault: VaultProgress | null = null;
   private notes: NoteSummary[] = [];
+  private readonly liveSearch: LiveSearch;
+  /** The newest answer to the search box; `null` while it is empty or the first answer is on its way. */
+  private searchAnswer: SearchAnswer | null = null;
+  /** The index did not answer: the list filters by title instead, as it did before full-text search. */
+  private searchFailed = false;
   private lastSyncAt: number | null = null;
   /** Re-renders the "retrying in N s" countdown while a retry is scheduled. */
   private countdown: ReturnType<typeof setInterval> | null = null;
@@ -49,6 +55,7 @@ export class App {
       () => void this.refresh(),
       (note) => void this.deleteNote(note),
       (note) => void this.showHistory(note),
+      (url) => void this.guard(() => api.openLink(url)),
     );
     this.history = new HistoryView(layout.editor, {
       compare: (version) => this.historyNote === null ? Promise.reject(new Error("No note")) : api.compareVersion(this.historyNote.id, version),
@@ -73,7 +80,27 @@ export class App {
       resume: () => { this.controls.resume(); },
     });
     layout.newNote.addEventListener("click", () => void this.newNote());
-    layout.search.addEventListener("input", () => { this.renderNotes(); });
+    this.liveSearch = new LiveSearch(
+      (query) => api.searchNotes(query),
+      (answer) => {
+        this.searchAnswer = answer;
+        this.searchFailed = false;
+        this.renderNotes();
+      },
+      (reason) => {
+        this.searchFailed = true;
+        this.fail(reason);
+        this.renderNotes();
+      },
+    );
+    layout.search.addEventListener("input", () => {
+      this.liveSearch.ask(layout.search.value);
+      if (searchWords(layout.search.value).length === 0) {
+        this.searchAnswer = null;
+        this.searchFailed = false;
+      }
+      this.renderNotes();
+    });
     layout.filter.addEventListener("change", () => { this.renderNotes(); });
     this.navigation = new Navigation(layout.nav, {
       open: (view) => void this.show(view),
@@ -82,6 +109,8 @@ export class App {
     });
     listKeyboardNavigation(layout.notes);
     document.addEventListener("keydown", (event) => {
+      // The editor's own keys came first (Ctrl+F there finds in the note).
+      if (event.defaultPrevented) return;
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "n") {
         event.preventDefault();
         void this.newNote();
@@ -121,14 +150,33 @@ export class App {
       this.lastSyncAt = sync.lastSyncAt;
       this.notes = notes;
       this.renderNotes();
+      this.searchAgain();
       this.showSync(sync);
     });
   }
 
+  /**
+   * The list: the search's hits while the search box has words (the list as it was until the
+   * first answer comes), else every note; either passing the filter.
+   */
   private renderNotes(): void {
-    const shown = filterNotes(this.notes, this.layout.search.value, this.layout.filter.value as NoteFilter);
+    const typed = this.layout.search.value;
+    const filter = this.layout.filter.value as NoteFilter;
     const openId = this.navigation.view === "notes" ? this.editor.openId : undefined;
-    renderNoteList(this.layout.notes, shown, openId, (id) => void this.open(id));
+    const searching = searchWords(typed).length > 0 && !this.searchFailed;
+    this.layout.notesEmpty.textContent = this.notes.length === 0 ? "No notes yet." : "No notes match";
+    if (searching && this.searchAnswer === null) return;
+    if (searching && this.searchAnswer !== null) {
+      const rows = hitRows(this.searchAnswer.hits, this.notes, filter);
+      renderNoteList(this.layout.notes, rows, openId, (id) => void this.openHit(id));
+    } else {
+      renderNoteList(this.layout.notes, filterNotes(this.notes, typed, filter), openId, (id) => void this.open(id));
+    }
+  }
+
+  /** Notes changed: the search box's words may find other notes now. */
+  private searchAgain(): void {
+    if (searchWords(this.layout.search.value).length > 0) this.liveSearch.ask(this.layout.search.value);
   }
 
   /** A status from the background task; a finished round may have brought notes. */
@@ -163,6 +211,7 @@ export class App {
     await this.guard(async () => {
       this.notes = await api.listNotes();
       this.renderNotes();
+      this.searchAgain();
       if (this.navigation.view === "conflicts") this.conflicts.show(await api.listConflicts());
     });
   }
@@ -177,13 +226,21 @@ export class App {
     });
   }
 
-  private async open(id: NoteId): Promise<void> {
+  /** Opens a note; `words` (a search's) are marked in it. */
+  private async open(id: NoteId, words?: string[]): Promise<void> {
     await this.guard(async () => {
       const note = await api.getNote(id);
       await this.navigation.switchTo("notes");
       await this.editor.open(note);
+      if (words !== undefined) this.editor.showMatches(words);
       await this.refresh();
     });
+  }
+
+  /** Opens a search's hit with the words it matched marked, and those typed. */
+  private async openHit(id: NoteId): Promise<void> {
+    const hit = this.searchAnswer?.hits.find((found) => found.id === id);
+    await this.open(id, wordsToMark(hit, this.layout.search.value));
   }
 
   private async newNote(): Promise<void> {

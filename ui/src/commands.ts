@@ -33,6 +33,8 @@ export const COMMANDS = [
   "recovery_key",
   "upgrade_account",
   "sign_out",
+  "search_notes",
+  "open_link",
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];
 

@@ -8,6 +8,8 @@ export interface Layout {
   search: HTMLInputElement;
   filter: HTMLSelectElement;
   notes: HTMLElement;
+  /** Shown in place of an empty list: no notes yet, or none that match. */
+  notesEmpty: HTMLElement;
   /** The main pane: the editor, or the conflict center, needs attention, trash, history, settings. */
   editor: HTMLElement;
   nav: {
@@ -34,7 +36,7 @@ export function buildLayout(): Layout {
     class: "search",
     type: "search",
     "data-testid": "note-search",
-    placeholder: "Search titles",
+    placeholder: "Search notes",
     "aria-label": "Search notes",
   });
   const filter = el(
@@ -49,6 +51,7 @@ export function buildLayout(): Layout {
     ).map(([value, label]) => el("option", { value }, label)),
   );
   const notes = el("ul", { class: "notes", "data-testid": "notes" });
+  const notesEmpty = el("p", { class: "empty", "data-testid": "note-list-empty" }, "No notes yet.");
   const nav = {
     conflicts: navButton("nav-conflicts", "Conflicts"),
     attention: navButton("nav-attention", "Needs attention"),
@@ -64,7 +67,7 @@ export function buildLayout(): Layout {
       "div",
       { class: "note-scroll" },
       notes,
-      el("p", { class: "empty", "data-testid": "note-list-empty" }, "No notes yet."),
+      notesEmpty,
     ),
     el("div", { class: "views", role: "group", "aria-label": "Views" }, nav.conflicts, nav.attention, nav.trash, nav.settings),
   );
@@ -80,7 +83,7 @@ export function buildLayout(): Layout {
     "aria-live": "polite",
   });
   const root = el("div", { class: "app", "data-testid": "app" }, noteList, editor, statusLine);
-  return { root, newNote, search, filter, notes, editor, nav, statusLine };
+  return { root, newNote, search, filter, notes, notesEmpty, editor, nav, statusLine };
 }
 
 /** Shows a count on a view's button ("Conflicts 2"), or none when zero. */

@@ -2,15 +2,18 @@ import type { Note } from "../bindings/Note";
 import type { NoteId } from "../bindings/NoteId";
 import { Debouncer } from "../debounce";
 import { el } from "../dom";
+import type { NoteText } from "./code-editor";
 
 export type SaveEdit = (id: NoteId, edit: { title: string; body: string }) => Promise<Note>;
+
+type PreviewModule = typeof import("./markdown-preview");
 
 /** How long typing may pause before the note is saved. */
 export const AUTOSAVE_DELAY_MS = 400;
 
 /**
- * The editor pane for one note: a title field and the text, saved automatically shortly
- * after typing stops, and before another note is opened.
+ * The editor pane for one note: a title field and the text (CodeMirror, or its Markdown
+ * preview), saved automatically shortly after typing stops, and before another note is opened.
  */
 export class NoteEditor {
   private note: Note | undefined;
@@ -20,12 +23,25 @@ export class NoteEditor {
     "data-testid": "note-title",
     "aria-label": "Title",
   });
-  private readonly body = el("textarea", {
-    class: "note-body",
-    "data-testid": "note-body",
-    "aria-label": "Note text",
-    spellcheck: "true",
+  /** CodeMirror, loaded when the first note opens. */
+  private text: NoteText | undefined;
+  private textLoading: Promise<NoteText> | undefined;
+  private previewLoading: Promise<PreviewModule> | undefined;
+  private readonly textArea = el("div", { class: "note-text-area" });
+  private readonly preview = el("article", {
+    class: "note-preview",
+    "data-testid": "note-preview",
+    "aria-label": "Preview",
+    tabindex: "0",
+    hidden: "",
   });
+  private readonly previewToggle = el(
+    "button",
+    { type: "button", class: "link-button", "data-testid": "toggle-preview", "aria-pressed": "false" },
+    "Preview",
+  );
+  private previewing = false;
+  private readonly body = el("div", { class: "note-body-area" }, this.textArea, this.preview);
   private readonly saveState = el("span", { class: "save-state", "data-testid": "save-state", "aria-live": "polite" });
   private readonly deleteArea = el("span", { class: "delete-area" });
   private readonly autosave: Debouncer;
@@ -36,15 +52,15 @@ export class NoteEditor {
     private readonly onSaved: (note: Note) => void,
     private readonly onDelete?: (note: Note) => void,
     private readonly onHistory?: (note: Note) => void,
+    /** Opens an http(s) or mailto link from the preview outside the app. */
+    private readonly onOpenLink?: (url: string) => void,
   ) {
     this.autosave = new Debouncer(AUTOSAVE_DELAY_MS, () => this.saveNow());
-    for (const field of [this.title, this.body]) {
-      field.addEventListener("input", () => {
-        this.saveState.textContent = "Editing…";
-        this.autosave.schedule();
-      });
-      field.addEventListener("blur", () => void this.autosave.flush());
-    }
+    this.title.addEventListener("input", () => {
+      this.edited();
+    });
+    this.title.addEventListener("blur", () => void this.autosave.flush());
+    this.previewToggle.addEventListener("click", () => void this.setPreviewing(!this.previewing));
   }
 
   get openId(): NoteId | undefined {
@@ -59,22 +75,20 @@ export class NoteEditor {
   /** Shows the note's text as the store now has it, keeping the cursor where it can. */
   reload(note: Note): void {
     if (this.note?.id !== note.id || this.autosave.pending) return;
-    const { selectionStart, selectionEnd } = this.body;
     this.note = note;
     if (this.title.value !== note.title) this.title.value = note.title;
-    if (this.body.value !== note.body) {
-      this.body.value = note.body;
-      this.body.setSelectionRange(selectionStart, selectionEnd);
-    }
+    this.text?.replaceText(note.body);
+    void this.renderPreview();
   }
 
   /** Shows `note`, first saving what was typed into the one open before. */
   async open(note: Note): Promise<void> {
     await this.autosave.flush();
+    const text = await this.loadText();
     this.note = note;
     this.title.value = note.title;
-    this.body.value = note.body;
     this.saveState.textContent = "Saved";
+    this.saveState.classList.remove("error");
     this.pane.classList.add("has-note");
     this.showDeleteButton();
     const history = el("button", { type: "button", class: "link-button", "data-testid": "open-history" }, "History");
@@ -88,11 +102,15 @@ export class NoteEditor {
         { class: "editor-head" },
         this.title,
         this.saveState,
+        this.previewToggle,
         ...(this.onHistory === undefined ? [] : [history]),
         this.deleteArea,
       ),
       this.body,
     );
+    // In the page before it is shown: CodeMirror measures what it shows.
+    text.show(note.id, note.body);
+    await this.setPreviewing(false);
   }
 
   /** Saves what is typed and lets go of the note (another view takes the pane). */
@@ -100,6 +118,21 @@ export class NoteEditor {
     await this.autosave.flush();
     this.note = undefined;
     this.pane.classList.remove("has-note");
+  }
+
+  /**
+   * Marks where a search's words are in the open note, and brings the first into view with
+   * the cursor on it. The marks go when the person types or opens another note.
+   */
+  showMatches(words: readonly string[]): void {
+    if (this.text === undefined || this.note === undefined) return;
+    if (this.previewing) void this.setPreviewing(false);
+    this.text.showMatches(words);
+  }
+
+  focusTitle(): void {
+    this.title.focus();
+    this.title.select();
   }
 
   /** Deleting asks once, in place: "Delete this note?" with Delete and Cancel. */
@@ -125,9 +158,68 @@ export class NoteEditor {
     this.deleteArea.replaceChildren(ask);
   }
 
-  focusTitle(): void {
-    this.title.focus();
-    this.title.select();
+  /** Typing in the title or the text: save once it pauses. Runs per keystroke, so it stays O(1). */
+  private edited(): void {
+    if (this.saveState.textContent !== "Editing…") this.saveState.textContent = "Editing…";
+    this.autosave.schedule();
+  }
+
+  private loadText(): Promise<NoteText> {
+    this.textLoading ??= import("./code-editor").then(
+      ({ NoteText }) => {
+        const text = new NoteText({
+          edited: () => {
+            this.edited();
+          },
+          left: () => void this.autosave.flush(),
+        });
+        this.textArea.replaceChildren(text.dom);
+        this.text = text;
+        return text;
+      },
+      (reason: unknown) => {
+        // Try again at the next open.
+        this.textLoading = undefined;
+        throw reason;
+      },
+    );
+    return this.textLoading;
+  }
+
+  private loadPreview(): Promise<PreviewModule> {
+    this.previewLoading ??= import("./markdown-preview").then(
+      (preview) => {
+        preview.guardLinks(this.preview, (url) => this.onOpenLink?.(url));
+        return preview;
+      },
+      (reason: unknown) => {
+        this.previewLoading = undefined;
+        throw reason;
+      },
+    );
+    return this.previewLoading;
+  }
+
+  /** Shows the rendered Markdown in place of the text, or the text again. */
+  private async setPreviewing(on: boolean): Promise<void> {
+    this.previewing = on;
+    this.previewToggle.setAttribute("aria-pressed", String(on));
+    this.preview.hidden = !on;
+    this.textArea.hidden = on;
+    if (on) {
+      await this.renderPreview();
+    } else {
+      this.preview.replaceChildren();
+      this.text?.remeasure();
+    }
+  }
+
+  /** Renders the open text into the preview, when it is shown. */
+  private async renderPreview(): Promise<void> {
+    if (!this.previewing || this.text === undefined) return;
+    const { showMarkdown } = await this.loadPreview();
+    // The person may have gone back to the text while the preview's code loaded.
+    if (!this.preview.hidden) showMarkdown(this.preview, this.text.text);
   }
 
   private async saveNow(): Promise<void> {
@@ -135,11 +227,12 @@ export class NoteEditor {
     if (!note) return;
     this.saveState.textContent = "Saving…";
     try {
-      const saved = await this.save(note.id, { title: this.title.value, body: this.body.value });
+      const saved = await this.save(note.id, { title: this.title.value, body: this.text?.text ?? note.body });
       if (this.note?.id === saved.id) this.note = saved;
       this.saveState.textContent = "Saved";
       this.saveState.classList.remove("error");
       this.onSaved(saved);
+      void this.renderPreview();
     } catch (reason) {
       // Nothing typed is thrown away: the text stays in the editor and saves on the next edit.
       this.saveState.textContent = reason instanceof Error ? reason.message : "Not saved";

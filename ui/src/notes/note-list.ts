@@ -1,9 +1,14 @@
+import type { Marked } from "../bindings/Marked";
 import type { NoteId } from "../bindings/NoteId";
 import type { NoteSummary } from "../bindings/NoteSummary";
 import { el } from "../dom";
+import { snippetElement } from "./search-results";
 
 /** Which notes the list shows. */
 export type NoteFilter = "all" | "pending" | "conflict";
+
+/** A line of the list: a note, and when a search found it, the words around the match. */
+export type NoteRow = NoteSummary & { snippet?: Marked[] };
 
 /** The notes whose title contains every word of `query` (any case) and that pass `filter`. */
 export function filterNotes(notes: NoteSummary[], query: string, filter: NoteFilter): NoteSummary[] {
@@ -24,7 +29,7 @@ const OVERSCAN = 20;
 const MIN_VISIBLE_ROWS = 40;
 
 interface ListState {
-  notes: NoteSummary[];
+  notes: NoteRow[];
   openId: NoteId | undefined;
   onOpen: (id: NoteId) => void;
   /** Measured from a rendered row; a guess until then. */
@@ -34,7 +39,7 @@ interface ListState {
 
 const lists = new WeakMap<HTMLElement, ListState>();
 
-function noteItem(note: NoteSummary, index: number, total: number, state: ListState): HTMLElement {
+function noteItem(note: NoteRow, index: number, total: number, state: ListState): HTMLElement {
   const button = el(
     "button",
     {
@@ -60,6 +65,10 @@ function noteItem(note: NoteSummary, index: number, total: number, state: ListSt
   if (note.pending) {
     button.append(el("span", { class: "badge", "data-testid": "pending-badge", title: "Not synced yet" }, "pending"));
     states.push("not synced yet");
+  }
+  if (note.snippet !== undefined) {
+    button.classList.add("with-snippet");
+    button.append(snippetElement(note.snippet));
   }
   if (states.length > 0) button.setAttribute("aria-description", states.join(", "));
   if (note.id === state.openId) button.setAttribute("aria-current", "true");
@@ -106,12 +115,13 @@ function renderWindow(list: HTMLElement, state: ListState): void {
 }
 
 /**
- * Fills the note list: one button per note, the open one marked as current. A long list
- * renders only the rows around the view (10,000 rows would cost the window tens of MB).
+ * Fills the note list: one button per note (with its snippet, for a search's hits), the open
+ * one marked as current. A long list renders only the rows around the view (10,000 rows would
+ * cost the window tens of MB).
  */
 export function renderNoteList(
   list: HTMLElement,
-  notes: NoteSummary[],
+  notes: NoteRow[],
   openId: NoteId | undefined,
   onOpen: (id: NoteId) => void,
 ): void {

@@ -1,6 +1,10 @@
+import { undoDepth } from "@codemirror/commands";
+import { ensureSyntaxTree } from "@codemirror/language";
+import { EditorView } from "@codemirror/view";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Note } from "../bindings/Note";
 import type { NoteSummary } from "../bindings/NoteSummary";
+import { KEPT_NOTES } from "./code-editor";
 import { AUTOSAVE_DELAY_MS, NoteEditor } from "./editor";
 import { filterNotes, listKeyboardNavigation, renderNoteList, WINDOWED_ABOVE } from "./note-list";
 
@@ -115,8 +119,10 @@ describe("note editor", () => {
     vi.useRealTimers();
   });
 
-  function setup() {
+  function setup(openLink?: (url: string) => void) {
     const pane = document.createElement("main");
+    // In the page, as in the app: CodeMirror looks at focus and layout through the document.
+    document.body.append(pane);
     const saves: { id: string; title: string; body: string }[] = [];
     const saved: Note[] = [];
     const editor = new NoteEditor(
@@ -126,37 +132,149 @@ describe("note editor", () => {
         return Promise.resolve(note(id, edit.title, edit.body));
       },
       (n) => saved.push(n),
+      undefined,
+      undefined,
+      openLink,
     );
-    const type = (testId: string, value: string) => {
-      const field = pane.querySelector<HTMLInputElement | HTMLTextAreaElement>(`[data-testid="${testId}"]`);
-      if (!field) throw new Error(testId);
+    const typeTitle = (value: string) => {
+      const field = pane.querySelector<HTMLInputElement>('[data-testid="note-title"]');
+      if (!field) throw new Error("no title field");
       field.value = value;
       field.dispatchEvent(new Event("input"));
     };
-    return { pane, editor, saves, saved, type };
+    return { pane, editor, saves, saved, typeTitle };
   }
 
+  afterEach(() => {
+    document.body.replaceChildren();
+  });
+
+  /** The CodeMirror view the note's text is in, found the way CodeMirror itself offers. */
+  function textView(pane: HTMLElement): EditorView {
+    const content = pane.querySelector<HTMLElement>('[data-testid="note-body"]');
+    const view = content === null ? null : EditorView.findFromDOM(content);
+    if (view === null) throw new Error("no note text");
+    return view;
+  }
+
+  const bodyText = (pane: HTMLElement) => textView(pane).state.doc.toString();
+
+  /** A keystroke as CodeMirror reports one: typed text replacing the selection. */
+  function type(pane: HTMLElement, text: string): void {
+    const view = textView(pane);
+    view.dispatch({ ...view.state.replaceSelection(text), userEvent: "input.type" });
+  }
+
+  function moveCursor(pane: HTMLElement, at: number): void {
+    textView(pane).dispatch({ selection: { anchor: at } });
+  }
+
+  function pressUndo(pane: HTMLElement): void {
+    textView(pane).contentDOM.dispatchEvent(new KeyboardEvent("keydown", { key: "z", ctrlKey: true, bubbles: true, cancelable: true }));
+  }
+
+  it("puts the text in a CodeMirror editor the tests and the e2e suite can find", async () => {
+    const { editor, pane } = setup();
+    await editor.open(note("n1", "Title", "# Plan\n\nfirst"));
+    const content = pane.querySelector('[data-testid="note-body"]');
+    expect(content?.classList.contains("cm-content")).toBe(true);
+    expect(content?.getAttribute("contenteditable")).toBe("true");
+    expect(bodyText(pane)).toBe("# Plan\n\nfirst");
+    expect(pane.querySelector(".cm-gutters")).toBeNull();
+  });
+
   it("saves once, shortly after typing stops", async () => {
-    const { editor, saves, saved, type, pane } = setup();
+    const { editor, saves, saved, pane } = setup();
     await editor.open(note("n1", "Title", "old"));
-    type("note-body", "n");
-    type("note-body", "ne");
-    type("note-body", "new");
+    moveCursor(pane, 3);
+    type(pane, " n");
+    type(pane, "e");
+    type(pane, "w");
+    expect(pane.querySelector('[data-testid="save-state"]')?.textContent).toBe("Editing…");
     await vi.advanceTimersByTimeAsync(AUTOSAVE_DELAY_MS - 1);
     expect(saves).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
-    expect(saves).toEqual([{ id: "n1", title: "Title", body: "new" }]);
-    expect(saved.map((n) => n.body)).toEqual(["new"]);
+    expect(saves).toEqual([{ id: "n1", title: "Title", body: "old new" }]);
+    expect(saved.map((n) => n.body)).toEqual(["old new"]);
     expect(pane.querySelector('[data-testid="save-state"]')?.textContent).toBe("Saved");
   });
 
+  it("does not save while typing goes on", async () => {
+    const { editor, saves, pane } = setup();
+    await editor.open(note("n1", "Title", ""));
+    for (const letter of "slowly") {
+      type(pane, letter);
+      await vi.advanceTimersByTimeAsync(AUTOSAVE_DELAY_MS - 1);
+    }
+    expect(saves).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(saves).toEqual([{ id: "n1", title: "Title", body: "slowly" }]);
+  });
+
   it("saves pending typing before another note opens", async () => {
-    const { editor, saves, type } = setup();
+    const { editor, saves, typeTitle, pane } = setup();
     await editor.open(note("n1", "One"));
-    type("note-title", "One, edited");
-    await editor.open(note("n2", "Two"));
-    expect(saves).toEqual([{ id: "n1", title: "One, edited", body: "" }]);
+    typeTitle("One, edited");
+    type(pane, "text of one");
+    await editor.open(note("n2", "Two", "text of two"));
+    expect(saves).toEqual([{ id: "n1", title: "One, edited", body: "text of one" }]);
     expect(editor.openId).toBe("n2");
+    expect(bodyText(pane)).toBe("text of two");
+  });
+
+  it("keeps an undo history per note: undo never brings back another note's text", async () => {
+    const { editor, pane } = setup();
+    await editor.open(note("a", "A", "alpha"));
+    moveCursor(pane, 5);
+    type(pane, " typed in A");
+    await editor.open(note("b", "B", "beta"));
+    moveCursor(pane, 4);
+    type(pane, " typed in B");
+    await vi.advanceTimersByTimeAsync(AUTOSAVE_DELAY_MS);
+
+    // Undo in B goes back to B as it opened, and no further.
+    pressUndo(pane);
+    expect(bodyText(pane)).toBe("beta");
+    pressUndo(pane);
+    pressUndo(pane);
+    expect(bodyText(pane)).toBe("beta");
+
+    // A kept its own history (the store still has A's typing, saved before B opened).
+    await editor.open(note("a", "A", "alpha typed in A"));
+    expect(bodyText(pane)).toBe("alpha typed in A");
+    pressUndo(pane);
+    expect(bodyText(pane)).toBe("alpha");
+    pressUndo(pane);
+    expect(bodyText(pane)).toBe("alpha");
+  });
+
+  it("keeps the states of the last notes only", async () => {
+    const { editor, pane } = setup();
+    const depthAfterReturning = async (othersBetween: number): Promise<number> => {
+      await editor.open(note("first", "First", ""));
+      type(pane, "x");
+      for (let i = 0; i < othersBetween; i++) await editor.open(note(`other${String(i)}`, "Other", ""));
+      await editor.open(note("first", "First", "x"));
+      return undoDepth(textView(pane).state);
+    };
+    expect(await depthAfterReturning(KEPT_NOTES - 1)).toBe(1);
+    expect(await depthAfterReturning(KEPT_NOTES)).toBe(0);
+  });
+
+  it("parses a very long paragraph in pieces, so a keystroke re-parses one piece, and a usual one whole", async () => {
+    const { editor, pane } = setup();
+    const paragraphs = (body: string) => {
+      const tree = ensureSyntaxTree(textView(pane).state, body.length, 10_000);
+      if (tree === null) throw new Error("not parsed in time");
+      return tree.topNode.getChildren("Paragraph").length;
+    };
+    const usual = Array.from({ length: 12 }, (_, i) => `Line ${String(i)} of a paragraph, *emphasis* and all.`).join("\n");
+    await editor.open(note("usual", "Usual", usual));
+    expect(paragraphs(usual)).toBe(1);
+    // A pasted log: 1 MB without one blank line.
+    const log = Array.from({ length: 15_000 }, (_, i) => `2026-11-27 06:${String(i % 60)} request ${String(i)} served in ${String(i % 97)} ms`).join("\n");
+    await editor.open(note("log", "Log", log));
+    expect(paragraphs(log)).toBeGreaterThan(log.length / 20_000);
   });
 
   it("keeps the text and says why when a save fails", async () => {
@@ -210,17 +328,86 @@ describe("note editor", () => {
     expect(deleted).toEqual(["n1"]);
   });
 
-  it("shows a change made outside (the vault folder) unless typing is unsaved", async () => {
-    const { editor, pane, type } = setup();
-    await editor.open(note("n1", "Plan", "old"));
-    const body = () => pane.querySelector<HTMLTextAreaElement>('[data-testid="note-body"]')?.value;
-    editor.reload(note("n1", "Plan", "changed in another editor"));
-    expect(body()).toBe("changed in another editor");
-    type("note-body", "typing here");
+  it("shows a change made outside (the vault folder) unless typing is unsaved, keeping the cursor", async () => {
+    const { editor, pane } = setup();
+    await editor.open(note("n1", "Plan", "old text"));
+    moveCursor(pane, 4);
+    editor.reload(note("n1", "Plan", "new: old text"));
+    expect(bodyText(pane)).toBe("new: old text");
+    // The cursor stays before "text", where it was in the text around it.
+    expect(textView(pane).state.selection.main.head).toBe(9);
+    // The outside change is not the person's to undo.
+    pressUndo(pane);
+    expect(bodyText(pane)).toBe("new: old text");
+
+    type(pane, "typing ");
     expect(editor.hasUnsavedTyping).toBe(true);
     editor.reload(note("n1", "Plan", "second outside change"));
-    expect(body()).toBe("typing here");
+    expect(bodyText(pane)).toBe("new: old typing text");
     editor.reload(note("n2", "Other", "not the open note"));
-    expect(body()).toBe("typing here");
+    expect(bodyText(pane)).toBe("new: old typing text");
+  });
+
+  it("marks a search's words, any case and accents, puts the cursor on the first, and unmarks on typing", async () => {
+    const { editor, pane } = setup();
+    const body = "Shopping\nBuy CAFÉ beans and a cafetière.\nNo decaf.";
+    await editor.open(note("n1", "List", body));
+    editor.showMatches(["cafe"]);
+    const marked = () => [...pane.querySelectorAll(".search-match")].map((m) => m.textContent);
+    expect(marked()).toEqual(["CAFÉ", "cafe"]);
+    const view = textView(pane);
+    expect(view.state.selection.main.head).toBe(body.indexOf("CAFÉ"));
+
+    type(pane, "x");
+    expect(marked()).toEqual([]);
+  });
+
+  it("drops the marks when another note opens, and when the marked one opens again", async () => {
+    const { editor, pane } = setup();
+    await editor.open(note("n1", "One", "the word"));
+    editor.showMatches(["word"]);
+    expect(pane.querySelectorAll(".search-match").length).toBe(1);
+    await editor.open(note("n2", "Two", "word again"));
+    expect(pane.querySelectorAll(".search-match").length).toBe(0);
+    await editor.open(note("n1", "One", "the word"));
+    expect(pane.querySelectorAll(".search-match").length).toBe(0);
+  });
+
+  it("previews the Markdown in place of the text, and opens only web and mail links", async () => {
+    const opened: string[] = [];
+    const { editor, pane } = setup((url) => opened.push(url));
+    const body = "# Trip\n\nSee [the map](https://example.com/map) and [this](javascript:alert(1)).";
+    await editor.open(note("n1", "Trip", body));
+    const toggle = pane.querySelector<HTMLButtonElement>('[data-testid="toggle-preview"]');
+    const preview = pane.querySelector<HTMLElement>('[data-testid="note-preview"]');
+    if (!toggle || !preview) throw new Error("no preview");
+    expect(preview.hidden).toBe(true);
+
+    toggle.click();
+    await vi.waitFor(() => {
+      expect(preview.querySelector("h1")?.textContent).toBe("Trip");
+    });
+    expect(toggle.getAttribute("aria-pressed")).toBe("true");
+    expect(preview.hidden).toBe(false);
+    expect(pane.querySelector<HTMLElement>(".note-text-area")?.hidden).toBe(true);
+
+    const links = [...preview.querySelectorAll("a")];
+    expect(links.map((a) => a.getAttribute("href"))).toEqual(["https://example.com/map"]);
+    const click = new MouseEvent("click", { bubbles: true, cancelable: true });
+    links[0]?.dispatchEvent(click);
+    expect(click.defaultPrevented).toBe(true);
+    expect(opened).toEqual(["https://example.com/map"]);
+
+    // A saved change of the open note (from outside) shows in the preview.
+    editor.reload(note("n1", "Trip", "# Trip, changed"));
+    await vi.waitFor(() => {
+      expect(preview.querySelector("h1")?.textContent).toBe("Trip, changed");
+    });
+
+    toggle.click();
+    await vi.waitFor(() => {
+      expect(preview.hidden).toBe(true);
+    });
+    expect(bodyText(pane)).toBe("# Trip, changed");
   });
 });
