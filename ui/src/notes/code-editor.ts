@@ -3,8 +3,14 @@
 // window's first paint never waits for CodeMirror.
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { markdownKeymap, markdownLanguage, pasteURLAsLink } from "@codemirror/lang-markdown";
-import { type MarkdownConfig, MarkdownParser } from "@lezer/markdown";
-import { HighlightStyle, Language, LanguageSupport, syntaxHighlighting } from "@codemirror/language";
+import {
+  forceParsing,
+  HighlightStyle,
+  Language,
+  LanguageSupport,
+  syntaxHighlighting,
+  syntaxTreeAvailable,
+} from "@codemirror/language";
 import { search, searchKeymap } from "@codemirror/search";
 import { Annotation, EditorState, type Extension, Prec, StateEffect, StateField, Transaction } from "@codemirror/state";
 import {
@@ -18,11 +24,18 @@ import {
   placeholder,
 } from "@codemirror/view";
 import { tags } from "@lezer/highlight";
+import { type MarkdownConfig, MarkdownParser } from "@lezer/markdown";
 import type { NoteId } from "../bindings/NoteId";
 import { findWords, type TextRange } from "./word-matches";
 
 /** How many notes keep their editor state (undo history, cursor, scroll), the open one included. */
 export const KEPT_NOTES = 20;
+
+/**
+ * The longest stretch of Markdown parsing done between two keystrokes' chances to run. The
+ * whole text is parsed soon after it opens, in slices this long (see NoteText.parseAhead).
+ */
+const PARSE_SLICE_MS = 5;
 
 /** What the editor tells its owner. */
 export interface NoteTextEvents {
@@ -159,7 +172,7 @@ const noteTheme = EditorView.theme({
   },
 });
 
-function noteExtensions(events: NoteTextEvents): Extension[] {
+function noteExtensions(events: NoteTextEvents, parseAhead: () => void): Extension[] {
   return [
     new LanguageSupport(notesMarkdown()),
     syntaxHighlighting(markdownStyle),
@@ -181,6 +194,8 @@ function noteExtensions(events: NoteTextEvents): Extension[] {
       // Constant work per keystroke: nothing here reads the whole text.
       if (update.transactions.some((tr) => tr.docChanged && tr.annotation(fromStore) !== true)) events.edited();
       if (update.focusChanged && !update.view.hasFocus) events.left();
+      // O(1): whether the tree reaches the end is one comparison.
+      if (update.docChanged && !syntaxTreeAvailable(update.state)) parseAhead();
     }),
   ];
 }
@@ -227,9 +242,12 @@ export class NoteText {
   private readonly extensions: Extension[];
   private readonly recent = new RecentNotes(KEPT_NOTES - 1);
   private shownId: NoteId | undefined;
+  private parsing: ReturnType<typeof setTimeout> | undefined;
 
   constructor(events: NoteTextEvents) {
-    this.extensions = noteExtensions(events);
+    this.extensions = noteExtensions(events, () => {
+      this.parseAhead();
+    });
     this.view = new EditorView({ state: EditorState.create({ extensions: this.extensions }) });
   }
 
@@ -260,6 +278,24 @@ export class NoteText {
     }
     this.view.dispatch({ effects: setMatches.of([]) });
     this.replaceText(text);
+    this.parseAhead();
+  }
+
+  /**
+   * Parses the text to its end in short slices, soon after it opens. CodeMirror's own worker
+   * parses only a little beyond the view, and where the browser has no requestIdleCallback
+   * (WebKitGTK) in slices of up to 100 ms: a jump to the end of a 1 MB note would then make
+   * the next keystrokes wait for the parse.
+   */
+  private parseAhead(): void {
+    if (this.parsing !== undefined) return;
+    const step = (): void => {
+      this.parsing = undefined;
+      if (syntaxTreeAvailable(this.view.state)) return;
+      forceParsing(this.view, this.view.state.doc.length, PARSE_SLICE_MS);
+      this.parsing = setTimeout(step, 0);
+    };
+    this.parsing = setTimeout(step, 0);
   }
 
   /**

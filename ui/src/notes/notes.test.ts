@@ -1,5 +1,5 @@
 import { undoDepth } from "@codemirror/commands";
-import { ensureSyntaxTree } from "@codemirror/language";
+import { ensureSyntaxTree, syntaxTreeAvailable } from "@codemirror/language";
 import { EditorView } from "@codemirror/view";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Note } from "../bindings/Note";
@@ -276,6 +276,19 @@ describe("note editor", () => {
     await editor.open(note("log", "Log", log));
     expect(paragraphs(log)).toBeGreaterThan(log.length / 20_000);
   });
+
+  it("parses a long note to its end soon after it opens, so a jump to the end finds it parsed", async () => {
+    // Real time: parsing works in slices of it.
+    vi.useRealTimers();
+    const { editor, pane } = setup();
+    const body = Array.from({ length: 6_000 }, (_, i) => `Paragraph ${String(i)}, with *some* words in it.`).join("\n\n");
+    await editor.open(note("long", "Long", body));
+    const view = textView(pane);
+    expect(syntaxTreeAvailable(view.state)).toBe(false);
+    await vi.waitFor(() => {
+      expect(syntaxTreeAvailable(view.state)).toBe(true);
+    }, { timeout: 10_000, interval: 20 });
+  }, 15_000);
 
   it("keeps the text and says why when a save fails", async () => {
     const pane = document.createElement("main");
