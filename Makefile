@@ -37,6 +37,11 @@ bench: setup-test ui
 		WEBKIT_DISABLE_DMABUF_RENDERER=1 LIBGL_ALWAYS_SOFTWARE=1 \
 		scripts/with-postgres.sh xvfb-run --auto-servernum --server-args="-screen 0 1280x800x24" \
 		dbus-run-session -- cargo bench --locked -p quire-client $(BENCHES)
+	@# Typing into a 1 MB note in the real window, through tauri-driver as the e2e suite runs it.
+	QUIRE_BENCH_OUT=$(BENCH_OUT) QUIRE_APP_BIN=$(BENCH_OUT)/bin/quire-app QUIRE_CLI_BIN=$(BENCH_OUT)/bin/quire \
+		WEBKIT_DISABLE_DMABUF_RENDERER=1 LIBGL_ALWAYS_SOFTWARE=1 \
+		scripts/with-keyring.sh xvfb-run --auto-servernum --server-args="-screen 0 1280x800x24" \
+		node --import tsx tests/e2e/typing-latency.bench.ts
 	node --import tsx scripts/bench-table.ts $(BENCH_OUT)
 
 ## make deb: release .debs in $(DEB_OUT): the desktop app (Tauri's bundler: desktop entry,

@@ -120,6 +120,7 @@ pub fn main() -> ExitCode {
     };
 
     let result = tauri::Builder::default()
+        .plugin(links::navigation_guard())
         .setup(move |app| {
             let handle = app.handle().clone();
             app.manage(notifications::Notifier::start(&handle));

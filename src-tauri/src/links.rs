@@ -43,9 +43,58 @@ pub fn open_in_browser(link: &str) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// The window never leaves the app's own pages: a link that got past the preview's click
+/// handler (or anything else that tries to navigate) is stopped here and logged.
+pub fn navigation_guard<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    tauri::plugin::Builder::new("navigation-guard")
+        .on_navigation(|_webview, url| {
+            let allowed = is_app_page(url);
+            if !allowed {
+                tracing::warn!(scheme = url.scheme(), "stopped the window navigating away");
+            }
+            allowed
+        })
+        .build()
+}
+
+/// The app's own pages: its bundled UI (`tauri://localhost`, or `http://tauri.localhost`
+/// where custom schemes go over http) and, in a dev build, the Vite server.
+fn is_app_page(url: &url::Url) -> bool {
+    let host = url.host_str();
+    match url.scheme() {
+        "tauri" => host == Some("localhost"),
+        "http" | "https" if host == Some("tauri.localhost") => true,
+        "http" => cfg!(debug_assertions) && host == Some("localhost") && url.port() == Some(5173),
+        "about" => url.path() == "blank",
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::openable;
+    use super::{is_app_page, openable};
+
+    #[test]
+    fn the_window_stays_on_the_apps_pages() {
+        for page in [
+            "tauri://localhost/",
+            "tauri://localhost/index.html",
+            "http://tauri.localhost/",
+            "about:blank",
+        ] {
+            assert!(is_app_page(&url::Url::parse(page).unwrap()), "{page}");
+        }
+        for page in [
+            "https://example.org/",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "tauri://evil/",
+            "http://localhost:8787/v1/health",
+            "data:text/html,hi",
+        ] {
+            assert!(!is_app_page(&url::Url::parse(page).unwrap()), "{page}");
+        }
+    }
 
     #[test]
     fn only_web_and_mail_links_open() {

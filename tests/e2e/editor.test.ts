@@ -117,6 +117,15 @@ describe("the editor and the Markdown preview", () => {
       assert.equal(await browser.execute(() => location.href), home);
       assert.ok(await byTestId(browser, "note-preview").isDisplayed(), "the window left the app");
 
+      // Anything that navigates without a click (script that got in, a form, a redirect) is
+      // stopped by the app itself, not only by the preview's click handler.
+      await browser.execute(() => {
+        window.location.assign("https://example.org/");
+      });
+      await sleep(1_000);
+      assert.equal(await browser.execute(() => location.href), home);
+      assert.ok(await byTestId(browser, "note-preview").isDisplayed(), "the window navigated away");
+
       await byTestId(browser, "toggle-preview").click();
       await byTestId(browser, "note-body").waitForDisplayed({ timeout: 5_000 });
       assert.equal(await editorText(browser), BODY);
