@@ -10,15 +10,37 @@ use crate::error::CommandError;
 /// Schemes a preview link may open.
 const OPENABLE: &[&str] = &["http", "https", "mailto"];
 
+/// The longest link handed over: far beyond any real address, well inside what a command
+/// line takes.
+const MAX_LINK_BYTES: usize = 8 * 1024;
+
+/// The parts of a `mailto:` link kept: a mail program may honour others, such as `attach=`,
+/// which would put a file of this computer in the message.
+const MAIL_FIELDS: &[&str] = &["to", "cc", "bcc", "subject", "body"];
+
 /// The link, checked and normalized, when it may be opened.
 pub fn openable(link: &str) -> Result<url::Url, CommandError> {
     let refused = |why: &str| CommandError {
         code: ErrorCode::Invalid,
         message: format!("This link cannot be opened: {why}"),
     };
-    let url = url::Url::parse(link).map_err(|_| refused("it is not a web address"))?;
+    if link.len() > MAX_LINK_BYTES {
+        return Err(refused("it is too long"));
+    }
+    let mut url = url::Url::parse(link).map_err(|_| refused("it is not a web address"))?;
     if !OPENABLE.contains(&url.scheme()) {
         return Err(refused("only web and mail links open from a note"));
+    }
+    if url.scheme() == "mailto" {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(key, _)| MAIL_FIELDS.contains(&key.to_ascii_lowercase().as_str()))
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        url.set_query(None);
+        if !kept.is_empty() {
+            url.query_pairs_mut().extend_pairs(kept);
+        }
     }
     Ok(url)
 }
@@ -57,13 +79,14 @@ pub fn navigation_guard<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
         .build()
 }
 
-/// The app's own pages: its bundled UI (`tauri://localhost`, or `http://tauri.localhost`
-/// where custom schemes go over http) and, in a dev build, the Vite server.
+/// The app's own pages: its bundled UI (`tauri://localhost`; `http://tauri.localhost` on
+/// Windows, where custom schemes go over http, and an ordinary host name elsewhere) and, in
+/// a dev build, the Vite server.
 fn is_app_page(url: &url::Url) -> bool {
     let host = url.host_str();
     match url.scheme() {
         "tauri" => host == Some("localhost"),
-        "http" | "https" if host == Some("tauri.localhost") => true,
+        "http" | "https" if host == Some("tauri.localhost") => cfg!(windows),
         "http" => cfg!(debug_assertions) && host == Some("localhost") && url.port() == Some(5173),
         "about" => url.path() == "blank",
         _ => false,
@@ -79,7 +102,6 @@ mod tests {
         for page in [
             "tauri://localhost/",
             "tauri://localhost/index.html",
-            "http://tauri.localhost/",
             "about:blank",
         ] {
             assert!(is_app_page(&url::Url::parse(page).unwrap()), "{page}");
@@ -90,6 +112,7 @@ mod tests {
             "file:///etc/passwd",
             "tauri://evil/",
             "http://localhost:8787/v1/health",
+            "http://tauri.localhost/",
             "data:text/html,hi",
         ] {
             assert!(!is_app_page(&url::Url::parse(page).unwrap()), "{page}");
@@ -117,5 +140,13 @@ mod tests {
         ] {
             assert!(openable(link).is_err(), "{link}");
         }
+        let long = format!("https://example.org/{}", "a".repeat(10_000));
+        assert!(openable(&long).is_err());
+        // A mail link keeps its address, subject and text, and nothing that attaches files.
+        let mail =
+            openable("mailto:a@example.org?subject=Hi&attach=/home/u/.ssh/id_rsa&Body=x").unwrap();
+        assert_eq!(mail.as_str(), "mailto:a@example.org?subject=Hi&Body=x");
+        let plain = openable("mailto:a@example.org?attachment=/etc/passwd").unwrap();
+        assert_eq!(plain.as_str(), "mailto:a@example.org");
     }
 }

@@ -184,6 +184,15 @@ fn search_finds_body_words_with_a_marked_snippet_and_never_fails_on_what_is_type
     assert!(device
         .ok(&["note", "search", "friday"])
         .contains("[Friday]"));
+    // A note's control characters never reach the terminal.
+    device.ok_with_stdin(
+        &["note", "add", "--title", "Esc\u{1b}]52;c;aGk=\u{7}ape"],
+        b"clip \x1b[2J board\n",
+    );
+    let shown = device.ok(&["note", "search", "clip"]);
+    assert!(shown.contains("Esc ]52;c;aGk= ape"), "{shown}");
+    assert!(!shown.contains('\u{1b}'), "{shown:?}");
+    assert!(!device.ok(&["note", "list"]).contains('\u{1b}'));
     // An operator is a word like any other: NOT is the start of "nothing".
     assert_eq!(device.json(&["note", "search", "NOT"])[0]["title"], "Other");
     for typed in ["(", "\"", "OR", "a AND", "*", "title:x", "NEAR(a b)"] {

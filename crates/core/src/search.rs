@@ -7,6 +7,8 @@
 //! an error. Every word must match; the last also as a prefix, as it may be half typed, once
 //! it has [`MIN_PREFIX_CHARS`] characters.
 
+use std::collections::VecDeque;
+
 use serde::Serialize;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
@@ -67,6 +69,23 @@ fn folded(word: &str) -> String {
         .collect()
 }
 
+/// The words of `text` (runs of letters and digits), as byte ranges.
+fn word_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut chars = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        let (from, _) = chars.by_ref().find(|(_, c)| c.is_alphanumeric())?;
+        let mut to = text.len();
+        while let Some(&(at, c)) = chars.peek() {
+            if !c.is_alphanumeric() {
+                to = at;
+                break;
+            }
+            chars.next();
+        }
+        Some((from, to))
+    })
+}
+
 /// A few words of `text` around the first word that matches what was typed, the matching
 /// words marked (the last typed word also as a prefix, as in [`fts_query`]); the start of
 /// `text`, unmarked, when no word of it matches (the note matched by its title). Made here,
@@ -92,30 +111,35 @@ pub fn snippet(text: &str, typed: &str) -> Vec<Marked> {
             || token == *last
             || (last_is_prefix && token.starts_with(last.as_str()))
     };
-    // Word boundaries in `text`, as byte ranges.
-    let mut tokens: Vec<(usize, usize)> = Vec::new();
-    let mut start = None;
-    for (at, c) in text.char_indices() {
-        match (c.is_alphanumeric(), start) {
-            (true, None) => start = Some(at),
-            (false, Some(from)) => {
-                tokens.push((from, at));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some(from) = start {
-        tokens.push((from, text.len()));
-    }
-    let first = tokens
-        .iter()
-        .position(|&(from, to)| matches(&text[from..to]))
-        .unwrap_or(0);
+    // Read word by word only as far as the snippet needs: a long note costs as far as its
+    // first match, not its length.
     let lead = SNIPPET_WORDS / 4;
-    let begin = first.saturating_sub(lead);
-    let end = (begin + SNIPPET_WORDS).min(tokens.len());
-    let Some(&(from, _)) = tokens.get(begin) else {
+    let mut window: VecDeque<(usize, usize)> = VecDeque::with_capacity(SNIPPET_WORDS);
+    let (mut cut_before, mut cut_after, mut found) = (false, false, false);
+    for span in word_spans(text) {
+        if found {
+            if window.len() == SNIPPET_WORDS {
+                cut_after = true;
+                break;
+            }
+            window.push_back(span);
+            continue;
+        }
+        found = matches(&text[span.0..span.1]);
+        if !found && window.len() == lead {
+            window.pop_front();
+            cut_before = true;
+        }
+        window.push_back(span);
+    }
+    if !found {
+        // Matched by its title: the start of the text.
+        window = word_spans(text).take(SNIPPET_WORDS + 1).collect();
+        cut_before = false;
+        cut_after = window.len() > SNIPPET_WORDS;
+        window.truncate(SNIPPET_WORDS);
+    }
+    let Some(&(from, _)) = window.front() else {
         return Vec::new();
     };
     let mut runs: Vec<Marked> = Vec::new();
@@ -127,17 +151,17 @@ pub fn snippet(text: &str, typed: &str) -> Vec<Marked> {
             matched,
         }),
     };
-    if begin > 0 {
+    if cut_before {
         push("…", false);
     }
     let mut at = from;
-    for &(word_from, word_to) in &tokens[begin..end] {
+    for &(word_from, word_to) in &window {
         push(&text[at..word_from], false);
         let word = &text[word_from..word_to];
         push(word, matches(word));
         at = word_to;
     }
-    if end < tokens.len() {
+    if cut_after {
         push("…", false);
     }
     runs

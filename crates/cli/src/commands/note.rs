@@ -44,13 +44,18 @@ pub async fn run(command: NoteCommand, device: &Device, out: &Output) -> Result<
                             .iter()
                             .map(|run| {
                                 if run.matched {
-                                    format!("[{}]", run.text)
+                                    format!("[{}]", printable(&run.text))
                                 } else {
-                                    run.text.replace('\n', " ")
+                                    printable(&run.text)
                                 }
                             })
                             .collect();
-                        format!("{}  {}\n    {}\n", hit.id, hit.title, snippet.trim())
+                        format!(
+                            "{}  {}\n    {}\n",
+                            hit.id,
+                            printable(&hit.title),
+                            snippet.trim()
+                        )
                     })
                     .collect()
             });
@@ -142,6 +147,15 @@ pub(super) fn read_text(file: Option<&Path>, out: &Output) -> Result<String, Cli
     text_from_bytes(bytes).map_err(|source| CliError::NotText { path, source })
 }
 
+/// Note text as one line for a terminal: a note may come from anyone who can write to the
+/// account or the vault folder, and control characters (escape sequences among them) would
+/// be the terminal's to act on.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// Notes a line each: id, time, a * when changes wait to be sent, title.
 fn print_list(out: &Output, notes: &[NoteSummary]) {
     out.print(&notes, |notes| {
@@ -153,7 +167,7 @@ fn print_list(out: &Output, notes: &[NoteSummary]) {
                     "{}  {} {pending} {}\n",
                     n.id,
                     n.updated_at.to_utc_string(),
-                    n.title
+                    printable(&n.title)
                 )
             })
             .collect()
