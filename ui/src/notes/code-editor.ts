@@ -265,7 +265,7 @@ export class NoteText {
    * Shows note `id` with `text`: its own state if it was open lately (its undo history, cursor
    * and scroll), brought up to `text` if the store's text changed meanwhile; else a new state.
    */
-  show(id: NoteId, text: string): void {
+  show(id: NoteId, text: string, keepTyped = false): void {
     if (id !== this.shownId) {
       // Taken before the open note's is put away, so putting it never lets go of this one.
       const kept = this.recent.take(id);
@@ -277,7 +277,8 @@ export class NoteText {
       this.shownId = id;
     }
     this.view.dispatch({ effects: setMatches.of([]) });
-    this.replaceText(text);
+    // A note whose last save failed keeps what was typed, not the store's older text.
+    if (!keepTyped) this.replaceText(text);
     this.parseAhead();
   }
 

@@ -45,6 +45,12 @@ export class NoteEditor {
   private readonly saveState = el("span", { class: "save-state", "data-testid": "save-state", "aria-live": "polite" });
   private readonly deleteArea = el("span", { class: "delete-area" });
   private readonly autosave: Debouncer;
+  /** Saves under way: a reload now would show the text from before them. */
+  private saving = 0;
+  /** Notes whose last save was refused; their typing is kept in their editor state. */
+  private readonly notSaved = new Set<NoteId>();
+  /** The titles typed into those notes. */
+  private readonly keptTitles = new Map<NoteId, string>();
 
   constructor(
     private readonly pane: HTMLElement,
@@ -67,14 +73,18 @@ export class NoteEditor {
     return this.note?.id;
   }
 
-  /** Typing that has not been saved yet (a reload now would throw it away). */
+  /**
+   * Typing that is not saved yet (a reload now would throw it away): waiting for the
+   * autosave, being saved right now, or refused the last time it was saved.
+   */
   get hasUnsavedTyping(): boolean {
-    return this.autosave.pending;
+    const open = this.note?.id;
+    return this.autosave.pending || this.saving > 0 || (open !== undefined && this.notSaved.has(open));
   }
 
   /** Shows the note's text as the store now has it, keeping the cursor where it can. */
   reload(note: Note): void {
-    if (this.note?.id !== note.id || this.autosave.pending) return;
+    if (this.note?.id !== note.id || this.hasUnsavedTyping) return;
     this.note = note;
     if (this.title.value !== note.title) this.title.value = note.title;
     this.text?.replaceText(note.body);
@@ -86,7 +96,8 @@ export class NoteEditor {
     await this.autosave.flush();
     const text = await this.loadText();
     this.note = note;
-    this.title.value = note.title;
+    const keepTyped = this.notSaved.has(note.id) && this.keptTitles.has(note.id);
+    this.title.value = keepTyped ? (this.keptTitles.get(note.id) ?? note.title) : note.title;
     this.saveState.textContent = "Saved";
     this.saveState.classList.remove("error");
     this.pane.classList.add("has-note");
@@ -109,8 +120,13 @@ export class NoteEditor {
       this.body,
     );
     // In the page before it is shown: CodeMirror measures what it shows.
-    text.show(note.id, note.body);
+    text.show(note.id, note.body, keepTyped);
     await this.setPreviewing(false);
+    if (keepTyped) {
+      // What was typed and refused is still here: try again, and say so if it fails.
+      this.saveState.textContent = "Not saved yet";
+      this.autosave.schedule();
+    }
   }
 
   /** Saves what is typed and lets go of the note (another view takes the pane). */
@@ -226,17 +242,26 @@ export class NoteEditor {
     const note = this.note;
     if (!note) return;
     this.saveState.textContent = "Saving…";
+    const title = this.title.value;
+    this.saving += 1;
     try {
-      const saved = await this.save(note.id, { title: this.title.value, body: this.text?.text ?? note.body });
+      const saved = await this.save(note.id, { title, body: this.text?.text ?? note.body });
+      this.notSaved.delete(note.id);
+      this.keptTitles.delete(note.id);
       if (this.note?.id === saved.id) this.note = saved;
       this.saveState.textContent = "Saved";
       this.saveState.classList.remove("error");
       this.onSaved(saved);
       void this.renderPreview();
     } catch (reason) {
-      // Nothing typed is thrown away: the text stays in the editor and saves on the next edit.
+      // Nothing typed is thrown away: the text stays in the editor (and in this note's kept
+      // state when another note is opened) and saves on the next edit or the next opening.
+      this.notSaved.add(note.id);
+      this.keptTitles.set(note.id, title);
       this.saveState.textContent = reason instanceof Error ? reason.message : "Not saved";
       this.saveState.classList.add("error");
+    } finally {
+      this.saving -= 1;
     }
   }
 }

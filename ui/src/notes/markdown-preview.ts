@@ -30,6 +30,9 @@ const SANITIZE: Config = {
   // Links to the web and mail only. Images also take data: (DOMPurify allows it on img alone);
   // the window's CSP keeps remote images from loading.
   ALLOWED_URI_REGEXP: /^(?:https?|mailto):/i,
+  // DOMPurify holds every attribute not listed as URI-safe to that pattern, which would strip
+  // an ordered list's start number.
+  ADD_URI_SAFE_ATTR: ["start"],
 };
 
 /** Schemes a click on a link may open, outside the app. */

@@ -305,6 +305,61 @@ describe("note editor", () => {
     expect(title.value).toBe("");
   });
 
+  it("keeps typing a save refused when another note opens, and saves it on coming back", async () => {
+    const pane = document.createElement("main");
+    document.body.append(pane);
+    let refuse = true;
+    const saves: string[] = [];
+    const editor = new NoteEditor(
+      pane,
+      (id, edit) => {
+        if (refuse) return Promise.reject(new Error("the note is too long"));
+        saves.push(edit.body);
+        return Promise.resolve(note(id, edit.title, edit.body));
+      },
+      () => undefined,
+    );
+    await editor.open(note("n1", "One", "stored"));
+    moveCursor(pane, 6);
+    type(pane, " and typed");
+    // Opening another note flushes the save, which is refused.
+    await editor.open(note("n2", "Two", "other"));
+    expect(bodyText(pane)).toBe("other");
+    // Back on the first note (the store still has its old text): the typing is there.
+    refuse = false;
+    await editor.open(note("n1", "One", "stored"));
+    expect(bodyText(pane)).toBe("stored and typed");
+    expect(editor.hasUnsavedTyping).toBe(true);
+    // A change from outside does not overwrite it either, and the retry saves it.
+    editor.reload(note("n1", "One", "stored"));
+    expect(bodyText(pane)).toBe("stored and typed");
+    await vi.advanceTimersByTimeAsync(AUTOSAVE_DELAY_MS);
+    expect(saves).toEqual(["stored and typed"]);
+    expect(editor.hasUnsavedTyping).toBe(false);
+  });
+
+  it("counts a save under way as unsaved typing, so a reload then cannot undo it", async () => {
+    const pane = document.createElement("main");
+    document.body.append(pane);
+    let finish: (saved: Note) => void = () => undefined;
+    const editor = new NoteEditor(
+      pane,
+      () => new Promise<Note>((resolve) => { finish = resolve; }),
+      () => undefined,
+    );
+    await editor.open(note("n1", "One", "old"));
+    moveCursor(pane, 3);
+    type(pane, " new");
+    await vi.advanceTimersByTimeAsync(AUTOSAVE_DELAY_MS);
+    expect(editor.hasUnsavedTyping).toBe(true);
+    // The store still answers with the text from before the save.
+    editor.reload(note("n1", "One", "old"));
+    expect(bodyText(pane)).toBe("old new");
+    finish(note("n1", "One", "old new"));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(editor.hasUnsavedTyping).toBe(false);
+  });
+
   it("asks once before deleting, saves typing first, and can be cancelled", async () => {
     const pane = document.createElement("main");
     const deleted: string[] = [];

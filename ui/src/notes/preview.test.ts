@@ -55,6 +55,12 @@ describe("the Markdown preview", () => {
     expect(liveParts(page)).toEqual([]);
   });
 
+  it("keeps an ordered list's start number", () => {
+    const page = rendered("3. third\n4. fourth\n");
+    expect(page.querySelector("ol")?.getAttribute("start")).toBe("3");
+    expect(liveParts(page)).toEqual([]);
+  });
+
   it("keeps images inline as data, and drops other image sources but http(s)", () => {
     const page = rendered("![dot](data:image/png;base64,iVBORw0KGgo=) ![here](./local.png)");
     const sources = [...page.querySelectorAll("img")].map((img) => img.getAttribute("src"));
