@@ -346,28 +346,6 @@ async fn a_store_made_before_search_is_indexed_when_it_is_opened() {
 }
 
 #[tokio::test]
-async fn a_title_match_is_found_first_even_for_a_word_in_thousands_of_notes() {
-    let d = device().await;
-    let titled = d
-        .store
-        .create_note(NoteFields::new("Budget", "the plan for the year\n"))
-        .await
-        .unwrap();
-    let common: Vec<NoteFields> = (0..1_500)
-        .map(|i| {
-            NoteFields::new(
-                format!("Note {i}"),
-                format!("a line about the budget {i}\n"),
-            )
-        })
-        .collect();
-    d.store.create_notes(common).await.unwrap();
-    let hits = d.store.search("budget", 20).await.unwrap();
-    assert_eq!(hits.len(), 20);
-    assert_eq!(hits[0].id, titled.id, "{:?}", hits[0].title);
-}
-
-#[tokio::test]
 async fn a_snippet_of_a_long_note_is_read_from_its_start_only() {
     let d = device().await;
     let long = format!("{}the needle is here\n", "hay stack words ".repeat(200_000));

@@ -8,7 +8,6 @@
 //! [`INDEX_CHUNK`] notes so a save never waits long behind one; a search first indexes
 //! whatever is left, so it never answers without them.
 
-use futures_util::TryStreamExt;
 use quire_core::search::{fts_query, snippet, Marked};
 use quire_core::{Millis, NoteId};
 use serde::Serialize;
@@ -131,22 +130,6 @@ impl Store {
         .bind(i64::from(RANKED_AT_MOST))
         .fetch_all(&self.pool)
         .await?;
-        // A word that common leaves older notes unranked: those that have it in their title
-        // (which weighs ten times the text) are ranked with the others, scored on their
-        // titles alone.
-        if scored.len() == RANKED_AT_MOST as usize {
-            let in_titles: Vec<(i64, f64)> = sqlx::query_as(
-                "SELECT rowid, bm25(notes_search, 10.0, 1.0) FROM notes_search
-                 WHERE notes_search MATCH '{title} : (' || ? || ')'
-                 ORDER BY rowid DESC LIMIT ?",
-            )
-            .bind(query)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-            let seen: std::collections::HashSet<i64> = scored.iter().map(|(r, _)| *r).collect();
-            scored.extend(in_titles.into_iter().filter(|(r, _)| !seen.contains(r)));
-        }
         // bm25 is lower for better matches; ties go to the note added last.
         scored.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
         scored.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
@@ -155,17 +138,20 @@ impl Store {
             return Ok(Vec::new());
         }
         // Then the notes, in that order, each with a snippet from the start of its text (a
-        // note of megabytes is read only that far), one row in memory at a time. A note
+        // note of megabytes is read only that far). A note
         // deleted since the index answered is left out.
         let rowids: Vec<String> = best.iter().map(|(rowid,)| rowid.to_string()).collect();
         let sql = format!(
             "SELECT rowid, id, title, substr(body, 1, {SNIPPET_SCAN_CHARS}) AS body, updated_at
-             FROM notes WHERE rowid IN ({}) AND deleted = 0 AND purged = 0",
+             FROM notes WHERE rowid IN ({}) AND +deleted = 0 AND +purged = 0",
             rowids.join(", ")
         );
-        let mut rows = sqlx::query(&sql).fetch(&self.pool);
+        // (`+deleted`: looked up by rowid, never by scanning the index on `deleted`.) All at
+        // once: streaming them costs a hand-over per row, and each is at most
+        // SNIPPET_SCAN_CHARS of text.
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         let mut hits = Vec::with_capacity(best.len());
-        while let Some(row) = rows.try_next().await? {
+        for row in rows {
             let rowid: i64 = row.try_get("rowid")?;
             let id: String = row.try_get("id")?;
             let body: String = row.try_get("body")?;
