@@ -12,7 +12,16 @@ import {
   syntaxTreeAvailable,
 } from "@codemirror/language";
 import { search, searchKeymap } from "@codemirror/search";
-import { Annotation, EditorState, type Extension, Prec, StateEffect, StateField, Transaction } from "@codemirror/state";
+import {
+  Annotation,
+  Compartment,
+  EditorState,
+  type Extension,
+  Prec,
+  StateEffect,
+  StateField,
+  Transaction,
+} from "@codemirror/state";
 import {
   Decoration,
   type DecorationSet,
@@ -36,6 +45,16 @@ export const KEPT_NOTES = 20;
  * whole text is parsed soon after it opens, in slices this long (see NoteText.parseAhead).
  */
 const PARSE_SLICE_MS = 5;
+
+/**
+ * Notes longer than this (characters) are shown without Markdown highlighting: the Markdown
+ * parser walks every block of the text on each key, which in a note of a megabyte takes
+ * the key past one frame (16 ms) in WebKitGTK. Decided when a note is shown.
+ */
+export const HIGHLIGHT_AT_MOST_CHARS = 512 * 1024;
+
+/** Where the Markdown language goes, or nothing for a very long note. */
+const highlighting = new Compartment();
 
 /** What the editor tells its owner. */
 export interface NoteTextEvents {
@@ -172,10 +191,17 @@ const noteTheme = EditorView.theme({
   },
 });
 
+/** Markdown's language and colours, made once and shared by every note's state. */
+const markdownSupport: Extension = [new LanguageSupport(notesMarkdown()), syntaxHighlighting(markdownStyle)];
+
+/** The highlighting a text of `length` characters is shown with. */
+function highlightingFor(length: number): Extension {
+  return length > HIGHLIGHT_AT_MOST_CHARS ? [] : markdownSupport;
+}
+
 function noteExtensions(events: NoteTextEvents, parseAhead: () => void): Extension[] {
   return [
-    new LanguageSupport(notesMarkdown()),
-    syntaxHighlighting(markdownStyle),
+    highlighting.of(markdownSupport),
     // Enter continues a list or quote, Backspace takes its marker away again.
     Prec.high(keymap.of(markdownKeymap)),
     pasteURLAsLink,
@@ -279,6 +305,8 @@ export class NoteText {
     this.view.dispatch({ effects: setMatches.of([]) });
     // A note whose last save failed keeps what was typed, not the store's older text.
     if (!keepTyped) this.replaceText(text);
+    const wanted = highlightingFor(this.view.state.doc.length);
+    if (highlighting.get(this.view.state) !== wanted) this.view.dispatch({ effects: highlighting.reconfigure(wanted) });
     this.parseAhead();
   }
 

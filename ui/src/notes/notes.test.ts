@@ -1,5 +1,5 @@
 import { undoDepth } from "@codemirror/commands";
-import { ensureSyntaxTree, syntaxTreeAvailable } from "@codemirror/language";
+import { ensureSyntaxTree, language, syntaxTreeAvailable } from "@codemirror/language";
 import { EditorView } from "@codemirror/view";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Note } from "../bindings/Note";
@@ -271,8 +271,8 @@ describe("note editor", () => {
     const usual = Array.from({ length: 12 }, (_, i) => `Line ${String(i)} of a paragraph, *emphasis* and all.`).join("\n");
     await editor.open(note("usual", "Usual", usual));
     expect(paragraphs(usual)).toBe(1);
-    // A pasted log: 1 MB without one blank line.
-    const log = Array.from({ length: 15_000 }, (_, i) => `2026-11-27 06:${String(i % 60)} request ${String(i)} served in ${String(i % 97)} ms`).join("\n");
+    // A pasted log without one blank line, just short enough to be highlighted.
+    const log = Array.from({ length: 8_000 }, (_, i) => `2026-11-27 06:${String(i % 60)} request ${String(i)} served in ${String(i % 97)} ms`).join("\n");
     await editor.open(note("log", "Log", log));
     expect(paragraphs(log)).toBeGreaterThan(log.length / 20_000);
   });
@@ -303,6 +303,16 @@ describe("note editor", () => {
     expect(state?.textContent).toBe("the title is empty");
     expect(state?.classList.contains("error")).toBe(true);
     expect(title.value).toBe("");
+  });
+
+  it("shows a note of over half a megabyte without Markdown highlighting, and a short one with it", async () => {
+    const { editor, pane } = setup();
+    await editor.open(note("big", "Big", `# Heading\n${"words and more words\n".repeat(30_000)}`));
+    expect(textView(pane).state.facet(language)).toBeNull();
+    await editor.open(note("small", "Small", "# Heading\n"));
+    expect(textView(pane).state.facet(language)).not.toBeNull();
+    await editor.open(note("big", "Big", `# Heading\n${"words and more words\n".repeat(30_000)}`));
+    expect(textView(pane).state.facet(language)).toBeNull();
   });
 
   it("keeps typing a save refused when another note opens, and saves it on coming back", async () => {
