@@ -54,9 +54,8 @@ pub const SNIPPET_WORDS: usize = 16;
 
 /// The words of what the person typed, as [`fts_query`] keeps them.
 fn typed_words(typed: &str) -> impl Iterator<Item = &str> {
-    typed
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty())
+    word_spans(typed)
+        .map(|(from, to)| &typed[from..to])
         .take(MAX_QUERY_WORDS)
 }
 

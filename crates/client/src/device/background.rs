@@ -41,38 +41,20 @@ impl Background {
             events: events.clone(),
         };
         // Listening before anything runs, so no notice from the start is missed.
-        follow_rounds(&sync, &vault);
-        index_after_rounds(&sync, store);
+        follow_rounds(&sync, &vault, store);
         forward_notices(&sync, events);
         vault.start(store).await;
         Self { sync, vault }
     }
 }
 
-/// After every round the vault folder follows: the round may have brought notes.
-fn follow_rounds(sync: &SyncHandle, vault: &VaultMirror) {
+/// After every round the vault folder follows, and the notes the round brought new are
+/// indexed for search, a chunk per transaction (until then a search indexes them itself
+/// before it answers).
+fn follow_rounds(sync: &SyncHandle, vault: &VaultMirror, store: &Arc<Store>) {
     let mut status = sync.watch();
-    // Weak: the watcher stops when the device goes, not when the sync task does.
+    // Weak: these stop when the device goes, not when the sync task does.
     let watcher = Arc::downgrade(&vault.watcher);
-    tokio::spawn(async move {
-        let mut last_sync_at = status.borrow_and_update().last_sync_at;
-        while status.changed().await.is_ok() {
-            let now = status.borrow_and_update().last_sync_at;
-            if now != last_sync_at {
-                last_sync_at = now;
-                let Some(watcher) = watcher.upgrade() else {
-                    return;
-                };
-                nudge(&watcher);
-            }
-        }
-    });
-}
-
-/// After every round, the notes it brought new are indexed for search, a chunk per
-/// transaction (until then a search indexes them itself before it answers).
-fn index_after_rounds(sync: &SyncHandle, store: &Arc<Store>) {
-    let mut status = sync.watch();
     let store = Arc::downgrade(store);
     tokio::spawn(async move {
         let mut last_sync_at = status.borrow_and_update().last_sync_at;
@@ -82,21 +64,26 @@ fn index_after_rounds(sync: &SyncHandle, store: &Arc<Store>) {
                 continue;
             }
             last_sync_at = now;
-            loop {
-                let Some(store) = store.upgrade() else {
-                    return;
-                };
-                match store.index_pending(INDEX_CHUNK).await {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(err) => {
-                        tracing::warn!("cannot index pulled notes for search: {err}");
-                        break;
-                    }
-                }
-            }
+            let (Some(watcher), Some(store)) = (watcher.upgrade(), store.upgrade()) else {
+                return;
+            };
+            nudge(&watcher);
+            index_for_search(&store).await;
         }
     });
+}
+
+async fn index_for_search(store: &Store) {
+    loop {
+        match store.index_pending(INDEX_CHUNK).await {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!("cannot index pulled notes for search: {err}");
+                return;
+            }
+        }
+    }
 }
 
 /// The sync task's notices become the device's events.

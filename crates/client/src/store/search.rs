@@ -133,14 +133,14 @@ impl Store {
         // bm25 is lower for better matches; ties go to the note added last.
         scored.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
         scored.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        let best: Vec<(i64,)> = scored.into_iter().map(|(rowid, _)| (rowid,)).collect();
+        let best: Vec<i64> = scored.into_iter().map(|(rowid, _)| rowid).collect();
         if best.is_empty() {
             return Ok(Vec::new());
         }
         // Then the notes, in that order, each with a snippet from the start of its text (a
-        // note of megabytes is read only that far). A note
-        // deleted since the index answered is left out.
-        let rowids: Vec<String> = best.iter().map(|(rowid,)| rowid.to_string()).collect();
+        // note of megabytes is read only that far). A note deleted since the index answered
+        // is left out.
+        let rowids: Vec<String> = best.iter().map(i64::to_string).collect();
         let sql = format!(
             "SELECT rowid, id, title, substr(body, 1, {SNIPPET_SCAN_CHARS}) AS body, updated_at
              FROM notes WHERE rowid IN ({}) AND +deleted = 0 AND +purged = 0",
@@ -155,7 +155,7 @@ impl Store {
             let rowid: i64 = row.try_get("rowid")?;
             let id: String = row.try_get("id")?;
             let body: String = row.try_get("body")?;
-            let rank = best.iter().position(|(best,)| *best == rowid);
+            let rank = best.iter().position(|best| *best == rowid);
             hits.push((
                 rank,
                 SearchHit {
