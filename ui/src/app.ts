@@ -176,7 +176,8 @@ export class App {
 
   /** Notes changed: the search box's words may find other notes now. */
   private searchAgain(): void {
-    if (searchWords(this.layout.search.value).length > 0) this.liveSearch.ask(this.layout.search.value);
+    // An empty box asks nothing.
+    this.liveSearch.ask(this.layout.search.value);
   }
 
   /** A status from the background task; a finished round may have brought notes. */

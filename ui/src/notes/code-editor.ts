@@ -135,6 +135,15 @@ const markdownStyle = HighlightStyle.define([
   { tag: [tags.processingInstruction, tags.contentSeparator, tags.labelName, tags.comment], color: "var(--muted)" },
 ]);
 
+/** The find panel's fields and buttons, drawn like the app's own. */
+const findPanelControl = {
+  font: "inherit",
+  color: "var(--text)",
+  backgroundColor: "var(--bg)",
+  border: "1px solid var(--line)",
+  borderRadius: "6px",
+};
+
 // Colours are the app's own variables (styles.css), so light and dark follow the system.
 // CodeMirror adds these as <style> elements, which the CSP's style-src 'unsafe-inline' allows
 // only while ui/index.html has no inline <style>: Tauri would give style-src a nonce for it,
@@ -162,22 +171,11 @@ const noteTheme = EditorView.theme({
   ".cm-panel.cm-search": { padding: "6px 32px 6px 10px", fontSize: "13px" },
   ".cm-panel.cm-search label": { fontSize: "12px", color: "var(--muted)" },
   ".cm-panel.cm-search [name=close]": { color: "var(--muted)", fontSize: "18px", top: "4px", right: "10px", cursor: "pointer" },
-  ".cm-textfield": {
-    font: "inherit",
-    color: "var(--text)",
-    backgroundColor: "var(--bg)",
-    border: "1px solid var(--line)",
-    borderRadius: "6px",
-    padding: "3px 8px",
-  },
+  ".cm-textfield": { ...findPanelControl, padding: "3px 8px" },
   ".cm-button, .cm-button:active": {
-    font: "inherit",
+    ...findPanelControl,
     fontSize: "12px",
-    color: "var(--text)",
     backgroundImage: "none",
-    backgroundColor: "var(--bg)",
-    border: "1px solid var(--line)",
-    borderRadius: "6px",
     padding: "3px 10px",
     cursor: "pointer",
   },

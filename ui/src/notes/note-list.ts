@@ -10,12 +10,18 @@ export type NoteFilter = "all" | "pending" | "conflict";
 /** A line of the list: a note, and when a search found it, the words around the match. */
 export type NoteRow = NoteSummary & { snippet?: Marked[] };
 
+/** Whether a note's sync state passes `filter`. */
+export function passesFilter(note: { pending: boolean; conflict: boolean }, filter: NoteFilter): boolean {
+  if (filter === "pending") return note.pending;
+  if (filter === "conflict") return note.conflict;
+  return true;
+}
+
 /** The notes whose title contains every word of `query` (any case) and that pass `filter`. */
 export function filterNotes(notes: NoteSummary[], query: string, filter: NoteFilter): NoteSummary[] {
   const words = query.toLocaleLowerCase().split(/\s+/).filter((word) => word !== "");
   return notes.filter((note) => {
-    if (filter === "pending" && !note.pending) return false;
-    if (filter === "conflict" && !note.conflict) return false;
+    if (!passesFilter(note, filter)) return false;
     const title = note.title.toLocaleLowerCase();
     return words.every((word) => title.includes(word));
   });

@@ -6,7 +6,7 @@ import type { NoteSummary } from "../bindings/NoteSummary";
 import type { SearchHit } from "../bindings/SearchHit";
 import { Debouncer } from "../debounce";
 import { el } from "../dom";
-import type { NoteFilter, NoteRow } from "./note-list";
+import { type NoteFilter, type NoteRow, passesFilter } from "./note-list";
 
 /** How long typing in the search box may pause before the index is asked. */
 export const SEARCH_DELAY_MS = 120;
@@ -84,9 +84,7 @@ export function hitRows(hits: readonly SearchHit[], notes: readonly NoteSummary[
       conflict: summary?.conflict ?? false,
       snippet: hit.snippet,
     };
-    if (filter === "pending" && !row.pending) return [];
-    if (filter === "conflict" && !row.conflict) return [];
-    return [row];
+    return passesFilter(row, filter) ? [row] : [];
   });
 }
 
