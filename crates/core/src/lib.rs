@@ -5,6 +5,8 @@
 //! - [`backoff`]: when to retry a failed sync round (exponential, full jitter, Retry-After).
 //! - [`crypto`]: end-to-end encryption's keys (argon2id, HKDF, the recovery key) and sealing
 //!   (XChaCha20-Poly1305 bound to account, note, op and version); randomness comes in.
+//! - [`digest`]: the order-independent digest of an account's notes that proves a device
+//!   holds what the server holds, by bucket of note ids.
 //! - [`ids`]: note, op and device identifiers, the server-assigned note version, and the
 //!   range of every count on the wire (0 to `i64::MAX`).
 //! - [`note`]: a note as a device keeps it.
@@ -27,6 +29,7 @@
 
 pub mod backoff;
 pub mod crypto;
+pub mod digest;
 pub mod ids;
 pub mod merge;
 pub mod note;

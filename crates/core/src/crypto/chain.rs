@@ -20,21 +20,44 @@ use crate::text_hash::TextHash;
 /// base, as it did with the plain hash, without learning anything of the text. Keyed by the
 /// data key and bound to the account and note, so not even equal texts in two notes match.
 pub fn text_mac(key: &DataKey, account: &str, note: NoteId, fields: &NoteFields) -> TextHash {
-    let mut mac_key = [0u8; 32];
-    // 32 bytes is far inside what HKDF-SHA256 can expand to: this cannot fail.
-    let _ = Hkdf::<Sha256>::new(None, key.expose()).expand(b"quire/v1/text-mac", &mut mac_key);
-    let mut message = Vec::with_capacity(64 + account.len());
-    message.extend_from_slice(
-        &u32::try_from(account.len())
-            .unwrap_or(u32::MAX)
-            .to_be_bytes(),
-    );
-    message.extend_from_slice(account.as_bytes());
-    message.extend_from_slice(note.0.as_bytes());
-    message.extend_from_slice(TextHash::of(&fields.title, &fields.body).as_bytes());
-    // HKDF's extract step is HMAC-SHA256 keyed by its salt.
-    let (mac, _) = Hkdf::<Sha256>::extract(Some(&mac_key), &message);
-    TextHash::from_bytes(mac.into())
+    TextMacKey::new(key, account).mac(note, fields)
+}
+
+/// [`text_mac`]'s key, derived once: a device that hashes every note it holds (a check of
+/// the account's digest) derives it once, not per note.
+#[derive(Clone)]
+pub struct TextMacKey {
+    hmac: hmac::Hmac<Sha256>,
+    account: Vec<u8>,
+}
+
+impl TextMacKey {
+    pub fn new(key: &DataKey, account: &str) -> Self {
+        let mut mac_key = zeroize::Zeroizing::new([0u8; 32]);
+        // 32 bytes is far inside what HKDF-SHA256 can expand to: this cannot fail.
+        let _ = Hkdf::<Sha256>::new(None, key.expose()).expand(b"quire/v1/text-mac", &mut *mac_key);
+        // HKDF's extract step is HMAC-SHA256 keyed by its salt; any key length is taken.
+        let hmac = <hmac::Hmac<Sha256> as hmac::Mac>::new_from_slice(&*mac_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        Self {
+            hmac,
+            account: account.as_bytes().to_vec(),
+        }
+    }
+
+    pub fn mac(&self, note: NoteId, fields: &NoteFields) -> TextHash {
+        use hmac::Mac;
+        let mut hmac = self.hmac.clone();
+        hmac.update(
+            &u32::try_from(self.account.len())
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        );
+        hmac.update(&self.account);
+        hmac.update(note.0.as_bytes());
+        hmac.update(TextHash::of(&fields.title, &fields.body).as_bytes());
+        TextHash::from_bytes(hmac.finalize().into_bytes().into())
+    }
 }
 
 fn kind_of(form: SealedForm) -> SealKind {
@@ -476,6 +499,27 @@ mod tests {
             MAX,
         );
         assert_eq!(wrong_key, Err(CryptoError::Tampered));
+    }
+
+    /// The key kept for a whole check gives what every push has sent since end-to-end
+    /// encryption: HKDF's extract keyed by the expanded key, over account, note and hash.
+    #[test]
+    fn the_kept_key_hashes_as_each_op_always_has() {
+        let text = fields("Groceries", "milk\n");
+        let mut mac_key = [0u8; 32];
+        Hkdf::<Sha256>::new(None, key().expose())
+            .expand(b"quire/v1/text-mac", &mut mac_key)
+            .unwrap();
+        let mut message = Vec::new();
+        message.extend_from_slice(&(ACCOUNT.len() as u32).to_be_bytes());
+        message.extend_from_slice(ACCOUNT.as_bytes());
+        message.extend_from_slice(note().0.as_bytes());
+        message.extend_from_slice(TextHash::of(&text.title, &text.body).as_bytes());
+        let (expected, _) = Hkdf::<Sha256>::extract(Some(&mac_key), &message);
+        assert_eq!(
+            TextMacKey::new(&key(), ACCOUNT).mac(note(), &text),
+            TextHash::from_bytes(expected.into())
+        );
     }
 
     #[test]

@@ -10,9 +10,11 @@ use crate::op::OpKind;
 use crate::patch::Patch;
 use crate::text_hash::TextHash;
 
+mod digest;
 mod history;
 mod keys;
 mod sealed;
+pub use digest::*;
 pub use history::*;
 pub use keys::*;
 pub use sealed::*;
