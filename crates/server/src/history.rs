@@ -19,6 +19,7 @@ use sqlx::Row;
 
 use crate::accounts::AuthedAccount;
 use crate::clock::now;
+use crate::digest::DigestChanges;
 use crate::problem::{ApiError, ApiJson, NotJsonOrUnknownEncoding, ServerFailed, SignInAgain};
 use crate::push_batch::{db_version, lock_account, version_from_db};
 use crate::sealed_pull::{entry_from_row, StoredEntry, JOINED_ENTRY_COLUMNS};
@@ -257,7 +258,7 @@ pub async fn purge(
         }
         let note_id = id.to_string();
         let row = sqlx::query(
-            "SELECT version, purged, snapshot_version, size FROM notes
+            "SELECT version, purged, snapshot_version, size, digest_part FROM notes
              WHERE account_id = $1 AND id = $2",
         )
         .bind(&account.id)
@@ -337,18 +338,23 @@ pub async fn purge(
         sqlx::query(
             "UPDATE notes SET title = '', body = '', deleted = 1, purged = 1, version = $1,
                  updated_at = $2, change_seq = $3, device_id = NULL, text_hash = NULL, size = $4,
-                 snapshot_version = $5
-             WHERE account_id = $6 AND id = $7",
+                 snapshot_version = $5, digest_bucket = $6, digest_part = 0
+             WHERE account_id = $7 AND id = $8",
         )
         .bind(version)
         .bind(at)
         .bind(change_seq)
         .bind(marker_bytes)
         .bind(version)
+        .bind(i64::from(quire_core::digest::bucket_of(id)))
         .bind(&account.id)
         .bind(&note_id)
         .execute(&mut *tx)
         .await?;
+        // Deleted forever counts nothing in the account's digest.
+        let mut digest = DigestChanges::default();
+        digest.replace(id, row.try_get("digest_part")?, 0);
+        digest.write(&mut tx, state.db.engine, &account.id).await?;
         sqlx::query(
             "UPDATE accounts SET change_seq = $1, stored_bytes = stored_bytes - $2 WHERE id = $3",
         )

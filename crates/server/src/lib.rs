@@ -43,6 +43,7 @@ mod clock;
 pub mod config;
 mod connections;
 pub mod db;
+pub mod digest;
 pub mod health;
 pub mod history;
 pub mod openapi;

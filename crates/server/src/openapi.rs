@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use crate::{account_keys, accounts, health, history, sync, unsealed};
+use crate::{account_keys, accounts, digest, health, history, sync, unsealed};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,6 +34,9 @@ use crate::{account_keys, accounts, health, history, sync, unsealed};
         sync::push,
         sync::pull,
         sync::note,
+        digest::account_digest,
+        digest::ranges,
+        digest::bucket_notes,
         unsealed::unsealed,
         unsealed::upgrade_manifest,
         history::versions,

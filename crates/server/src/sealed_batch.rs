@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use quire_core::digest::bucket_of;
 use quire_core::protocol::{PushOp, PushResult};
 use quire_core::push_judgement::AccountCounters;
 use quire_core::sealed_judgement::{SealedJudgement, SealedLimits, SealedWrites, StoredChain};
@@ -15,6 +16,7 @@ use sqlx::{Any, Row, Transaction};
 use crate::clock::now;
 use crate::config::Limits;
 use crate::db::Engine;
+use crate::digest::{part_of, DigestChanges};
 use crate::problem::ApiError;
 use crate::push_batch::{
     db_version, earlier_results, remember, version_from_db, ROWS_PER_STATEMENT,
@@ -39,32 +41,36 @@ pub async fn apply(
     ops: &[PushOp],
 ) -> Result<Vec<PushResult>, ApiError> {
     let replays = earlier_results(tx, engine, account_id, ops).await?;
-    let notes = current_chains(tx, engine, account_id, ops).await?;
+    let (notes, counted) = current_chains(tx, engine, account_id, ops).await?;
     let limits = SealedLimits {
         max_sealed_bytes: max_sealed_bytes(limits),
         max_account_bytes: limits.max_account_bytes,
     };
     let mut judgement = SealedJudgement::new(limits, counters, replays, notes);
     let results = ops.iter().map(|op| judgement.judge(op, now())).collect();
-    write(tx, engine, account_id, judgement.into_writes()).await?;
+    write(tx, engine, account_id, judgement.into_writes(), &counted).await?;
     Ok(results)
 }
 
-/// The chains these ops touch, without their values.
+/// Each note's part of the account's digest as stored (`None`: not counted yet).
+type CountedParts = HashMap<NoteId, Option<i64>>;
+
+/// The chains these ops touch, without their values, and their parts of the digest.
 async fn current_chains(
     tx: &mut Transaction<'static, Any>,
     engine: Engine,
     account_id: &str,
     ops: &[PushOp],
-) -> Result<HashMap<NoteId, StoredChain>, ApiError> {
+) -> Result<(HashMap<NoteId, StoredChain>, CountedParts), ApiError> {
     let mut ids: Vec<NoteId> = ops.iter().map(|op| op.note_id).collect();
     ids.sort_unstable();
     ids.dedup();
     let mut found = HashMap::new();
+    let mut counted = HashMap::new();
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "SELECT id, version, deleted, updated_at, snapshot_version, size, device_id, text_hash,
-                    purged
+                    purged, digest_part
              FROM notes WHERE account_id = {} AND id IN ({})",
             engine.param(1),
             engine.in_list(chunk.len(), 2)
@@ -82,8 +88,10 @@ async fn current_chains(
             let mac: Option<String> = row.try_get("text_hash")?;
             let purged: i64 = row.try_get("purged")?;
             let version = version_from_db;
+            let id: NoteId = id.parse().map_err(|_| ApiError::internal())?;
+            counted.insert(id, row.try_get::<Option<i64>, _>("digest_part")?);
             found.insert(
-                id.parse().map_err(|_| ApiError::internal())?,
+                id,
                 StoredChain {
                     version: version(row.try_get("version")?)?,
                     deleted: deleted != 0,
@@ -103,7 +111,7 @@ async fn current_chains(
             );
         }
     }
-    Ok(found)
+    Ok((found, counted))
 }
 
 /// Writes the batch: new entries (those a snapshot starts over from stay, as the note's
@@ -113,6 +121,7 @@ async fn write(
     engine: Engine,
     account_id: &str,
     writes: SealedWrites,
+    counted: &CountedParts,
 ) -> Result<(), ApiError> {
     let entries: Vec<_> = writes
         .notes
@@ -145,23 +154,30 @@ async fn write(
         query.execute(&mut **tx).await?;
     }
     // The rows: no title or body (a note stored in the clear loses its text here), the
-    // chain's bytes as the note's size, the keyed hash of its text for the next op's base.
+    // chain's bytes as the note's size, the keyed hash of its text for the next op's base,
+    // and its part of the account's digest.
+    let mut digest = DigestChanges::default();
     for chunk in writes.notes.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO notes
                 (account_id, id, title, body, version, deleted, updated_at, change_seq,
-                 device_id, text_hash, size, snapshot_version)
+                 device_id, text_hash, size, snapshot_version, digest_bucket, digest_part)
              VALUES {}
              ON CONFLICT (account_id, id) DO UPDATE SET
                 title = excluded.title, body = excluded.body, version = excluded.version,
                 deleted = excluded.deleted, updated_at = excluded.updated_at,
                 change_seq = excluded.change_seq, device_id = excluded.device_id,
                 text_hash = excluded.text_hash, size = excluded.size,
-                snapshot_version = excluded.snapshot_version",
-            engine.values_list(chunk.len(), 12, 1)
+                snapshot_version = excluded.snapshot_version,
+                digest_bucket = excluded.digest_bucket, digest_part = excluded.digest_part",
+            engine.values_list(chunk.len(), 14, 1)
         );
         let mut query = sqlx::query(&sql);
         for note in chunk {
+            // A note left in the clear until now was never counted.
+            let old = counted.get(&note.id).copied().flatten();
+            let part = part_of(note.id, note.version, note.deleted, false, note.mac);
+            digest.replace(note.id, old, part);
             query = query
                 .bind(account_id)
                 .bind(note.id.to_string())
@@ -174,10 +190,13 @@ async fn write(
                 .bind(note.device.to_string())
                 .bind(note.mac.map(TextHash::to_hex))
                 .bind(note.chain_bytes)
-                .bind(db_version(note.snapshot_version)?);
+                .bind(db_version(note.snapshot_version)?)
+                .bind(i64::from(bucket_of(note.id)))
+                .bind(part);
         }
         query.execute(&mut **tx).await?;
     }
+    digest.write(tx, engine, account_id).await?;
     let freed = drop_plain_history(tx, engine, account_id, &writes).await?;
     remember(
         tx,
