@@ -38,6 +38,7 @@ pub fn title(kind: NoticeKind) -> &'static str {
         NoticeKind::Failing => "Quire: sync is failing",
         NoticeKind::CaughtUp => "Quire: caught up after a restore",
         NoticeKind::InTray => "Quire is still running",
+        NoticeKind::Repaired => "Quire: notes repaired after a check",
     }
 }
 
@@ -47,7 +48,9 @@ pub fn view_for(kind: NoticeKind) -> Option<&'static str> {
         NoticeKind::Conflicts => Some("conflicts"),
         NoticeKind::NeedsAttention => Some("attention"),
         NoticeKind::SignIn | NoticeKind::Failing => Some("settings"),
-        NoticeKind::Revived | NoticeKind::CaughtUp | NoticeKind::InTray => None,
+        NoticeKind::Revived | NoticeKind::CaughtUp | NoticeKind::InTray | NoticeKind::Repaired => {
+            None
+        }
     }
 }
 

@@ -35,6 +35,11 @@ impl Sealing {
         }
     }
 
+    /// The key of the keyed text hash, derived once for a check of the whole store.
+    pub(crate) fn text_macs(&self) -> quire_core::crypto::chain::TextMacKey {
+        quire_core::crypto::chain::TextMacKey::new(&self.data_key, &self.account_id)
+    }
+
     /// Opens an upgrade's manifest (`crypto::manifest`) sealed for this account.
     pub(crate) fn open_manifest(
         &self,

@@ -16,4 +16,9 @@ server: string | null,
 /**
  * When the last full sync round finished (ms since the epoch), if one ever did.
  */
-lastSyncAt: number | null, };
+lastSyncAt: number | null, 
+/**
+ * When a check last found this device holding exactly what the server holds (ms since
+ * the epoch), if one ever did.
+ */
+lastVerifiedAt: number | null, };

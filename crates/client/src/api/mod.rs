@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quire_core::protocol::{
-    problem, Account, AccountInfo, Credentials, Health, KdfInfo, KeysUpgrade, NewAccount,
-    NoteState, PasswordChange, Problem, PullResponse, PurgeRequest, PushRequest, PushResponse,
-    RecoveredKey, RecoveryProof, RecoveryReset, Session, UnsealedPage, UpgradeManifest,
-    VersionEntries, VersionsPage, API_PREFIX,
+    problem, Account, AccountDigest, AccountInfo, BucketNotes, Credentials, Health, KdfInfo,
+    KeysUpgrade, NewAccount, NoteState, PasswordChange, Problem, PullResponse, PurgeRequest,
+    PushRequest, PushResponse, RangeDigests, RecoveredKey, RecoveryProof, RecoveryReset, Session,
+    UnsealedPage, UpgradeManifest, VersionEntries, VersionsPage, API_PREFIX,
 };
 use reqwest::header::{HeaderMap, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -134,6 +134,7 @@ impl ApiClient {
             server: self.server.to_string(),
             detail: describe_transport_error(err),
         };
+        self.wire.add_request();
         let response = request.send().await.map_err(|err| unreachable(&err))?;
         let status = response.status();
         let headers = response.headers().clone();
@@ -324,6 +325,48 @@ impl ApiClient {
         let answer = self
             .send(self.request(Method::GET, &format!("/notes/{id}"), Some(token)))
             .await?;
+        self.json(&answer)
+    }
+
+    /// The account's digest and the cursor it belongs to.
+    pub async fn digest(&self, token: &Secret) -> Result<AccountDigest> {
+        let answer = self
+            .send(self.request(Method::GET, "/sync/digest", Some(token)))
+            .await?;
+        self.json(&answer)
+    }
+
+    /// The digests of buckets `from..to`, in ranges of `width`.
+    pub async fn digest_ranges(
+        &self,
+        token: &Secret,
+        from: u16,
+        to: u16,
+        width: u16,
+    ) -> Result<RangeDigests> {
+        let query = [("from", from), ("to", to), ("width", width)];
+        let request = self
+            .request(Method::GET, "/sync/digest/ranges", Some(token))
+            .query(&query);
+        let answer = self.send(request).await?;
+        self.json(&answer)
+    }
+
+    /// A page of one bucket's notes as the digest counts them, after `after`.
+    pub async fn bucket_notes(
+        &self,
+        token: &Secret,
+        bucket: u16,
+        after: Option<NoteId>,
+    ) -> Result<BucketNotes> {
+        let mut query = vec![("bucket", bucket.to_string())];
+        if let Some(after) = after {
+            query.push(("after", after.to_string()));
+        }
+        let request = self
+            .request(Method::GET, "/sync/digest/notes", Some(token))
+            .query(&query);
+        let answer = self.send(request).await?;
         self.json(&answer)
     }
 

@@ -17,17 +17,24 @@ const MAX_UNPACKED: u64 = 1 << 30;
 pub struct WireCounters {
     sent: AtomicU64,
     received: AtomicU64,
+    requests: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WireBytes {
     pub sent: u64,
     pub received: u64,
+    /// Requests sent (answered or not).
+    pub requests: u64,
 }
 
 impl WireCounters {
     pub fn add_sent(&self, bytes: usize) {
         self.sent.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    pub fn add_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn add_received(&self, bytes: usize) {
@@ -38,6 +45,7 @@ impl WireCounters {
         WireBytes {
             sent: self.sent.load(Ordering::Relaxed),
             received: self.received.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
         }
     }
 }
@@ -48,6 +56,7 @@ impl std::ops::Sub for WireBytes {
         Self {
             sent: self.sent.saturating_sub(earlier.sent),
             received: self.received.saturating_sub(earlier.received),
+            requests: self.requests.saturating_sub(earlier.requests),
         }
     }
 }
@@ -154,11 +163,13 @@ mod tests {
         let before = counters.snapshot();
         counters.add_sent(5);
         counters.add_received(7);
+        counters.add_request();
         assert_eq!(
             counters.snapshot() - before,
             WireBytes {
                 sent: 5,
-                received: 7
+                received: 7,
+                requests: 1,
             }
         );
     }

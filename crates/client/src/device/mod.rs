@@ -30,7 +30,7 @@ use self::background::Background;
 use crate::account::{self, AccountRequest, LogoutOutcome, SignedIn};
 use crate::autostart::Autostart;
 use crate::credentials::{self, SecretStore};
-use crate::engine::{self, Notice, SyncReport};
+use crate::engine::{self, CheckWhen, Notice, SyncReport};
 use crate::history::{self, OldVersion, VersionComparison, VersionInfo};
 use crate::preferences::Preferences;
 use crate::service::{ServiceConfig, SyncState, SyncStatus};
@@ -430,11 +430,19 @@ impl Device {
 
     // Sync.
 
-    /// One full round now, in the caller's task (`quire sync`).
+    /// One full round now, in the caller's task (`quire sync`), and the check of this
+    /// device against the server when one is due.
     pub async fn sync_once(&self) -> Result<SyncReport> {
+        self.sync(CheckWhen::Due).await
+    }
+
+    /// One full round now, then the check of this device against the server `when` asked
+    /// (`quire sync --verify`: always).
+    pub async fn sync(&self, when: CheckWhen) -> Result<SyncReport> {
         let (api, token) = account::session(&self.store, self.secrets.as_ref()).await?;
         let sealing = account::sealing(&self.store, self.secrets.as_ref()).await?;
-        let report = engine::sync_once(&self.store, &api, &token, sealing.as_ref()).await;
+        let report =
+            engine::sync_and_check(&self.store, &api, &token, sealing.as_ref(), when).await;
         // Even a round that failed halfway may have brought notes.
         self.vault_follows();
         report

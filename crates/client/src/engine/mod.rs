@@ -14,6 +14,7 @@ mod purges;
 mod push;
 mod report;
 mod unsealed;
+mod verify;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -24,6 +25,7 @@ use quire_core::settings::{ConflictPolicy, SettingKey};
 
 use self::push::Pusher;
 pub use self::report::{Notice, NoticeKind, SyncReport};
+pub use self::verify::{CheckOutcome, Verification};
 use crate::api::ApiClient;
 use crate::credentials::Secret;
 use crate::sealing::Sealing;
@@ -181,6 +183,71 @@ pub async fn sync_once(
     report.bytes_received = wire.received;
     store.record_sync(clock::now()).await?;
     tracing::info!(?report, "sync round done");
+    Ok(report)
+}
+
+/// When a round is followed by a check of this device against the server (issue 22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckWhen {
+    /// When the round changed anything here or there, or the last check is an hour old or
+    /// never ran: a quiet periodic round reads no note to check.
+    Due,
+    /// After every round (`quire sync --verify`).
+    Always,
+}
+
+/// A quiet device checks at least this often.
+const CHECK_AT_LEAST_EVERY_MS: i64 = 60 * 60 * 1000;
+
+async fn check_due(store: &Store, report: &SyncReport, when: CheckWhen) -> Result<bool> {
+    if when == CheckWhen::Always {
+        return Ok(true);
+    }
+    let changed = report.pushed
+        + report.pulled
+        + report.merged
+        + report.conflicts
+        + report.revived
+        + report.purged
+        + report.sealed_for_upgrade
+        > 0
+        || report.caught_up;
+    let last = store.verified_at().await?;
+    Ok(changed || last.is_none_or(|at| clock::now().0 - at.0 >= CHECK_AT_LEAST_EVERY_MS))
+}
+
+/// A round, then the check of this device against the server when it is due (end-to-end
+/// accounts: the server's digest counts sealed notes). What the check queued is sent by
+/// another round, and an account that moved during the check is pulled up to date, each
+/// followed by the check again: at most twice.
+pub async fn sync_and_check(
+    store: &Store,
+    api: &ApiClient,
+    token: &Secret,
+    sealing: Option<&Sealing>,
+    when: CheckWhen,
+) -> Result<SyncReport> {
+    let mut report = sync_once(store, api, token, sealing).await?;
+    let Some(sealing) = sealing else {
+        return Ok(report);
+    };
+    if !check_due(store, &report, when).await? {
+        return Ok(report);
+    }
+    let mut last = verify::check(store, (api, token), sealing).await?;
+    let mut verification = last;
+    for _ in 0..2 {
+        if last.sent_again == 0 && last.outcome != CheckOutcome::Moved {
+            break;
+        }
+        report.then(&sync_once(store, api, token, Some(sealing)).await?);
+        last = verify::check(store, (api, token), sealing).await?;
+        verification = verification.then(last);
+    }
+    if verification.outcome == CheckOutcome::Equal {
+        store.record_verified(clock::now()).await?;
+    }
+    report.verification = Some(verification);
     Ok(report)
 }
 

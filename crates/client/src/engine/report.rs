@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::verify::{CheckOutcome, Verification};
 use crate::store::RemoteOutcome;
 
 /// What a round did, for `quire sync` and the status line.
@@ -73,6 +74,8 @@ pub struct SyncReport {
     /// sent: those were kept, each as a new note.
     #[ts(type = "number")]
     pub kept_from_purge: u64,
+    /// The check of this device against the server after the round, when one ran.
+    pub verification: Option<Verification>,
 }
 
 impl SyncReport {
@@ -166,6 +169,9 @@ impl SyncReport {
                 ),
             });
         }
+        if let Some(check) = &self.verification {
+            notices.extend(check_notices(check, notes));
+        }
         if self.set_aside > 0 {
             notices.push(Notice {
                 kind: NoticeKind::NeedsAttention,
@@ -181,6 +187,28 @@ impl SyncReport {
             });
         }
         notices
+    }
+
+    /// Adds a later round of the same sync (one that sent what a check queued).
+    pub(super) fn then(&mut self, later: &SyncReport) {
+        self.pushed += later.pushed;
+        self.pulled += later.pulled;
+        self.merged += later.merged;
+        self.conflicts += later.conflicts;
+        self.revived += later.revived;
+        self.set_aside += later.set_aside;
+        self.batches += later.batches;
+        self.pending = later.pending;
+        self.held = later.held;
+        self.bytes_sent += later.bytes_sent;
+        self.bytes_received += later.bytes_received;
+        self.caught_up |= later.caught_up;
+        self.deferred = later.deferred;
+        self.unreadable = later.unreadable;
+        self.sealed_for_upgrade += later.sealed_for_upgrade;
+        self.unsealed_refused += later.unsealed_refused;
+        self.purged += later.purged;
+        self.kept_from_purge += later.kept_from_purge;
     }
 
     pub(super) fn count(&mut self, outcome: RemoteOutcome) {
@@ -203,6 +231,52 @@ impl SyncReport {
             RemoteOutcome::Unchanged | RemoteOutcome::Overwrite => {}
         }
     }
+}
+
+/// What a check that repaired something says, once (the round that made the repair).
+fn check_notices(check: &Verification, notes: impl Fn(u64) -> String) -> Vec<Notice> {
+    let mut notices = Vec::new();
+    if check.repaired > 0 {
+        let mut text = format!(
+            "{} repaired after a check: this device now holds what the server holds",
+            notes(check.repaired)
+        );
+        if check.kept_copies > 0 {
+            text.push_str(&format!(
+                "; the text {} had here, which the server never had, is kept as {}",
+                if check.repaired == 1 { "it" } else { "they" },
+                if check.kept_copies == 1 {
+                    "a new note".to_owned()
+                } else {
+                    format!("{} new notes", check.kept_copies)
+                }
+            ));
+        }
+        notices.push(Notice {
+            kind: NoticeKind::Repaired,
+            text,
+        });
+    }
+    if check.sent_again > 0 {
+        notices.push(Notice {
+            kind: NoticeKind::Repaired,
+            text: format!(
+                "The server lacked {} this device holds: sent again",
+                notes(check.sent_again)
+            ),
+        });
+    }
+    if check.outcome == CheckOutcome::Differs && check.waiting == 0 && check.server_behind > 0 {
+        notices.push(Notice {
+            kind: NoticeKind::NeedsAttention,
+            text: format!(
+                "The server holds {} at an older version than this device: it may have been \
+                 restored from a backup. This device keeps its copies",
+                notes(check.server_behind)
+            ),
+        });
+    }
+    notices
 }
 
 /// Something the person must hear about (a desktop notification), not routine progress.
@@ -232,6 +306,8 @@ pub enum NoticeKind {
     CaughtUp,
     /// Closing the window left Quire syncing in the tray (told once).
     InTray,
+    /// A check found this device's copy differing from the server's, and repaired it.
+    Repaired,
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use quire_core::settings::SettingKey;
 
 use crate::credentials::SecretStore;
-use crate::engine::{sync_once, SyncReport};
+use crate::engine::{sync_and_check, CheckWhen, SyncReport};
 use crate::store::StoreStatus;
 use crate::{account, Result, Store};
 
@@ -43,7 +43,7 @@ impl SyncTarget for StoreTarget {
     async fn run_round(&self) -> Result<SyncReport> {
         let (api, token) = account::session(&self.store, self.secrets.as_ref()).await?;
         let sealing = account::sealing(&self.store, self.secrets.as_ref()).await?;
-        sync_once(&self.store, &api, &token, sealing.as_ref()).await
+        sync_and_check(&self.store, &api, &token, sealing.as_ref(), CheckWhen::Due).await
     }
 
     async fn status(&self) -> Result<StoreStatus> {

@@ -59,6 +59,7 @@ impl SyncTarget for Fake {
             needs_attention: 0,
             server: None,
             last_sync_at: None,
+            last_verified_at: None,
         })
     }
 

@@ -12,6 +12,7 @@
 mod attention;
 mod bulk;
 mod conflicts;
+mod held;
 mod import;
 mod meta;
 mod notes;
@@ -40,6 +41,7 @@ use crate::{Error, Result};
 
 pub use attention::SetAside;
 pub use conflicts::{Conflict, ConflictView, Resolution};
+pub(crate) use held::{HeldHere, Repaired};
 pub use notes::{NoteEdit, NoteSummary};
 pub use outbox::QueuedOp;
 pub(crate) use remote::{PushOutcome, RemoteOutcome};

@@ -11,7 +11,7 @@ use quire_core::{DeviceId, Millis, NoteFields, NoteId, OpPayload, Version};
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::outbox::QueuedOp;
-use super::settings::LAST_SYNC_AT;
+use super::settings::{LAST_SYNC_AT, VERIFIED_AT};
 use super::{bulk, purge};
 use super::{decode, version_from_db, version_to_db, Store};
 use crate::{clock, Result};
@@ -80,7 +80,10 @@ async fn set_base(
 
 /// The server's note becomes the base: the last text this device knows the server had, and
 /// its version the one the local note sits on.
-async fn set_base_to(tx: &mut Transaction<'_, Sqlite>, remote: &NoteState) -> Result<()> {
+pub(super) async fn set_base_to(
+    tx: &mut Transaction<'_, Sqlite>,
+    remote: &NoteState,
+) -> Result<()> {
     let fields = NoteFields::new(&remote.title, &remote.body);
     set_base(tx, remote.id, remote.version, &fields).await
 }
@@ -112,7 +115,10 @@ async fn rebase_pending(
 }
 
 /// Makes the local note the server's note.
-async fn take_remote(tx: &mut Transaction<'_, Sqlite>, remote: &NoteState) -> Result<()> {
+pub(super) async fn take_remote(
+    tx: &mut Transaction<'_, Sqlite>,
+    remote: &NoteState,
+) -> Result<()> {
     let upsert = sqlx::query(
         "INSERT INTO notes (id, title, body, created_at, updated_at, deleted)
          VALUES (?, ?, ?, ?, ?, ?)
@@ -599,5 +605,17 @@ impl Store {
 
     pub(crate) async fn record_sync(&self, at: Millis) -> Result<()> {
         self.set_state(LAST_SYNC_AT, &at.0.to_string()).await
+    }
+
+    /// When a check last found this device equal to the server, if one ever did.
+    pub(crate) async fn verified_at(&self) -> Result<Option<Millis>> {
+        self.state(VERIFIED_AT)
+            .await?
+            .map(|v| decode(&v, "last check time").map(Millis))
+            .transpose()
+    }
+
+    pub(crate) async fn record_verified(&self, at: Millis) -> Result<()> {
+        self.set_state(VERIFIED_AT, &at.0.to_string()).await
     }
 }

@@ -30,10 +30,16 @@ pub struct StoreStatus {
     /// When the last full sync round finished (ms since the epoch), if one ever did.
     #[ts(type = "number | null")]
     pub last_sync_at: Option<i64>,
+    /// When a check last found this device holding exactly what the server holds (ms since
+    /// the epoch), if one ever did.
+    #[ts(type = "number | null")]
+    pub last_verified_at: Option<i64>,
 }
 
 /// Engine state kept beside the settings; not settable with `quire config`.
 pub(super) const LAST_SYNC_AT: &str = "state.last-sync-at";
+/// When a check last found this device equal to the server.
+pub(super) const VERIFIED_AT: &str = "state.verified-at";
 
 /// Makes this device's identity on first open; returns it.
 pub(super) async fn ensure_device(pool: &SqlitePool) -> Result<DeviceId> {
@@ -192,6 +198,7 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         let last_sync_at = self.state(LAST_SYNC_AT).await?;
+        let last_verified_at = self.state(VERIFIED_AT).await?;
         Ok(StoreStatus {
             device_id: self.device_id().await?,
             notes: u64::try_from(notes).unwrap_or(0),
@@ -201,6 +208,9 @@ impl Store {
             server: self.setting(SettingKey::Server).await?,
             last_sync_at: last_sync_at
                 .map(|v| decode(&v, "last sync time"))
+                .transpose()?,
+            last_verified_at: last_verified_at
+                .map(|v| decode(&v, "last check time"))
                 .transpose()?,
         })
     }

@@ -69,6 +69,46 @@ pub async fn server() -> Server {
     server_with(quire_server::Limits::default()).await
 }
 
+/// The server's database engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A server on `engine`: PostgreSQL in a fresh database of the cluster that
+/// `scripts/with-postgres.sh` started (`make test` runs every test under it).
+pub async fn server_on(engine: Engine) -> Server {
+    if engine == Engine::Sqlite {
+        return server().await;
+    }
+    let admin = std::env::var("QUIRE_TEST_POSTGRES_URL")
+        .expect("PostgreSQL tests need a server: run them under scripts/with-postgres.sh");
+    sqlx::any::install_default_drivers();
+    let name = format!("quire_client_test_{}", uuid::Uuid::now_v7().simple());
+    let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let db = quire_server::Db::connect(&url).await.unwrap();
+    let state = quire_server::AppState::new(
+        db.clone(),
+        quire_server::Limits::default(),
+        Duration::from_secs(600),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = quire_server::spawn(listener, state).unwrap();
+    Server {
+        url: running.url(),
+        running: Some(running),
+        dir: None,
+        db: Some(db),
+    }
+}
+
 pub async fn server_with(limits: quire_server::Limits) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

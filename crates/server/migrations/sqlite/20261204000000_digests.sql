@@ -23,3 +23,16 @@ CREATE TABLE note_digests (
     high       INTEGER NOT NULL,
     PRIMARY KEY (account_id, bucket)
 );
+
+-- Nothing in the server deletes a note's row (a purge keeps it, counting nothing), but a
+-- row removed by hand or lost to damage must leave the digest with it, or the digest would
+-- vouch for a note the server no longer has. Inserts and updates are counted by the server
+-- itself, a batch at a time.
+CREATE TRIGGER notes_leave_digest AFTER DELETE ON notes
+WHEN old.digest_part IS NOT NULL AND old.digest_part <> 0
+BEGIN
+    UPDATE note_digests SET notes = notes - 1,
+        low = low - (old.digest_part & 4294967295),
+        high = high - ((old.digest_part >> 32) & 4294967295)
+    WHERE account_id = old.account_id AND bucket = old.digest_bucket;
+END;

@@ -1,0 +1,223 @@
+//! What this device holds, as the account digest counts it (`quire_core::digest`), and the
+//! repairs a check makes where it differs from the server (`engine::verify`).
+//!
+//! A note is counted at the version and text the server last confirmed: its base. For a
+//! note with nothing pending that is also the text the person sees, so a text that drifted
+//! from its base with no change queued to send it is found too. Notes that wait on
+//! something here are not counted, and never repaired: queued changes (the queue sends
+//! them; a repair never touches it), a note the server sent that did not open, a delete
+//! forever not yet told, an open conflict (the person is deciding).
+
+use std::collections::{HashMap, HashSet};
+
+use futures_util::TryStreamExt;
+use quire_core::crypto::chain::TextMacKey;
+use quire_core::digest::{bucket_of, element, BucketDigests, HeldNote};
+use quire_core::protocol::NoteState;
+use quire_core::{NoteFields, NoteId, OpPayload, Version};
+use sqlx::Row;
+
+use super::import::insert_new_notes;
+use super::remote::{set_base_to, take_remote};
+use super::{decode, purge, version_from_db, Store};
+use crate::{clock, Result};
+
+/// A note as this device counts it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counted {
+    pub bucket: u16,
+    pub element: u64,
+    pub version: Version,
+}
+
+/// This device's side of a check.
+#[derive(Debug, Default)]
+pub(crate) struct HeldHere {
+    pub digests: BucketDigests,
+    pub counted: HashMap<NoteId, Counted>,
+    /// Notes the server may hold that are not counted here (see the module's list).
+    pub waiting: HashSet<NoteId>,
+}
+
+/// What a repair did to one note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repaired {
+    /// The server's version and text are now this device's.
+    Taken { kept_copy: bool },
+    /// The note is queued to go to the server again (the server lacked it).
+    Queued,
+    /// Something is pending for it here now (the person typed meanwhile): left alone.
+    Waiting,
+}
+
+/// Whether something waits on the note `n` here (see the module's list).
+const WAITING: &str = "(EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id)
+     OR EXISTS (SELECT 1 FROM unreadable_notes u WHERE u.note_id = n.id)
+     OR EXISTS (SELECT 1 FROM conflicts c WHERE c.note_id = n.id AND c.resolved_at IS NULL))
+    AS waiting";
+
+impl Store {
+    /// Sums every note this device holds as the server should: read one row at a time.
+    pub(crate) async fn held_here(&self, macs: &TextMacKey) -> Result<HeldHere> {
+        let mut held = HeldHere::default();
+        let held_sql = format!(
+            "SELECT n.id AS id, b.version AS version, n.deleted AS deleted, n.purged AS purged,
+                    n.title AS title, n.body AS body, b.title AS base_title, b.body AS base_body,
+                    {WAITING},
+                    EXISTS (SELECT 1 FROM attention a WHERE a.note_id = n.id) AS set_aside
+             FROM notes n JOIN bases b ON b.note_id = n.id"
+        );
+        let mut rows = sqlx::query(&held_sql).fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            let id: String = row.try_get("id")?;
+            let id: NoteId = decode(&id, "note id")?;
+            let purged: i64 = row.try_get("purged")?;
+            if row.try_get::<bool, _>("waiting")? || purged == 1 {
+                held.waiting.insert(id);
+                continue;
+            }
+            // Deleted forever, and the server told: it counts nothing on either side.
+            if purged != 0 {
+                continue;
+            }
+            let version = version_from_db(row.try_get("version")?)?;
+            let deleted: bool = row.try_get("deleted")?;
+            // A change the server refused keeps its text here for the person; the server
+            // holds the base.
+            let (title, body): (String, String) = if row.try_get::<bool, _>("set_aside")? {
+                (
+                    row.try_get::<Option<String>, _>("base_title")?
+                        .map_or_else(|| row.try_get("title"), Ok)?,
+                    row.try_get::<Option<String>, _>("base_body")?
+                        .map_or_else(|| row.try_get("body"), Ok)?,
+                )
+            } else {
+                (row.try_get("title")?, row.try_get("body")?)
+            };
+            let note = HeldNote {
+                id,
+                version,
+                deleted,
+                mac: (!deleted).then(|| macs.mac(id, &NoteFields { title, body })),
+            };
+            let counted = Counted {
+                bucket: bucket_of(id),
+                element: element(&note),
+                version,
+            };
+            held.digests.add(&note);
+            held.counted.insert(id, counted);
+        }
+        Ok(held)
+    }
+
+    /// Makes this device's copy of a note the server's `remote` (opened, or deleted
+    /// forever), unless something is pending for it here now. Its text, when the server
+    /// never had it at that version, is kept as a new note: nothing is lost to a repair.
+    pub(crate) async fn repair_from_server(&self, remote: &NoteState) -> Result<Repaired> {
+        let mut tx = self.begin_write().await?;
+        let id = remote.id.to_string();
+        let row = sqlx::query(&format!(
+            "SELECT n.title AS title, n.body AS body, n.deleted AS deleted, n.purged AS purged,
+                    b.version AS base_version, coalesce(b.title, n.title) AS base_title,
+                    coalesce(b.body, n.body) AS base_body,
+                    {WAITING},
+                    EXISTS (SELECT 1 FROM attention a WHERE a.note_id = n.id) AS set_aside
+             FROM notes n LEFT JOIN bases b ON b.note_id = n.id WHERE n.id = ?"
+        ))
+        .bind(&id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            // Never here: taken as a pull takes a new note.
+            if !remote.purged {
+                take_remote(&mut tx, remote).await?;
+                set_base_to(&mut tx, remote).await?;
+            }
+            tx.commit().await?;
+            return Ok(Repaired::Taken { kept_copy: false });
+        };
+        if row.try_get::<bool, _>("waiting")? || row.try_get::<i64, _>("purged")? == 1 {
+            return Ok(Repaired::Waiting);
+        }
+        if remote.purged {
+            let kept = purge::purged_elsewhere_in(&mut tx, remote.id).await?;
+            tx.commit().await?;
+            return Ok(Repaired::Taken {
+                kept_copy: matches!(kept, purge::PulledPurge::KeptCopy(_)),
+            });
+        }
+        if row.try_get::<bool, _>("set_aside")? {
+            // The person's refused change stays as it is, on the server's base.
+            set_base_to(&mut tx, remote).await?;
+            tx.commit().await?;
+            return Ok(Repaired::Taken { kept_copy: false });
+        }
+        let here = NoteFields::new(
+            row.try_get::<String, _>("title")?,
+            row.try_get::<String, _>("body")?,
+        );
+        let deleted_here: bool = row.try_get("deleted")?;
+        let base_version: Option<i64> = row.try_get("base_version")?;
+        let base = NoteFields::new(
+            row.try_get::<Option<String>, _>("base_title")?
+                .unwrap_or_default(),
+            row.try_get::<Option<String>, _>("base_body")?
+                .unwrap_or_default(),
+        );
+        let theirs = NoteFields::new(remote.title.clone(), remote.body.clone());
+        // The text here is an older version the server keeps in its history, or it is not
+        // one the server ever had (it drifted from its base, or its base is not what the
+        // server had at that version): then it is kept.
+        let older_server_text = here == base
+            && base_version
+                .is_some_and(|v| v < i64::try_from(remote.version.0).unwrap_or(i64::MAX));
+        let kept_copy = !deleted_here && here != theirs && !older_server_text;
+        if kept_copy {
+            insert_new_notes(&mut tx, vec![here], clock::now()).await?;
+        }
+        take_remote(&mut tx, remote).await?;
+        set_base_to(&mut tx, remote).await?;
+        tx.commit().await?;
+        tracing::warn!(note = %remote.id, version = remote.version.0, kept_copy, "repaired after a check: the server's copy taken");
+        Ok(Repaired::Taken { kept_copy })
+    }
+
+    /// Queues a note the server lacks to go to it again, whole (and its delete, for one in
+    /// the trash), unless something is pending for it here now.
+    pub(crate) async fn queue_again(&self, id: NoteId) -> Result<Repaired> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "SELECT n.title, n.body, n.deleted, n.purged, {WAITING} FROM notes n WHERE n.id = ?"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(Repaired::Waiting);
+        };
+        if row.try_get::<bool, _>("waiting")? || row.try_get::<i64, _>("purged")? != 0 {
+            return Ok(Repaired::Waiting);
+        }
+        let fields = NoteFields::new(
+            row.try_get::<String, _>("title")?,
+            row.try_get::<String, _>("body")?,
+        );
+        // The server has no version of it: the base kept here names one it lost, and bases
+        // only ever move forward, so the create's version 1 would not replace it.
+        sqlx::query("DELETE FROM bases WHERE note_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let now = clock::now();
+        self.enqueue(&mut tx, id, OpPayload::Create(fields), None, now)
+            .await?;
+        if row.try_get::<bool, _>("deleted")? {
+            self.enqueue(&mut tx, id, OpPayload::Delete, None, now)
+                .await?;
+        }
+        tx.commit().await?;
+        tracing::warn!(note = %id, "the server lacks a note this device holds: queued to go again");
+        Ok(Repaired::Queued)
+    }
+}
