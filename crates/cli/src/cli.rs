@@ -26,9 +26,9 @@ pub enum Command {
     /// Create, read, change and delete notes.
     #[command(subcommand)]
     Note(NoteCommand),
-    /// One full sync round now: push the queue, pull changes, merge. Exit 0 only when
-    /// everything was pushed and pulled.
-    Sync,
+    /// One full sync round now: push the queue, pull changes, merge, then check this device
+    /// against the server when due. Exit 0 only when everything was pushed and pulled.
+    Sync(SyncArgs),
     /// Notes both this device and another changed, waiting for your decision.
     #[command(subcommand)]
     Conflicts(ConflictsCommand),
@@ -42,6 +42,18 @@ pub enum Command {
     /// The vault folder (config vault-dir): notes as Markdown files any editor can change.
     #[command(subcommand)]
     Vault(VaultCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Check that this device holds exactly what the server holds, even when the round
+    /// changed nothing, and repair what differs. Exit 0 only when they are equal.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub verify: bool,
+    /// Show what the next round would send, note by note, and how many notes the server
+    /// has for this device, without sending or changing anything.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -28,6 +28,8 @@ pub enum CliError {
     VaultProblems(usize),
     #[error("{0} changes wait until you decide their notes' conflicts: quire conflicts list")]
     ConflictsToDecide(u64),
+    #[error("this device does not hold what the server holds: {0}")]
+    NotVerified(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -46,6 +48,7 @@ impl CliError {
             Self::NeedsAttention(_) => "needs_attention".to_owned(),
             Self::VaultProblems(_) => "vault_problems".to_owned(),
             Self::ConflictsToDecide(_) => "conflicts".to_owned(),
+            Self::NotVerified(_) => "not_verified".to_owned(),
         }
     }
 }

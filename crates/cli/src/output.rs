@@ -5,6 +5,15 @@ use serde::Serialize;
 
 use crate::error::CliError;
 
+/// Note text as one line for a terminal: a note may come from anyone who can write to the
+/// account or the vault folder, and control characters (escape sequences among them) would
+/// be the terminal's to act on.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 #[derive(Clone)]
 pub struct Output {
     json: bool,

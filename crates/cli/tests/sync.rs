@@ -261,3 +261,101 @@ fn history_restore_and_purge_from_the_command_line() {
     let err = phone.fails(&["note", "history", id]);
     assert!(err.contains("no note has the id"), "{err}");
 }
+
+/// `quire sync --dry-run` tells what a round would do and does none of it; `--verify`
+/// checks this device against the server even when nothing changed; `status` says when
+/// they were last found equal.
+#[test]
+fn dry_run_changes_nothing_and_verify_checks_even_a_quiet_round() {
+    let server = LocalServer::start();
+    let url = server.url.as_str();
+    let (laptop, phone) = (Device::new(), Device::new());
+    let register = &["account", "register", "--server", url, "--user", "ida"];
+    assert!(laptop
+        .account(register, Some("long enough pw"))
+        .status
+        .success());
+    let login = &["account", "login", "--server", url, "--user", "ida"];
+    assert!(phone
+        .account(login, Some("long enough pw"))
+        .status
+        .success());
+    let first = laptop.ok_with_stdin(&["note", "add", "--title", "First"], b"one\n");
+    laptop.ok_with_stdin(&["note", "add", "--title", "Second"], b"two two\n");
+    laptop.ok_with_stdin(
+        &["note", "edit", first.trim(), "--title", "First, edited"],
+        b"",
+    );
+
+    let preview = laptop.json(&["sync", "--dry-run"]);
+    assert_eq!(
+        preview["ops"], 2,
+        "the edit folded into the unsent create: {preview}"
+    );
+    assert_eq!(preview["notes"].as_array().unwrap().len(), 2);
+    assert_eq!(preview["notes"][0]["title"], "First, edited");
+    assert_eq!(preview["notes"][0]["ops"][0]["kind"], "create");
+    assert_eq!(preview["notes"][0]["ops"][0]["textBytes"], 17);
+    assert_eq!(
+        (preview["toPull"].as_u64(), preview["moreToPull"].as_bool()),
+        (Some(0), Some(false))
+    );
+    let text = laptop.ok(&["sync", "--dry-run"]);
+    assert!(
+        text.contains("would send 2 changes to 2 notes (31 bytes of text"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("nothing was sent or changed (dry run)\n"),
+        "{text}"
+    );
+    assert_eq!(
+        laptop.json(&["queue"]).as_array().unwrap().len(),
+        2,
+        "still queued"
+    );
+    assert!(
+        laptop.json(&["status"])["lastSyncAt"].is_null(),
+        "no round ran"
+    );
+
+    let report = laptop.json(&["sync"]);
+    assert_eq!(report["pushed"], 2);
+    assert_eq!(
+        report["verification"]["outcome"], "equal",
+        "a round that pushed checks: {report}"
+    );
+    // The phone has not pulled: the server has both notes for it.
+    let preview = phone.json(&["sync", "--dry-run"]);
+    assert_eq!(
+        (preview["ops"].as_u64(), preview["toPull"].as_u64()),
+        (Some(0), Some(2))
+    );
+    assert!(phone.json(&["status"])["lastVerifiedAt"].is_null());
+    assert!(phone
+        .ok(&["status"])
+        .contains("last verified equal to the server: never"));
+    phone.ok(&["sync"]);
+
+    // A quiet round checks when asked, in one request.
+    let quiet = laptop.json(&["sync", "--verify"]);
+    assert_eq!(quiet["pushed"], 0);
+    assert_eq!(quiet["verification"]["requests"], 1, "{quiet}");
+    let text = laptop.ok(&["sync", "--verify"]);
+    assert!(
+        text.contains(
+            "checked: this device holds exactly what the server holds (2 notes, 1 requests)"
+        ),
+        "{text}"
+    );
+    assert!(laptop.json(&["status"])["lastVerifiedAt"].is_number());
+    assert!(!phone
+        .ok(&["status"])
+        .contains("verified equal to the server: never"));
+
+    let refused = laptop
+        .cmd(&["sync", "--verify", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "a usage error");
+}

@@ -38,6 +38,7 @@
 pub mod account_keys;
 pub mod accounts;
 mod attempts;
+pub mod changes_count;
 pub mod client_addr;
 mod clock;
 pub mod config;

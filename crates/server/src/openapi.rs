@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use crate::{account_keys, accounts, digest, health, history, sync, unsealed};
+use crate::{account_keys, accounts, changes_count, digest, health, history, sync, unsealed};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,6 +34,7 @@ use crate::{account_keys, accounts, digest, health, history, sync, unsealed};
         sync::push,
         sync::pull,
         sync::note,
+        changes_count::count,
         digest::account_digest,
         digest::ranges,
         digest::bucket_notes,

@@ -20,7 +20,10 @@ use tower_http::CompressionLevel;
 
 use crate::problem::ApiError;
 use crate::state::AppState;
-use crate::{account_keys, accounts, digest, health, history, openapi, problem, sync, unsealed};
+use crate::{
+    account_keys, accounts, changes_count, digest, health, history, openapi, problem, sync,
+    unsealed,
+};
 
 /// Register and login bodies hold a name (at most 64 bytes) and a password (at most 1024
 /// characters, 12 KiB even if every one is JSON-escaped as a surrogate pair): anything larger
@@ -81,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sync/push", post(sync::push))
         .route("/sync/pull", get(sync::pull))
+        .route("/sync/changes/count", get(changes_count::count))
         .route("/sync/digest", get(digest::account_digest))
         .route("/sync/digest/ranges", get(digest::ranges))
         .route("/sync/digest/notes", get(digest::bucket_notes))

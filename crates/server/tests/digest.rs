@@ -12,7 +12,7 @@ use common::sealed_device::Device;
 use common::{Backend, TestServer};
 use quire_core::crypto::chain::text_mac;
 use quire_core::digest::{bucket_of, BucketDigests, HeldNote, BUCKETS};
-use quire_core::protocol::{AccountDigest, BucketNotes, RangeDigests};
+use quire_core::protocol::{AccountDigest, BucketNotes, ChangeCount, RangeDigests};
 use quire_core::{NoteFields, NoteId, Version};
 use reqwest::StatusCode;
 use uuid::Uuid;
@@ -21,6 +21,7 @@ on_both_backends!(
     the_digest_follows_every_write_and_equals_what_a_device_sums,
     notes_stored_before_digests_are_counted_when_first_asked,
     bad_queries_are_refused_and_no_account_sees_another,
+    the_change_count_is_what_a_pull_would_bring,
 );
 
 async fn get<T: serde::de::DeserializeOwned>(server: &TestServer, token: &str, path: &str) -> T {
@@ -326,5 +327,45 @@ async fn bad_queries_are_refused_and_no_account_sees_another(backend: Backend) {
     )
     .await;
     assert!(!mine.notes.is_empty());
+    server.stop().await;
+}
+
+async fn the_change_count_is_what_a_pull_would_bring(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.sealed_account("ada").await;
+    let laptop = Device::of(&server, "ada", 1).await;
+    let phone = Device::of(&server, "ada", 2).await;
+    create_notes(&server, &token, &laptop, 3).await;
+    let head = server.pull(&token, 0, 1).await.head;
+    let count = |since: u64, device: &Device| {
+        format!("/sync/changes/count?since={since}&device={}", device.id)
+    };
+    let for_phone: ChangeCount = get(&server, &token, &count(0, &phone)).await;
+    assert_eq!(
+        (for_phone.head, for_phone.notes, for_phone.more),
+        (head, 3, false)
+    );
+    let for_laptop: ChangeCount = get(&server, &token, &count(0, &laptop)).await;
+    assert_eq!(for_laptop.notes, 0, "its own changes are not brought back");
+    let caught_up: ChangeCount = get(&server, &token, &count(head, &phone)).await;
+    assert_eq!(caught_up.notes, 0);
+    let nobody: ChangeCount = get(&server, &token, "/sync/changes/count").await;
+    assert_eq!(nobody.notes, 3);
+    let other = server.sealed_account("bob").await;
+    let theirs: ChangeCount = get(&server, &other, "/sync/changes/count").await;
+    assert_eq!(
+        (theirs.notes, theirs.head),
+        (0, 0),
+        "another account's notes are not counted"
+    );
+    for path in [
+        "/sync/changes/count?since=-1",
+        "/sync/changes/count?since=9223372036854775808",
+        "/sync/changes/count?device=laptop",
+        "/sync/changes/count?limit=1",
+    ] {
+        let response = server.get_with(&token, path).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+    }
     server.stop().await;
 }

@@ -9,7 +9,7 @@ use quire_core::{NoteFields, Version};
 
 use crate::cli::NoteCommand;
 use crate::error::CliError;
-use crate::output::Output;
+use crate::output::{printable, Output};
 
 pub async fn run(command: NoteCommand, device: &Device, out: &Output) -> Result<(), CliError> {
     match command {
@@ -145,15 +145,6 @@ pub(super) fn read_text(file: Option<&Path>, out: &Output) -> Result<String, Cli
         }
     };
     text_from_bytes(bytes).map_err(|source| CliError::NotText { path, source })
-}
-
-/// Note text as one line for a terminal: a note may come from anyone who can write to the
-/// account or the vault folder, and control characters (escape sequences among them) would
-/// be the terminal's to act on.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 /// Notes a line each: id, time, a * when changes wait to be sent, title.

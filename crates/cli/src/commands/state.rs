@@ -67,8 +67,12 @@ pub async fn status(device: &Device, out: &Output) -> Result<(), CliError> {
         let last_sync = s
             .last_sync_at
             .map_or("never".to_owned(), |at| Millis(at).to_utc_string());
+        let last_verified = s.last_verified_at.map_or(
+            "never (quire sync --verify checks)".to_owned(),
+            |at| Millis(at).to_utc_string(),
+        );
         format!(
-            "state: {state}\nnotes: {}\npending changes: {}\nconflicts: {}\nlast sync: {last_sync}\ndevice: {}",
+            "state: {state}\nnotes: {}\npending changes: {}\nconflicts: {}\nlast sync: {last_sync}\nlast verified equal to the server: {last_verified}\ndevice: {}",
             s.notes, s.pending_ops, s.open_conflicts, s.device_id
         )
     });

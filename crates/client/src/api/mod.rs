@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quire_core::protocol::{
-    problem, Account, AccountDigest, AccountInfo, BucketNotes, Credentials, Health, KdfInfo,
-    KeysUpgrade, NewAccount, NoteState, PasswordChange, Problem, PullResponse, PurgeRequest,
-    PushRequest, PushResponse, RangeDigests, RecoveredKey, RecoveryProof, RecoveryReset, Session,
-    UnsealedPage, UpgradeManifest, VersionEntries, VersionsPage, API_PREFIX,
+    problem, Account, AccountDigest, AccountInfo, BucketNotes, ChangeCount, Credentials, Health,
+    KdfInfo, KeysUpgrade, NewAccount, NoteState, PasswordChange, Problem, PullResponse,
+    PurgeRequest, PushRequest, PushResponse, RangeDigests, RecoveredKey, RecoveryProof,
+    RecoveryReset, Session, UnsealedPage, UpgradeManifest, VersionEntries, VersionsPage,
+    API_PREFIX,
 };
 use reqwest::header::{HeaderMap, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -315,6 +316,21 @@ impl ApiClient {
         }
         let request = self
             .request(Method::GET, "/sync/pull", Some(token))
+            .query(&query);
+        let answer = self.send(request).await?;
+        self.json(&answer)
+    }
+
+    /// How many notes a pull from `since` would bring `device`, without bringing them.
+    pub async fn change_count(
+        &self,
+        token: &Secret,
+        since: u64,
+        device: DeviceId,
+    ) -> Result<ChangeCount> {
+        let query = [("since", since.to_string()), ("device", device.to_string())];
+        let request = self
+            .request(Method::GET, "/sync/changes/count", Some(token))
             .query(&query);
         let answer = self.send(request).await?;
         self.json(&answer)

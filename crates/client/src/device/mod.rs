@@ -30,7 +30,7 @@ use self::background::Background;
 use crate::account::{self, AccountRequest, LogoutOutcome, SignedIn};
 use crate::autostart::Autostart;
 use crate::credentials::{self, SecretStore};
-use crate::engine::{self, CheckWhen, Notice, SyncReport};
+use crate::engine::{self, CheckWhen, Notice, SyncPreview, SyncReport};
 use crate::history::{self, OldVersion, VersionComparison, VersionInfo};
 use crate::preferences::Preferences;
 use crate::service::{ServiceConfig, SyncState, SyncStatus};
@@ -446,6 +446,13 @@ impl Device {
         // Even a round that failed halfway may have brought notes.
         self.vault_follows();
         report
+    }
+
+    /// What the next round would push and pull, found without changing anything anywhere
+    /// (`quire sync --dry-run`).
+    pub async fn sync_preview(&self) -> Result<SyncPreview> {
+        let (api, token) = account::session(&self.store, self.secrets.as_ref()).await?;
+        engine::preview(&self.store, &api, &token).await
     }
 
     /// The store's counts: notes, pending changes, conflicts, last sync.

@@ -10,6 +10,7 @@
 //! - this module: the round itself (push, pull, push again).
 
 mod opened;
+mod preview;
 mod purges;
 mod push;
 mod report;
@@ -23,6 +24,7 @@ use std::pin::Pin;
 use quire_core::protocol::{NoteVersion, PullResponse};
 use quire_core::settings::{ConflictPolicy, SettingKey};
 
+pub use self::preview::{preview, NotePreview, OpPreview, SyncPreview};
 use self::push::Pusher;
 pub use self::report::{Notice, NoticeKind, SyncReport};
 pub use self::verify::{CheckOutcome, Verification};

@@ -17,6 +17,7 @@ mod import;
 mod meta;
 mod notes;
 mod outbox;
+mod preview;
 mod purge;
 mod remote;
 mod reseal;

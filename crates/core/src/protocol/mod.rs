@@ -339,6 +339,22 @@ pub struct PullResponse {
     pub unsealed: bool,
 }
 
+/// Answer of `GET /v1/sync/changes/count`: what a pull from `since` would bring, without
+/// bringing it (`quire sync --dry-run`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeCount {
+    /// The account's change counter now.
+    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
+    pub head: u64,
+    /// Notes changed after `since` by other devices than the asking one, counted up to
+    /// 10,000.
+    #[schema(minimum = 0, maximum = 10_000)]
+    pub notes: u64,
+    /// Whether there are more than were counted.
+    pub more: bool,
+}
+
 /// Answer of `GET /v1/notes/unsealed`: an upgraded account's notes still in the clear, in
 /// order of id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
