@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use common::{device, server, Device};
 use proptest::prelude::*;
+use quire_client::engine::{CheckOutcome, CheckWhen};
 use quire_client::store::{NoteEdit, Resolution};
 use quire_core::settings::SettingKey;
 use quire_core::{NoteFields, NoteId};
@@ -158,6 +159,18 @@ async fn run(actions: Vec<Action>, policy: &str) {
     let first = visible(&devices[0]).await;
     for d in &devices[1..] {
         assert_eq!(visible(d).await, first, "devices differ");
+    }
+    // Each device proves it holds what the server holds, by its digest, with nothing to
+    // repair: the protocol converged on its own.
+    for (n, d) in devices.iter().enumerate() {
+        let report = d.sync_checked(CheckWhen::Always).await;
+        let check = report.verification.expect("a check ran");
+        assert_eq!(check.outcome, CheckOutcome::Equal, "device {n}: {check:?}");
+        assert_eq!(
+            (check.repaired, check.sent_again, check.requests),
+            (0, 0, 1),
+            "device {n}: {check:?}"
+        );
     }
     if policy == "merge" {
         for (marker, id) in &markers {

@@ -42,15 +42,7 @@ on_both_engines!(
 );
 
 async fn checked(device: &Device, when: CheckWhen) -> SyncReport {
-    let (api, token) = quire_client::account::session(&device.store, &device.secrets)
-        .await
-        .unwrap();
-    let sealing = quire_client::account::sealing(&device.store, &device.secrets)
-        .await
-        .unwrap();
-    quire_client::engine::sync_and_check(&device.store, &api, &token, sealing.as_ref(), when)
-        .await
-        .unwrap()
+    device.sync_checked(when).await
 }
 
 fn verification(report: &SyncReport) -> &Verification {

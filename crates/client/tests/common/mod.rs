@@ -192,6 +192,15 @@ impl Device {
         sync_once(&self.store, &api, &token, sealing.as_ref()).await
     }
 
+    /// A round, then the check of this device against the server `when` asked.
+    pub async fn sync_checked(&self, when: quire_client::engine::CheckWhen) -> SyncReport {
+        let (api, token) = account::session(&self.store, &self.secrets).await.unwrap();
+        let sealing = account::sealing(&self.store, &self.secrets).await.unwrap();
+        quire_client::engine::sync_and_check(&self.store, &api, &token, sealing.as_ref(), when)
+            .await
+            .unwrap()
+    }
+
     /// A round whose requests give up after `timeout`, as they would on a dead link.
     pub async fn try_sync_within(&self, timeout: std::time::Duration) -> Result<SyncReport, Error> {
         let (api, token) = account::session(&self.store, &self.secrets).await?;
