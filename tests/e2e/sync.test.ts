@@ -78,6 +78,13 @@ describe("background sync in the app", () => {
         timeout: 20_000,
         timeoutMsg: "the queue never drained after Sync now",
       });
+      // The round that sent it was followed by the check: the status line says when this
+      // device was last found holding exactly what the server holds.
+      await browser.waitUntil(async () => /verified equal to the server \d/.test(await status.getText()), {
+        timeout: 20_000,
+        timeoutMsg: "the status line never said when the devices were last verified equal",
+      });
+      await screenshot("sync-verified");
       // Every state change went to the rotating log file in the data dir, and no secret did.
       const logs = await readdir(path.join(laptop, "logs"));
       assert.equal(logs.length, 1, logs.join(", "));

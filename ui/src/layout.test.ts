@@ -17,6 +17,7 @@ const localStatus: SyncStatus = {
   conflicts: 0,
   needsAttention: 0,
   lastSyncAt: null,
+  lastVerifiedAt: null,
   nextAttemptAt: null,
   error: null,
   lastReport: null,
@@ -106,6 +107,16 @@ describe("status line", () => {
     expect(describeSync({ ...busy, conflicts: 0, needsAttention: 0, lastSyncAt: now }, now)).toMatch(
       /^Up to date · nothing pending · last synced \d/,
     );
+    const verified = { ...busy, conflicts: 0, needsAttention: 0, lastSyncAt: now, lastVerifiedAt: now - 60_000 };
+    expect(describeSync(verified, now)).toMatch(
+      /^Up to date · nothing pending · last synced \d\d?:\d\d.* · verified equal to the server \d\d?:\d\d/,
+    );
+    // A check from another day says the day.
+    const older = { ...verified, lastVerifiedAt: now - 3 * 24 * 60 * 60 * 1000 };
+    expect(describeSync(older, now)).toMatch(/verified equal to the server (22 Nov|Nov 22)$/);
+    // Never checked, or not syncing: nothing is claimed.
+    expect(describeSync({ ...verified, lastVerifiedAt: null }, now)).not.toContain("verified");
+    expect(describeSync({ ...verified, state: "local_only" }, now)).not.toContain("verified");
   });
 
   it("offers Sync now and Pause, and Retry with the reason when a round failed", () => {

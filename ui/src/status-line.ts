@@ -40,6 +40,13 @@ function clockTime(at: number): string {
   return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
+/** The time for today, else the day: a check may be hours or days old on a quiet device. */
+function when(at: number, now: number): string {
+  const then = new Date(at);
+  if (then.toDateString() === new Date(now).toDateString()) return clockTime(at);
+  return then.toLocaleDateString([], { day: "numeric", month: "short" });
+}
+
 /** One line a person reads: the state, what waits, and when the next try or last sync was. */
 export function describeSync(status: SyncStatus, now: number): string {
   const parts = [stateLabels[status.state]];
@@ -51,6 +58,9 @@ export function describeSync(status: SyncStatus, now: number): string {
     parts.push(seconds === 0 ? "retrying now" : `retrying in ${String(seconds)} s`);
   } else if (status.lastSyncAt !== null && status.state !== "local_only") {
     parts.push(`last synced ${clockTime(status.lastSyncAt)}`);
+  }
+  if (status.lastVerifiedAt !== null && status.state !== "local_only") {
+    parts.push(`verified equal to the server ${when(status.lastVerifiedAt, now)}`);
   }
   return parts.join(" · ");
 }

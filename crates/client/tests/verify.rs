@@ -273,8 +273,34 @@ async fn a_check_leaves_queued_changes_alone(engine: Engine) {
         .unwrap();
     let report = checked(&b, CheckWhen::Always).await;
     let check = verification(&report);
-    assert_eq!(check.repaired, 0, "{check:?}");
+    // The server's text is here, as the conflict's side and base: equal, and nothing
+    // repaired or changed.
+    assert_eq!(
+        (check.outcome, check.repaired),
+        (CheckOutcome::Equal, 0),
+        "{check:?}"
+    );
     assert_eq!(b.store.note(ids[0]).await.unwrap().body, "damaged");
     assert_eq!(b.store.conflicts().await.unwrap().len(), 1);
+
+    // Its base damaged too: found, and still left for the person's decision.
+    sqlx::query("UPDATE bases SET body = 'base damaged' WHERE note_id = ?")
+        .bind(ids[0].to_string())
+        .execute(b.store.raw_pool())
+        .await
+        .unwrap();
+    let report = checked(&b, CheckWhen::Always).await;
+    let check = verification(&report);
+    assert_eq!(
+        (check.outcome, check.repaired, check.waiting),
+        (CheckOutcome::Differs, 0, 1),
+        "{check:?}"
+    );
+    assert_eq!(b.store.note(ids[0]).await.unwrap().body, "damaged");
+    assert_eq!(b.store.conflicts().await.unwrap().len(), 1);
+    assert!(
+        b.store.status().await.unwrap().pending_ops == 0,
+        "nothing queued by the check"
+    );
     drop(server);
 }

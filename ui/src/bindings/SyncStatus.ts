@@ -13,6 +13,11 @@ pending: number, conflicts: number, needsAttention: number,
  */
 lastSyncAt: number | null, 
 /**
+ * When a check last found this device holding exactly what the server holds (ms since
+ * the epoch).
+ */
+lastVerifiedAt: number | null, 
+/**
  * When the next retry is due after a failure (ms since the epoch).
  */
 nextAttemptAt: number | null, 

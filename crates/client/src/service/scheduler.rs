@@ -322,6 +322,7 @@ impl<T: SyncTarget> Scheduler<T> {
                     status.conflicts = counts.open_conflicts;
                     status.needs_attention = counts.needs_attention;
                     status.last_sync_at = counts.last_sync_at;
+                    status.last_verified_at = counts.last_verified_at;
                 }
                 Err(err) => tracing::warn!("cannot read the store's counts: {err}"),
             }

@@ -48,6 +48,10 @@ pub struct SyncStatus {
     /// When the last full round finished (ms since the epoch).
     #[ts(type = "number | null")]
     pub last_sync_at: Option<i64>,
+    /// When a check last found this device holding exactly what the server holds (ms since
+    /// the epoch).
+    #[ts(type = "number | null")]
+    pub last_verified_at: Option<i64>,
     /// When the next retry is due after a failure (ms since the epoch).
     #[ts(type = "number | null")]
     pub next_attempt_at: Option<i64>,
@@ -65,6 +69,7 @@ impl Default for SyncStatus {
             conflicts: 0,
             needs_attention: 0,
             last_sync_at: None,
+            last_verified_at: None,
             next_attempt_at: None,
             error: None,
             last_report: None,

@@ -1,12 +1,13 @@
 //! What this device holds, as the account digest counts it (`quire_core::digest`), and the
 //! repairs a check makes where it differs from the server (`engine::verify`).
 //!
-//! A note is counted at the version and text the server last confirmed: its base. For a
-//! note with nothing pending that is also the text the person sees, so a text that drifted
-//! from its base with no change queued to send it is found too. Notes that wait on
-//! something here are not counted, and never repaired: queued changes (the queue sends
-//! them; a repair never touches it), a note the server sent that did not open, a delete
-//! forever not yet told, an open conflict (the person is deciding).
+//! A note is counted at the version the server last confirmed, with the text the person
+//! sees: a text that drifted from its base with no change queued to send it is found. A
+//! note in an open conflict, or with a change the server refused, is counted with its base
+//! (the server's text, which this device holds for the person's decision). Notes with
+//! queued changes, a note the server sent that did not open and a delete forever not yet
+//! told are not counted. None of these is ever repaired: the queue sends its changes (a
+//! repair never touches it), and the person decides the rest.
 
 use std::collections::{HashMap, HashSet};
 
@@ -60,19 +61,23 @@ impl Store {
     /// Sums every note this device holds as the server should: read one row at a time.
     pub(crate) async fn held_here(&self, macs: &TextMacKey) -> Result<HeldHere> {
         let mut held = HeldHere::default();
-        let held_sql = format!(
+        let mut rows = sqlx::query(
             "SELECT n.id AS id, b.version AS version, n.deleted AS deleted, n.purged AS purged,
                     n.title AS title, n.body AS body, b.title AS base_title, b.body AS base_body,
-                    {WAITING},
-                    EXISTS (SELECT 1 FROM attention a WHERE a.note_id = n.id) AS set_aside
-             FROM notes n JOIN bases b ON b.note_id = n.id"
-        );
-        let mut rows = sqlx::query(&held_sql).fetch(&self.pool);
+                    (EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id)
+                     OR EXISTS (SELECT 1 FROM unreadable_notes u WHERE u.note_id = n.id))
+                        AS queued,
+                    (EXISTS (SELECT 1 FROM attention a WHERE a.note_id = n.id)
+                     OR EXISTS (SELECT 1 FROM conflicts c
+                                WHERE c.note_id = n.id AND c.resolved_at IS NULL)) AS on_base
+             FROM notes n JOIN bases b ON b.note_id = n.id",
+        )
+        .fetch(&self.pool);
         while let Some(row) = rows.try_next().await? {
             let id: String = row.try_get("id")?;
             let id: NoteId = decode(&id, "note id")?;
             let purged: i64 = row.try_get("purged")?;
-            if row.try_get::<bool, _>("waiting")? || purged == 1 {
+            if row.try_get::<bool, _>("queued")? || purged == 1 {
                 held.waiting.insert(id);
                 continue;
             }
@@ -82,9 +87,8 @@ impl Store {
             }
             let version = version_from_db(row.try_get("version")?)?;
             let deleted: bool = row.try_get("deleted")?;
-            // A change the server refused keeps its text here for the person; the server
-            // holds the base.
-            let (title, body): (String, String) = if row.try_get::<bool, _>("set_aside")? {
+            // The person's text waits for a decision here; the server holds the base.
+            let (title, body): (String, String) = if row.try_get::<bool, _>("on_base")? {
                 (
                     row.try_get::<Option<String>, _>("base_title")?
                         .map_or_else(|| row.try_get("title"), Ok)?,
