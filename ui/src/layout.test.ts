@@ -107,9 +107,13 @@ describe("status line", () => {
     expect(describeSync({ ...busy, conflicts: 0, needsAttention: 0, lastSyncAt: now }, now)).toMatch(
       /^Up to date · nothing pending · last synced \d/,
     );
-    const verified = { ...busy, conflicts: 0, needsAttention: 0, lastSyncAt: now, lastVerifiedAt: now - 60_000 };
+    const verified = { ...busy, conflicts: 0, needsAttention: 0, lastSyncAt: now, lastVerifiedAt: now - 60 * 60_000 };
     expect(describeSync(verified, now)).toMatch(
       /^Up to date · nothing pending · last synced \d\d?:\d\d.* · verified equal to the server \d\d?:\d\d/,
+    );
+    // Checked by the same round: said once.
+    expect(describeSync({ ...verified, lastVerifiedAt: now }, now)).toMatch(
+      /^Up to date · nothing pending · last synced \d\d?:\d\d[^·]*, verified equal to the server$/,
     );
     // A check from another day says the day.
     const older = { ...verified, lastVerifiedAt: now - 3 * 24 * 60 * 60 * 1000 };

@@ -60,7 +60,11 @@ export function describeSync(status: SyncStatus, now: number): string {
     parts.push(`last synced ${clockTime(status.lastSyncAt)}`);
   }
   if (status.lastVerifiedAt !== null && status.state !== "local_only") {
-    parts.push(`verified equal to the server ${when(status.lastVerifiedAt, now)}`);
+    const verified = when(status.lastVerifiedAt, now);
+    const synced = `last synced ${verified}`;
+    // Checked by the same round: said once.
+    if (parts[parts.length - 1] === synced) parts[parts.length - 1] = `${synced}, verified equal to the server`;
+    else parts.push(`verified equal to the server ${verified}`);
   }
   return parts.join(" · ");
 }
@@ -136,7 +140,15 @@ export function renderStatusLine(target: HTMLElement, view: StatusView, controls
           : [el("span", { class: "error", "data-testid": "sync-error", role: "alert" }, sync.error.message)];
       target.replaceChildren(
         el("span", { class: `sync-dot state-${sync.state}`, "aria-hidden": "true" }),
-        el("span", { "data-testid": "status-text", "data-state": sync.state }, describeSync(sync, now)),
+        el(
+          "span",
+          {
+            "data-testid": "status-text",
+            "data-state": sync.state,
+            title: "Verified: a check after a sync found this device holding exactly the notes the server holds",
+          },
+          describeSync(sync, now),
+        ),
         ...error,
         ...vaultProgress(view.vault),
         ...(controls ? syncButtons(sync, controls) : []),
