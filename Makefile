@@ -23,7 +23,7 @@ test: setup-test ui check test-rust schemathesis test-ui e2e
 ## release builds, a PostgreSQL with fsync on, the app on a virtual display.
 BENCH_OUT ?= $(CARGO_TARGET_DIR)/quire-bench
 BENCHES := --bench save_enqueue --bench sync_figures --bench cli_figures --bench server_load \
-	--bench server_floods --bench app_idle --bench history_figures --bench search_figures
+	--bench server_floods --bench app_idle --bench history_figures --bench search_figures --bench check_figures
 bench: setup-test ui
 	cargo build --release --locked -p quire-app -p quire-server -p quire-cli --features quire-app/custom-protocol
 	rm -rf $(BENCH_OUT)

@@ -12,7 +12,7 @@ interface Row {
   met: boolean | null;
 }
 
-const parts = ["save_enqueue", "sync", "cli", "server", "server_floods", "app", "history", "search", "typing"];
+const parts = ["save_enqueue", "sync", "cli", "server", "server_floods", "app", "history", "search", "check", "typing"];
 
 function verdict(met: boolean | null): string {
   if (met === null) return "reported";

@@ -344,7 +344,7 @@ fn dry_run_changes_nothing_and_verify_checks_even_a_quiet_round() {
     let text = laptop.ok(&["sync", "--verify"]);
     assert!(
         text.contains(
-            "checked: this device holds exactly what the server holds (2 notes, 1 requests)"
+            "checked: this device holds exactly what the server holds (2 notes, 1 requests, "
         ),
         "{text}"
     );

@@ -77,9 +77,10 @@ fn check_text(check: &Verification) -> String {
     };
     match check.outcome {
         CheckOutcome::Equal => format!(
-            "checked: this device holds exactly what the server holds ({}, {} requests)",
+            "checked: this device holds exactly what the server holds ({}, {} requests, {} ms)",
             notes(check.notes),
-            check.requests
+            check.requests,
+            check.duration_ms
         ),
         CheckOutcome::Differs => format!(
             "checked: {} still differ{} from the server ({} waiting on changes here, {} older \

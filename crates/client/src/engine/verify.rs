@@ -69,6 +69,9 @@ pub struct Verification {
     /// Requests the check made.
     #[ts(type = "number")]
     pub requests: u64,
+    /// How long it took, repairs included (milliseconds).
+    #[ts(type = "number")]
+    pub duration_ms: u64,
 }
 
 impl Verification {
@@ -82,6 +85,7 @@ impl Verification {
             waiting: 0,
             server_behind: 0,
             requests: 0,
+            duration_ms: 0,
         }
     }
 
@@ -95,6 +99,7 @@ impl Verification {
         self.waiting = later.waiting;
         self.server_behind = later.server_behind;
         self.requests += later.requests;
+        self.duration_ms += later.duration_ms;
         self
     }
 }
@@ -119,6 +124,7 @@ pub(super) async fn check(
     sealing: &Sealing,
 ) -> Result<Verification> {
     let (api, token) = remote;
+    let started = std::time::Instant::now();
     let requests_before = api.wire_bytes().requests;
     let macs = sealing.text_macs();
     let held = store.held_here(&macs).await?;
@@ -139,6 +145,7 @@ pub(super) async fn check(
         }
     }
     verification.requests = api.wire_bytes().requests - requests_before;
+    verification.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     tracing::info!(?verification, "checked this device against the server");
     Ok(verification)
 }
