@@ -39,6 +39,7 @@ on_both_engines!(
     a_note_lost_on_the_server_is_sent_again_from_a_device_that_has_it,
     many_notes_with_three_differing_are_repaired_in_few_requests,
     a_check_leaves_queued_changes_alone,
+    a_check_that_fails_fails_only_a_sync_that_asked_for_it,
 );
 
 async fn checked(device: &Device, when: CheckWhen) -> SyncReport {
@@ -301,6 +302,43 @@ async fn a_check_leaves_queued_changes_alone(engine: Engine) {
     assert!(
         b.store.status().await.unwrap().pending_ops == 0,
         "nothing queued by the check"
+    );
+    drop(server);
+}
+
+async fn a_check_that_fails_fails_only_a_sync_that_asked_for_it(engine: Engine) {
+    let server = server_on(engine).await;
+    let (d, _) = synced_device(&server, 5).await;
+    // The server can no longer answer digests (nor take pushes, so the round pushes
+    // nothing: a device never checked checks after any round).
+    sqlx::query("DROP TABLE note_digests")
+        .execute(&server.db().pool)
+        .await
+        .unwrap();
+    // The round went through; its check did not, and claims nothing.
+    let report = checked(&d, CheckWhen::Due).await;
+    assert_eq!(report.verification, None);
+    assert_eq!(d.store.status().await.unwrap().last_verified_at, None);
+    let (api, token) = quire_client::account::session(&d.store, &d.secrets)
+        .await
+        .unwrap();
+    let sealing = quire_client::account::sealing(&d.store, &d.secrets)
+        .await
+        .unwrap();
+    let asked = quire_client::engine::sync_and_check(
+        &d.store,
+        &api,
+        &token,
+        sealing.as_ref(),
+        CheckWhen::Always,
+    )
+    .await;
+    assert!(
+        matches!(
+            asked,
+            Err(quire_client::Error::ServerRefused { status: 500, .. })
+        ),
+        "{asked:?}"
     );
     drop(server);
 }

@@ -192,7 +192,21 @@ impl Default for BucketDigests {
 
 impl BucketDigests {
     pub fn add(&mut self, note: &HeldNote) {
-        self.buckets[usize::from(bucket_of(note.id))].add(Digest::of(element(note)));
+        self.add_at(bucket_of(note.id), Digest::of(element(note)));
+    }
+
+    /// Adds sums to bucket `bucket` (ignored past the last bucket).
+    pub fn add_at(&mut self, bucket: u16, digest: Digest) {
+        if let Some(sum) = self.buckets.get_mut(usize::from(bucket)) {
+            sum.add(digest);
+        }
+    }
+
+    /// Takes sums out of bucket `bucket` (ignored past the last bucket).
+    pub fn remove_at(&mut self, bucket: u16, digest: Digest) {
+        if let Some(sum) = self.buckets.get_mut(usize::from(bucket)) {
+            sum.remove(digest);
+        }
     }
 
     /// The digest over buckets `from..to` (clamped to the buckets there are).

@@ -107,23 +107,25 @@ impl DigestChanges {
     }
 }
 
-/// Counts the account's sealed notes stored before digests existed, once, under the
-/// account's lock (which every write of its notes takes first, so none is counted twice).
+/// Counts the account's sealed notes stored before digests existed, once, a chunk per
+/// transaction under the account's lock (which every write of its notes takes first, so
+/// none is counted twice). Each chunk stays counted: a request cut short by its time limit
+/// leaves the rest to the next.
 async fn count_older_notes(db: &Db, account_id: &str) -> Result<(), ApiError> {
-    let missing: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM notes WHERE account_id = $1 AND digest_part IS NULL
-            AND snapshot_version IS NOT NULL LIMIT 1",
-    )
-    .bind(account_id)
-    .fetch_optional(&db.pool)
-    .await?;
-    if missing.is_none() {
-        return Ok(());
-    }
-    let mut tx = db.begin_write().await?;
-    lock_account(&mut tx, account_id).await?;
-    let mut changes = DigestChanges::default();
+    let mut counted = 0usize;
     loop {
+        let missing: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM notes WHERE account_id = $1 AND digest_part IS NULL
+                AND snapshot_version IS NOT NULL LIMIT 1",
+        )
+        .bind(account_id)
+        .fetch_optional(&db.pool)
+        .await?;
+        if missing.is_none() {
+            break;
+        }
+        let mut tx = db.begin_write().await?;
+        lock_account(&mut tx, account_id).await?;
         let rows = sqlx::query(
             "SELECT id, version, deleted, purged, text_hash FROM notes
              WHERE account_id = $1 AND digest_part IS NULL AND snapshot_version IS NOT NULL
@@ -133,28 +135,49 @@ async fn count_older_notes(db: &Db, account_id: &str) -> Result<(), ApiError> {
         .bind(BACKFILL_CHUNK)
         .fetch_all(&mut *tx)
         .await?;
-        if rows.is_empty() {
-            break;
-        }
-        for row in rows {
-            let held = digest_note(&row)?;
+        let mut changes = DigestChanges::default();
+        let mut parts = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let held = digest_note(row)?;
             let part = part_of(held.id, held.version, held.deleted, held.purged, held.mac);
-            sqlx::query(
-                "UPDATE notes SET digest_bucket = $1, digest_part = $2
-                 WHERE account_id = $3 AND id = $4",
-            )
-            .bind(i64::from(bucket_of(held.id)))
-            .bind(part)
-            .bind(account_id)
-            .bind(held.id.to_string())
-            .execute(&mut *tx)
-            .await?;
             changes.replace(held.id, None, part);
+            parts.push((held.id, part));
         }
+        let mut updated = 0;
+        for chunk in parts.chunks(ROWS_PER_STATEMENT) {
+            // Parameters in the order they appear (SQLite's are positional).
+            let sql = format!(
+                "WITH v (id, bucket, part) AS (VALUES {})
+                 UPDATE notes SET digest_bucket = v.bucket, digest_part = v.part FROM v
+                 WHERE notes.account_id = {} AND notes.id = v.id AND notes.digest_part IS NULL",
+                db.engine.values_list(chunk.len(), 3, 1),
+                db.engine.param(chunk.len() * 3 + 1)
+            );
+            let mut query = sqlx::query(&sql);
+            for (id, part) in chunk {
+                query = query
+                    .bind(id.to_string())
+                    .bind(i64::from(bucket_of(*id)))
+                    .bind(*part);
+            }
+            updated += query
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        // Rows found uncounted that no update counts would be looked for again forever.
+        if updated != parts.len() as u64 {
+            tracing::error!(account = %account_id, updated, found = parts.len(), "older notes could not be counted");
+            return Err(ApiError::internal());
+        }
+        changes.write(&mut tx, db.engine, account_id).await?;
+        tx.commit().await?;
+        counted += parts.len();
     }
-    changes.write(&mut tx, db.engine, account_id).await?;
-    tx.commit().await?;
-    tracing::info!(account = %account_id, "counted the account's older notes into its digest");
+    if counted > 0 {
+        tracing::info!(account = %account_id, counted, "counted the account's older notes into its digest");
+    }
     Ok(())
 }
 

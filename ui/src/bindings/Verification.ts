@@ -34,4 +34,8 @@ serverBehind: number,
 /**
  * Requests the check made.
  */
-requests: number, };
+requests: number, 
+/**
+ * How long it took, repairs included (milliseconds).
+ */
+durationMs: number, };

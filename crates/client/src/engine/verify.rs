@@ -18,7 +18,7 @@ use super::opened;
 use crate::api::ApiClient;
 use crate::credentials::Secret;
 use crate::sealing::Sealing;
-use crate::store::{HeldHere, Repaired};
+use crate::store::{HeldHere, Part, Repaired};
 use crate::{Error, Result, Store};
 
 /// Buckets per range in the first comparison: 64 ranges of 64.
@@ -75,10 +75,10 @@ pub struct Verification {
 }
 
 impl Verification {
-    fn new(outcome: CheckOutcome, notes: usize) -> Self {
+    fn new(outcome: CheckOutcome, notes: u64) -> Self {
         Self {
             outcome,
-            notes: notes as u64,
+            notes,
             repaired: 0,
             kept_copies: 0,
             sent_again: 0,
@@ -131,7 +131,7 @@ pub(super) async fn check(
     let server = api.digest(token).await?;
     let mut verification = compare_whole(store, &held, &server).await?;
     if verification.outcome == CheckOutcome::Differs {
-        match differences(api, token, &held, &server).await? {
+        match differences(store, remote, &held, &server).await? {
             None => verification.outcome = CheckOutcome::Moved,
             Some(found) => {
                 repair(store, remote, sealing, &found, &mut verification).await?;
@@ -155,7 +155,7 @@ async fn compare_whole(
     held: &HeldHere,
     server: &AccountDigest,
 ) -> Result<Verification> {
-    let notes = held.counted.len();
+    let notes = held.notes;
     if server.in_the_clear > 0 {
         return Ok(Verification::new(CheckOutcome::NotSealed, notes));
     }
@@ -172,8 +172,8 @@ async fn compare_whole(
 
 /// Ranges, then buckets, then notes; `None` when the account moved meanwhile.
 async fn differences(
-    api: &ApiClient,
-    token: &Secret,
+    store: &Store,
+    (api, token): (&ApiClient, &Secret),
     held: &HeldHere,
     server: &AccountDigest,
 ) -> Result<Option<Differences>> {
@@ -205,7 +205,8 @@ async fn differences(
                 break;
             }
         }
-        compare_notes(held, bucket, &listed, &mut found);
+        let mine = store.held_in_bucket(held, bucket).await?;
+        compare_notes(&mine, &held.waiting, &listed, &mut found);
     }
     Ok(Some(found))
 }
@@ -231,15 +232,21 @@ fn differing(
         .collect()
 }
 
-fn compare_notes(held: &HeldHere, bucket: u16, listed: &[DigestNote], found: &mut Differences) {
+/// One bucket's notes: this device's counted ones (`mine`) against the server's.
+fn compare_notes(
+    mine: &HashMap<NoteId, Part>,
+    waiting: &HashSet<NoteId>,
+    listed: &[DigestNote],
+    found: &mut Differences,
+) {
     let mut seen = HashSet::with_capacity(listed.len());
     for theirs in listed {
         seen.insert(theirs.id);
-        if held.waiting.contains(&theirs.id) {
+        if waiting.contains(&theirs.id) {
             found.waiting.insert(theirs.id);
             continue;
         }
-        let mine = held.counted.get(&theirs.id);
+        let mine = mine.get(&theirs.id);
         if theirs.purged {
             // Deleted forever there, still here: it goes here too.
             if mine.is_some() {
@@ -259,8 +266,8 @@ fn compare_notes(held: &HeldHere, bucket: u16, listed: &[DigestNote], found: &mu
             _ => found.take.push(theirs.id),
         }
     }
-    for (id, mine) in &held.counted {
-        if mine.bucket == bucket && !seen.contains(id) {
+    for id in mine.keys() {
+        if !seen.contains(id) {
             found.send.push(*id);
         }
     }

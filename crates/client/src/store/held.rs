@@ -11,33 +11,28 @@
 
 use std::collections::{HashMap, HashSet};
 
-use futures_util::TryStreamExt;
 use quire_core::crypto::chain::TextMacKey;
-use quire_core::digest::{bucket_of, element, BucketDigests, HeldNote};
+use quire_core::digest::{bucket_of, element, BucketDigests, Digest, HeldNote};
 use quire_core::protocol::NoteState;
-use quire_core::{NoteFields, NoteId, OpPayload, Version};
+use quire_core::{NoteFields, NoteId, OpPayload};
 use sqlx::Row;
 
+use super::digest_parts::Part;
 use super::import::insert_new_notes;
 use super::remote::{set_base_to, take_remote};
 use super::{decode, purge, version_from_db, Store};
 use crate::{clock, Result};
 
-/// A note as this device counts it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Counted {
-    pub bucket: u16,
-    pub element: u64,
-    pub version: Version,
-}
-
 /// This device's side of a check.
 #[derive(Debug, Default)]
 pub(crate) struct HeldHere {
     pub digests: BucketDigests,
-    pub counted: HashMap<NoteId, Counted>,
+    /// Notes counted.
+    pub notes: u64,
     /// Notes the server may hold that are not counted here (see the module's list).
     pub waiting: HashSet<NoteId>,
+    /// Notes counted with their base's text, not the text the person sees.
+    on_base: HashMap<NoteId, Part>,
 }
 
 /// What a repair did to one note.
@@ -58,61 +53,88 @@ const WAITING: &str = "(EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id)
     AS waiting";
 
 impl Store {
-    /// Sums every note this device holds as the server should: read one row at a time.
+    /// Sums every note this device holds as the server should: the stored parts, summed
+    /// inside SQLite, set right for the few notes that wait on something here.
     pub(crate) async fn held_here(&self, macs: &TextMacKey) -> Result<HeldHere> {
-        let mut held = HeldHere::default();
-        let mut rows = sqlx::query(
-            "SELECT n.id AS id, b.version AS version, n.deleted AS deleted, n.purged AS purged,
-                    n.title AS title, n.body AS body, b.title AS base_title, b.body AS base_body,
-                    (EXISTS (SELECT 1 FROM outbox o WHERE o.note_id = n.id)
-                     OR EXISTS (SELECT 1 FROM unreadable_notes u WHERE u.note_id = n.id))
-                        AS queued,
-                    (EXISTS (SELECT 1 FROM attention a WHERE a.note_id = n.id)
-                     OR EXISTS (SELECT 1 FROM conflicts c
-                                WHERE c.note_id = n.id AND c.resolved_at IS NULL)) AS on_base
-             FROM notes n JOIN bases b ON b.note_id = n.id",
+        self.refresh_digest_parts(macs).await?;
+        let mut digests = self.digest_part_sums().await?;
+        let waiting: Vec<String> = sqlx::query_scalar(
+            "SELECT note_id FROM outbox UNION SELECT note_id FROM unreadable_notes
+             UNION SELECT id FROM notes WHERE purged = 1 UNION SELECT note_id FROM digest_stale",
         )
-        .fetch(&self.pool);
-        while let Some(row) = rows.try_next().await? {
+        .fetch_all(&self.pool)
+        .await?;
+        let waiting: HashSet<NoteId> = waiting
+            .iter()
+            .map(|id| decode(id, "note id"))
+            .collect::<Result<_>>()?;
+        // The person's text waits for a decision here; the server holds the base.
+        let rows = sqlx::query(
+            "SELECT n.id AS id, b.version AS version, n.deleted AS deleted,
+                    coalesce(b.title, n.title) AS title, coalesce(b.body, n.body) AS body
+             FROM notes n JOIN bases b ON b.note_id = n.id
+             WHERE n.purged = 0 AND (n.id IN (SELECT note_id FROM attention)
+                OR n.id IN (SELECT note_id FROM conflicts WHERE resolved_at IS NULL))",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut on_base = HashMap::new();
+        for row in rows {
             let id: String = row.try_get("id")?;
             let id: NoteId = decode(&id, "note id")?;
-            let purged: i64 = row.try_get("purged")?;
-            if row.try_get::<bool, _>("queued")? || purged == 1 {
-                held.waiting.insert(id);
-                continue;
-            }
-            // Deleted forever, and the server told: it counts nothing on either side.
-            if purged != 0 {
+            if waiting.contains(&id) {
                 continue;
             }
             let version = version_from_db(row.try_get("version")?)?;
             let deleted: bool = row.try_get("deleted")?;
-            // The person's text waits for a decision here; the server holds the base.
-            let (title, body): (String, String) = if row.try_get::<bool, _>("on_base")? {
-                (
-                    row.try_get::<Option<String>, _>("base_title")?
-                        .map_or_else(|| row.try_get("title"), Ok)?,
-                    row.try_get::<Option<String>, _>("base_body")?
-                        .map_or_else(|| row.try_get("body"), Ok)?,
-                )
-            } else {
-                (row.try_get("title")?, row.try_get("body")?)
-            };
+            let fields = NoteFields::new(
+                row.try_get::<String, _>("title")?,
+                row.try_get::<String, _>("body")?,
+            );
             let note = HeldNote {
                 id,
                 version,
                 deleted,
-                mac: (!deleted).then(|| macs.mac(id, &NoteFields { title, body })),
+                mac: (!deleted).then(|| macs.mac(id, &fields)),
             };
-            let counted = Counted {
-                bucket: bucket_of(id),
-                element: element(&note),
-                version,
-            };
-            held.digests.add(&note);
-            held.counted.insert(id, counted);
+            on_base.insert(
+                id,
+                Part {
+                    bucket: bucket_of(id),
+                    element: element(&note),
+                    version,
+                },
+            );
         }
-        Ok(held)
+        let special: Vec<NoteId> = waiting.iter().chain(on_base.keys()).copied().collect();
+        for part in self.digest_parts_of(&special).await?.values() {
+            digests.remove_at(part.bucket, Digest::of(part.element));
+        }
+        for part in on_base.values() {
+            digests.add_at(part.bucket, Digest::of(part.element));
+        }
+        Ok(HeldHere {
+            notes: u64::try_from(digests.total().notes).unwrap_or(0),
+            digests,
+            waiting,
+            on_base,
+        })
+    }
+
+    /// This device's counted notes in one bucket, as a check compares them.
+    pub(crate) async fn held_in_bucket(
+        &self,
+        held: &HeldHere,
+        bucket: u16,
+    ) -> Result<HashMap<NoteId, Part>> {
+        let mut parts = self.digest_parts_in(bucket).await?;
+        parts.retain(|id, _| !held.waiting.contains(id));
+        for (id, part) in &held.on_base {
+            if part.bucket == bucket {
+                parts.insert(*id, *part);
+            }
+        }
+        Ok(parts)
     }
 
     /// Makes this device's copy of a note the server's `remote` (opened, or deleted

@@ -12,6 +12,7 @@
 mod attention;
 mod bulk;
 mod conflicts;
+mod digest_parts;
 mod held;
 mod import;
 mod meta;
@@ -42,6 +43,7 @@ use crate::{Error, Result};
 
 pub use attention::SetAside;
 pub use conflicts::{Conflict, ConflictView, Resolution};
+pub(crate) use digest_parts::Part;
 pub(crate) use held::{HeldHere, Repaired};
 pub use notes::{NoteEdit, NoteSummary};
 pub use outbox::QueuedOp;
