@@ -336,7 +336,7 @@ async fn a_check_that_fails_fails_only_a_sync_that_asked_for_it(engine: Engine) 
     assert!(
         matches!(
             asked,
-            Err(quire_client::Error::ServerRefused { status: 500, .. })
+            Err(quire_client::Error::ServerBusy { status: 500, .. })
         ),
         "{asked:?}"
     );
