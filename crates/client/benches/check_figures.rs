@@ -1,8 +1,9 @@
 //! Verification figures for `make bench` (issue 22), in process, release build: a device
 //! holding 100,000 notes of about 1 KB (an end-to-end account, a real server on SQLite on
 //! disk over loopback HTTP) checks itself against the server.
-//! - the check of 100,000 equal notes: one request and a read of the whole store (each
-//!   note's text hashed under the account's key). Target ≤ 200 ms.
+//! - the check of 100,000 equal notes: one request, and the sums of the parts the store
+//!   keeps (`digest_parts`). Target ≤ 200 ms. Reported beside it: the first check after
+//!   the notes arrived, which makes every note's part (reads and hashes every text).
 //! - the same with 3 notes changed behind the store's back: found and repaired, in how
 //!   many requests (target ≤ 60) and how long.
 //! - the server counting 100,000 notes stored before digests existed, on the account's
@@ -50,6 +51,8 @@ async fn figures() -> Vec<Row> {
     let pushed = device.sync().await;
     assert_eq!(pushed.pushed, NOTES as u64);
 
+    let first = check(&device).await;
+    assert_eq!(first.outcome, CheckOutcome::Equal, "{first:?}");
     let mut equal = Vec::new();
     for _ in 0..RUNS {
         let verification = check(&device).await;
@@ -102,10 +105,16 @@ async fn figures() -> Vec<Row> {
 
     vec![
         Row {
-            figure: format!("check of {NOTES} equal notes (one request, every note's text hashed), median of {RUNS}"),
+            figure: format!("check of {NOTES} equal notes (one request), median of {RUNS}"),
             measured: format!("{median} ms (max {} ms)", equal[RUNS - 1]),
             target: "≤ 200 ms".into(),
             met: Some(median <= 200),
+        },
+        Row {
+            figure: format!("first check after {NOTES} notes arrived (each note's part made: every text read and hashed)"),
+            measured: format!("{} ms", first.duration_ms),
+            target: "report ms".into(),
+            met: None,
         },
         Row {
             figure: format!("check of {NOTES} notes, 3 changed behind the store's back: found and repaired"),
