@@ -103,11 +103,21 @@ pub(super) async fn whole(
     id: NoteId,
 ) -> Result<Option<NoteState>> {
     let mut note = api.note(token, id).await?;
-    // Deleted forever: nothing to open.
-    if note.purged {
-        return Ok(Some(note));
-    }
-    match sealing.open(&mut note, None) {
+    let opened = if note.purged {
+        // Deleted forever: nothing to open, but the purge itself must be sealed by this
+        // account's devices, made on what this device holds (as in a pull); a server that
+        // only says so removes nothing.
+        let held = store.purge_view(&[id]).await?;
+        match held.get(&id) {
+            Some((false, held)) => {
+                sealing.purge_holds(id, note.sealed.as_ref().and_then(|s| s.first()), *held)
+            }
+            _ => Ok(()),
+        }
+    } else {
+        sealing.open(&mut note, None)
+    };
+    match opened {
         Ok(()) => Ok(Some(note)),
         Err(err) => {
             let reason = Error::Crypto(err).to_string();

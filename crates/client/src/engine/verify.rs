@@ -248,7 +248,10 @@ fn compare_notes(
         }
         let mine = mine.get(&theirs.id);
         if theirs.purged {
-            // Deleted forever there, still here: it goes here too.
+            // Deleted forever there, still here: it goes here too, but only on the sealed
+            // purge (`opened::whole` checks it). This server answers 404 for such a note
+            // (its proof comes only with a pull), so the note stays and the check says the
+            // two still differ.
             if mine.is_some() {
                 found.take.push(theirs.id);
             }
