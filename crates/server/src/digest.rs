@@ -273,7 +273,8 @@ pub struct RangesQuery {
     /// The first bucket, 0 to 4095.
     #[param(minimum = 0, maximum = 4095)]
     from: u16,
-    /// The bucket after the last, 1 to 4096.
+    /// The bucket after the last, 1 to 4096 (at or below `from`: an empty range, which
+    /// holds nothing).
     #[param(minimum = 1, maximum = 4096)]
     to: u16,
     /// Buckets per range, 1 to 4096.
@@ -288,7 +289,7 @@ pub struct RangesQuery {
     params(RangesQuery),
     responses(
         (status = 200, description = "The ranges that hold notes, in order", body = RangeDigests),
-        (status = 400, description = "A malformed query: buckets outside 0 to 4096, an empty range, a width of 0, or an unknown parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed query: buckets outside 0 to 4096, a width of 0, or an unknown parameter", body = Problem, content_type = "application/problem+json"),
         SignInAgain,
         ServerFailed,
     )
@@ -299,9 +300,9 @@ pub async fn ranges(
     query: Result<Query<RangesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<RangeDigests>, ApiError> {
     let Query(query) = query?;
-    if query.from >= query.to || query.to > BUCKETS || query.width == 0 || query.width > BUCKETS {
+    if query.from >= BUCKETS || query.to > BUCKETS || query.width == 0 || query.width > BUCKETS {
         return Err(ApiError::bad_request(format!(
-            "ranges need 0 <= from < to <= {BUCKETS} and a width of 1 to {BUCKETS}"
+            "ranges need from below {BUCKETS}, to at most {BUCKETS} and a width of 1 to {BUCKETS}"
         )));
     }
     count_older_notes(&state.db, &account.id).await?;

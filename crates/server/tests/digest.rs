@@ -272,7 +272,7 @@ async fn bad_queries_are_refused_and_no_account_sees_another(backend: Backend) {
     let bucket = bucket_of(*held.notes.keys().next().unwrap());
 
     for path in [
-        "/sync/digest/ranges?from=4&to=4&width=1",
+        "/sync/digest/ranges?from=4096&to=4096&width=1",
         "/sync/digest/ranges?from=0&to=4097&width=1",
         "/sync/digest/ranges?from=0&to=4096&width=0",
         "/sync/digest/ranges?from=0&to=4096&width=4097",
@@ -303,6 +303,15 @@ async fn bad_queries_are_refused_and_no_account_sees_another(backend: Backend) {
     }
 
     // Another account: nothing of Ada's is counted or listed for it.
+    // A range that holds no buckets holds no notes.
+    let empty: RangeDigests = get(
+        &server,
+        &token,
+        "/sync/digest/ranges?from=4094&to=1&width=1",
+    )
+    .await;
+    assert!(empty.ranges.is_empty());
+
     let other = server.sealed_account("bob").await;
     let theirs: AccountDigest = get(&server, &other, "/sync/digest").await;
     assert_eq!(theirs.notes, 0);
