@@ -17,42 +17,51 @@ CREATE TABLE digest_parts (
 );
 CREATE INDEX digest_parts_by_bucket ON digest_parts (bucket);
 
--- A note marked again while its part is being made has its `seq` moved on: the check then
--- leaves the mark for the next pass instead of taking it away with an outdated part.
+-- Every mark gets a random `seq`, and a note marked again gets a new one: a check takes
+-- away only the marks it read, as it read them, so a note changed while its part was
+-- being made (by this check or by another process's at the same time) stays marked.
 CREATE TABLE digest_stale (
     note_id TEXT    PRIMARY KEY,
-    seq     INTEGER NOT NULL DEFAULT 0
+    seq     INTEGER NOT NULL
 ) WITHOUT ROWID;
-INSERT INTO digest_stale (note_id) SELECT id FROM notes;
+INSERT INTO digest_stale (note_id, seq) SELECT id, random() FROM notes;
 
 CREATE TRIGGER notes_digest_stale_on_insert AFTER INSERT ON notes
 BEGIN
-    INSERT INTO digest_stale (note_id) VALUES (new.id) ON CONFLICT (note_id) DO UPDATE SET seq = seq + 1;
+    INSERT INTO digest_stale (note_id, seq) VALUES (new.id, random())
+        ON CONFLICT (note_id) DO UPDATE SET seq = excluded.seq;
 END;
 
 CREATE TRIGGER notes_digest_stale_on_update AFTER UPDATE OF id, title, body, deleted, purged ON notes
 BEGIN
-    INSERT INTO digest_stale (note_id) VALUES (old.id) ON CONFLICT (note_id) DO UPDATE SET seq = seq + 1;
-    INSERT INTO digest_stale (note_id) VALUES (new.id) ON CONFLICT (note_id) DO UPDATE SET seq = seq + 1;
+    INSERT INTO digest_stale (note_id, seq) VALUES (old.id, random())
+        ON CONFLICT (note_id) DO UPDATE SET seq = excluded.seq;
+    INSERT INTO digest_stale (note_id, seq) VALUES (new.id, random())
+        ON CONFLICT (note_id) DO UPDATE SET seq = excluded.seq;
 END;
 
 CREATE TRIGGER notes_digest_stale_on_delete AFTER DELETE ON notes
 BEGIN
-    INSERT INTO digest_stale (note_id) VALUES (old.id) ON CONFLICT (note_id) DO UPDATE SET seq = seq + 1;
+    INSERT INTO digest_stale (note_id, seq) VALUES (old.id, random())
+        ON CONFLICT (note_id) DO UPDATE SET seq = excluded.seq;
 END;
 
 CREATE TRIGGER bases_digest_stale_on_insert AFTER INSERT ON bases
 BEGIN
-    INSERT INTO digest_stale (note_id) VALUES (new.note_id) ON CONFLICT (note_id) DO UPDATE SET seq = seq + 1;
+    INSERT INTO digest_stale (note_id, seq) VALUES (new.note_id, random())
+        ON CONFLICT (note_id) DO UPDATE SET seq = excluded.seq;
 END;
 
 CREATE TRIGGER bases_digest_stale_on_update AFTER UPDATE OF note_id, version ON bases
 BEGIN
-    INSERT INTO digest_stale (note_id) VALUES (old.note_id) ON CONFLICT (note_id) DO UPDATE SET seq = seq + 1;
-    INSERT INTO digest_stale (note_id) VALUES (new.note_id) ON CONFLICT (note_id) DO UPDATE SET seq = seq + 1;
+    INSERT INTO digest_stale (note_id, seq) VALUES (old.note_id, random())
+        ON CONFLICT (note_id) DO UPDATE SET seq = excluded.seq;
+    INSERT INTO digest_stale (note_id, seq) VALUES (new.note_id, random())
+        ON CONFLICT (note_id) DO UPDATE SET seq = excluded.seq;
 END;
 
 CREATE TRIGGER bases_digest_stale_on_delete AFTER DELETE ON bases
 BEGIN
-    INSERT INTO digest_stale (note_id) VALUES (old.note_id) ON CONFLICT (note_id) DO UPDATE SET seq = seq + 1;
+    INSERT INTO digest_stale (note_id, seq) VALUES (old.note_id, random())
+        ON CONFLICT (note_id) DO UPDATE SET seq = excluded.seq;
 END;

@@ -40,6 +40,7 @@ on_both_engines!(
     many_notes_with_three_differing_are_repaired_in_few_requests,
     a_check_leaves_queued_changes_alone,
     a_check_that_fails_fails_only_a_sync_that_asked_for_it,
+    nothing_is_claimed_while_the_server_holds_notes_in_the_clear,
 );
 
 async fn checked(device: &Device, when: CheckWhen) -> SyncReport {
@@ -340,5 +341,25 @@ async fn a_check_that_fails_fails_only_a_sync_that_asked_for_it(engine: Engine) 
         ),
         "{asked:?}"
     );
+    drop(server);
+}
+
+async fn nothing_is_claimed_while_the_server_holds_notes_in_the_clear(engine: Engine) {
+    let server = server_on(engine).await;
+    let (d, ids) = synced_device(&server, 3).await;
+    // As an upgrade stopped half-way leaves it: one note still in the clear there.
+    sqlx::query("UPDATE notes SET snapshot_version = NULL, digest_part = NULL WHERE id = $1")
+        .bind(ids[0].to_string())
+        .execute(&server.db().pool)
+        .await
+        .unwrap();
+    let report = checked(&d, CheckWhen::Always).await;
+    let check = verification(&report);
+    assert_eq!(
+        (check.outcome, check.repaired),
+        (CheckOutcome::NotSealed, 0),
+        "{check:?}"
+    );
+    assert_eq!(d.store.status().await.unwrap().last_verified_at, None);
     drop(server);
 }

@@ -1,6 +1,7 @@
 //! `GET /v1/sync/changes/count`: how many notes a pull from a cursor would bring the asking
-//! device, without sending any (`quire sync --dry-run`). Counted up to a bound, so that the
-//! answer costs the server at most that many index entries whatever the account holds.
+//! device, without sending any (`quire sync --dry-run`). Counted up to 10,000; the rows the
+//! asking device changed itself are passed over, so one answer reads at most the account's
+//! own notes changed after the cursor (bounded by what its quota lets it hold), like a pull.
 
 use axum::extract::{Query, State};
 use axum::Json;

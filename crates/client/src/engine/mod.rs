@@ -215,7 +215,8 @@ async fn check_due(store: &Store, report: &SyncReport, when: CheckWhen) -> Resul
         > 0
         || report.caught_up;
     let last = store.verified_at().await?;
-    Ok(changed || last.is_none_or(|at| clock::now().0 - at.0 >= CHECK_AT_LEAST_EVERY_MS))
+    Ok(changed
+        || last.is_none_or(|at| clock::now().0.saturating_sub(at.0) >= CHECK_AT_LEAST_EVERY_MS))
 }
 
 /// A round, then the check of this device against the server when it is due (end-to-end

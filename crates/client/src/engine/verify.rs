@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use quire_core::digest::{element, BucketDigests, DigestSummary, HeldNote, BUCKETS};
+use quire_core::digest::{bucket_of, element, BucketDigests, DigestSummary, HeldNote, BUCKETS};
 use quire_core::protocol::{AccountDigest, DigestNote};
 use quire_core::NoteId;
 use serde::Serialize;
@@ -23,6 +23,11 @@ use crate::{Error, Result, Store};
 
 /// Buckets per range in the first comparison: 64 ranges of 64.
 const RANGE_WIDTH: u16 = 64;
+/// Pages of one bucket's notes read at most (1,000 notes each): a server that never ends
+/// a bucket does not keep the device listing forever.
+const MAX_PAGES_PER_BUCKET: usize = 1_000;
+/// Notes repaired at most by one check; the next check goes on with the rest.
+const MAX_REPAIRS_PER_CHECK: usize = 5_000;
 
 /// How a check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -111,7 +116,8 @@ fn same(mine: DigestSummary, notes: u64, digest: quire_core::digest::DigestValue
 /// What the bisection found to repair.
 #[derive(Default)]
 struct Differences {
-    take: Vec<NoteId>,
+    /// With the version the server listed: the copy fetched must be that one.
+    take: Vec<(NoteId, quire_core::Version)>,
     send: Vec<NoteId>,
     waiting: HashSet<NoteId>,
     server_behind: u64,
@@ -192,14 +198,28 @@ async fn differences(
     }
     let mut found = Differences::default();
     for bucket in buckets {
-        let mut listed = Vec::new();
+        let mut listed: Vec<DigestNote> = Vec::new();
         let mut after = None;
-        loop {
+        for page_number in 0.. {
+            if page_number == MAX_PAGES_PER_BUCKET {
+                return Err(bad_listing(api, "a bucket that never ends"));
+            }
             let page = api.bucket_notes(token, bucket, after).await?;
             if page.cursor != server.cursor {
                 return Ok(None);
             }
-            after = page.notes.last().map(|note| note.id);
+            // In order, after the last one, and in this bucket: a listing that is not
+            // stops the check (it would otherwise never end, or repair notes it has not
+            // compared).
+            for note in &page.notes {
+                if after.is_some_and(|after| note.id <= after) || bucket_of(note.id) != bucket {
+                    return Err(bad_listing(
+                        api,
+                        "notes out of order or in the wrong bucket",
+                    ));
+                }
+                after = Some(note.id);
+            }
             listed.extend(page.notes);
             if !page.more || after.is_none() {
                 break;
@@ -209,6 +229,13 @@ async fn differences(
         compare_notes(&mine, &held.waiting, &listed, &mut found);
     }
     Ok(Some(found))
+}
+
+fn bad_listing(api: &ApiClient, what: &str) -> Error {
+    Error::ServerProtocol {
+        server: api.server_url().to_string(),
+        detail: format!("the server's list of notes to compare has {what}"),
+    }
 }
 
 /// The starts of the ranges of `width` in `from..to` whose digests differ.
@@ -253,7 +280,7 @@ fn compare_notes(
             // (its proof comes only with a pull), so the note stays and the check says the
             // two still differ.
             if mine.is_some() {
-                found.take.push(theirs.id);
+                found.take.push((theirs.id, theirs.version));
             }
             continue;
         }
@@ -266,7 +293,7 @@ fn compare_notes(
         match mine {
             Some(mine) if mine.element == their_element => {}
             Some(mine) if mine.version > theirs.version => found.server_behind += 1,
-            _ => found.take.push(theirs.id),
+            _ => found.take.push((theirs.id, theirs.version)),
         }
     }
     for id in mine.keys() {
@@ -285,7 +312,7 @@ async fn repair(
 ) -> Result<()> {
     verification.waiting = found.waiting.len() as u64;
     verification.server_behind = found.server_behind;
-    for id in &found.take {
+    for (id, listed) in found.take.iter().take(MAX_REPAIRS_PER_CHECK) {
         let note = match opened::whole(store, remote, sealing, *id).await {
             Ok(Some(note)) => note,
             // It did not open: kept apart, in "needs attention", like a pulled one.
@@ -297,18 +324,25 @@ async fn repair(
             Err(Error::ServerRefused { status: 404, .. }) => continue,
             Err(err) => return Err(err),
         };
+        // Changed since it was listed: the next check sees it as it is then.
+        if note.version != *listed {
+            continue;
+        }
         match store.repair_from_server(&note).await? {
             Repaired::Taken { kept_copy } => {
                 verification.repaired += 1;
                 verification.kept_copies += u64::from(kept_copy);
             }
+            Repaired::Older => verification.server_behind += 1,
             Repaired::Queued | Repaired::Waiting => verification.waiting += 1,
         }
     }
-    for id in &found.send {
+    for id in found.send.iter().take(MAX_REPAIRS_PER_CHECK) {
         match store.queue_again(*id).await? {
             Repaired::Queued => verification.sent_again += 1,
-            Repaired::Taken { .. } | Repaired::Waiting => verification.waiting += 1,
+            Repaired::Taken { .. } | Repaired::Older | Repaired::Waiting => {
+                verification.waiting += 1;
+            }
         }
     }
     Ok(())

@@ -54,8 +54,8 @@ impl Store {
                 .await?;
             sqlx::query(
                 // (`WHERE true`: an upsert's SELECT must not end in its FROM.)
-                "INSERT INTO digest_stale (note_id) SELECT id FROM notes WHERE true
-                 ON CONFLICT (note_id) DO UPDATE SET seq = seq + 1",
+                "INSERT INTO digest_stale (note_id, seq) SELECT id, random() FROM notes WHERE true
+                 ON CONFLICT (note_id) DO UPDATE SET seq = excluded.seq",
             )
             .execute(&mut *tx)
             .await?;

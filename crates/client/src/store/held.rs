@@ -44,6 +44,9 @@ pub(crate) enum Repaired {
     Queued,
     /// Something is pending for it here now (the person typed meanwhile): left alone.
     Waiting,
+    /// The server's copy is older than the version this device holds: not taken (a
+    /// server restored from a backup, or one replaying an old version).
+    Older,
 }
 
 /// Whether something waits on the note `n` here (see the module's list).
@@ -163,8 +166,15 @@ impl Store {
             tx.commit().await?;
             return Ok(Repaired::Taken { kept_copy: false });
         };
-        if row.try_get::<bool, _>("waiting")? || row.try_get::<i64, _>("purged")? == 1 {
+        // Deleted forever here (told to the server or not): nothing comes back into it.
+        if row.try_get::<bool, _>("waiting")? || row.try_get::<i64, _>("purged")? != 0 {
             return Ok(Repaired::Waiting);
+        }
+        // Never back to an older version than this device applied, whatever the listing
+        // said: the pull cursor would never bring the newer one again.
+        let base_version: Option<i64> = row.try_get("base_version")?;
+        if base_version.is_some_and(|v| i64::try_from(remote.version.0).is_ok_and(|r| r < v)) {
+            return Ok(Repaired::Older);
         }
         if remote.purged {
             let kept = purge::purged_elsewhere_in(&mut tx, remote.id).await?;
@@ -184,7 +194,6 @@ impl Store {
             row.try_get::<String, _>("body")?,
         );
         let deleted_here: bool = row.try_get("deleted")?;
-        let base_version: Option<i64> = row.try_get("base_version")?;
         let base = NoteFields::new(
             row.try_get::<Option<String>, _>("base_title")?
                 .unwrap_or_default(),
@@ -245,5 +254,168 @@ impl Store {
         tx.commit().await?;
         tracing::warn!(note = %id, "the server lacks a note this device holds: queued to go again");
         Ok(Repaired::Queued)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use quire_core::protocol::NoteState;
+    use quire_core::settings::ConflictPolicy;
+    use quire_core::{Millis, NoteId, Version};
+
+    use super::Repaired;
+    use crate::credentials::{FileStore, CREDENTIALS_FILE};
+    use crate::store::{NoteEdit, Store};
+
+    fn server_note(id: NoteId, version: u64, body: &str) -> NoteState {
+        NoteState {
+            id,
+            title: "Plan".to_owned(),
+            body: body.to_owned(),
+            version: Version(version),
+            deleted: false,
+            updated_at: Millis(1),
+            sealed: None,
+            purged: false,
+        }
+    }
+
+    /// A store holding one note as the server had it at `version`, nothing queued.
+    async fn holding(dir: &std::path::Path, version: u64) -> (Store, NoteId) {
+        let store = Store::open(dir, &FileStore::new(dir.join(CREDENTIALS_FILE)))
+            .await
+            .unwrap();
+        let id = NoteId(uuid::Uuid::now_v7());
+        store
+            .apply_pull_page(
+                &[server_note(id, version, "held\n")],
+                1,
+                ConflictPolicy::Merge,
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.pending_count().await.unwrap(), 0);
+        (store, id)
+    }
+
+    #[tokio::test]
+    async fn a_repair_never_touches_a_note_with_queued_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, id) = holding(dir.path(), 1).await;
+        // The person types while a check runs: the repair comes after.
+        store
+            .update_note(id, NoteEdit::body("typed\n".to_owned()))
+            .await
+            .unwrap();
+        let repaired = store
+            .repair_from_server(&server_note(id, 2, "the server's\n"))
+            .await
+            .unwrap();
+        assert_eq!(repaired, Repaired::Waiting);
+        assert_eq!(store.queue_again(id).await.unwrap(), Repaired::Waiting);
+        assert_eq!(store.note(id).await.unwrap().body, "typed\n");
+        let queue = store.pending_ops(10).await.unwrap();
+        assert_eq!(queue.len(), 1, "the queue as it was: {queue:?}");
+    }
+
+    #[tokio::test]
+    async fn a_repair_never_goes_back_to_an_older_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, id) = holding(dir.path(), 3).await;
+        let repaired = store
+            .repair_from_server(&server_note(id, 2, "older\n"))
+            .await
+            .unwrap();
+        assert_eq!(repaired, Repaired::Older);
+        assert_eq!(store.note(id).await.unwrap().body, "held\n");
+    }
+
+    #[tokio::test]
+    async fn a_note_deleted_forever_here_takes_nothing_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, id) = holding(dir.path(), 1).await;
+        for purged in [1, 2] {
+            sqlx::query("UPDATE notes SET purged = ? WHERE id = ?")
+                .bind(purged)
+                .bind(id.to_string())
+                .execute(&store.pool)
+                .await
+                .unwrap();
+            let repaired = store
+                .repair_from_server(&server_note(id, 2, "back again\n"))
+                .await
+                .unwrap();
+            assert_eq!(repaired, Repaired::Waiting, "purged = {purged}");
+            assert_eq!(store.queue_again(id).await.unwrap(), Repaired::Waiting);
+            let body: String = sqlx::query_scalar("SELECT body FROM notes WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+            assert_eq!(body, "held\n");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_text_the_server_never_had_is_kept_as_a_new_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, id) = holding(dir.path(), 1).await;
+        sqlx::query("UPDATE notes SET body = 'drifted' WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let repaired = store
+            .repair_from_server(&server_note(id, 1, "held\n"))
+            .await
+            .unwrap();
+        assert_eq!(repaired, Repaired::Taken { kept_copy: true });
+        assert_eq!(store.note(id).await.unwrap().body, "held\n");
+        let notes = store.list_notes().await.unwrap();
+        let copy = notes.iter().find(|n| n.id != id).unwrap();
+        assert_eq!(store.note(copy.id).await.unwrap().body, "drifted");
+        assert!(copy.pending, "it goes to the server like any new note");
+
+        // Behind the server with the server's older text: taken, nothing kept (the
+        // server has that text in its history).
+        let repaired = store
+            .repair_from_server(&server_note(id, 2, "newer\n"))
+            .await
+            .unwrap();
+        assert_eq!(repaired, Repaired::Taken { kept_copy: false });
+        assert_eq!(store.list_notes().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_note_the_server_lost_goes_again_whole_with_its_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, id) = holding(dir.path(), 4).await;
+        store.delete_note(id).await.unwrap();
+        // The delete went (the server answered), then the server lost the note.
+        sqlx::query("DELETE FROM outbox")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(store.queue_again(id).await.unwrap(), Repaired::Queued);
+        let queue = store.pending_ops(10).await.unwrap();
+        let kinds: Vec<_> = queue
+            .iter()
+            .map(|q| (q.op.payload.kind(), q.op.base_version))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (quire_core::OpKind::Create, None),
+                (quire_core::OpKind::Delete, None)
+            ]
+        );
+        let base: Option<i64> = sqlx::query_scalar("SELECT version FROM bases WHERE note_id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(base, None, "the server holds no version of it now");
     }
 }
