@@ -41,6 +41,7 @@ on_both_engines!(
     a_check_leaves_queued_changes_alone,
     a_check_that_fails_fails_only_a_sync_that_asked_for_it,
     nothing_is_claimed_while_the_server_holds_notes_in_the_clear,
+    parts_made_as_notes_sync_equal_parts_made_from_the_store,
 );
 
 async fn checked(device: &Device, when: CheckWhen) -> SyncReport {
@@ -361,5 +362,49 @@ async fn nothing_is_claimed_while_the_server_holds_notes_in_the_clear(engine: En
         "{check:?}"
     );
     assert_eq!(d.store.status().await.unwrap().last_verified_at, None);
+    drop(server);
+}
+
+async fn stored_parts(d: &Device) -> Vec<(String, i64, i64)> {
+    sqlx::query_as("SELECT note_id, part, version FROM digest_parts ORDER BY note_id")
+        .fetch_all(d.store.raw_pool())
+        .await
+        .unwrap()
+}
+
+/// The parts a push's answers and a pull's new notes leave in the store (made from the
+/// text in memory) are the ones a check makes from the store itself.
+async fn parts_made_as_notes_sync_equal_parts_made_from_the_store(engine: Engine) {
+    let server = server_on(engine).await;
+    let (a, ids) = synced_device(&server, 300).await;
+    a.store.delete_note(ids[1]).await.unwrap();
+    a.store
+        .update_note(ids[2], NoteEdit::body("edited\n".to_owned()))
+        .await
+        .unwrap();
+    a.sync().await;
+    let b = device().await;
+    b.login(&server, "owner").await;
+    b.sync().await;
+    for d in [&a, &b] {
+        let stale: i64 = sqlx::query_scalar("SELECT count(*) FROM digest_stale")
+            .fetch_one(d.store.raw_pool())
+            .await
+            .unwrap();
+        assert_eq!(stale, 0, "every part was made as the notes synced");
+        let made = stored_parts(d).await;
+        assert_eq!(made.len(), 300);
+        sqlx::query("DELETE FROM digest_parts")
+            .execute(d.store.raw_pool())
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO digest_stale (note_id, seq) SELECT id, random() FROM notes")
+            .execute(d.store.raw_pool())
+            .await
+            .unwrap();
+        let report = checked(d, CheckWhen::Always).await;
+        assert_eq!(verification(&report).outcome, CheckOutcome::Equal);
+        assert_eq!(stored_parts(d).await, made);
+    }
     drop(server);
 }

@@ -110,6 +110,10 @@ pub async fn sync_once(
     if let Some(sealing) = sealing {
         purges::send(store, (api, token), sealing, &mut report).await?;
     }
+    // Notes pulled and ops applied get their part of the digest while their text is here.
+    if let Some(sealing) = sealing {
+        store.know_text_macs(&sealing.text_macs()).await?;
+    }
     let mut pusher = Pusher::new(store, (api, token), policy, batch_size, sealing);
     pusher.push_all(&mut report).await?;
     if let Some(sealing) = sealing {

@@ -39,8 +39,10 @@ pub(crate) struct Part {
 }
 
 impl Store {
-    /// Counts again every note marked stale since the last check.
-    pub(crate) async fn refresh_digest_parts(&self, macs: &TextMacKey) -> Result<()> {
+    /// Names the account's keyed text hash for this store: the parts are made with it. A
+    /// store whose parts were made under another key (another account) counts every note
+    /// again.
+    pub(crate) async fn know_text_macs(&self, macs: &TextMacKey) -> Result<()> {
         let fingerprint = macs
             .mac(
                 NoteId(uuid::Uuid::nil()),
@@ -62,6 +64,24 @@ impl Store {
             tx.commit().await?;
             self.set_state(PARTS_KEY, &fingerprint).await?;
         }
+        *self
+            .text_macs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(macs.clone());
+        Ok(())
+    }
+
+    /// The keyed text hash a round named, if one did.
+    pub(super) fn text_macs(&self) -> Option<TextMacKey> {
+        self.text_macs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Counts again every note marked stale since the last check.
+    pub(crate) async fn refresh_digest_parts(&self, macs: &TextMacKey) -> Result<()> {
+        self.know_text_macs(macs).await?;
         for _ in 0..PASSES {
             let marks: Vec<(String, i64)> = sqlx::query_as("SELECT note_id, seq FROM digest_stale")
                 .fetch_all(&self.pool)
@@ -236,6 +256,60 @@ impl Store {
     }
 }
 
+/// Writes parts made while the notes' texts were in memory, in the transaction that
+/// changed them, and takes away the marks that transaction's triggers set for them.
+pub(super) async fn settle_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    parts: &[(NoteId, Part)],
+) -> Result<()> {
+    for chunk in parts.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT OR REPLACE INTO digest_parts (note_id, bucket, part, version) VALUES {}",
+            values_list(chunk.len(), 4)
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, part) in chunk {
+            query = query
+                .bind(id.to_string())
+                .bind(i64::from(part.bucket))
+                .bind(part.element as i64)
+                .bind(version_to_db(part.version)?);
+        }
+        query.execute(&mut **tx).await?;
+        let sql = format!(
+            "DELETE FROM digest_stale WHERE note_id IN ({})",
+            vec!["?"; chunk.len()].join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, _) in chunk {
+            query = query.bind(id.to_string());
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// A note's part from what the server holds of it: its version, trash state and text.
+pub(super) fn part_for(
+    macs: &TextMacKey,
+    id: NoteId,
+    version: Version,
+    deleted: bool,
+    fields: &NoteFields,
+) -> Part {
+    let mac = (!deleted).then(|| macs.mac(id, fields));
+    Part {
+        bucket: bucket_of(id),
+        element: element(&HeldNote {
+            id,
+            version,
+            deleted,
+            mac,
+        }),
+        version,
+    }
+}
+
 fn part_from_row((id, bucket, part, version): (String, i64, i64, i64)) -> Result<(NoteId, Part)> {
     Ok((
         decode(&id, "note id")?,
@@ -257,23 +331,9 @@ fn part_of(macs: &TextMacKey, row: &sqlx::sqlite::SqliteRow, version: i64) -> Re
     let id: NoteId = decode(&id, "note id")?;
     let version = version_from_db(version)?;
     let deleted: bool = row.try_get("deleted")?;
-    let mac = if deleted {
-        None
-    } else {
-        let fields = NoteFields::new(
-            row.try_get::<String, _>("title")?,
-            row.try_get::<String, _>("body")?,
-        );
-        Some(macs.mac(id, &fields))
-    };
-    Ok(Some(Part {
-        bucket: bucket_of(id),
-        element: element(&HeldNote {
-            id,
-            version,
-            deleted,
-            mac,
-        }),
-        version,
-    }))
+    let fields = NoteFields::new(
+        row.try_get::<String, _>("title")?,
+        row.try_get::<String, _>("body")?,
+    );
+    Ok(Some(part_for(macs, id, version, deleted, &fields)))
 }

@@ -66,6 +66,10 @@ pub struct Store {
     store_id: uuid::Uuid,
     limits: Limits,
     path: PathBuf,
+    /// The account's keyed text hash, once a round has named it: notes a pull brings and
+    /// ops the server applied get their part of the digest in the same transaction, while
+    /// their text is in memory (`digest_parts`), instead of from the store at the next check.
+    text_macs: std::sync::Mutex<Option<quire_core::crypto::chain::TextMacKey>>,
 }
 
 impl Store {
@@ -111,6 +115,7 @@ impl Store {
             store_id: meta.store_id,
             limits: Limits::default(),
             path,
+            text_macs: std::sync::Mutex::new(None),
         })
     }
 

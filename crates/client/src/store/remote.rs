@@ -12,7 +12,7 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use super::outbox::QueuedOp;
 use super::settings::{LAST_SYNC_AT, VERIFIED_AT};
-use super::{bulk, purge};
+use super::{bulk, digest_parts, purge};
 use super::{decode, version_from_db, version_to_db, Store};
 use crate::{clock, Result};
 
@@ -158,6 +158,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         if let Some(applied) = bulk::plainly_applied(batch, results) {
             bulk::apply_applied(&mut tx, &applied).await?;
+            self.settle_applied_parts(&mut tx, &applied).await?;
             tx.commit().await?;
             return Ok(vec![PushOutcome::Applied; applied.len()]);
         }
@@ -204,7 +205,8 @@ impl Store {
                     version: *version,
                     fields: &fields,
                 };
-                bulk::apply_applied(tx, &[applied]).await?;
+                bulk::apply_applied(tx, std::slice::from_ref(&applied)).await?;
+                self.settle_applied_parts(tx, &[applied]).await?;
                 Ok(PushOutcome::Applied)
             }
             PushResult::Conflict {
@@ -431,6 +433,44 @@ impl Store {
         Ok(outcome)
     }
 
+    /// The parts of the digest of notes the server applied an op of, made from the op's
+    /// text, for those with nothing left queued (their text here is the op's); notes with
+    /// more queued are counted when those are applied.
+    async fn settle_applied_parts(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        applied: &[bulk::Applied<'_>],
+    ) -> Result<()> {
+        let Some(macs) = self.text_macs() else {
+            return Ok(());
+        };
+        let mut still_queued = HashSet::new();
+        for chunk in applied.chunks(bulk::ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT DISTINCT note_id FROM outbox WHERE note_id IN ({})",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query_scalar::<_, String>(&sql);
+            for a in chunk {
+                query = query.bind(a.op.op.note_id.to_string());
+            }
+            still_queued.extend(query.fetch_all(&mut **tx).await?);
+        }
+        let parts: Vec<_> = applied
+            .iter()
+            .filter(|a| !still_queued.contains(&a.op.op.note_id.to_string()))
+            .map(|a| {
+                let id = a.op.op.note_id;
+                let deleted = a.op.op.payload.fields().is_none();
+                (
+                    id,
+                    digest_parts::part_for(&macs, id, a.version, deleted, a.fields),
+                )
+            })
+            .collect();
+        digest_parts::settle_in(tx, &parts).await
+    }
+
     /// Whether the base kept here is the server's note `remote`, version and text.
     async fn base_is(
         &self,
@@ -591,6 +631,19 @@ impl Store {
             .filter(|n| !known.contains(&n.id) && !n.purged)
             .collect();
         bulk::insert_new(tx, &unknown).await?;
+        // Their parts of the digest, while their texts are here.
+        if let Some(macs) = self.text_macs() {
+            let parts: Vec<_> = unknown
+                .iter()
+                .map(|note| {
+                    let fields = NoteFields::new(&note.title, &note.body);
+                    let part =
+                        digest_parts::part_for(&macs, note.id, note.version, note.deleted, &fields);
+                    (note.id, part)
+                })
+                .collect();
+            digest_parts::settle_in(tx, &parts).await?;
+        }
         let mut outcomes = Vec::with_capacity(notes.len());
         for note in notes {
             outcomes.push(match (known.contains(&note.id), note.purged) {
