@@ -2,8 +2,10 @@
 //! holding 100,000 notes of about 1 KB (an end-to-end account, a real server on SQLite on
 //! disk over loopback HTTP) checks itself against the server.
 //! - the check of 100,000 equal notes: one request, and the sums of the parts the store
-//!   keeps (`digest_parts`). Target ≤ 200 ms. Reported beside it: the first check after
-//!   the notes arrived, which makes every note's part (reads and hashes every text).
+//!   keeps (`digest_parts`, made as notes are pushed and pulled). Target ≤ 200 ms.
+//!   Reported beside it: a check that makes every note's part again from the store (as
+//!   after this version is installed over a store from before it): every text read and
+//!   hashed.
 //! - the same with 3 notes changed behind the store's back: found and repaired, in how
 //!   many requests (target ≤ 60) and how long.
 //! - the server counting 100,000 notes stored before digests existed, on the account's
@@ -51,8 +53,6 @@ async fn figures() -> Vec<Row> {
     let pushed = device.sync().await;
     assert_eq!(pushed.pushed, NOTES as u64);
 
-    let first = check(&device).await;
-    assert_eq!(first.outcome, CheckOutcome::Equal, "{first:?}");
     let mut equal = Vec::new();
     for _ in 0..RUNS {
         let verification = check(&device).await;
@@ -66,6 +66,18 @@ async fn figures() -> Vec<Row> {
     }
     equal.sort_unstable();
     let median = equal[RUNS / 2];
+
+    // Every part made again from the store.
+    sqlx::query("DELETE FROM digest_parts")
+        .execute(device.store.raw_pool())
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO digest_stale (note_id, seq) SELECT id, random() FROM notes")
+        .execute(device.store.raw_pool())
+        .await
+        .unwrap();
+    let remade = check(&device).await;
+    assert_eq!(remade.outcome, CheckOutcome::Equal, "{remade:?}");
 
     let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM notes ORDER BY id")
         .fetch_all(device.store.raw_pool())
@@ -111,8 +123,8 @@ async fn figures() -> Vec<Row> {
             met: Some(median <= 200),
         },
         Row {
-            figure: format!("first check after {NOTES} notes arrived (each note's part made: every text read and hashed)"),
-            measured: format!("{} ms", first.duration_ms),
+            figure: format!("check of {NOTES} notes whose parts are all made again from the store (every text read and hashed; once, after an upgrade)"),
+            measured: format!("{} ms", remade.duration_ms),
             target: "report ms".into(),
             met: None,
         },

@@ -15,7 +15,10 @@ CREATE TABLE digest_parts (
     -- The base version it was counted at.
     version INTEGER NOT NULL
 );
-CREATE INDEX digest_parts_by_bucket ON digest_parts (bucket);
+-- Covering the sums by bucket, so that they read this index in order and never the table:
+-- parts written a few at a time, between other writes, lie scattered in the file, and
+-- looking each one up cost 1.4 s for 100,000 (a page decrypted per row).
+CREATE INDEX digest_parts_by_bucket ON digest_parts (bucket, part);
 
 -- Every mark gets a random `seq`, and a note marked again gets a new one: a check takes
 -- away only the marks it read, as it read them, so a note changed while its part was
