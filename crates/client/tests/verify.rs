@@ -48,6 +48,16 @@ async fn checked(device: &Device, when: CheckWhen) -> SyncReport {
     device.sync_checked(when).await
 }
 
+/// Runs `sql` on the device's store, with `id` as its one parameter: a change made behind
+/// the store's back.
+async fn on_store(device: &Device, sql: &str, id: NoteId) {
+    sqlx::query(sql)
+        .bind(id.to_string())
+        .execute(device.store.raw_pool())
+        .await
+        .unwrap();
+}
+
 fn verification(report: &SyncReport) -> &Verification {
     report.verification.as_ref().expect("a check ran")
 }
@@ -231,11 +241,7 @@ async fn many_notes_with_three_differing_are_repaired_in_few_requests(engine: En
     let server = server_on(engine).await;
     let (d, ids) = synced_device(&server, 20_000).await;
     for id in [ids[10], ids[9_000], ids[19_999]] {
-        sqlx::query("UPDATE notes SET body = body || 'x' WHERE id = ?")
-            .bind(id.to_string())
-            .execute(d.store.raw_pool())
-            .await
-            .unwrap();
+        on_store(&d, "UPDATE notes SET body = body || 'x' WHERE id = ?", id).await;
     }
     let report = checked(&d, CheckWhen::Always).await;
     let check = verification(&report);
@@ -269,11 +275,7 @@ async fn a_check_leaves_queued_changes_alone(engine: Engine) {
     b.sync().await;
     assert_eq!(b.store.conflicts().await.unwrap().len(), 1);
     // And its copy of the note in conflict drifts too: still left alone.
-    sqlx::query("UPDATE notes SET body = 'damaged' WHERE id = ?")
-        .bind(ids[0].to_string())
-        .execute(b.store.raw_pool())
-        .await
-        .unwrap();
+    on_store(&b, "UPDATE notes SET body = 'damaged' WHERE id = ?", ids[0]).await;
     let report = checked(&b, CheckWhen::Always).await;
     let check = verification(&report);
     // The server's text is here, as the conflict's side and base: equal, and nothing
@@ -287,11 +289,12 @@ async fn a_check_leaves_queued_changes_alone(engine: Engine) {
     assert_eq!(b.store.conflicts().await.unwrap().len(), 1);
 
     // Its base damaged too: found, and still left for the person's decision.
-    sqlx::query("UPDATE bases SET body = 'base damaged' WHERE note_id = ?")
-        .bind(ids[0].to_string())
-        .execute(b.store.raw_pool())
-        .await
-        .unwrap();
+    on_store(
+        &b,
+        "UPDATE bases SET body = 'base damaged' WHERE note_id = ?",
+        ids[0],
+    )
+    .await;
     let report = checked(&b, CheckWhen::Always).await;
     let check = verification(&report);
     assert_eq!(
