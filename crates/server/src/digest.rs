@@ -193,24 +193,25 @@ fn digest_note(row: &sqlx::any::AnyRow) -> Result<DigestNote, ApiError> {
     })
 }
 
-/// A read-only transaction whose statements all see one state of the database, so that an
-/// answer's cursor and its digests belong together.
-async fn snapshot(db: &Db) -> Result<Transaction<'static, Any>, ApiError> {
+/// The account's notes all counted, then a read-only transaction whose statements all see
+/// one state of the database, and the account's cursor in it: an answer's cursor and its
+/// digests belong together.
+async fn counted_snapshot(
+    db: &Db,
+    account_id: &str,
+) -> Result<(Transaction<'static, Any>, u64), ApiError> {
+    count_older_notes(db, account_id).await?;
     let mut tx = db.pool.begin().await?;
     if db.engine == Engine::Postgres {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
     }
-    Ok(tx)
-}
-
-async fn cursor(tx: &mut Transaction<'static, Any>, account_id: &str) -> Result<u64, ApiError> {
     let seq: i64 = sqlx::query_scalar("SELECT change_seq FROM accounts WHERE id = $1")
         .bind(account_id)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await?;
-    u64::try_from(seq).map_err(|_| ApiError::internal())
+    Ok((tx, u64::try_from(seq).map_err(|_| ApiError::internal())?))
 }
 
 /// Sums of `note_digests` rows as a digest.
@@ -239,9 +240,7 @@ pub async fn account_digest(
     State(state): State<AppState>,
     account: AuthedAccount,
 ) -> Result<Json<AccountDigest>, ApiError> {
-    count_older_notes(&state.db, &account.id).await?;
-    let mut tx = snapshot(&state.db).await?;
-    let cursor = cursor(&mut tx, &account.id).await?;
+    let (mut tx, cursor) = counted_snapshot(&state.db, &account.id).await?;
     let row = sqlx::query(&format!(
         "SELECT {SUMS} FROM note_digests WHERE account_id = $1"
     ))
@@ -305,9 +304,7 @@ pub async fn ranges(
             "ranges need from below {BUCKETS}, to at most {BUCKETS} and a width of 1 to {BUCKETS}"
         )));
     }
-    count_older_notes(&state.db, &account.id).await?;
-    let mut tx = snapshot(&state.db).await?;
-    let cursor = cursor(&mut tx, &account.id).await?;
+    let (mut tx, cursor) = counted_snapshot(&state.db, &account.id).await?;
     let (from, width) = (i64::from(query.from), i64::from(query.width));
     let rows = sqlx::query(&format!(
         "SELECT CAST((bucket - $1) / $2 AS BIGINT) AS range_index, {SUMS} FROM note_digests
@@ -377,9 +374,7 @@ pub async fn bucket_notes(
             BUCKETS - 1
         )));
     }
-    count_older_notes(&state.db, &account.id).await?;
-    let mut tx = snapshot(&state.db).await?;
-    let cursor = cursor(&mut tx, &account.id).await?;
+    let (mut tx, cursor) = counted_snapshot(&state.db, &account.id).await?;
     let after = query.after.map(|id| id.to_string()).unwrap_or_default();
     let rows = sqlx::query(
         "SELECT id, version, deleted, purged, text_hash FROM notes
