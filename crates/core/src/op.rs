@@ -25,6 +25,22 @@ impl OpKind {
     }
 }
 
+/// An op kind's name that is none of [`OpKind::as_str`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an op kind")]
+pub struct UnknownOpKind;
+
+impl std::str::FromStr for OpKind {
+    type Err = UnknownOpKind;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        [Self::Create, Self::Update, Self::Delete]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+            .ok_or(UnknownOpKind)
+    }
+}
+
 /// What an op changes. Create and update carry the note's full new text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -112,6 +128,16 @@ mod tests {
             base_version: base.map(Version),
             device_id: DeviceId(Uuid::from_u128(99)),
             clock,
+        }
+    }
+
+    #[test]
+    fn op_kinds_read_back_from_their_names_and_nothing_else() {
+        for kind in [OpKind::Create, OpKind::Update, OpKind::Delete] {
+            assert_eq!(kind.as_str().parse::<OpKind>(), Ok(kind));
+        }
+        for name in ["", "Create", "purge", "create "] {
+            assert_eq!(name.parse::<OpKind>(), Err(UnknownOpKind), "{name:?}");
         }
     }
 

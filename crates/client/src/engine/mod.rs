@@ -109,9 +109,8 @@ pub async fn sync_once(
     // end-to-end encrypted has no purge; its device upgrades it at sign-in.)
     if let Some(sealing) = sealing {
         purges::send(store, (api, token), sealing, &mut report).await?;
-    }
-    // Notes pulled and ops applied get their part of the digest while their text is here.
-    if let Some(sealing) = sealing {
+        // Notes pulled and ops applied get their part of the digest while their text is
+        // here.
         store.know_text_macs(&sealing.text_macs()).await?;
     }
     let mut pusher = Pusher::new(store, (api, token), policy, batch_size, sealing);

@@ -2,15 +2,12 @@
 //! --dry-run`): the queue as it would go, note by note, and how many notes the server has
 //! for this device. The server is only asked to count (`GET /v1/sync/changes/count`).
 
-use quire_core::settings::SettingKey;
-use quire_core::{Millis, NoteId, OpKind};
+use quire_core::{NoteId, OpKind};
 use serde::Serialize;
 
 use crate::api::ApiClient;
 use crate::credentials::Secret;
-use crate::{clock, Result, Store};
-
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+use crate::{Result, Store};
 
 /// One queued op as it would go.
 #[derive(Debug, Clone, Serialize)]
@@ -76,13 +73,7 @@ pub async fn preview(store: &Store, api: &ApiClient, token: &Secret) -> Result<S
             text_bytes += queued.text_bytes;
         }
     }
-    let days: u32 = store.setting_as(SettingKey::TrashDays, 30).await?;
-    let emptied = if days > 0 {
-        let before = Millis(clock::now().0.saturating_sub(i64::from(days) * DAY_MS));
-        store.trash_older_than(before).await?.len()
-    } else {
-        0
-    };
+    let emptied = super::purges::trash_to_empty(store).await?.len();
     let deletes_forever = (store.purges_to_send().await?.len() + emptied) as u64;
     let count = api
         .change_count(token, store.pull_cursor().await?, store.device_id().await?)

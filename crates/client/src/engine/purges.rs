@@ -4,7 +4,7 @@
 //! queued afterwards can reach a note already gone.
 
 use quire_core::settings::SettingKey;
-use quire_core::Millis;
+use quire_core::{Millis, NoteId};
 
 use super::report::SyncReport;
 use crate::api::ApiClient;
@@ -14,21 +14,28 @@ use crate::{clock, Error, Result, Store};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// The notes in the trash longer than the `trash-days` setting (none when it is 0): the
+/// next round deletes them forever.
+pub(super) async fn trash_to_empty(store: &Store) -> Result<Vec<NoteId>> {
+    let days: u32 = store.setting_as(SettingKey::TrashDays, 30).await?;
+    if days == 0 {
+        return Ok(Vec::new());
+    }
+    let before = Millis(clock::now().0.saturating_sub(i64::from(days) * DAY_MS));
+    store.trash_older_than(before).await
+}
+
 pub(super) async fn send(
     store: &Store,
     (api, token): (&ApiClient, &Secret),
     sealing: &Sealing,
     report: &mut SyncReport,
 ) -> Result<()> {
-    let days: u32 = store.setting_as(SettingKey::TrashDays, 30).await?;
-    if days > 0 {
-        let before = Millis(clock::now().0.saturating_sub(i64::from(days) * DAY_MS));
-        for id in store.trash_older_than(before).await? {
-            match store.purge_note(id).await {
-                // Restored or purged meanwhile (the app, another `quire`): as it is.
-                Ok(()) | Err(Error::NoteNotInTrash(_) | Error::NoteNotFound(_)) => {}
-                Err(err) => return Err(err),
-            }
+    for id in trash_to_empty(store).await? {
+        match store.purge_note(id).await {
+            // Restored or purged meanwhile (the app, another `quire`): as it is.
+            Ok(()) | Err(Error::NoteNotInTrash(_) | Error::NoteNotFound(_)) => {}
+            Err(err) => return Err(err),
         }
     }
     let device = store.device_id().await?;

@@ -161,7 +161,7 @@ async fn compare_whole(
     held: &HeldHere,
     server: &AccountDigest,
 ) -> Result<Verification> {
-    let notes = held.notes;
+    let notes = held.notes();
     if server.in_the_clear > 0 {
         return Ok(Verification::new(CheckOutcome::NotSealed, notes));
     }
@@ -284,11 +284,12 @@ fn compare_notes(
             }
             continue;
         }
+        // (The element leaves out the text of a note in the trash.)
         let their_element = element(&HeldNote {
             id: theirs.id,
             version: theirs.version,
             deleted: theirs.deleted,
-            mac: (!theirs.deleted).then_some(theirs.mac).flatten(),
+            mac: theirs.mac,
         });
         match mine {
             Some(mine) if mine.element == their_element => {}

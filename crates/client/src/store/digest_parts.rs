@@ -105,7 +105,7 @@ impl Store {
         &self,
         macs: &TextMacKey,
         stale: &[String],
-    ) -> Result<Vec<(String, Part)>> {
+    ) -> Result<Vec<(NoteId, Part)>> {
         let wanted: HashSet<&str> = stale.iter().map(String::as_str).collect();
         let versions: HashMap<String, i64> = sqlx::query_as("SELECT note_id, version FROM bases")
             .fetch_all(&self.pool)
@@ -123,9 +123,7 @@ impl Store {
             let Some(version) = versions.get(&id) else {
                 continue;
             };
-            if let Some(part) = part_of(macs, &row, *version)? {
-                parts.push((id, part));
-            }
+            parts.extend(part_of(macs, &row, *version)?);
         }
         Ok(parts)
     }
@@ -135,7 +133,7 @@ impl Store {
         &self,
         macs: &TextMacKey,
         stale: &[String],
-    ) -> Result<Vec<(String, Part)>> {
+    ) -> Result<Vec<(NoteId, Part)>> {
         let mut parts = Vec::with_capacity(stale.len());
         for chunk in stale.chunks(CHUNK) {
             let sql = format!(
@@ -150,10 +148,7 @@ impl Store {
             }
             let mut rows = query.fetch(&self.pool);
             while let Some(row) = rows.try_next().await? {
-                let version: i64 = row.try_get("version")?;
-                if let Some(part) = part_of(macs, &row, version)? {
-                    parts.push((row.try_get("id")?, part));
-                }
+                parts.extend(part_of(macs, &row, row.try_get("version")?)?);
             }
         }
         Ok(parts)
@@ -163,34 +158,11 @@ impl Store {
     /// without one is not counted: never on the server, or deleted forever), and takes away
     /// the marks no change moved on meanwhile, in one transaction. A note changed meanwhile
     /// keeps its mark, and the next pass makes its part again.
-    async fn write_parts(&self, marks: &[(String, i64)], parts: &[(String, Part)]) -> Result<()> {
+    async fn write_parts(&self, marks: &[(String, i64)], parts: &[(NoteId, Part)]) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        for chunk in marks.chunks(CHUNK) {
-            let sql = format!(
-                "DELETE FROM digest_parts WHERE note_id IN ({})",
-                vec!["?"; chunk.len()].join(", ")
-            );
-            let mut query = sqlx::query(&sql);
-            for (id, _) in chunk {
-                query = query.bind(id);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        for chunk in parts.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO digest_parts (note_id, bucket, part, version) VALUES {}",
-                values_list(chunk.len(), 4)
-            );
-            let mut query = sqlx::query(&sql);
-            for (id, part) in chunk {
-                query = query
-                    .bind(id)
-                    .bind(i64::from(part.bucket))
-                    .bind(part.element as i64)
-                    .bind(version_to_db(part.version)?);
-            }
-            query.execute(&mut *tx).await?;
-        }
+        let stale: Vec<&str> = marks.iter().map(|(id, _)| id.as_str()).collect();
+        delete_for_notes(&mut tx, "digest_parts", &stale).await?;
+        upsert_parts(&mut tx, parts).await?;
         for chunk in marks.chunks(CHUNK) {
             let sql = format!(
                 "WITH v(note_id, seq) AS (VALUES {})
@@ -262,6 +234,17 @@ pub(super) async fn settle_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     parts: &[(NoteId, Part)],
 ) -> Result<()> {
+    upsert_parts(tx, parts).await?;
+    let ids: Vec<String> = parts.iter().map(|(id, _)| id.to_string()).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    delete_for_notes(tx, "digest_stale", &ids).await
+}
+
+/// Writes these parts, each replacing any its note had.
+async fn upsert_parts(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    parts: &[(NoteId, Part)],
+) -> Result<()> {
     for chunk in parts.chunks(CHUNK) {
         let sql = format!(
             "INSERT OR REPLACE INTO digest_parts (note_id, bucket, part, version) VALUES {}",
@@ -276,13 +259,24 @@ pub(super) async fn settle_in(
                 .bind(version_to_db(part.version)?);
         }
         query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the rows of these notes from `table` (`digest_parts` or `digest_stale`).
+async fn delete_for_notes(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    table: &str,
+    ids: &[&str],
+) -> Result<()> {
+    for chunk in ids.chunks(CHUNK) {
         let sql = format!(
-            "DELETE FROM digest_stale WHERE note_id IN ({})",
+            "DELETE FROM {table} WHERE note_id IN ({})",
             vec!["?"; chunk.len()].join(", ")
         );
         let mut query = sqlx::query(&sql);
-        for (id, _) in chunk {
-            query = query.bind(id.to_string());
+        for id in chunk {
+            query = query.bind(*id);
         }
         query.execute(&mut **tx).await?;
     }
@@ -321,9 +315,13 @@ fn part_from_row((id, bucket, part, version): (String, i64, i64, i64)) -> Result
     ))
 }
 
-/// A note's part from its row (id, title, body, deleted, purged) and its base version;
-/// `None` for a note deleted forever, which counts nothing.
-fn part_of(macs: &TextMacKey, row: &sqlx::sqlite::SqliteRow, version: i64) -> Result<Option<Part>> {
+/// A note's id and part from its row (id, title, body, deleted, purged) and its base
+/// version; `None` for a note deleted forever, which counts nothing.
+fn part_of(
+    macs: &TextMacKey,
+    row: &sqlx::sqlite::SqliteRow,
+    version: i64,
+) -> Result<Option<(NoteId, Part)>> {
     if row.try_get::<i64, _>("purged")? != 0 {
         return Ok(None);
     }
@@ -335,5 +333,5 @@ fn part_of(macs: &TextMacKey, row: &sqlx::sqlite::SqliteRow, version: i64) -> Re
         row.try_get::<String, _>("title")?,
         row.try_get::<String, _>("body")?,
     );
-    Ok(Some(part_for(macs, id, version, deleted, &fields)))
+    Ok(Some((id, part_for(macs, id, version, deleted, &fields))))
 }

@@ -12,12 +12,12 @@
 use std::collections::{HashMap, HashSet};
 
 use quire_core::crypto::chain::TextMacKey;
-use quire_core::digest::{bucket_of, element, BucketDigests, Digest, HeldNote};
+use quire_core::digest::{BucketDigests, Digest};
 use quire_core::protocol::NoteState;
 use quire_core::{NoteFields, NoteId, OpPayload};
 use sqlx::Row;
 
-use super::digest_parts::Part;
+use super::digest_parts::{part_for, Part};
 use super::import::insert_new_notes;
 use super::remote::{set_base_to, take_remote};
 use super::{decode, purge, version_from_db, Store};
@@ -27,12 +27,17 @@ use crate::{clock, Result};
 #[derive(Debug, Default)]
 pub(crate) struct HeldHere {
     pub digests: BucketDigests,
-    /// Notes counted.
-    pub notes: u64,
     /// Notes the server may hold that are not counted here (see the module's list).
     pub waiting: HashSet<NoteId>,
     /// Notes counted with their base's text, not the text the person sees.
     on_base: HashMap<NoteId, Part>,
+}
+
+impl HeldHere {
+    /// Notes counted.
+    pub fn notes(&self) -> u64 {
+        u64::try_from(self.digests.total().notes).unwrap_or(0)
+    }
 }
 
 /// What a repair did to one note.
@@ -94,20 +99,7 @@ impl Store {
                 row.try_get::<String, _>("title")?,
                 row.try_get::<String, _>("body")?,
             );
-            let note = HeldNote {
-                id,
-                version,
-                deleted,
-                mac: (!deleted).then(|| macs.mac(id, &fields)),
-            };
-            on_base.insert(
-                id,
-                Part {
-                    bucket: bucket_of(id),
-                    element: element(&note),
-                    version,
-                },
-            );
+            on_base.insert(id, part_for(macs, id, version, deleted, &fields));
         }
         let special: Vec<NoteId> = waiting.iter().chain(on_base.keys()).copied().collect();
         for part in self.digest_parts_of(&special).await?.values() {
@@ -117,7 +109,6 @@ impl Store {
             digests.add_at(part.bucket, Digest::of(part.element));
         }
         Ok(HeldHere {
-            notes: u64::try_from(digests.total().notes).unwrap_or(0),
             digests,
             waiting,
             on_base,

@@ -4,7 +4,7 @@ use quire_core::{NoteId, OpKind};
 use sqlx::Row;
 
 use super::{decode, Store};
-use crate::{Error, Result};
+use crate::Result;
 
 /// One queued op, as a preview lists it.
 #[derive(Debug, Clone)]
@@ -35,16 +35,11 @@ impl Store {
         rows.iter()
             .map(|row| {
                 let id: String = row.try_get("note_id")?;
-                let kind = match row.try_get::<String, _>("kind")?.as_str() {
-                    "create" => OpKind::Create,
-                    "update" => OpKind::Update,
-                    "delete" => OpKind::Delete,
-                    other => return Err(Error::Corrupt(format!("op kind {other:?}"))),
-                };
+                let kind: String = row.try_get("kind")?;
                 Ok(QueuedPreview {
                     note_id: decode(&id, "note id")?,
                     title: row.try_get("title")?,
-                    kind,
+                    kind: decode(&kind, "op kind")?,
                     text_bytes: u64::try_from(row.try_get::<i64, _>("text_bytes")?).unwrap_or(0),
                     held: row.try_get("held")?,
                 })

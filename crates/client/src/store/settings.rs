@@ -38,7 +38,7 @@ pub struct StoreStatus {
 
 /// Engine state kept beside the settings; not settable with `quire config`.
 pub(super) const LAST_SYNC_AT: &str = "state.last-sync-at";
-/// When a check last found this device equal to the server.
+/// When a check last found this device equal to the server (`Store::verified_at`).
 pub(super) const VERIFIED_AT: &str = "state.verified-at";
 
 /// Makes this device's identity on first open; returns it.
@@ -198,7 +198,6 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         let last_sync_at = self.state(LAST_SYNC_AT).await?;
-        let last_verified_at = self.state(VERIFIED_AT).await?;
         Ok(StoreStatus {
             device_id: self.device_id().await?,
             notes: u64::try_from(notes).unwrap_or(0),
@@ -209,9 +208,7 @@ impl Store {
             last_sync_at: last_sync_at
                 .map(|v| decode(&v, "last sync time"))
                 .transpose()?,
-            last_verified_at: last_verified_at
-                .map(|v| decode(&v, "last check time"))
-                .transpose()?,
+            last_verified_at: self.verified_at().await?.map(|at| at.0),
         })
     }
 }
